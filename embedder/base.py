@@ -1,0 +1,36 @@
+"""The interface the index and the service see: text in, L2-normalised vectors out."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+
+@runtime_checkable
+class TextEmbedder(Protocol):
+    """What ``index/`` and ``service/`` need from an embedder.
+
+    ``fingerprint`` identifies the model weights (a collection refuses another model);
+    vectors are float32, shape ``(len(texts), dimension)``, L2-normalised, so inner
+    product is cosine similarity.
+    """
+
+    @property
+    def fingerprint(self) -> str: ...
+
+    @property
+    def model_name(self) -> str: ...
+
+    @property
+    def dimension(self) -> int: ...
+
+    @property
+    def max_tokens(self) -> int: ...
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def embed_passages(self, texts: Sequence[str], *, progress: bool | None = None) -> np.ndarray: ...
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]: ...

@@ -1,0 +1,90 @@
+"""Plain records that flow from ingestion to the index: articles, paragraphs, passages."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, kw_only=True)
+class Paragraph:
+    """One cleaned paragraph of an article.
+
+    ``start``/``end`` are character offsets into :attr:`Article.text`.
+    ``fragment`` marks a paragraph whose beginning was lost (e.g. cut by the page).
+    """
+
+    index: int
+    text: str
+    start: int
+    end: int
+    fragment: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class Passage:
+    """The unit that is embedded and searched: a paragraph or a sentence-aligned piece of one.
+
+    ``start``/``end`` are character offsets into the article's clean text, so a hit can be
+    shown in context; ``ordinal`` numbers passages within the article from 0.
+    """
+
+    article_id: str
+    ordinal: int
+    paragraph_index: int
+    start: int
+    end: int
+    text: str
+
+    @property
+    def key(self) -> str:
+        """Stable textual key ``<article_id>#<ordinal>``."""
+        return f"{self.article_id}#{self.ordinal}"
+
+
+@dataclass(kw_only=True)
+class Article:
+    """A cleaned article with its metadata.
+
+    ``text`` is the clean body: the paragraphs joined by blank lines (offsets refer to it);
+    ``original`` keeps the text as read, before cleaning. ``metadata`` holds any extra
+    fields of the input record (kept and filterable).
+    """
+
+    id: str
+    title: str
+    text: str
+    paragraphs: list[Paragraph]
+    original: str = ""
+    date: str | None = None
+    source: str | None = None
+    section: str | None = None
+    url: str | None = None
+    author: str | None = None
+    kicker: str | None = None
+    subtitle: str | None = None
+    reporters: list[str] = field(default_factory=list)
+    event_dates: list[str] = field(default_factory=list)
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def content_hash(self) -> str:
+        """Hash of what is embedded and indexed: title plus clean text."""
+        return content_hash(self.title, self.text)
+
+
+def content_hash(title: str, text: str) -> str:
+    """Return a short, stable hash of an article's title and clean text.
+
+    Args:
+        title: Article title.
+        text: Clean article body.
+
+    Returns:
+        16 hex characters of SHA-256.
+    """
+    digest = hashlib.sha256()
+    digest.update(title.encode("utf-8"))
+    digest.update(b"\x00")
+    digest.update(text.encode("utf-8"))
+    return digest.hexdigest()[:16]

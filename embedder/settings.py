@@ -1,0 +1,65 @@
+"""The one configuration object: ``SEMSEARCH_*`` environment variables plus CLI flags."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from platformdirs import user_data_dir
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_MODEL_NAME = "multilingual-e5-small"
+
+Backend = Literal["auto", "onnx-int8", "torch"]
+
+
+def _data_dir() -> Path:
+    return Path(user_data_dir("semsearch", appauthor=False))
+
+
+class Settings(BaseSettings):
+    """Every tunable of semsearch in one place.
+
+    Each field can be set by an environment variable ``SEMSEARCH_<FIELD>`` (for example
+    ``SEMSEARCH_INDEX=/srv/archive``) and most by a CLI flag of the same name, which wins.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="SEMSEARCH_", extra="ignore")
+
+    data_dir: Path = Field(default_factory=_data_dir, description="Root for models, caches, indexes.")
+    model: str | None = Field(
+        default=None,
+        description="Sentence-transformers model path or hub name; default: the installed bundled model.",
+    )
+    model_dir: Path | None = Field(
+        default=None, description="Where `semsearch model install` puts the bundled model."
+    )
+    index: Path | None = Field(default=None, description="Collection directory.")
+    backend: Backend = Field(
+        default="auto",
+        description="Embedding backend: onnx-int8 (fast), torch (fp32), auto = onnx-int8 when it can be built.",
+    )
+    threads: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
+    batch_size: int = Field(default=32, ge=1, le=4096)
+    max_seq_length: int = Field(default=512, ge=16, le=8192)
+    cache: bool = Field(default=True, description="Use the on-disk embedding cache.")
+    cache_dir: Path | None = None
+    progress: bool = Field(default=True, description="Show progress bars on long jobs.")
+
+    def resolved_model_dir(self) -> Path:
+        """Directory of the bundled model built by ``semsearch model install``."""
+        return self.model_dir or self.data_dir / "models" / DEFAULT_MODEL_NAME
+
+    def resolved_model(self) -> str:
+        """The path or name handed to ``SentenceTransformer``."""
+        return self.model or str(self.resolved_model_dir())
+
+    def resolved_index(self) -> Path:
+        """The collection directory to read and write."""
+        return self.index or self.data_dir / "index"
+
+    def resolved_cache_dir(self) -> Path:
+        """Directory of the embedding cache and derived model artefacts."""
+        return self.cache_dir or self.data_dir / "cache"

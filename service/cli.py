@@ -1,0 +1,98 @@
+"""The ``semsearch`` command line: one sub-command module per verb under ``service.commands``.
+
+Errors the user can fix (bad input, missing model) print one line on stderr and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from embedder.errors import InputError, SemsearchError
+from embedder.settings import Settings
+
+# Each module defines ``register(subparsers)``; the parser it adds sets ``func``.
+COMMAND_MODULES = ["model"]
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        # argparse prints the whole usage block; one line is easier to read in scripts.
+        self.exit(EXIT_USAGE, f"semsearch: error: {message}\n")
+
+
+def add_common_options(parser: argparse.ArgumentParser) -> None:
+    """Options every command accepts; each overrides its ``SEMSEARCH_*`` variable.
+
+    Args:
+        parser: A sub-command parser.
+    """
+    parser.add_argument("--index", type=Path, help="collection directory (env SEMSEARCH_INDEX)")
+    parser.add_argument("--model", help="sentence-transformers model path or name (env SEMSEARCH_MODEL)")
+    parser.add_argument("--model-dir", type=Path, help="where the bundled model is installed")
+    parser.add_argument("--backend", choices=["auto", "onnx-int8", "torch"], help="embedding backend")
+    parser.add_argument("--threads", type=int, help="CPU threads for the model")
+    parser.add_argument("--batch-size", type=int, help="texts per model batch")
+    parser.add_argument("--no-cache", dest="cache", action="store_const", const=False, help="bypass the embedding cache")
+    parser.add_argument("--no-progress", dest="progress", action="store_const", const=False, help="no progress bars")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+_SETTING_FLAGS = ("index", "model", "model_dir", "backend", "threads", "batch_size", "cache", "progress")
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    """Build the settings object: environment first, then flags given on the command line.
+
+    Args:
+        args: Parsed arguments.
+
+    Returns:
+        The effective settings.
+    """
+    overrides = {
+        name: getattr(args, name)
+        for name in _SETTING_FLAGS
+        if getattr(args, name, None) is not None
+    }
+    try:
+        return Settings(**overrides)
+    except ValueError as exc:
+        raise InputError(f"invalid setting: {exc}".splitlines()[0]) from exc
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the full ``semsearch`` parser with every sub-command registered."""
+    parser = _Parser(prog="semsearch", description="Semantic search for news archives.")
+    subparsers = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"service.commands.{name}").register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``semsearch`` console script.
+
+    Args:
+        argv: Arguments without the program name; ``sys.argv[1:]`` when None.
+
+    Returns:
+        The process exit code.
+    """
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except SemsearchError as exc:
+        print(f"semsearch: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("semsearch: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

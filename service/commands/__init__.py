@@ -1,0 +1,1 @@
+"""One module per ``semsearch`` verb; each exposes ``register(subparsers)``."""

