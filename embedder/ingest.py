@@ -1,0 +1,446 @@
+"""Public entry of ingestion: files in, clean :class:`~embedder.records.Article` objects out.
+
+Usage (all or nothing)::
+
+    options = IngestOptions(source="郑州晚报")
+    scan(paths, options=options)             # raises InputError on the first bad input
+    for article in iter_articles(paths, options=options, stats=stats):
+        for passage in cut_passages(article, count_tokens=..., max_tokens=512): ...
+
+:func:`iter_articles` is a generator that streams every file (memory is bounded by one
+article, never by the file). It validates each item before yielding it, but a bad line can
+only be seen when it is reached: with ``skip_bad=False`` a caller that must not write half
+of an input runs :func:`scan` first (a full validating pass that keeps nothing), or stages
+what it writes and commits at the end. With ``skip_bad=True`` bad lines, records and files
+are skipped and counted in :class:`IngestStats`.
+
+Article ids are the id given in the input (``id``/``_id``) or the content hash of title
+and clean text, so re-ingesting the same input yields the same ids; a changed record with
+a given id keeps its id and differs in :meth:`Article.content_hash`, which is how the index
+knows to replace its passages.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from embedder.cleaning import clean_heading, clean_text, normalize_width, rejoin_paragraphs
+from embedder.dates import date_from_filename, extract_event_dates, normalize_date, year_in_text
+from embedder.errors import InputError
+from embedder.newspaper import (
+    Byline,
+    PageArticle,
+    compile_banners,
+    page_lines,
+    parse_headings,
+    split_byline,
+    split_page,
+    standalone_byline,
+)
+from embedder.passages import cut_passages, split_sentences
+from embedder.reading import (
+    BadInput,
+    Format,
+    OnBad,
+    RawRecord,
+    check_encoding,
+    detect_encoding,
+    detect_format,
+    html_encoding,
+    iter_csv,
+    iter_jsonl,
+    iter_lines,
+    read_html,
+    read_sample,
+)
+from embedder.records import Article, Paragraph, content_hash
+
+__all__ = [
+    "IngestOptions",
+    "IngestStats",
+    "build_article",
+    "cut_passages",
+    "expand_paths",
+    "iter_articles",
+    "scan",
+    "split_sentences",
+]
+
+PARAGRAPH_SEPARATOR = "\n\n"
+# Record fields with a place in Article; every other field goes to ``metadata``.
+_ID_FIELDS = ("id", "_id")
+_KNOWN_FIELDS = frozenset(
+    {*_ID_FIELDS, "title", "text", "date", "source", "section", "url", "author"}
+)
+# Skip messages kept verbatim in the stats; beyond this only the counts grow.
+MAX_SKIP_EXAMPLES = 20
+REPORTER_SEPARATOR = "、"
+
+
+@dataclass(frozen=True, kw_only=True)
+class IngestOptions:
+    """How to read the inputs; the command-line flags of ``semsearch ingest``.
+
+    ``source``, ``section`` and ``date`` fill in what a record does not say (a page never
+    says them; its date otherwise comes from a ``YYYY-MM-DD`` in the file name).
+    ``encoding`` overrides detection for every file. ``banners`` adds literal page banner
+    lines to the built-in patterns.
+    """
+
+    encoding: str | None = None
+    source: str | None = None
+    date: str | None = None
+    section: str | None = None
+    skip_bad: bool = False
+    banners: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.encoding is not None:
+            object.__setattr__(self, "encoding", check_encoding(self.encoding))
+        if self.date is not None:
+            iso = normalize_date(self.date)
+            if iso is None:
+                raise InputError(f"--date {self.date!r} is not a date (use YYYY-MM-DD)")
+            object.__setattr__(self, "date", iso)
+
+
+@dataclass
+class IngestStats:
+    """Counts for the ingest summary; ``bytes_read`` advances while reading (progress bars)."""
+
+    files: int = 0
+    articles: int = 0
+    paragraphs: int = 0
+    duplicates: int = 0
+    skipped: int = 0
+    skip_reasons: Counter[str] = field(default_factory=Counter)
+    skip_examples: list[str] = field(default_factory=list)
+    bytes_read: int = 0
+
+    def record_skip(self, error: BadInput) -> None:
+        """Count a skipped line, record or file."""
+        self.skipped += 1
+        self.skip_reasons[error.reason.split(" (")[0]] += 1
+        if len(self.skip_examples) < MAX_SKIP_EXAMPLES:
+            self.skip_examples.append(str(error))
+
+    def add_bytes(self, count: int) -> None:
+        """Advance the byte counter."""
+        self.bytes_read += count
+
+
+def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
+    """Expand directories into the files below them (sorted, hidden files left out).
+
+    Args:
+        paths: Files and directories as given.
+
+    Returns:
+        The files, in the given order.
+    """
+    files: list[Path] = []
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*") if _visible_file(p, path)))
+        else:
+            files.append(path)
+    return files
+
+
+def _visible_file(path: Path, root: Path) -> bool:
+    return path.is_file() and not any(part.startswith(".") for part in path.relative_to(root).parts)
+
+
+def iter_articles(
+    paths: Iterable[str | Path],
+    *,
+    options: IngestOptions | None = None,
+    stats: IngestStats | None = None,
+) -> Iterator[Article]:
+    """Read files and yield clean articles, streaming.
+
+    Args:
+        paths: Files (``.txt`` page, ``.jsonl``/``.json``, ``.csv``, ``.tsv``, ``.html``,
+            any of them ``.gz``) or directories.
+        options: Encoding, metadata defaults, ``skip_bad``.
+        stats: Filled in while iterating (articles, paragraphs, skipped with reasons).
+
+    Yields:
+        Articles in input order; an article identical to one already yielded is left out.
+
+    Raises:
+        InputError: First bad input when ``options.skip_bad`` is False.
+    """
+    options = options or IngestOptions()
+    stats = stats if stats is not None else IngestStats()
+    seen: set[tuple[str, str]] = set()
+
+    def on_bad(error: BadInput) -> None:
+        if not options.skip_bad:
+            raise error
+        stats.record_skip(error)
+
+    for path in expand_paths(paths):
+        try:
+            plan = _plan_file(path, options)
+        except BadInput as error:
+            on_bad(error)
+            continue
+        stats.files += 1
+        for article in _read_file(path, plan, options, on_bad, stats):
+            key = (article.id, article.content_hash())
+            if key in seen:
+                stats.duplicates += 1
+                continue
+            seen.add(key)
+            stats.articles += 1
+            stats.paragraphs += len(article.paragraphs)
+            yield article
+
+
+def scan(paths: Iterable[str | Path], *, options: IngestOptions | None = None) -> IngestStats:
+    """Validate all inputs without keeping anything: the first pass of all-or-nothing.
+
+    Args:
+        paths: As for :func:`iter_articles`.
+        options: As for :func:`iter_articles`.
+
+    Returns:
+        The counts a real run will produce (useful as a progress-bar total).
+
+    Raises:
+        InputError: The first bad input, when ``skip_bad`` is False.
+    """
+    stats = IngestStats()
+    for _ in iter_articles(paths, options=options, stats=stats):
+        pass
+    return stats
+
+
+@dataclass(frozen=True)
+class _FilePlan:
+    format: Format
+    encoding: str
+
+
+def _plan_file(path: Path, options: IngestOptions) -> _FilePlan:
+    if path.is_dir():
+        raise BadInput(str(path), "is a directory")
+    sample = read_sample(path)
+    file_format = detect_format(path, sample)
+    override = options.encoding
+    if file_format is Format.HTML and override is None:
+        override = html_encoding(sample)
+    return _FilePlan(file_format, detect_encoding(path, sample, override))
+
+
+def _read_file(
+    path: Path, plan: _FilePlan, options: IngestOptions, on_bad: OnBad, stats: IngestStats
+) -> Iterator[Article]:
+    if plan.format is Format.TEXT:
+        lines = iter_lines(path, plan.encoding, on_bad, progress=stats.add_bytes)
+        yield from _page_articles(path, lines, options, on_bad)
+        return
+    records: Iterable[RawRecord]
+    if plan.format is Format.HTML:
+        try:
+            records = [read_html(path, plan.encoding)]
+        except BadInput as error:
+            on_bad(error)
+            return
+    else:
+        lines = iter_lines(path, plan.encoding, on_bad, progress=stats.add_bytes)
+        if plan.format is Format.JSONL:
+            records = iter_jsonl(lines, path, on_bad)
+        else:
+            delimiter = "\t" if plan.format is Format.TSV else ","
+            records = _guard(iter_csv(lines, path, on_bad, delimiter=delimiter), on_bad)
+    for record in records:
+        try:
+            yield article_from_record(record, options)
+        except BadInput as error:
+            on_bad(error)
+
+
+def _guard(records: Iterator[RawRecord], on_bad: OnBad) -> Iterator[RawRecord]:
+    # A file-level problem (no 'text' column) ends the file but, with skip_bad, not the run.
+    try:
+        yield from records
+    except BadInput as error:
+        on_bad(error)
+
+
+def _string(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, list):
+        text = REPORTER_SEPARATOR.join(str(item) for item in value if item)
+    else:
+        text = str(value)
+    return text.strip() or None
+
+
+def article_from_record(record: RawRecord, options: IngestOptions) -> Article:
+    """Build an article from a JSONL/CSV/HTML record.
+
+    Args:
+        record: Raw fields and their location.
+        options: Metadata defaults.
+
+    Returns:
+        The clean article.
+
+    Raises:
+        BadInput: No text, or a date that cannot be read.
+    """
+    fields = record.fields
+    text = fields.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise BadInput(record.location, "record has no text")
+    given_id = next((_string(fields[key]) for key in _ID_FIELDS if _string(fields.get(key))), None)
+    date = _string(fields.get("date"))
+    iso_date = normalize_date(date) if date else options.date
+    if date and iso_date is None:
+        raise BadInput(record.location, f"date {date!r} is not a date (use YYYY-MM-DD)")
+    metadata = {name: value for name, value in fields.items() if name not in _KNOWN_FIELDS}
+    article = build_article(
+        title=_string(fields.get("title")) or "",
+        lines=text.splitlines(),
+        article_id=given_id,
+        date=iso_date,
+        location=record.location,
+    )
+    article.source = _string(fields.get("source")) or options.source
+    article.section = _string(fields.get("section")) or options.section
+    article.url = _string(fields.get("url"))
+    article.author = _string(fields.get("author")) or article.author
+    article.metadata = {**metadata, **article.metadata}
+    return article
+
+
+def build_article(
+    *,
+    title: str,
+    lines: Iterable[str],
+    article_id: str | None = None,
+    date: str | None = None,
+    location: str = "",
+    byline: Byline | None = None,
+    year_hint: int | None = None,
+) -> Article:
+    """Clean the body lines of one article and assemble the :class:`Article`.
+
+    A byline lead at the start of the body (``本报讯(…记者 张昕)``) is taken out of the
+    text into ``reporters``/``author`` and ``metadata['byline']``.
+
+    Args:
+        title: The headline (cleaned here).
+        lines: Raw body lines, in order; each non-empty line is a paragraph or a piece of
+            one cut by a column/page break.
+        article_id: The given id; default the content hash.
+        date: Publication date ``YYYY-MM-DD``.
+        location: Where the article came from, for messages.
+        byline: A byline already found on its own line.
+        year_hint: Year for ``4月19日`` mentions when ``date`` is unknown.
+
+    Returns:
+        The article, paragraphs with offsets into ``text``.
+
+    Raises:
+        BadInput: Nothing is left of the body after cleaning.
+    """
+    raw_lines = list(lines)
+    body = [normalize_width(line) for line in raw_lines if line.strip()]
+    if body and byline is None:
+        byline, body[0] = split_byline(body[0])
+    cleaned = rejoin_paragraphs(clean_text(line) for line in body)
+    paragraphs: list[Paragraph] = []
+    offset = 0
+    for clean in cleaned:
+        start = offset + (len(PARAGRAPH_SEPARATOR) if paragraphs else 0)
+        paragraphs.append(
+            Paragraph(
+                index=len(paragraphs),
+                text=clean.text,
+                start=start,
+                end=start + len(clean.text),
+                fragment=clean.fragment,
+            )
+        )
+        offset = start + len(clean.text)
+    if not paragraphs:
+        raise BadInput(location, "no article text after cleaning")
+    clean_title = clean_heading(title)
+    text = PARAGRAPH_SEPARATOR.join(p.text for p in paragraphs)
+    reporters = byline.reporters if byline else []
+    mentions = [p.text for p in paragraphs]
+    return Article(
+        id=article_id or content_hash(clean_title, text),
+        title=clean_title,
+        text=text,
+        paragraphs=paragraphs,
+        original="\n".join(raw_lines),
+        date=date,
+        author=REPORTER_SEPARATOR.join(reporters) or None,
+        reporters=list(reporters),
+        event_dates=extract_event_dates(
+            mentions, published=date, year_hint=year_hint or year_in_text([clean_title, *mentions])
+        ),
+        metadata={"byline": byline.text} if byline else {},
+    )
+
+
+def _page_articles(
+    path: Path, lines: Iterable[tuple[int, str]], options: IngestOptions, on_bad: OnBad
+) -> Iterator[Article]:
+    banners = compile_banners(options.banners)
+    date = options.date or date_from_filename(path.name)
+    year_hint: int | None = None
+    for page_article in split_page(page_lines(text for _, text in lines)):
+        try:
+            article = _page_article(page_article, banners, date, year_hint, str(path))
+            article.source, article.section = options.source, options.section
+        except BadInput as error:
+            on_bad(error)
+            continue
+        # Later articles on the page inherit the year a previous one states (``2023年…``).
+        year_hint = year_hint or year_in_text([article.title, article.text])
+        yield article
+
+
+def _page_article(
+    page_article: PageArticle,
+    banners: list[Any],
+    date: str | None,
+    year_hint: int | None,
+    location: str,
+) -> Article:
+    heading_lines = [
+        line.text for line in page_article.headings if standalone_byline(line.text) is None
+    ]
+    headings = parse_headings(heading_lines, banners)
+    byline = standalone_byline(page_article.byline_line) if page_article.byline_line else None
+    article = build_article(
+        title=headings.title,
+        lines=[line.text for line in page_article.body],
+        date=date,
+        location=location,
+        byline=byline,
+        year_hint=year_hint,
+    )
+    article = replace(article, original=page_article.original())
+    if not article.title:
+        # An untitled piece (text before the first headline): name it by its first sentence.
+        first = split_sentences(article.text)[0]
+        article.title = article.text[first[0] : first[1]]
+        article.id = content_hash(article.title, article.text)
+    article.kicker = headings.kicker
+    article.subtitle = headings.subtitle
+    if headings.banners:
+        article.metadata["banners"] = headings.banners
+    return article
