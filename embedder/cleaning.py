@@ -49,8 +49,8 @@ _DOUBLE_QUOTES = ("\u201c", "\u201d")
 
 # What ends a sentence (both widths; ``…`` as in ``等等……``).
 SENTENCE_END_CHARS = "。！？!?；;…"
-# What ends a paragraph: a sentence end or a colon introducing what follows.
-_PARAGRAPH_END_CHARS = SENTENCE_END_CHARS + "：:"
+# What ends a paragraph: a sentence end (``.`` too, for Western text) or a colon.
+_PARAGRAPH_END_CHARS = SENTENCE_END_CHARS + ".：:"
 # Closing quotes/brackets that may follow the sentence end (``。”``).
 CLOSING_CHARS = "”’」』）)】》\"'"
 # Punctuation inside a sentence; a short line without any is heading-like.
@@ -202,6 +202,8 @@ def is_heading_like(text: str) -> bool:
     return (
         0 < len(stripped) <= HEADING_MAX_CHARS
         and not any(char in CLAUSE_PUNCT_CHARS for char in stripped)
+        and not ends_sentence(stripped)
+        and ". " not in stripped
     )
 
 
@@ -242,7 +244,8 @@ def rejoin_paragraphs(paragraphs: Iterable[str]) -> Iterator[CleanParagraph]:
     """Merge paragraphs cut by column/page breaks and flag those whose start is lost.
 
     A paragraph that does not end a sentence continues in the next one, unless it is
-    heading-like (a sub-heading stands alone). Streaming: holds one paragraph at a time.
+    heading-like (a sub-heading stands alone) and the next one starts a sentence.
+    Streaming: holds one paragraph at a time.
 
     Args:
         paragraphs: Clean paragraphs in reading order (empty strings are ignored).
@@ -257,7 +260,7 @@ def rejoin_paragraphs(paragraphs: Iterable[str]) -> Iterator[CleanParagraph]:
         if pending is None:
             pending = text
             pending_fragment = looks_like_fragment(text)
-        elif ends_sentence(pending) or is_heading_like(pending):
+        elif ends_sentence(pending) or (is_heading_like(pending) and not looks_like_fragment(text)):
             yield CleanParagraph(pending, pending_fragment)
             pending = text
             pending_fragment = looks_like_fragment(text)

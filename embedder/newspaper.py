@@ -309,7 +309,10 @@ class _PageSplitter:
         self.current = None
 
     def finish(self) -> Iterator[PageArticle]:
-        if self.current is not None:
+        if self.current is None:
+            # Only short lines (a note, a one-line file): they are the text, not headings.
+            self.current = PageArticle(body=self.pending)
+        else:
             self.current.body.extend(self.pending)
         self.pending = []
         yield from self._flush()

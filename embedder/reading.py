@@ -27,6 +27,9 @@ from embedder.errors import InputError
 SAMPLE_BYTES = 1 << 16
 # A share of control characters above this in the sample means the file is not text.
 BINARY_CONTROL_RATIO = 0.02
+# UTF-8 with this small a share of its non-ASCII bytes invalid is UTF-8 with damaged
+# lines (reported by line); text in another encoding is almost entirely invalid UTF-8.
+UTF8_MAX_INVALID_SHARE = 0.05
 # HTML pages are parsed whole; anything bigger is not a single article page.
 MAX_HTML_BYTES = 32 << 20
 # Python's default CSV field limit (128 KiB) is smaller than a long article.
@@ -195,19 +198,28 @@ def detect_encoding(path: Path, sample: bytes, override: str | None = None) -> s
     try:
         codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
         return "utf-8"
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as exc:
+        first_bad_line = sample.count(b"\n", 0, exc.start) + 1
+    if _mostly_utf8(sample):
+        return "utf-8"
     best = from_bytes(sample).best()
     guess = best.encoding if best is not None else None
     if guess in _DETECTED_ENCODINGS:
         encoding = _DETECTED_ENCODINGS[guess]
         _reject_binary(path, sample.decode(encoding, errors="replace"))
         return encoding
-    hint = f" (looks like {guess})" if guess else ""
+    hint = f", looks like {guess}" if guess else ""
     raise BadInput(
-        str(path),
-        f"not UTF-8, GB18030 or Big5 text{hint}; pass --encoding if it is text",
+        f"{path}:{first_bad_line}",
+        f"bytes not valid UTF-8 and the file is not GB18030 or Big5 either{hint};"
+        " pass --encoding if it is text",
     )
+
+
+def _mostly_utf8(sample: bytes) -> bool:
+    non_ascii = sum(1 for byte in sample if byte >= 0x80)
+    invalid = sample.decode("utf-8", errors="replace").count("\ufffd")
+    return non_ascii > 0 and invalid / non_ascii <= UTF8_MAX_INVALID_SHARE
 
 
 def _reject_binary(path: Path, text: str) -> None:
