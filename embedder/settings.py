@@ -28,7 +28,9 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="SEMSEARCH_", extra="ignore")
 
-    data_dir: Path = Field(default_factory=_data_dir, description="Root for models, caches, indexes.")
+    data_dir: Path = Field(
+        default_factory=_data_dir, description="Root for models, caches, indexes."
+    )
     model: str | None = Field(
         default=None,
         description="Sentence-transformers model path or hub name; default: the installed bundled model.",

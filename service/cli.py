@@ -32,17 +32,38 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
         parser: A sub-command parser.
     """
     parser.add_argument("--index", type=Path, help="collection directory (env SEMSEARCH_INDEX)")
-    parser.add_argument("--model", help="sentence-transformers model path or name (env SEMSEARCH_MODEL)")
+    parser.add_argument(
+        "--model", help="sentence-transformers model path or name (env SEMSEARCH_MODEL)"
+    )
     parser.add_argument("--model-dir", type=Path, help="where the bundled model is installed")
-    parser.add_argument("--backend", choices=["auto", "onnx-int8", "torch"], help="embedding backend")
+    parser.add_argument(
+        "--backend", choices=["auto", "onnx-int8", "torch"], help="embedding backend"
+    )
     parser.add_argument("--threads", type=int, help="CPU threads for the model")
     parser.add_argument("--batch-size", type=int, help="texts per model batch")
-    parser.add_argument("--no-cache", dest="cache", action="store_const", const=False, help="bypass the embedding cache")
-    parser.add_argument("--no-progress", dest="progress", action="store_const", const=False, help="no progress bars")
+    parser.add_argument(
+        "--no-cache",
+        dest="cache",
+        action="store_const",
+        const=False,
+        help="bypass the embedding cache",
+    )
+    parser.add_argument(
+        "--no-progress", dest="progress", action="store_const", const=False, help="no progress bars"
+    )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
-_SETTING_FLAGS = ("index", "model", "model_dir", "backend", "threads", "batch_size", "cache", "progress")
+_SETTING_FLAGS = (
+    "index",
+    "model",
+    "model_dir",
+    "backend",
+    "threads",
+    "batch_size",
+    "cache",
+    "progress",
+)
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:

