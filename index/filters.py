@@ -1,0 +1,72 @@
+"""Search filters on article metadata, compiled to a SQL condition over ``articles a``."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from index.errors import InputError
+
+_METADATA_KEY = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Filters:
+    """Restrictions applied before the top-k is cut.
+
+    Dates are ISO strings (``2023-04-19``) compared as text, so ``date_to="2023-04"``
+    excludes April's days; pass ``2023-04-30`` for the whole month. A list field matches
+    any of its values; ``metadata`` matches extra fields exactly (lists: any value).
+    """
+
+    date_from: str | None = None
+    date_to: str | None = None
+    sources: Sequence[str] | None = None
+    sections: Sequence[str] | None = None
+    article_ids: Sequence[str] | None = None
+    exclude_article_ids: Sequence[str] | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def is_empty(self) -> bool:
+        """True when no restriction is set."""
+        return self.to_sql() == ("", [])
+
+    def to_sql(self) -> tuple[str, list[Any]]:
+        """Compile to a condition over the ``articles`` table aliased ``a``.
+
+        Returns:
+            ``(condition, parameters)``; the condition is empty when there are no filters.
+
+        Raises:
+            InputError: A metadata key has characters that cannot be a JSON path.
+        """
+        clauses: list[str] = []
+        params: list[Any] = []
+        if self.date_from:
+            clauses.append("a.date >= ?")
+            params.append(self.date_from)
+        if self.date_to:
+            # A bare date bound includes that whole day even when stored dates carry a time.
+            clauses.append("a.date <= ?")
+            params.append(self.date_to + "\uffff" if len(self.date_to) == 10 else self.date_to)
+        for column, values in (
+            ("a.source", self.sources),
+            ("a.section", self.sections),
+            ("a.id", self.article_ids),
+        ):
+            if values is not None:
+                clauses.append(f"{column} IN ({','.join('?' * len(values))})" if values else "0")
+                params.extend(values)
+        if self.exclude_article_ids:
+            clauses.append(f"a.id NOT IN ({','.join('?' * len(self.exclude_article_ids))})")
+            params.extend(self.exclude_article_ids)
+        for key, value in self.metadata.items():
+            if not _METADATA_KEY.match(key):
+                raise InputError(f"invalid metadata filter key: {key!r}")
+            values = list(value) if isinstance(value, list | tuple | set) else [value]
+            expr = f"json_extract(a.metadata, '$.\"{key}\"')"
+            clauses.append(f"{expr} IN ({','.join('?' * len(values))})" if values else "0")
+            params.extend(values)
+        return " AND ".join(clauses), params

@@ -1,0 +1,128 @@
+"""Lexical side: jieba segmentation for Chinese plus English words and numbers, for FTS5 BM25.
+
+Text is segmented in Python and stored space-separated in an FTS5 table whose ``unicode61``
+tokenizer then only splits on those spaces and on punctuation, so SQLite's BM25 ranks
+Chinese words rather than single characters.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import jieba
+
+# OCR'd newspaper columns break words with spaces (``传 统产业``); join CJK across them.
+_CJK_GAP = re.compile(r"(?<=[\u3400-\u9fff])\s+(?=[\u3400-\u9fff])")
+_WORD = re.compile(r"[\w\u3400-\u9fff]", re.UNICODE)
+_CJK_CHAR = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_LATIN_CHAR = re.compile(r"[A-Za-z\u00c0-\u024f]")
+
+# Frequent function words: they match nearly every passage, so they only add noise to an
+# OR query. BM25's IDF would down-weight them anyway; dropping them also keeps queries short.
+STOPWORDS = frozenset(
+    ["的", "了", "和", "是", "在", "与", "及", "等", "也", "就", "都", "而", "又", "并", "其", "之", "这", "那", "有", "为", "对", "以", "于", "中", "上", "下", "我", "你", "他", "她", "它", "a", "an", "and", "are", "as", "at", "be", "by", "did", "do", "does", "for", "from", "had", "has", "have", "how", "i", "in", "is", "it", "its", "of", "on", "or", "that", "the", "this", "to", "was", "were", "what", "when", "where", "which", "who", "whom", "why", "will", "with"]
+)
+
+_init_lock = threading.Lock()
+_initialised = False
+
+
+def _ensure_jieba() -> None:
+    global _initialised
+    if _initialised:
+        return
+    with _init_lock:
+        if not _initialised:
+            jieba.setLogLevel(logging.WARNING)
+            jieba.initialize()
+            _initialised = True
+
+
+def normalise(text: str) -> str:
+    """Undo column-break spaces inside Chinese words and fold case.
+
+    Args:
+        text: Raw passage or query text.
+
+    Returns:
+        Text ready for segmentation.
+    """
+    return _CJK_GAP.sub("", text).lower()
+
+
+def tokenize(text: str) -> list[str]:
+    """Segment text into index terms: Chinese words (search mode), English words, numbers.
+
+    Args:
+        text: Any text.
+
+    Returns:
+        Terms in order, duplicates kept (BM25 needs term frequencies).
+    """
+    _ensure_jieba()
+    terms: list[str] = []
+    for token in jieba.cut_for_search(normalise(text)):
+        token = token.strip()
+        # ``_`` would survive unicode61 as a separator anyway; skip pure punctuation.
+        if token and _WORD.search(token) and token != "_":
+            terms.append(token)
+    return terms
+
+
+def query_terms(text: str) -> list[str]:
+    """Distinct query terms without stopwords, in first-seen order.
+
+    Args:
+        text: The user's query.
+
+    Returns:
+        Terms to look up.
+    """
+    seen: dict[str, None] = {}
+    for term in tokenize(text):
+        if term not in STOPWORDS:
+            seen.setdefault(term, None)
+    return list(seen)
+
+
+def fts_match(terms: Iterable[str]) -> str | None:
+    """Build an FTS5 MATCH expression that ORs the quoted terms.
+
+    Args:
+        terms: Query terms from :func:`query_terms`.
+
+    Returns:
+        The expression, or None when there is nothing to match.
+    """
+    quoted = ['"' + term.replace('"', '""') + '"' for term in terms]
+    return " OR ".join(quoted) if quoted else None
+
+
+@dataclass(frozen=True)
+class ScriptProfile:
+    """Counts of CJK and Latin letters in a text; decides whether lexical matching can help."""
+
+    cjk: int
+    latin: int
+
+    @property
+    def cjk_share(self) -> float:
+        """Fraction of letters that are CJK (0.5 when there are no letters at all)."""
+        total = self.cjk + self.latin
+        return self.cjk / total if total else 0.5
+
+
+def script_profile(text: str) -> ScriptProfile:
+    """Count CJK and Latin letters.
+
+    Args:
+        text: Any text.
+
+    Returns:
+        The profile.
+    """
+    return ScriptProfile(len(_CJK_CHAR.findall(text)), len(_LATIN_CHAR.findall(text)))

@@ -1,0 +1,89 @@
+"""Readable snippets: a window of the passage around the query's terms, terms highlighted."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+SNIPPET_CHARS = 160
+# Start the window a little before the first term so the reader sees some context.
+LEAD_FRACTION = 0.2
+
+
+@dataclass(frozen=True)
+class SnippetStyle:
+    """Markers around highlighted terms and at cut ends."""
+
+    pre: str = "<mark>"
+    post: str = "</mark>"
+    ellipsis: str = "…"
+    width: int = SNIPPET_CHARS
+
+
+def _term_pattern(term: str) -> str:
+    # OCR column breaks put spaces inside words; let every gap between characters match them.
+    body = r"\s*".join(re.escape(ch) for ch in term)
+    if term.isascii() and term[:1].isalnum():
+        return rf"(?<![A-Za-z0-9]){body}(?![A-Za-z0-9])"
+    return body
+
+
+def term_regex(terms: Sequence[str]) -> re.Pattern[str] | None:
+    """One case-insensitive pattern matching any term, longest first.
+
+    Args:
+        terms: Query terms.
+
+    Returns:
+        The pattern, or None without terms.
+    """
+    unique = sorted({t for t in terms if t.strip()}, key=len, reverse=True)
+    if not unique:
+        return None
+    return re.compile("|".join(_term_pattern(t) for t in unique), re.IGNORECASE)
+
+
+def make_snippet(text: str, terms: Sequence[str], style: SnippetStyle | None = None) -> str:
+    """Cut a window of ``text`` that holds the most distinct query terms and mark them.
+
+    Args:
+        text: Passage text.
+        terms: Query terms (from :func:`index.lexical.query_terms`).
+        style: Markers and width.
+
+    Returns:
+        The snippet; the passage start when no term occurs (e.g. a cross-lingual hit).
+    """
+    style = style or SnippetStyle()
+    pattern = term_regex(terms)
+    matches = list(pattern.finditer(text)) if pattern else []
+    width = style.width
+    if len(text) <= width:
+        start, end = 0, len(text)
+    elif not matches:
+        start, end = 0, width
+    else:
+        best_start, best_score = matches[0].start(), -1
+        for i, first in enumerate(matches):
+            seen = {m.group(0).lower() for m in matches[i:] if m.end() <= first.start() + width}
+            if len(seen) > best_score:
+                best_start, best_score = first.start(), len(seen)
+        start = max(0, best_start - int(width * LEAD_FRACTION))
+        end = min(len(text), start + width)
+        start = max(0, end - width)
+    pieces: list[str] = [style.ellipsis] if start > 0 else []
+    cursor = start
+    for match in matches:
+        if match.start() < start or match.end() > end:
+            continue
+        if match.start() == cursor and len(pieces) >= 2 and pieces[-1] == style.post:
+            # Adjacent terms (数字 + 经济) read better as one highlighted phrase.
+            pieces[-2] += match.group(0)
+        else:
+            pieces += [text[cursor : match.start()], style.pre, match.group(0), style.post]
+        cursor = match.end()
+    pieces.append(text[cursor:end])
+    if end < len(text):
+        pieces.append(style.ellipsis)
+    return "".join(pieces).strip()

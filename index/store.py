@@ -1,0 +1,403 @@
+"""SQLite storage: articles, passages, the FTS5 lexical index and collection metadata (WAL)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from embedder.records import Article, Passage
+from index import lexical
+from index.filters import Filters
+
+DATABASE_NAME = "collection.sqlite"
+# A writer may hold the database for a while (one transaction per ingest batch); readers in
+# WAL mode are not blocked, but a second writer waits this long before giving up.
+BUSY_TIMEOUT_S = 60.0
+# FTS5 column weights for bm25(): passage text counts fully, the article title less, since
+# every passage of an article shares it.
+BM25_TEXT_WEIGHT = 1.0
+BM25_TITLE_WEIGHT = 0.3
+# SQLite limits host parameters per statement; id lists are chunked below this.
+SQL_CHUNK = 900
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS articles (
+    id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    text TEXT NOT NULL,
+    date TEXT, source TEXT, section TEXT, url TEXT, author TEXT,
+    content_hash TEXT NOT NULL,
+    metadata TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS articles_date ON articles(date);
+CREATE INDEX IF NOT EXISTS articles_source ON articles(source);
+CREATE INDEX IF NOT EXISTS articles_section ON articles(section);
+CREATE TABLE IF NOT EXISTS passages (
+    id INTEGER PRIMARY KEY,
+    article_id TEXT NOT NULL REFERENCES articles(id),
+    ordinal INTEGER NOT NULL,
+    paragraph_index INTEGER NOT NULL,
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL,
+    text TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS passages_article ON passages(article_id, ordinal);
+CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5(text_terms, title_terms);
+CREATE VIRTUAL TABLE IF NOT EXISTS passages_vocab USING fts5vocab(passages_fts, 'row');
+CREATE TABLE IF NOT EXISTS tombstones (id INTEGER PRIMARY KEY);
+"""
+
+
+@dataclass(frozen=True, kw_only=True)
+class StoredPassage:
+    """A passage row joined with its article's display fields."""
+
+    id: int
+    article_id: str
+    ordinal: int
+    paragraph_index: int
+    start: int
+    end: int
+    text: str
+    title: str
+    date: str | None
+    source: str | None
+    section: str | None
+    url: str | None
+
+
+def connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
+    """Open the collection database in WAL mode.
+
+    Args:
+        path: Database file.
+        read_only: Open with ``mode=ro`` (a reader never takes write locks).
+
+    Returns:
+        A connection in autocommit mode; use :func:`transaction` for writes.
+    """
+    uri = f"file:{path}?mode=ro" if read_only else f"file:{path}"
+    conn = sqlite3.connect(
+        uri, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+    )
+    conn.row_factory = sqlite3.Row
+    if not read_only:
+        conn.execute("PRAGMA journal_mode=WAL")
+        # FULL: a committed generation must survive power loss, or the manifest written
+        # after the commit could point past what the database holds.
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.executescript(_SCHEMA)
+    conn.execute("PRAGMA foreign_keys=ON")
+    return conn
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection, *, write: bool) -> Iterator[sqlite3.Connection]:
+    """Run a block in one transaction: a write (BEGIN IMMEDIATE) or a snapshot read.
+
+    Args:
+        conn: Connection from :func:`connect`.
+        write: Take the write lock up front.
+
+    Yields:
+        The connection.
+    """
+    conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def get_meta(conn: sqlite3.Connection, key: str, default: str | None = None) -> str | None:
+    """Read one metadata value."""
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return row[0] if row else default
+
+
+def get_int(conn: sqlite3.Connection, key: str, default: int = 0) -> int:
+    """Read one integer metadata value."""
+    value = get_meta(conn, key)
+    return int(value) if value is not None else default
+
+
+def set_meta(conn: sqlite3.Connection, key: str, value: object) -> None:
+    """Write one metadata value."""
+    conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, str(value)))
+
+
+def add_int(conn: sqlite3.Connection, key: str, delta: int) -> None:
+    """Add ``delta`` to an integer metadata value."""
+    set_meta(conn, key, get_int(conn, key) + delta)
+
+
+def article_hash(conn: sqlite3.Connection, article_id: str) -> str | None:
+    """The stored content hash of an article, None when absent."""
+    row = conn.execute("SELECT content_hash FROM articles WHERE id = ?", (article_id,)).fetchone()
+    return row[0] if row else None
+
+
+def _article_metadata(article: Article) -> str:
+    extra: dict[str, Any] = dict(article.metadata)
+    for name in ("kicker", "subtitle"):
+        value = getattr(article, name)
+        if value:
+            extra.setdefault(name, value)
+    if article.reporters:
+        extra.setdefault("reporters", list(article.reporters))
+    if article.event_dates:
+        extra.setdefault("event_dates", list(article.event_dates))
+    return json.dumps(extra, ensure_ascii=False, sort_keys=True)
+
+
+def write_article(conn: sqlite3.Connection, article: Article) -> None:
+    """Insert or update an article row (not its passages).
+
+    Args:
+        conn: Connection inside a write transaction.
+        article: The article.
+    """
+    conn.execute(
+        "INSERT INTO articles(id, title, text, date, source, section, url, author, content_hash,"
+        " metadata) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET title=excluded.title,"
+        " text=excluded.text, date=excluded.date, source=excluded.source,"
+        " section=excluded.section, url=excluded.url, author=excluded.author,"
+        " content_hash=excluded.content_hash, metadata=excluded.metadata",
+        (
+            article.id,
+            article.title,
+            article.text,
+            article.date,
+            article.source,
+            article.section,
+            article.url,
+            article.author,
+            article.content_hash(),
+            _article_metadata(article),
+        ),
+    )
+
+
+def insert_passages(
+    conn: sqlite3.Connection, ids: Sequence[int], passages: Sequence[Passage], title: str
+) -> None:
+    """Insert passages with their assigned ids and their lexical terms.
+
+    Args:
+        conn: Connection inside a write transaction.
+        ids: One new passage id per passage.
+        passages: The passages.
+        title: Their article's title (indexed lexically with each passage).
+    """
+    title_terms = " ".join(lexical.tokenize(title))
+    conn.executemany(
+        "INSERT INTO passages(id, article_id, ordinal, paragraph_index, start, end, text)"
+        " VALUES (?,?,?,?,?,?,?)",
+        [
+            (pid, p.article_id, p.ordinal, p.paragraph_index, p.start, p.end, p.text)
+            for pid, p in zip(ids, passages, strict=True)
+        ],
+    )
+    conn.executemany(
+        "INSERT INTO passages_fts(rowid, text_terms, title_terms) VALUES (?,?,?)",
+        [(pid, " ".join(lexical.tokenize(p.text)), title_terms) for pid, p in zip(ids, passages, strict=True)],
+    )
+    profile = lexical.script_profile(" ".join(p.text for p in passages))
+    add_int(conn, "cjk_chars", profile.cjk)
+    add_int(conn, "latin_chars", profile.latin)
+
+
+def passage_ids_of(conn: sqlite3.Connection, article_ids: Sequence[str]) -> list[int]:
+    """Passage ids of the given articles."""
+    out: list[int] = []
+    for chunk in _chunks(list(article_ids)):
+        out.extend(
+            row[0]
+            for row in conn.execute(
+                f"SELECT id FROM passages WHERE article_id IN ({','.join('?' * len(chunk))})", chunk
+            )
+        )
+    return out
+
+
+def delete_articles(conn: sqlite3.Connection, article_ids: Sequence[str], *, keep_rows: bool = False) -> list[int]:
+    """Delete articles' passages (and, unless ``keep_rows``, the article rows).
+
+    Args:
+        conn: Connection inside a write transaction.
+        article_ids: Articles to remove.
+        keep_rows: Keep the article rows (used when replacing an article's content).
+
+    Returns:
+        The passage ids removed.
+    """
+    removed: list[int] = []
+    for chunk in _chunks(list(article_ids)):
+        marks = ",".join("?" * len(chunk))
+        rows = conn.execute(
+            f"SELECT id, text FROM passages WHERE article_id IN ({marks})", chunk
+        ).fetchall()
+        ids = [row[0] for row in rows]
+        profile = lexical.script_profile(" ".join(row[1] for row in rows))
+        add_int(conn, "cjk_chars", -profile.cjk)
+        add_int(conn, "latin_chars", -profile.latin)
+        for id_chunk in _chunks(ids):
+            id_marks = ",".join("?" * len(id_chunk))
+            conn.execute(f"DELETE FROM passages_fts WHERE rowid IN ({id_marks})", id_chunk)
+            conn.execute(f"DELETE FROM passages WHERE id IN ({id_marks})", id_chunk)
+        if not keep_rows:
+            conn.execute(f"DELETE FROM articles WHERE id IN ({marks})", chunk)
+        removed.extend(ids)
+    return removed
+
+
+def counts(conn: sqlite3.Connection) -> tuple[int, int]:
+    """``(articles, passages)`` row counts."""
+    articles = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+    passages = conn.execute("SELECT count(*) FROM passages").fetchone()[0]
+    return int(articles), int(passages)
+
+
+def all_passage_ids(conn: sqlite3.Connection) -> list[int]:
+    """Every passage id, ascending."""
+    return [row[0] for row in conn.execute("SELECT id FROM passages ORDER BY id")]
+
+
+def iter_passage_texts(conn: sqlite3.Connection, batch: int) -> Iterator[list[tuple[int, str]]]:
+    """Yield ``(id, text)`` batches of every passage in id order (for rebuilding vectors)."""
+    last = -1
+    while True:
+        rows = conn.execute(
+            "SELECT id, text FROM passages WHERE id > ? ORDER BY id LIMIT ?", (last, batch)
+        ).fetchall()
+        if not rows:
+            return
+        yield [(int(row[0]), str(row[1])) for row in rows]
+        last = int(rows[-1][0])
+
+
+def fetch_passages(conn: sqlite3.Connection, ids: Iterable[int]) -> dict[int, StoredPassage]:
+    """Load passages with their article's display fields.
+
+    Args:
+        conn: Connection (in a read snapshot for consistency).
+        ids: Passage ids; unknown ids are simply absent from the result.
+
+    Returns:
+        Passages by id.
+    """
+    out: dict[int, StoredPassage] = {}
+    for chunk in _chunks(list(ids)):
+        rows = conn.execute(
+            "SELECT p.id, p.article_id, p.ordinal, p.paragraph_index, p.start, p.end, p.text,"
+            " a.title, a.date, a.source, a.section, a.url FROM passages p JOIN articles a"
+            f" ON a.id = p.article_id WHERE p.id IN ({','.join('?' * len(chunk))})",
+            chunk,
+        )
+        for row in rows:
+            out[int(row[0])] = StoredPassage(
+                id=int(row[0]),
+                article_id=row[1],
+                ordinal=row[2],
+                paragraph_index=row[3],
+                start=row[4],
+                end=row[5],
+                text=row[6],
+                title=row[7],
+                date=row[8],
+                source=row[9],
+                section=row[10],
+                url=row[11],
+            )
+    return out
+
+
+def filtered_passage_ids(conn: sqlite3.Connection, filters: Filters) -> list[int]:
+    """Ids of passages whose article passes the filters."""
+    condition, params = filters.to_sql()
+    sql = "SELECT p.id FROM passages p JOIN articles a ON a.id = p.article_id"
+    if condition:
+        sql += f" WHERE {condition}"
+    return [row[0] for row in conn.execute(sql, params)]
+
+
+def bm25_search(
+    conn: sqlite3.Connection, match: str, limit: int, filters: Filters | None = None
+) -> list[tuple[int, float]]:
+    """Rank passages by FTS5 BM25 (higher is better).
+
+    Args:
+        conn: Connection.
+        match: FTS5 MATCH expression.
+        limit: Maximum hits.
+        filters: Optional article filters, applied inside the query before the limit.
+
+    Returns:
+        ``(passage_id, score)`` best first.
+    """
+    condition, params = filters.to_sql() if filters else ("", [])
+    rank = f"bm25(passages_fts, {BM25_TEXT_WEIGHT}, {BM25_TITLE_WEIGHT})"
+    if condition:
+        sql = (
+            f"SELECT f.rowid, -{rank} AS score FROM passages_fts f"
+            " JOIN passages p ON p.id = f.rowid JOIN articles a ON a.id = p.article_id"
+            f" WHERE passages_fts MATCH ? AND {condition} ORDER BY {rank} LIMIT ?"
+        )
+        args: list[Any] = [match, *params, limit]
+    else:
+        sql = (
+            f"SELECT rowid, -{rank} AS score FROM passages_fts WHERE passages_fts MATCH ?"
+            f" ORDER BY {rank} LIMIT ?"
+        )
+        args = [match, limit]
+    return [(int(row[0]), float(row[1])) for row in conn.execute(sql, args)]
+
+
+def document_frequencies(conn: sqlite3.Connection, terms: Sequence[str]) -> dict[str, int]:
+    """How many passages contain each term (0 for unknown terms)."""
+    freqs = dict.fromkeys(terms, 0)
+    for chunk in _chunks(list(terms)):
+        for row in conn.execute(
+            f"SELECT term, doc FROM passages_vocab WHERE term IN ({','.join('?' * len(chunk))})", chunk
+        ):
+            freqs[row[0]] = int(row[1])
+    return freqs
+
+
+def tombstones(conn: sqlite3.Connection) -> list[int]:
+    """Passage ids removed from SQLite but still present in an index that cannot delete."""
+    return [row[0] for row in conn.execute("SELECT id FROM tombstones")]
+
+
+def add_tombstones(conn: sqlite3.Connection, ids: Sequence[int]) -> None:
+    """Record ids to hide from vector search."""
+    conn.executemany("INSERT OR IGNORE INTO tombstones(id) VALUES (?)", [(i,) for i in ids])
+
+
+def clear_tombstones(conn: sqlite3.Connection) -> None:
+    """Forget all tombstones (after a rebuild)."""
+    conn.execute("DELETE FROM tombstones")
+
+
+def article_row(conn: sqlite3.Connection, article_id: str) -> dict[str, Any] | None:
+    """An article's stored fields as a dict (metadata parsed), None when absent."""
+    row = conn.execute("SELECT * FROM articles WHERE id = ?", (article_id,)).fetchone()
+    if row is None:
+        return None
+    data = dict(row)
+    data["metadata"] = json.loads(data["metadata"])
+    return data
+
+
+def _chunks(items: list[Any]) -> Iterator[list[Any]]:
+    for start in range(0, len(items), SQL_CHUNK):
+        yield items[start : start + SQL_CHUNK]
+
