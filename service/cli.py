@@ -15,7 +15,7 @@ from embedder.errors import InputError, SemsearchError
 from embedder.settings import Settings
 
 # Each module defines ``register(subparsers)``; the parser it adds sets ``func``.
-COMMAND_MODULES = ["model"]
+COMMAND_MODULES = ["model", "ingest", "search", "manage"]
 EXIT_USAGE = 2
 
 
@@ -104,7 +104,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns:
         The process exit code.
     """
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # usage errors and --help: return the code, callers may be tests
+        return int(exc.code or 0)
     try:
         return int(args.func(args) or 0)
     except SemsearchError as exc:

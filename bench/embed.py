@@ -1,0 +1,100 @@
+"""Embedding speed and quality: plain sentence-transformers fp32 vs semsearch's fast path.
+
+Throughput on the first 2,000 People's Daily paragraphs of ``news-112k.jsonl``; quality as
+dense nDCG@10 on two BEIR sets, both in the same run on the same threads.
+Run: ``python -m bench.embed [--quick]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from embedder.embedder import Embedder
+from embedder.settings import Settings
+
+from .common import load_beir, ndcg_at_k, news_texts, table, write_section
+
+PARAGRAPHS = 2000
+QUICK_PARAGRAPHS = 300
+QUALITY_SETS = ("sohu2021_dd_retrieval", "xquad_en2zh_q2p")
+QUICK_QUERIES = 100
+BATCH = 32
+
+
+def _fp32_model(settings: Settings):  # type: ignore[no-untyped-def]
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    torch.set_num_threads(settings.threads)
+    return SentenceTransformer(settings.resolved_model(), device="cpu")
+
+
+def _throughput(encode, texts: list[str]) -> float:  # type: ignore[no-untyped-def]
+    encode(texts[:8])  # warm-up: first calls allocate
+    began = time.perf_counter()
+    encode(texts)
+    return len(texts) / (time.perf_counter() - began)
+
+
+def _dense_ndcg(encode_q, encode_p, name: str, limit: int | None) -> float:  # type: ignore[no-untyped-def]
+    data = load_beir(name, limit_queries=limit)
+    ids = list(data.corpus)
+    docs = encode_p([f"{t}\n{x}".strip() for t, x in data.corpus.values()])
+    qids = list(data.queries)
+    scores = encode_q([data.queries[q] for q in qids]) @ docs.T
+    values = []
+    for row, qid in enumerate(qids):
+        top = np.argsort(-scores[row])[:10]
+        values.append(ndcg_at_k([ids[i] for i in top], data.qrels[qid]))
+    return float(np.mean(values))
+
+
+def main() -> None:
+    """Run the benchmark and record it."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    settings = Settings(cache=False, progress=False)
+    texts = news_texts("pd1998_para", QUICK_PARAGRAPHS if args.quick else PARAGRAPHS)
+    median_chars = int(np.median([len(t) for t in texts]))
+
+    st = _fp32_model(settings)
+
+    def st_passages(batch: list[str]) -> np.ndarray:
+        return st.encode(batch, prompt_name="passage", batch_size=BATCH, normalize_embeddings=True)
+
+    def st_queries(batch: list[str]) -> np.ndarray:
+        return st.encode(batch, prompt_name="query", batch_size=BATCH, normalize_embeddings=True)
+
+    fast = Embedder.from_settings(settings)
+    rows = []
+    fp32_rate = _throughput(st_passages, texts)
+    fast_rate = _throughput(fast.embed_passages, texts)
+    rows.append(["sentence-transformers fp32 (torch)", fp32_rate, 1.0])
+    rows.append([f"semsearch default ({fast.backend_name})", fast_rate, fast_rate / fp32_rate])
+
+    limit = QUICK_QUERIES if args.quick else None
+    quality = []
+    for name in QUALITY_SETS:
+        base = _dense_ndcg(st_queries, st_passages, name, limit)
+        ours = _dense_ndcg(fast.embed_queries, fast.embed_passages, name, limit)
+        quality.append([name, base, ours, ours - base])
+
+    body = (
+        f"Throughput: {len(texts)} People's Daily paragraphs (median {median_chars} characters), "
+        f"{settings.threads} threads, passages/second.\n\n"
+        + table(["engine", "passages/s", "× fp32"], rows)
+        + "\n\nDense retrieval quality (exact search, nDCG@10"
+        + (f", first {limit} queries" if limit else ", all queries")
+        + "):\n\n"
+        + table(["set", "fp32", fast.backend_name, "difference"], quality)
+    )
+    write_section("1-embed", "Embedding", "python -m bench.embed" + (" --quick" if args.quick else ""), body)
+    print(body)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,121 @@
+"""``semsearch info``, ``semsearch delete`` and ``semsearch index optimize|check|repair``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from embedder.errors import InputError
+from index import KINDS, CheckReport, CollectionError
+from service.cli import add_common_options, settings_from_args
+from service.context import open_for_reading, open_for_writing
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``info``, ``delete`` and the ``index`` group.
+
+    Args:
+        subparsers: The top-level sub-parser collection.
+    """
+    info = subparsers.add_parser("info", help="what a collection holds")
+    add_common_options(info)
+    info.set_defaults(func=run_info)
+
+    delete = subparsers.add_parser("delete", help="delete articles by id")
+    add_common_options(delete)
+    delete.add_argument("article_ids", nargs="+", metavar="ARTICLE_ID")
+    delete.set_defaults(func=run_delete)
+
+    index = subparsers.add_parser("index", help="maintain a collection's vector index")
+    verbs = index.add_subparsers(dest="index_command", required=True)
+    optimize = verbs.add_parser("optimize", help="rebuild the vector index as another kind")
+    add_common_options(optimize)
+    optimize.add_argument("--kind", default="auto", choices=["auto", *KINDS])
+    optimize.add_argument(
+        "--param", action="append", metavar="NAME=INT", help="index parameter, e.g. nlist=4096"
+    )
+    optimize.set_defaults(func=run_optimize)
+    check = verbs.add_parser("check", help="check manifest, SQLite and FAISS against each other")
+    add_common_options(check)
+    check.set_defaults(func=run_check)
+    repair = verbs.add_parser("repair", help="check, and rebuild what is inconsistent")
+    add_common_options(repair)
+    repair.set_defaults(func=run_repair)
+
+
+def run_info(args: argparse.Namespace) -> int:
+    """Print counts, model and index kind."""
+    with open_for_reading(settings_from_args(args), with_model=False) as collection:
+        info = collection.info()
+    if args.json:
+        print(json.dumps(info.to_dict(), ensure_ascii=False))
+        return 0
+    recall = f", recall@10 {info.recall_at_10:.3f}" if info.recall_at_10 is not None else ""
+    print(f"{info.path}: {info.articles} articles, {info.passages} passages")
+    print(f"model {info.model} ({info.model_fingerprint}), {info.dimension} dimensions")
+    print(
+        f"index {info.index_kind} {info.index_params or ''}{recall}, {info.size_bytes / 1e6:.1f} MB"
+    )
+    return 0
+
+
+def run_delete(args: argparse.Namespace) -> int:
+    """Delete articles; unknown ids are reported, not an error for the others."""
+    with open_for_writing(settings_from_args(args), create=False) as collection:
+        deleted = collection.delete(args.article_ids)
+    if args.json:
+        print(json.dumps({"requested": len(set(args.article_ids)), "deleted": deleted}))
+    else:
+        print(f"deleted {deleted} of {len(set(args.article_ids))} articles")
+    return 0
+
+
+def _params(items: list[str] | None) -> dict[str, int]:
+    params: dict[str, int] = {}
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        if not sep or not value.lstrip("-").isdigit():
+            raise InputError(f"--param expects NAME=INTEGER, got {item!r}")
+        params[name] = int(value)
+    return params
+
+
+def run_optimize(args: argparse.Namespace) -> int:
+    """Rebuild the vector index and print the measured recall."""
+    params = _params(args.param)
+    with open_for_writing(settings_from_args(args), create=False) as collection:
+        info = collection.optimize(args.kind, params)
+    if args.json:
+        print(json.dumps(info.to_dict()))
+    else:
+        recall = f", recall@10 {info.recall_at_10:.3f}" if info.recall_at_10 is not None else ""
+        print(f"rebuilt as {info.index_kind} {info.index_params}{recall}")
+    return 0
+
+
+def run_check(args: argparse.Namespace) -> int:
+    """Check consistency without changing anything; exit 1 when inconsistent."""
+    try:
+        with open_for_reading(settings_from_args(args), with_model=False) as collection:
+            report = collection.check()
+    except CollectionError as exc:
+        # Opening checks too: an inconsistent collection is this command's answer, not a failure.
+        report = CheckReport(ok=False, problems=[str(exc)])
+    print(
+        json.dumps(report.to_dict())
+        if args.json
+        else ("ok" if report.ok else "; ".join(report.problems))
+    )
+    return 0 if report.ok else 1
+
+
+def run_repair(args: argparse.Namespace) -> int:
+    """Repair inconsistencies (rebuilding vectors from the embedding cache)."""
+    with open_for_writing(settings_from_args(args), create=False) as collection:
+        report = collection.repair()
+    print(
+        json.dumps(report.to_dict())
+        if args.json
+        else ("; ".join(report.repaired) or "nothing to repair")
+    )
+    return 0 if report.ok else 1

@@ -1,0 +1,153 @@
+"""``semsearch search`` and ``semsearch similar``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from embedder.errors import InputError
+from index import Filters, SearchResponse, SnippetStyle
+from service.cli import add_common_options, settings_from_args
+from service.context import open_for_reading
+
+ANSI_BOLD = ("\033[1m", "\033[0m")
+PLAIN_MARKS = ("【", "】")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``search`` and ``similar``.
+
+    Args:
+        subparsers: The top-level sub-parser collection.
+    """
+    search = subparsers.add_parser(
+        "search", help="search a collection with a natural-language query"
+    )
+    add_common_options(search)
+    search.add_argument("query", help="the query, in any language the model covers")
+    search.add_argument("--mode", choices=["hybrid", "dense", "lexical"], default="hybrid")
+    _add_result_options(search)
+    search.set_defaults(func=run_search)
+
+    similar = subparsers.add_parser("similar", help="passages or articles like a given one")
+    add_common_options(similar)
+    example = similar.add_mutually_exclusive_group(required=True)
+    example.add_argument("--passage", type=int, metavar="ID", help="a passage id")
+    example.add_argument("--article", metavar="ID", help="an article id")
+    example.add_argument("--text", help="free text")
+    _add_result_options(similar)
+    similar.set_defaults(func=run_similar)
+
+
+def _add_result_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-k", type=int, default=10, help="results per page (default 10)")
+    parser.add_argument("--offset", type=int, default=0, help="results to skip (pagination)")
+    parser.add_argument(
+        "--per-article", dest="collapse", action="store_true", help="one hit per article"
+    )
+    parser.add_argument("--min-score", type=float, help="drop hits scoring below this")
+    parser.add_argument("--date-from", help="earliest article date, YYYY-MM-DD")
+    parser.add_argument("--date-to", help="latest article date, YYYY-MM-DD")
+    parser.add_argument("--source", action="append", help="only this source (repeatable)")
+    parser.add_argument("--section", action="append", help="only this section (repeatable)")
+    parser.add_argument("--article-id", action="append", help="only this article (repeatable)")
+    parser.add_argument(
+        "--meta",
+        action="append",
+        metavar="KEY=VALUE",
+        help="metadata field equals value (repeatable)",
+    )
+
+
+def filters_from_args(args: argparse.Namespace) -> Filters:
+    """Build search filters from the command-line options.
+
+    Raises:
+        InputError: A ``--meta`` option without ``=``.
+    """
+    metadata: dict[str, list[str]] = {}
+    for item in args.meta or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise InputError(f"--meta expects KEY=VALUE, got {item!r}")
+        metadata.setdefault(key, []).append(value)
+    return Filters(
+        date_from=args.date_from,
+        date_to=args.date_to,
+        sources=args.source,
+        sections=args.section,
+        article_ids=args.article_id,
+        metadata=dict(metadata),
+    )
+
+
+def _check_paging(args: argparse.Namespace) -> None:
+    if args.k < 1 or args.offset < 0:
+        raise InputError("-k must be at least 1 and --offset at least 0")
+
+
+def run_search(args: argparse.Namespace) -> int:
+    """Run one query and print the page of results."""
+    _check_paging(args)
+    if not args.query.strip():
+        raise InputError("the query is empty")
+    settings = settings_from_args(args)
+    with open_for_reading(settings, with_model=args.mode != "lexical") as collection:
+        response = collection.search(
+            args.query,
+            mode=args.mode,
+            k=args.k,
+            offset=args.offset,
+            filters=filters_from_args(args),
+            collapse=args.collapse,
+            min_score=args.min_score,
+            snippet_style=_snippet_style(args),
+        )
+    _print(response, args)
+    return 0
+
+
+def run_similar(args: argparse.Namespace) -> int:
+    """Query by example and print the page of results."""
+    _check_paging(args)
+    settings = settings_from_args(args)
+    with open_for_reading(settings) as collection:
+        response = collection.similar(
+            passage_id=args.passage,
+            article_id=args.article,
+            text=args.text,
+            k=args.k,
+            offset=args.offset,
+            filters=filters_from_args(args),
+            collapse=args.collapse,
+            min_score=args.min_score,
+        )
+    _print(response, args)
+    return 0
+
+
+def _snippet_style(args: argparse.Namespace) -> SnippetStyle:
+    if args.json:
+        return SnippetStyle()
+    pre, post = ANSI_BOLD if sys.stdout.isatty() else PLAIN_MARKS
+    return SnippetStyle(pre=pre, post=post)
+
+
+def _print(response: SearchResponse, args: argparse.Namespace) -> None:
+    if args.json:
+        print(json.dumps(response.to_dict(), ensure_ascii=False))
+        return
+    if not response.results:
+        print(f"no results for {response.query!r} ({response.mode}, {response.took_ms:.0f} ms)")
+        return
+    for hit in response.results:
+        where = ", ".join(x for x in (hit.date, hit.source) if x)
+        more = f", +{hit.matched_passages} more passages" if hit.matched_passages else ""
+        print(
+            f"{hit.rank:>3}. {hit.score:.3f}  {hit.title or '(untitled)'}"
+            + (f"  ({where})" if where else "")
+        )
+        print(f"     {hit.snippet}")
+        print(f"     article {hit.article_id} · passage {hit.passage_id}{more}")
+    print(f"{len(response.results)} results ({response.mode}, {response.took_ms:.0f} ms)")

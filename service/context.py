@@ -1,0 +1,53 @@
+"""Opening what a command or request needs: settings -> embedder -> collection."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from embedder.embedder import Embedder
+from embedder.errors import InputError
+from embedder.settings import Settings
+from index import Collection
+
+
+def collection_path(settings: Settings, *, must_exist: bool) -> Path:
+    """The collection directory, checked to hold a collection when ``must_exist``.
+
+    Raises:
+        InputError: No collection there.
+    """
+    path = settings.resolved_index()
+    if must_exist and not (path / "manifest.json").is_file():
+        raise InputError(
+            f"no collection at {path}: run `semsearch ingest FILES --index {path}` first"
+        )
+    return path
+
+
+def open_for_reading(settings: Settings, *, with_model: bool = True) -> Collection:
+    """Open the configured collection read-only (lexical-only work needs no model).
+
+    Args:
+        settings: Effective settings.
+        with_model: Load the embedding model (needed for dense, hybrid and similar).
+
+    Returns:
+        The open collection.
+    """
+    path = collection_path(settings, must_exist=True)
+    embedder = Embedder.from_settings(settings) if with_model else None
+    return Collection.open(path, embedder, read_only=True)
+
+
+def open_for_writing(settings: Settings, *, create: bool) -> Collection:
+    """Open (or create) the configured collection for writing, with the model loaded.
+
+    Args:
+        settings: Effective settings.
+        create: Create the collection when the directory holds none.
+
+    Returns:
+        The open, writable collection.
+    """
+    path = collection_path(settings, must_exist=not create)
+    return Collection.open(path, Embedder.from_settings(settings), create=create)

@@ -1,0 +1,238 @@
+"""The ``semsearch`` command line end to end with the real model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from service.cli import main
+
+from .conftest import SEED
+
+pytestmark = pytest.mark.slow
+
+SECOND_TITLE = "促进数字技术与实体经济深度融合全力以赴打造数字经济发展新高地"
+FIRST_TITLE = "2023年全市重大项目观摩活动举行"
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture(scope="module")
+def seed_index(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> Path:
+    index = tmp_path_factory.mktemp("cli") / "index"
+    assert (
+        main(["ingest", str(SEED), "--index", str(index), "--model-dir", str(model_dir), "--json"])
+        == 0
+    )
+    return index
+
+
+def test_ingest_prints_a_summary_and_is_idempotent(
+    seed_index: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(
+        capsys, "ingest", str(SEED), "--index", str(seed_index), "--model-dir", str(model_dir)
+    )
+    assert code == 0
+    assert "2 articles" in out and "0 added" in out and "2 unchanged" in out and "0 skipped" in out
+    code, out, _ = run(capsys, "info", "--index", str(seed_index), "--json")
+    info = json.loads(out)
+    assert {"articles", "passages", "model", "index_kind", "dimension"} <= info.keys()
+    assert info["articles"] == 2 and info["dimension"] == 384
+
+
+@pytest.mark.parametrize(
+    ("query", "title"),
+    [
+        ("数字经济 核心产业", SECOND_TITLE),
+        ("重大项目观摩", FIRST_TITLE),
+        ("the mayor visited digital economy companies", SECOND_TITLE),
+    ],
+)
+def test_search_json_finds_the_right_article(
+    seed_index: Path, model_dir: Path, capsys: pytest.CaptureFixture[str], query: str, title: str
+) -> None:
+    code, out, _ = run(
+        capsys,
+        "search",
+        query,
+        "--index",
+        str(seed_index),
+        "--model-dir",
+        str(model_dir),
+        "--json",
+        "-k",
+        "3",
+    )
+    assert code == 0
+    response = json.loads(out)
+    assert {"query", "mode", "took_ms", "results"} <= response.keys()
+    assert response["mode"] == "hybrid" and response["query"] == query
+    first = response["results"][0]
+    assert {
+        "rank",
+        "score",
+        "passage_id",
+        "article_id",
+        "title",
+        "text",
+        "snippet",
+        "date",
+        "source",
+    } <= first.keys()
+    assert first["title"] == title and first["rank"] == 1
+
+
+def test_similar_by_article_excludes_the_example(
+    seed_index: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, out, _ = run(
+        capsys,
+        "search",
+        "重大项目观摩",
+        "--index",
+        str(seed_index),
+        "--model-dir",
+        str(model_dir),
+        "--json",
+    )
+    article = json.loads(out)["results"][0]["article_id"]
+    code, out, _ = run(
+        capsys,
+        "similar",
+        "--article",
+        article,
+        "--per-article",
+        "--index",
+        str(seed_index),
+        "--model-dir",
+        str(model_dir),
+        "--json",
+    )
+    assert code == 0
+    assert [hit["article_id"] for hit in json.loads(out)["results"]] != []
+    assert article not in [hit["article_id"] for hit in json.loads(out)["results"]]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "empty"),
+        (b'{"id": "a", "title": "t", "text": "good"}\n{not json\n', ":2"),
+        (b'{"id": "a", "title": "t"}\n', "text"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line_and_changes_nothing(
+    seed_index: Path,
+    model_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    content: bytes,
+    message: str,
+) -> None:
+    before = json.loads(run(capsys, "info", "--index", str(seed_index), "--json")[1])
+    bad = tmp_path / "bad.jsonl"
+    bad.write_bytes(content)
+    code, _out, err = run(
+        capsys, "ingest", str(bad), "--index", str(seed_index), "--model-dir", str(model_dir)
+    )
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("semsearch: error:") and message in err
+    after = json.loads(run(capsys, "info", "--index", str(seed_index), "--json")[1])
+    assert (after["articles"], after["passages"], after["generation"]) == (
+        before["articles"],
+        before["passages"],
+        before["generation"],
+    )
+
+
+def test_skip_bad_counts_and_keeps_the_good_records(
+    tmp_path: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    records = tmp_path / "records.jsonl"
+    records.write_text(
+        '{"id": "r1", "title": "郑州发布数字经济规划", "text": "郑州市发布数字经济发展规划，提出建设算力中心。", "source": "wire"}\n'
+        "not json at all\n"
+        '{"id": "r2", "title": "no text here"}\n',
+        encoding="utf-8",
+    )
+    index = tmp_path / "index"
+    code, out, _ = run(
+        capsys,
+        "ingest",
+        str(records),
+        "--skip-bad",
+        "--index",
+        str(index),
+        "--model-dir",
+        str(model_dir),
+        "--json",
+    )
+    assert code == 0
+    summary = json.loads(out)
+    assert summary["articles"] == 1 and summary["skipped"] == 2
+    code, out, _ = run(
+        capsys,
+        "search",
+        "算力中心",
+        "--index",
+        str(index),
+        "--model-dir",
+        str(model_dir),
+        "--json",
+        "--source",
+        "wire",
+    )
+    assert json.loads(out)["results"][0]["article_id"] == "r1"
+
+
+def test_usage_errors_exit_2(seed_index: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "search", "x", "--index", str(seed_index), "--mode", "fuzzy")[0] == 2
+    code, _, err = run(capsys, "search", "x", "--index", str(seed_index), "-k", "0")
+    assert code == 2 and err.count("\n") == 1
+    code, _, err = run(capsys, "info", "--index", str(seed_index.parent / "missing"))
+    assert code == 2 and "no collection" in err
+
+
+def test_delete_removes_an_article(
+    tmp_path: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    index = tmp_path / "index"
+    assert (
+        run(capsys, "ingest", str(SEED), "--index", str(index), "--model-dir", str(model_dir))[0]
+        == 0
+    )
+    _, out, _ = run(
+        capsys,
+        "search",
+        "重大项目观摩",
+        "--index",
+        str(index),
+        "--model-dir",
+        str(model_dir),
+        "--json",
+    )
+    article = json.loads(out)["results"][0]["article_id"]
+    code, out, _ = run(
+        capsys, "delete", article, "--index", str(index), "--model-dir", str(model_dir), "--json"
+    )
+    assert code == 0 and json.loads(out)["deleted"] == 1
+    _, out, _ = run(
+        capsys,
+        "search",
+        "重大项目观摩",
+        "--index",
+        str(index),
+        "--model-dir",
+        str(model_dir),
+        "--json",
+        "-k",
+        "20",
+    )
+    assert article not in {hit["article_id"] for hit in json.loads(out)["results"]}
