@@ -44,6 +44,11 @@ PQ_BITS = 8
 # Memory-map index files at least this large when opened read-only; small ones are read.
 MMAP_MIN_BYTES = 64 * 1024 * 1024
 TRAIN_SEED = 1234
+# SQ8 learns each dimension's range from the training vectors and clips anything outside
+# it; widen the range so later vectors are not clipped (much wider when trained on few).
+SQ_RANGE_MARGIN = 0.1
+SQ_SMALL_TRAIN = 10_000
+SQ_SMALL_TRAIN_MARGIN = 1.0
 
 KINDS = ("flat", "hnsw", "hnsw_sq8", "ivf_flat", "ivf_sq8", "ivf_pq")
 
@@ -77,10 +82,16 @@ def _hnsw(d: int, params: dict[str, Any], n: int) -> Any:
     return faiss.IndexIDMap2(inner)
 
 
+def _widen_sq_range(sq: Any, n: int) -> None:
+    sq.rangestat = faiss.ScalarQuantizer.RS_minmax
+    sq.rangestat_arg = SQ_SMALL_TRAIN_MARGIN if n < SQ_SMALL_TRAIN else SQ_RANGE_MARGIN
+
+
 def _hnsw_sq8(d: int, params: dict[str, Any], n: int) -> Any:
     inner = faiss.IndexHNSWSQ(
         d, faiss.ScalarQuantizer.QT_8bit, int(params.setdefault("M", DEFAULT_HNSW_M)), faiss.METRIC_INNER_PRODUCT
     )
+    _widen_sq_range(faiss.downcast_index(inner.storage).sq, n)
     inner.hnsw.efConstruction = int(params.setdefault("efConstruction", DEFAULT_EF_CONSTRUCTION))
     params.setdefault("efSearch", DEFAULT_EF_SEARCH)
     return faiss.IndexIDMap2(inner)
@@ -105,6 +116,7 @@ def _ivf_sq8(d: int, params: dict[str, Any], n: int) -> Any:
     index = faiss.IndexIVFScalarQuantizer(
         quantizer, d, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
     )
+    _widen_sq_range(index.sq, n)
     index.own_fields = True
     quantizer.this.disown()
     return index
