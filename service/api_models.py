@@ -1,0 +1,371 @@
+"""Request and response bodies of the HTTP API (pydantic models with OpenAPI examples)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+
+Mode = Literal["hybrid", "dense", "lexical"]
+MetadataValue = str | int | float | bool | list[str | int | float | bool]
+
+EXAMPLE_ARTICLE: dict[str, JsonValue] = {
+    "id": "zzwb-2023-04-20-02",
+    "title": "促进数字技术与实体经济深度融合全力以赴打造数字经济发展新高地",
+    "date": "2023-04-20",
+    "source": "郑州晚报",
+    "section": "要闻",
+    "url": None,
+}
+
+
+class ErrorBody(BaseModel):
+    """What went wrong, for people and programs."""
+
+    code: str = Field(description="Stable machine-readable code, e.g. `not_found`.")
+    message: str = Field(description="One human-readable sentence.")
+
+
+class ErrorResponse(BaseModel):
+    """Every error response has this shape."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"error": {"code": "not_found", "message": "no article 'x'"}}]
+        }
+    )
+
+    error: ErrorBody
+
+
+class SearchFilters(BaseModel):
+    """Metadata restrictions, applied before the top-k cut."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"date_from": "2023-04-01", "date_to": "2023-04-30", "sources": ["郑州晚报"]}
+            ]
+        },
+    )
+
+    date_from: str | None = Field(default=None, description="Earliest date, YYYY-MM-DD.")
+    date_to: str | None = Field(default=None, description="Latest date (inclusive), YYYY-MM-DD.")
+    sources: list[str] | None = Field(default=None, description="Any of these sources.")
+    sections: list[str] | None = Field(default=None, description="Any of these sections.")
+    article_ids: list[str] | None = Field(default=None, description="Only these articles.")
+    metadata: dict[str, MetadataValue] = Field(
+        default_factory=dict, description="Extra record fields that must equal (any of) a value."
+    )
+
+
+class SearchRequest(BaseModel):
+    """A search, as the JSON body of `POST /search`."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "q": "数字经济 核心产业",
+                    "k": 5,
+                    "mode": "hybrid",
+                    "filters": {"date_from": "2023-01-01", "sources": ["郑州晚报"]},
+                }
+            ]
+        },
+    )
+
+    q: str = Field(min_length=1, description="The query, in any language the model covers.")
+    k: int = Field(default=10, ge=1, description="Results per page.")
+    mode: Mode = Field(default="hybrid", description="hybrid (default), dense or lexical.")
+    offset: int = Field(default=0, ge=0, description="Results to skip.")
+    collapse: bool = Field(default=False, description="One hit per article.")
+    min_score: float | None = Field(
+        default=None, allow_inf_nan=False, description="Drop hits scoring below this."
+    )
+    filters: SearchFilters = Field(default_factory=SearchFilters)
+
+
+class ArticleRef(BaseModel):
+    """The article a hit belongs to (display fields)."""
+
+    id: str
+    title: str
+    date: str | None = None
+    source: str | None = None
+    section: str | None = None
+    url: str | None = None
+
+
+class PassageRef(BaseModel):
+    """A passage: the searched unit, with offsets into its article's text."""
+
+    id: int
+    text: str
+    ordinal: int
+    paragraph_index: int
+    start: int
+    end: int
+
+
+class SearchHit(BaseModel):
+    """One result."""
+
+    rank: int = Field(description="1-based position over all pages.")
+    score: float = Field(description="The mode's score (fused score in [0, 1] for hybrid).")
+    passage: PassageRef
+    article: ArticleRef
+    snippet: str = Field(
+        description="Window of the passage around the query terms as safe HTML: text escaped, "
+        "terms in <mark>."
+    )
+    snippet_text: str = Field(description="The same window as plain text.")
+    highlights: list[tuple[int, int]] = Field(
+        description="[start, end) character ranges of highlighted terms in snippet_text."
+    )
+    matched_passages: int = Field(
+        default=0, description="Other passages of the article that matched (collapse only)."
+    )
+    dense_score: float | None = None
+    lexical_score: float | None = None
+
+
+class SearchResult(BaseModel):
+    """A page of results."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "query": "数字经济",
+                    "mode": "hybrid",
+                    "took_ms": 31.2,
+                    "total": 1,
+                    "has_more": False,
+                    "k": 10,
+                    "offset": 0,
+                    "collapsed": False,
+                    "lexical_weight": 0.5,
+                    "results": [
+                        {
+                            "rank": 1,
+                            "score": 0.92,
+                            "passage": {
+                                "id": 7,
+                                "text": "数字经济核心产业增加值…",
+                                "ordinal": 0,
+                                "paragraph_index": 0,
+                                "start": 0,
+                                "end": 12,
+                            },
+                            "article": EXAMPLE_ARTICLE,
+                            "snippet": "<mark>数字经济</mark>核心产业增加值…",
+                            "snippet_text": "数字经济核心产业增加值…",
+                            "highlights": [[0, 4]],
+                            "matched_passages": 0,
+                            "dense_score": 0.88,
+                            "lexical_score": 7.1,
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+    query: str = Field(description="The query as received (for /similar: what was the example).")
+    mode: str
+    took_ms: float = Field(description="Server time for the whole request, milliseconds.")
+    total: int = Field(description="Results on this page.")
+    has_more: bool = Field(description="True when a next page (offset + k) has results.")
+    k: int
+    offset: int
+    collapsed: bool
+    lexical_weight: float | None = Field(
+        default=None, description="Hybrid only: how much the lexical side counted."
+    )
+    results: list[SearchHit]
+
+
+class PassageResponse(PassageRef):
+    """A passage with its article."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 7,
+                    "text": "数字经济核心产业增加值…",
+                    "ordinal": 0,
+                    "paragraph_index": 0,
+                    "start": 0,
+                    "end": 12,
+                    "article": EXAMPLE_ARTICLE,
+                }
+            ]
+        }
+    )
+
+    article: ArticleRef
+
+
+class Paragraph(BaseModel):
+    """One paragraph of an article with offsets into its text."""
+
+    index: int
+    text: str
+    start: int
+    end: int
+
+
+class ArticleResponse(BaseModel):
+    """An article with its paragraphs and passages."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    **EXAMPLE_ARTICLE,
+                    "author": "张昕",
+                    "metadata": {"page": 2},
+                    "text": "第一段。\n\n第二段。",
+                    "paragraphs": [
+                        {"index": 0, "text": "第一段。", "start": 0, "end": 4},
+                        {"index": 1, "text": "第二段。", "start": 6, "end": 10},
+                    ],
+                    "passages": [
+                        {
+                            "id": 7,
+                            "text": "第一段。",
+                            "ordinal": 0,
+                            "paragraph_index": 0,
+                            "start": 0,
+                            "end": 4,
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+    id: str
+    title: str
+    date: str | None = None
+    source: str | None = None
+    section: str | None = None
+    url: str | None = None
+    author: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    text: str
+    paragraphs: list[Paragraph]
+    passages: list[PassageRef]
+
+
+class ArticleIn(BaseModel):
+    """One record, with the fields of a JSONL ingest line; other fields become metadata."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    id: str | None = Field(default=None, description="Stable id; default: hash of title+text.")
+    title: str | None = None
+    text: str = Field(description="Body; paragraphs separated by newlines.")
+    date: str | None = Field(default=None, description="Publication date (YYYY-MM-DD).")
+    source: str | None = None
+    section: str | None = None
+    url: str | None = None
+    author: str | list[str] | None = None
+
+
+class ArticlesIn(BaseModel):
+    """A batch for `POST /articles`: written all or nothing."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "articles": [
+                        {
+                            "id": "zzwb-2023-04-20-02",
+                            "title": "打造数字经济发展新高地",
+                            "text": "数字经济核心产业增加值增长。\n第二段。",
+                            "date": "2023-04-20",
+                            "source": "郑州晚报",
+                            "page": 2,
+                        }
+                    ]
+                }
+            ]
+        },
+    )
+
+    articles: list[ArticleIn] = Field(min_length=1)
+
+
+class WriteReport(BaseModel):
+    """What a write changed."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "added": 1,
+                    "replaced": 0,
+                    "unchanged": 0,
+                    "passages_added": 2,
+                    "passages_removed": 0,
+                    "generation": 4,
+                }
+            ]
+        }
+    )
+
+    added: int
+    replaced: int
+    unchanged: int
+    passages_added: int
+    passages_removed: int
+    generation: int
+
+
+class DeleteReport(BaseModel):
+    """Outcome of `DELETE /articles/{id}`."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"id": "a1", "deleted": True}]})
+
+    id: str
+    deleted: bool
+
+
+class Health(BaseModel):
+    """Liveness."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "ok"}]})
+
+    status: str
+
+
+class Ready(BaseModel):
+    """Readiness: model and index loaded."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "status": "ready",
+                    "articles": 2,
+                    "passages": 40,
+                    "model": "multilingual-e5-small",
+                    "writes_enabled": False,
+                }
+            ]
+        }
+    )
+
+    status: str
+    articles: int
+    passages: int
+    model: str
+    writes_enabled: bool

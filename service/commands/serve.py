@@ -1,0 +1,59 @@
+"""``semsearch serve``: the HTTP API and search page (uvicorn)."""
+
+from __future__ import annotations
+
+import argparse
+
+from embedder.embedder import Embedder
+from embedder.settings import Settings
+from service.cli import add_common_options, settings_from_args
+from service.config import ServiceSettings
+from service.context import collection_path
+from service.runtime import Runtime
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``serve`` command.
+
+    Args:
+        subparsers: The top-level sub-parser collection.
+    """
+    parser = subparsers.add_parser(
+        "serve",
+        help="serve the search API and page over HTTP",
+        description="Serve the JSON API (docs at /docs) and the search page at /. Writes "
+        "(POST/DELETE /articles) need SEMSEARCH_API_KEY; limits are SEMSEARCH_MAX_* variables.",
+    )
+    add_common_options(parser)
+    parser.add_argument("--host", help="interface to bind (env SEMSEARCH_HOST, default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port (env SEMSEARCH_PORT, default 8000)")
+    parser.set_defaults(func=run)
+
+
+def load_runtime(settings: Settings, service: ServiceSettings) -> Runtime:
+    """Load the model and open the collection for the app.
+
+    Args:
+        settings: Model and index settings.
+        service: Service settings.
+
+    Returns:
+        The runtime.
+    """
+    path = collection_path(settings, must_exist=True)
+    return Runtime(path, Embedder.from_settings(settings), service)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Check the collection exists, then serve until interrupted."""
+    import uvicorn
+
+    from service.app import create_app
+
+    settings = settings_from_args(args).model_copy(update={"progress": False})
+    overrides = {k: getattr(args, k) for k in ("host", "port") if getattr(args, k) is not None}
+    service = ServiceSettings(**overrides)
+    collection_path(settings, must_exist=True)  # fail now with a clear message, not in /readyz
+    app = create_app(settings=service, loader=lambda: load_runtime(settings, service))
+    uvicorn.run(app, host=service.host, port=service.port, log_level="info")
+    return 0

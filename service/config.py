@@ -1,0 +1,55 @@
+"""Settings of the HTTP service; the model and index come from :class:`embedder.settings.Settings`.
+
+Every field reads an environment variable ``SEMSEARCH_<FIELD>``:
+
+======================  =========  ====================================================
+variable                default    meaning
+======================  =========  ====================================================
+SEMSEARCH_HOST          127.0.0.1  interface ``semsearch serve`` binds
+SEMSEARCH_PORT          8000       port ``semsearch serve`` binds
+SEMSEARCH_API_KEY       (none)     key for POST/DELETE /articles; writes are off without
+SEMSEARCH_MAX_QUERY_CHARS 1000     longest query (or ``text`` for /similar) accepted
+SEMSEARCH_MAX_K         100        most results per page
+SEMSEARCH_MAX_OFFSET    1000       deepest page start
+SEMSEARCH_MAX_BODY_BYTES 10000000  largest request body (413 beyond)
+SEMSEARCH_MAX_BATCH_ARTICLES 1000  most articles in one POST /articles
+SEMSEARCH_QUERY_CACHE_SIZE 1024    query embeddings kept in memory (0: none)
+SEMSEARCH_BATCH_WINDOW_MS 2.0      how long the first query of a micro-batch waits (0: off)
+SEMSEARCH_MAX_QUERY_BATCH 32       most queries encoded in one model call
+======================  =========  ====================================================
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+
+
+class ServiceSettings(BaseSettings):
+    """HTTP host, port, write key and request limits (keyword arguments or environment)."""
+
+    model_config = SettingsConfigDict(env_prefix="SEMSEARCH_", extra="ignore")
+
+    host: str = Field(default=DEFAULT_HOST, description="Interface to bind.")
+    port: int = Field(default=DEFAULT_PORT, ge=0, le=65535, description="Port to bind.")
+    api_key: SecretStr | None = Field(
+        default=None, description="Key required by write routes; writes are disabled when unset."
+    )
+    max_query_chars: int = Field(default=1000, ge=1, description="Longest accepted query.")
+    max_k: int = Field(default=100, ge=1, description="Most results per page.")
+    max_offset: int = Field(default=1000, ge=0, description="Deepest page start.")
+    max_body_bytes: int = Field(default=10_000_000, ge=1024, description="Largest request body.")
+    max_batch_articles: int = Field(default=1000, ge=1, description="Most articles per write.")
+    query_cache_size: int = Field(default=1024, ge=0, description="In-memory query embeddings.")
+    batch_window_ms: float = Field(
+        default=2.0, ge=0.0, le=100.0, description="Micro-batch wait of the first query."
+    )
+    max_query_batch: int = Field(default=32, ge=1, description="Most queries per model call.")
+
+    @property
+    def writes_enabled(self) -> bool:
+        """True when an API key is configured."""
+        return self.api_key is not None and bool(self.api_key.get_secret_value())

@@ -1,0 +1,394 @@
+"""What the web app holds while it runs: the model, a read-only and a writable collection.
+
+Reads go through a read-only :class:`~index.Collection` (it reloads vectors when a write
+commits a new generation) and a separate read-only SQLite connection for article and
+passage look-ups. Writes go through a second, writable collection under one lock, in a
+worker thread, so a long write never blocks a search.
+
+Query embeddings pass through :class:`QueryEncoder`: a small in-memory LRU for repeated
+queries and a micro-batcher that encodes queries arriving together in one model call.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections import OrderedDict, deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from embedder.base import TextEmbedder
+from embedder.errors import InputError
+from embedder.ingest import IngestOptions, article_from_record
+from embedder.passages import cut_passages
+from embedder.reading import RawRecord
+from embedder.records import Article, Passage
+from index import Collection, UpsertReport, store
+from service.config import ServiceSettings
+
+# Ingest joins paragraphs with this separator; article views split on it again.
+PARAGRAPH_SEPARATOR = "\n\n"
+# Batch sizes remembered between two metrics scrapes.
+BATCH_HISTORY = 10_000
+
+
+class QueryEncoder:
+    """Wraps an embedder: query embeddings are cached (LRU) and micro-batched.
+
+    Implements :class:`embedder.base.TextEmbedder`, so it can be handed to a collection;
+    passages go straight to the wrapped embedder.
+
+    Args:
+        inner: The real embedder.
+        cache_size: Query vectors kept in memory (0 disables the cache).
+        window_s: How long the first query of a batch waits for company (0: no batching).
+        max_batch: Most queries per model call.
+    """
+
+    def __init__(
+        self, inner: TextEmbedder, *, cache_size: int, window_s: float, max_batch: int
+    ) -> None:
+        self.inner = inner
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_size = cache_size
+        self._cache_lock = threading.Lock()
+        self._window_s = window_s
+        self._max_batch = max_batch
+        self._queue: queue.Queue[tuple[list[str], Future[np.ndarray]] | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self.hits = 0
+        self.misses = 0
+        # Sizes of recent model calls, drained by metrics; bounded in case nobody scrapes.
+        self.batches: deque[int] = deque(maxlen=BATCH_HISTORY)
+        if window_s > 0:
+            self._thread = threading.Thread(target=self._run, name="query-batcher", daemon=True)
+            self._thread.start()
+
+    # TextEmbedder protocol -------------------------------------------------------------
+
+    @property
+    def fingerprint(self) -> str:
+        return self.inner.fingerprint
+
+    @property
+    def model_name(self) -> str:
+        return self.inner.model_name
+
+    @property
+    def dimension(self) -> int:
+        return self.inner.dimension
+
+    @property
+    def max_tokens(self) -> int:
+        return self.inner.max_tokens
+
+    def embed_passages(self, texts: Sequence[str], *, progress: bool | None = None) -> np.ndarray:
+        return self.inner.embed_passages(texts, progress=progress)
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        return self.inner.count_tokens(texts)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed queries, from the cache where possible.
+
+        Args:
+            texts: Queries.
+
+        Returns:
+            ``(len(texts), dimension)`` float32 vectors.
+        """
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        missing: list[int] = []
+        with self._cache_lock:
+            for i, text in enumerate(texts):
+                vector = self._cache.get(text)
+                if vector is None:
+                    missing.append(i)
+                else:
+                    self._cache.move_to_end(text)
+                    out[i] = vector
+            self.hits += len(texts) - len(missing)
+            self.misses += len(missing)
+        if missing:
+            fresh = self._encode([texts[i] for i in missing])
+            out[missing] = fresh
+            if self._cache_size:
+                with self._cache_lock:
+                    for i, vector in zip(missing, fresh, strict=True):
+                        self._cache[texts[i]] = vector
+                        self._cache.move_to_end(texts[i])
+                    while len(self._cache) > self._cache_size:
+                        self._cache.popitem(last=False)
+        return out
+
+    # batching --------------------------------------------------------------------------
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        if self._thread is None:
+            self._note_batch(len(texts))
+            return self.inner.embed_queries(texts)
+        done: Future[np.ndarray] = Future()
+        self._queue.put((texts, done))
+        return done.result()
+
+    def _note_batch(self, size: int) -> None:
+        with self._cache_lock:
+            self.batches.append(size)
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            jobs = [first]
+            count = len(first[0])
+            deadline = time.monotonic() + self._window_s
+            while count < self._max_batch:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                try:
+                    job = self._queue.get(timeout=remaining)
+                except queue.Empty:
+                    break
+                if job is None:
+                    self._queue.put(None)  # finish this batch, then stop
+                    break
+                jobs.append(job)
+                count += len(job[0])
+            texts = [t for job_texts, _ in jobs for t in job_texts]
+            try:
+                self._note_batch(len(texts))
+                vectors = self.inner.embed_queries(texts)
+            except BaseException as exc:  # hand the failure to every waiting request
+                for _, done in jobs:
+                    done.set_exception(exc)
+                continue
+            start = 0
+            for job_texts, done in jobs:
+                done.set_result(vectors[start : start + len(job_texts)])
+                start += len(job_texts)
+
+    def close(self) -> None:
+        """Stop the batching thread."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def drain_batches(self) -> list[int]:
+        """Sizes of the model calls since the last drain (for the metrics histogram)."""
+        with self._cache_lock:
+            sizes = list(self.batches)
+            self.batches.clear()
+        return sizes
+
+    def model_seconds(self) -> float:
+        """Cumulative model time of the wrapped embedder (0 when it does not say)."""
+        return float(getattr(self.inner, "model_seconds", 0.0))
+
+
+@dataclass(frozen=True, kw_only=True)
+class PassageRecord:
+    """A stored passage with its article's display fields."""
+
+    id: int
+    article_id: str
+    ordinal: int
+    paragraph_index: int
+    start: int
+    end: int
+    text: str
+    title: str
+    date: str | None
+    source: str | None
+    section: str | None
+    url: str | None
+
+
+@dataclass(kw_only=True)
+class ArticleRecord:
+    """A stored article, its paragraphs and passages."""
+
+    fields: dict[str, Any]
+    paragraphs: list[dict[str, Any]]
+    passages: list[PassageRecord] = field(default_factory=list)
+
+
+class Reader:
+    """Article and passage look-ups on a read-only SQLite connection of the collection.
+
+    ``index.Collection`` offers search and article rows; passages by id and an article's
+    passages need the store directly. One connection, serialised by a lock.
+
+    Args:
+        path: Collection directory.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._conn = store.connect(path / store.DATABASE_NAME, read_only=True)
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def _read(self) -> Iterator[Any]:
+        with self._lock, store.transaction(self._conn, write=False) as conn:
+            yield conn
+
+    def counts(self) -> tuple[int, int]:
+        """``(articles, passages)``."""
+        with self._read() as conn:
+            return store.counts(conn)
+
+    def passage(self, passage_id: int) -> PassageRecord | None:
+        """One passage, None when absent."""
+        with self._read() as conn:
+            found = store.fetch_passages(conn, [passage_id]).get(passage_id)
+        return None if found is None else _passage_record(found)
+
+    def article(self, article_id: str) -> ArticleRecord | None:
+        """An article with paragraphs (offsets into its text) and passages; None when absent."""
+        with self._read() as conn:
+            row = store.article_row(conn, article_id)
+            if row is None:
+                return None
+            ids = store.passage_ids_of(conn, [article_id])
+            found = store.fetch_passages(conn, ids)
+        passages = sorted((_passage_record(p) for p in found.values()), key=lambda p: p.ordinal)
+        return ArticleRecord(
+            fields=row, paragraphs=split_paragraphs(str(row["text"])), passages=passages
+        )
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self._lock:
+            self._conn.close()
+
+
+def _passage_record(found: store.StoredPassage) -> PassageRecord:
+    return PassageRecord(
+        id=found.id,
+        article_id=found.article_id,
+        ordinal=found.ordinal,
+        paragraph_index=found.paragraph_index,
+        start=found.start,
+        end=found.end,
+        text=found.text,
+        title=found.title,
+        date=found.date,
+        source=found.source,
+        section=found.section,
+        url=found.url,
+    )
+
+
+def split_paragraphs(text: str) -> list[dict[str, Any]]:
+    """Paragraphs of a clean article text with their offsets.
+
+    Args:
+        text: The article's clean text (paragraphs joined by a blank line).
+
+    Returns:
+        ``{"index", "text", "start", "end"}`` per paragraph.
+    """
+    out: list[dict[str, Any]] = []
+    cursor = 0
+    for body in text.split(PARAGRAPH_SEPARATOR):
+        out.append({"index": len(out), "text": body, "start": cursor, "end": cursor + len(body)})
+        cursor += len(body) + len(PARAGRAPH_SEPARATOR)
+    return out
+
+
+def prepare_records(
+    records: Sequence[dict[str, Any]], embedder: TextEmbedder
+) -> list[tuple[Article, list[Passage]]]:
+    """Clean and cut records exactly as ``semsearch ingest`` does for JSONL input.
+
+    Args:
+        records: Raw record dicts (``id``, ``title``, ``text``, ``date``... extra fields
+            become metadata).
+        embedder: Counts tokens for the passage cutter.
+
+    Returns:
+        ``(article, passages)`` pairs.
+
+    Raises:
+        InputError: A record is unusable (message names it as ``articles[i]``).
+    """
+    options = IngestOptions()
+    items: list[tuple[Article, list[Passage]]] = []
+    seen: set[str] = set()
+    for i, fields in enumerate(records):
+        location = f"articles[{i}]"
+        # BadInput (an InputError) names the record through its location.
+        article = article_from_record(RawRecord(fields=dict(fields), location=location), options)
+        if article.id in seen:
+            raise InputError(f"{location}: duplicate article id {article.id!r} in the batch")
+        seen.add(article.id)
+        passages = cut_passages(
+            article, count_tokens=embedder.count_tokens, max_tokens=embedder.max_tokens
+        )
+        items.append((article, passages))
+    return items
+
+
+class Runtime:
+    """The loaded model and collections a running app uses.
+
+    Args:
+        index_path: Collection directory.
+        embedder: The embedder the collection was built with.
+        settings: Service limits and batching.
+    """
+
+    def __init__(self, index_path: Path, embedder: TextEmbedder, settings: ServiceSettings) -> None:
+        self.path = Path(index_path)
+        self.settings = settings
+        self.encoder = QueryEncoder(
+            embedder,
+            cache_size=settings.query_cache_size,
+            window_s=settings.batch_window_ms / 1000.0,
+            max_batch=settings.max_query_batch,
+        )
+        self.collection = Collection.open(self.path, self.encoder, read_only=True)
+        self.reader = Reader(self.path)
+        self._write_lock = threading.Lock()
+        self._writer: Collection | None = None
+
+    def _writable(self) -> Collection:
+        if self._writer is None:
+            self._writer = Collection.open(self.path, self.encoder.inner)
+        return self._writer
+
+    def upsert(self, items: list[tuple[Article, list[Passage]]]) -> UpsertReport:
+        """Add or replace articles in one atomic write (one writer at a time).
+
+        Args:
+            items: Prepared ``(article, passages)`` pairs.
+
+        Returns:
+            What changed.
+        """
+        with self._write_lock:
+            return self._writable().upsert(items)
+
+    def delete(self, article_id: str) -> int:
+        """Delete one article; returns how many were deleted (0 or 1)."""
+        with self._write_lock:
+            return self._writable().delete([article_id])
+
+    def close(self) -> None:
+        """Release collections, connection and the batching thread."""
+        self.encoder.close()
+        with self._write_lock:
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
+        self.collection.close()
+        self.reader.close()

@@ -1,0 +1,195 @@
+// semsearch search page: plain JS, no build step. Every piece of text from the API is
+// inserted with textContent; highlights come as offsets, never as HTML, so hits that
+// contain markup cannot inject anything.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const form = $("search-form");
+const statusLine = $("status");
+const resultsBox = $("results");
+const moreButton = $("more");
+const articleBox = $("article");
+const FILTER_FIELDS = ["mode", "date_from", "date_to", "source", "section"];
+const PAGE_SIZE = 10;
+let current = null; // {kind: "search"|"similar", params: URLSearchParams, offset}
+
+function el(tag, props = {}, children = []) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (key === "text") node.textContent = value;
+    else if (key === "className") node.className = value;
+    else node.setAttribute(key, value);
+  }
+  for (const child of children) node.append(child);
+  return node;
+}
+
+// Text with [start, end) ranges wrapped in <mark>, built from text nodes only.
+function highlighted(text, ranges) {
+  const frag = document.createDocumentFragment();
+  let cursor = 0;
+  for (const [start, end] of ranges) {
+    if (start < cursor) continue;
+    frag.append(document.createTextNode(text.slice(cursor, start)));
+    frag.append(el("mark", { text: text.slice(start, end) }));
+    cursor = end;
+  }
+  frag.append(document.createTextNode(text.slice(cursor)));
+  return frag;
+}
+
+function setStatus(message, isError = false) {
+  statusLine.textContent = message;
+  statusLine.classList.toggle("error", isError);
+}
+
+async function getJSON(url) {
+  const response = await fetch(url, { headers: { Accept: "application/json" } });
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    const message = body && body.error ? body.error.message : response.statusText;
+    throw new Error(message || `HTTP ${response.status}`);
+  }
+  return body;
+}
+
+function articleLink(articleId, passageId) {
+  const params = new URLSearchParams({ article: articleId });
+  if (passageId !== undefined) params.set("passage", String(passageId));
+  return "/?" + params.toString();
+}
+
+function renderHit(hit) {
+  const a = hit.article;
+  const meta = [a.date, a.source, a.section].filter(Boolean).join(" · ");
+  const title = el("a", { href: articleLink(a.id, hit.passage.id), text: a.title || "(untitled 无标题)" });
+  title.addEventListener("click", (event) => {
+    event.preventDefault();
+    navigate(title.getAttribute("href"));
+  });
+  const similar = el("button", { type: "button", className: "link more-like-this", text: "More like this 相似内容" });
+  similar.addEventListener("click", () => {
+    navigate("/?" + new URLSearchParams({ like: String(hit.passage.id) }).toString());
+  });
+  const extra = hit.matched_passages ? ` · +${hit.matched_passages} passages` : "";
+  return el("div", { className: "hit" }, [
+    el("h2", {}, [title]),
+    el("div", { className: "meta", text: meta + extra }),
+    el("p", { className: "snippet" }, [highlighted(hit.snippet_text, hit.highlights)]),
+    el("div", { className: "actions" }, [similar]),
+  ]);
+}
+
+async function runPage(append) {
+  const params = new URLSearchParams(current.params);
+  params.set("k", String(PAGE_SIZE));
+  params.set("offset", String(current.offset));
+  const endpoint = current.kind === "similar" ? "/similar" : "/search";
+  setStatus("Searching… 检索中…");
+  moreButton.hidden = true;
+  try {
+    const page = await getJSON(endpoint + "?" + params.toString());
+    if (!append) resultsBox.replaceChildren();
+    for (const hit of page.results) resultsBox.append(renderHit(hit));
+    const shown = resultsBox.childElementCount;
+    setStatus(shown ? `${shown} results 条结果 (${Math.round(page.took_ms)} ms)` : "No results 无结果");
+    moreButton.hidden = !page.has_more;
+    current.offset += page.results.length;
+  } catch (error) {
+    setStatus(`Error 错误: ${error.message}`, true);
+  }
+}
+
+async function showArticle(articleId, passageId) {
+  articleBox.replaceChildren();
+  articleBox.hidden = false;
+  resultsBox.replaceChildren();
+  moreButton.hidden = true;
+  setStatus("Loading… 加载中…");
+  try {
+    const article = await getJSON("/articles/" + encodeURIComponent(articleId));
+    const passage = article.passages.find((p) => p.id === passageId);
+    const meta = [article.date, article.source, article.section, article.author].filter(Boolean).join(" · ");
+    articleBox.append(el("h2", { text: article.title || "(untitled 无标题)" }), el("div", { className: "meta", text: meta }));
+    if (article.url) articleBox.append(el("a", { href: article.url, rel: "noopener noreferrer", text: article.url }));
+    let target = null;
+    for (const paragraph of article.paragraphs) {
+      const ranges = [];
+      if (passage && passage.start < paragraph.end && passage.end > paragraph.start) {
+        ranges.push([Math.max(passage.start, paragraph.start) - paragraph.start, Math.min(passage.end, paragraph.end) - paragraph.start]);
+      }
+      const p = el("p", {}, [highlighted(paragraph.text, ranges)]);
+      if (ranges.length) {
+        p.className = "hit-paragraph";
+        target = target || p;
+      }
+      articleBox.append(p);
+    }
+    const similar = el("button", { type: "button", className: "link more-like-this", text: "More like this article 相似文章" });
+    similar.addEventListener("click", () => navigate("/?" + new URLSearchParams({ like_article: articleId }).toString()));
+    articleBox.append(el("div", { className: "actions" }, [similar]));
+    setStatus("");
+    if (target) target.scrollIntoView({ block: "center" });
+  } catch (error) {
+    setStatus(`Error 错误: ${error.message}`, true);
+  }
+}
+
+function formParams() {
+  const params = new URLSearchParams({ q: $("q").value.trim() });
+  for (const name of FILTER_FIELDS) {
+    const value = $(name).value.trim();
+    if (value && !(name === "mode" && value === "hybrid")) params.set(name, value);
+  }
+  if ($("collapse").checked) params.set("collapse", "true");
+  return params;
+}
+
+function fillForm(params) {
+  $("q").value = params.get("q") || "";
+  for (const name of FILTER_FIELDS) $(name).value = params.get(name) || (name === "mode" ? "hybrid" : "");
+  $("collapse").checked = params.get("collapse") === "true";
+}
+
+function route() {
+  const params = new URLSearchParams(location.search);
+  articleBox.hidden = true;
+  if (params.has("article")) {
+    const passage = params.has("passage") ? Number(params.get("passage")) : undefined;
+    return showArticle(params.get("article"), passage);
+  }
+  if (params.has("like") || params.has("like_article")) {
+    const query = params.has("like")
+      ? { passage_id: params.get("like"), collapse: "true" }
+      : { article_id: params.get("like_article"), collapse: "true" };
+    current = { kind: "similar", params: new URLSearchParams(query), offset: 0 };
+    return runPage(false);
+  }
+  fillForm(params);
+  if (params.get("q")) {
+    const search = new URLSearchParams(params);
+    current = { kind: "search", params: search, offset: 0 };
+    return runPage(false);
+  }
+  resultsBox.replaceChildren();
+  setStatus("");
+}
+
+function navigate(url) {
+  history.pushState(null, "", url);
+  window.scrollTo(0, 0);
+  route();
+}
+
+form.addEventListener("submit", (event) => {
+  event.preventDefault();
+  if (!$("q").value.trim()) return;
+  navigate("/?" + formParams().toString());
+});
+moreButton.addEventListener("click", () => runPage(true));
+$("home").addEventListener("click", (event) => {
+  event.preventDefault();
+  navigate("/");
+});
+window.addEventListener("popstate", route);
+route();
