@@ -1,21 +1,16 @@
-"""Index benchmarks.
+"""Vector index benchmark: build time, memory, recall@10 against exact search, latency.
 
-``python bench/index.py vectors``: build time, RSS, recall@10 against exact search and
-p50/p99 single-query latency of the vector index for ~100k real passage embeddings and 1M
-vectors derived from them (real embeddings plus small Gaussian noise, re-normalised).
-
-``python bench/index.py hybrid``: nDCG@10 of dense, lexical and hybrid search through a real
-:class:`index.Collection` on the BEIR sets in ``../shared/eval``, with the real model's
-embeddings (computed once and cached as ``.npy`` files in ``--cache``).
-
-Both skip with a message when ``../shared`` or the embeddings are absent.
+For the ~100k real passage embeddings of the benchmark collection (``news-112k.jsonl``
+ingested with the real model, see ``bench.corpus``) and for 1M vectors derived from them
+(real embeddings plus small Gaussian noise, re-normalised: uniform random vectors would
+misrepresent ANN recall). Memory is measured in a fresh process that only loads the index.
+Run: ``python -m bench.index vectors [--quick] [--index DIR]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import resource
 import subprocess
@@ -28,17 +23,11 @@ from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from index.vectors import VectorIndex
 
-from embedder.records import Article, Paragraph, Passage  # noqa: E402
-from index.collection import Collection  # noqa: E402
-from index.vectors import VectorIndex  # noqa: E402
+from .common import ROOT, table, write_section
+from .corpus import news_collection
 
-SHARED = ROOT.parent / "shared"
-DEFAULT_CACHE = Path(os.environ.get("SEMSEARCH_BENCH_CACHE", "/tmp/semsearch_eval_cache"))
-HYBRID_SETS = ("xquad_en2zh_q2p", "ntrex_en2zh_sentence", "sohu2021_dd_retrieval", "cmrc2018_dev_q2p")
-NEWS_CORPUS = SHARED / "corpus" / "news-112k.jsonl"
 BENCH_QUERIES = 1000
 LATENCY_QUERIES = 2000
 DERIVED_SIZE = 1_000_000
@@ -47,7 +36,6 @@ SMALL_SET = 100_000
 # near-duplicates that still need ranking (a harder case than exact duplicates).
 DERIVED_NOISE = 0.025
 SEED = 0
-NDCG_K = 10
 
 
 # ---------------------------------------------------------------------- shared helpers
@@ -62,146 +50,17 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def load_model_embedder(cache: Path) -> Any:
-    """The real model behind the TextEmbedder protocol, or None when unavailable."""
-    model_dir = os.environ.get("SEMSEARCH_MODEL_DIR", "/tmp/models/e5")
-    if not Path(model_dir).exists():
-        return None
-    from tests.fakes import SentenceTransformerEmbedder
-
-    return SentenceTransformerEmbedder(model_dir)
-
-
-class CachedEmbedder:
-    """Serves precomputed vectors by text (the bench embeds each set once)."""
-
-    def __init__(self, table: dict[str, np.ndarray], dimension: int, fallback: Any = None) -> None:
-        self.table = table
-        self._dimension = dimension
-        self.fallback = fallback
-
-    fingerprint = "bench-cache"
-    model_name = "multilingual-e5-small (cached)"
-    max_tokens = 512
-
-    @property
-    def dimension(self) -> int:
-        return self._dimension
-
-    def _get(self, texts: Sequence[str], kind: str) -> np.ndarray:
-        return np.vstack([self.table[f"{kind}\x00{t}"] for t in texts]).astype(np.float32)
-
-    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self._get(texts, "q")
-
-    def embed_passages(self, texts: Sequence[str], *, progress: bool | None = None) -> np.ndarray:
-        return self._get(texts, "p")
-
-    def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        return [len(t) for t in texts]
-
-
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    with open(path, encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
-
-
-def _embed_cached(cache: Path, name: str, kind: str, texts: list[str], prefix: str) -> np.ndarray:
-    path = cache / f"{name}.{kind}.npy"
-    if path.exists():
-        vectors = np.load(path)
-        if len(vectors) == len(texts):
-            return vectors
-    model = load_model_embedder(cache)
-    if model is None:
-        raise SystemExit(f"no cached embeddings at {path} and no model (SEMSEARCH_MODEL_DIR)")
-    vectors = model.embed_queries(texts) if prefix == "query" else model.embed_passages(texts)
-    cache.mkdir(parents=True, exist_ok=True)
-    np.save(path, vectors)
-    return vectors
-
-
-# ---------------------------------------------------------------------- hybrid quality
-
-
-def ndcg_at_k(ranked: list[str], relevance: dict[str, int], k: int = NDCG_K) -> float:
-    """Graded nDCG@k."""
-    dcg = sum((2 ** relevance.get(doc, 0) - 1) / math.log2(i + 2) for i, doc in enumerate(ranked[:k]))
-    ideal = sorted(relevance.values(), reverse=True)[:k]
-    idcg = sum((2**rel - 1) / math.log2(i + 2) for i, rel in enumerate(ideal))
-    return dcg / idcg if idcg > 0 else 0.0
-
-
-def eval_set(name: str, cache: Path, max_queries: int | None) -> dict[str, float]:
-    """nDCG@10 per mode for one BEIR set."""
-    folder = SHARED / "eval" / name
-    corpus = _read_jsonl(folder / "corpus.jsonl")
-    queries = _read_jsonl(folder / "queries.jsonl")
-    qrels: dict[str, dict[str, int]] = {}
-    with open(folder / "qrels.tsv", encoding="utf-8") as handle:
-        next(handle)
-        for line in handle:
-            qid, did, score = line.rstrip("\n").split("\t")
-            if int(score) > 0:
-                qrels.setdefault(qid, {})[did] = int(score)
-    doc_texts = [((d.get("title") or "") + " " + d["text"]).strip() for d in corpus]
-    query_texts = [q["text"] for q in queries]
-    doc_vecs = _embed_cached(cache, name, "corpus", doc_texts, "passage")
-    query_vecs = _embed_cached(cache, name, "queries", query_texts, "query")
-    table = {f"p\x00{t}": v for t, v in zip(doc_texts, doc_vecs, strict=True)}
-    table.update({f"q\x00{t}": v for t, v in zip(query_texts, query_vecs, strict=True)})
-    embedder = CachedEmbedder(table, doc_vecs.shape[1])
-    with tempfile.TemporaryDirectory() as tmp:
-        collection = Collection.create(Path(tmp) / "c", embedder)
-        items = []
-        for doc, text in zip(corpus, doc_texts, strict=True):
-            paragraph = Paragraph(index=0, text=text, start=0, end=len(text))
-            article = Article(id=doc["_id"], title="", text=text, paragraphs=[paragraph])
-            passage = Passage(article_id=doc["_id"], ordinal=0, paragraph_index=0, start=0, end=len(text), text=text)
-            items.append((article, [passage]))
-        collection.upsert(items)
-        scores: dict[str, list[float]] = {"dense": [], "lexical": [], "hybrid": []}
-        weights: list[float] = []
-        judged = [q for q in queries if q["_id"] in qrels][:max_queries]
-        for query in judged:
-            for mode in scores:
-                response = collection.search(query["text"], mode=mode, k=NDCG_K)
-                ranked = [hit.article_id for hit in response.results]
-                scores[mode].append(ndcg_at_k(ranked, qrels[query["_id"]]))
-                if mode == "hybrid":
-                    weights.append(response.lexical_weight or 0.0)
-        collection.close()
-    out = {mode: float(np.mean(values)) for mode, values in scores.items()}
-    out["mean_lexical_weight"] = float(np.mean(weights))
-    out["queries"] = len(judged)
-    return out
-
-
-def run_hybrid(args: argparse.Namespace) -> None:
-    if not (SHARED / "eval").exists():
-        print(f"skip: {SHARED / 'eval'} not found")
-        return
-    print(f"{'set':26} {'queries':>7} {'dense':>7} {'lexical':>7} {'hybrid':>7} {'w_lex':>6}")
-    for name in args.sets:
-        result = eval_set(name, args.cache, args.max_queries)
-        print(
-            f"{name:26} {result['queries']:7.0f} {result['dense']:7.3f} {result['lexical']:7.3f}"
-            f" {result['hybrid']:7.3f} {result['mean_lexical_weight']:6.3f}",
-            flush=True,
-        )
-
-
 # ---------------------------------------------------------------------- vector index
 
 
-def real_vectors(cache: Path) -> np.ndarray | None:
-    """~100k real passage embeddings of news-112k, or None when not computed yet."""
-    path = cache / "news112k.npy"
-    if path.exists():
-        return np.load(path)
-    # Fallback: every real embedding the hybrid bench cached (eval corpora and queries).
-    parts = [np.load(p) for p in sorted(cache.glob("*.npy")) if not p.name.startswith("news112k")]
-    return np.vstack(parts) if parts else None
+def real_vectors(collection: Path) -> np.ndarray:
+    """Every passage vector of a flat-index collection (real embeddings of real news)."""
+    import faiss
+
+    manifest = json.loads((collection / "manifest.json").read_text(encoding="utf-8"))
+    index = faiss.read_index(str(collection / manifest["vectors_file"]))
+    inner = faiss.downcast_index(index.index)
+    return np.asarray(inner.reconstruct_n(0, inner.ntotal), dtype=np.float32)
 
 
 def derive(base: np.ndarray, size: int, noise: float, seed: int = SEED) -> np.ndarray:
@@ -233,7 +92,9 @@ def exact_top_k(data: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
     return best_i
 
 
-def _probe(index_path: Path, queries_path: Path, kind: str, params: dict[str, Any], k: int) -> dict[str, Any]:
+def _probe(
+    index_path: Path, queries_path: Path, kind: str, params: dict[str, Any], k: int
+) -> dict[str, Any]:
     """Run in a fresh process: load the index, measure its RSS and latency."""
     code = f"""
 import json, sys, time, numpy as np
@@ -262,7 +123,13 @@ print(json.dumps({{"rss_index_mb": rss_mb() - before, "load_s": load_s,
 
 
 def bench_kind(
-    label: str, data: np.ndarray, queries: np.ndarray, truth: np.ndarray, kind: str, params: dict[str, Any], k: int
+    label: str,
+    data: np.ndarray,
+    queries: np.ndarray,
+    truth: np.ndarray,
+    kind: str,
+    params: dict[str, Any],
+    k: int,
 ) -> dict[str, Any]:
     """Build, save, then probe one index kind over ``data``."""
     ids = np.arange(len(data), dtype=np.int64)
@@ -297,10 +164,8 @@ def bench_kind(
 
 
 def run_vectors(args: argparse.Namespace) -> None:
-    base = real_vectors(args.cache)
-    if base is None:
-        print(f"skip: no real embeddings at {args.cache / 'news112k.npy'} (see module docstring)")
-        return
+    collection = args.index or news_collection(quick=args.quick)
+    base = real_vectors(collection)
     import faiss
 
     faiss.omp_set_num_threads(os.cpu_count() or 1)
@@ -314,7 +179,7 @@ def run_vectors(args: argparse.Namespace) -> None:
     data = base[mask]
     queries = derive(base[held], len(held), DERIVED_NOISE, seed=SEED + 1)
     label = f"real {len(data) // 1000}k"
-    if len(data) < SMALL_SET:
+    if len(data) < SMALL_SET and not args.quick:
         label = f"100k derived from {len(data):,} real"
         data = derive(data, SMALL_SET, DERIVED_NOISE, seed=SEED + 2)
     truth = exact_top_k(data, queries[:LATENCY_QUERIES], k)
@@ -327,15 +192,45 @@ def run_vectors(args: argparse.Namespace) -> None:
         for kind, params in args.large_kinds:
             rows.append(bench_kind("derived 1M", big, queries, truth, kind, params, k))
             print(json.dumps(rows[-1]), flush=True)
-    if args.markdown:
-        print()
-        print("| set | n | kind | params | build s | file MB | RSS MB | recall@10 | p50 ms | p99 ms |")
-        print("|---|---|---|---|---|---|---|---|---|---|")
-        for r in rows:
-            print(
-                f"| {r['set']} | {r['n']:,} | {r['kind']} | {json.dumps(r['params'])} | {r['build_s']}"
-                f" | {r['file_mb']} | {r['rss_index_mb']} | {r['recall@10']} | {r['p50_ms']} | {r['p99_ms']} |"
-            )
+    header = [
+        "vectors",
+        "n",
+        "kind",
+        "params",
+        "build s",
+        "file MB",
+        "index RSS MB",
+        "recall@10",
+        "p50 ms",
+        "p99 ms",
+    ]
+    body = table(
+        header,
+        [
+            [
+                r["set"],
+                f"{r['n']:,}",
+                r["kind"],
+                json.dumps(r["params"]),
+                r["build_s"],
+                r["file_mb"],
+                r["rss_index_mb"],
+                r["recall@10"],
+                r["p50_ms"],
+                r["p99_ms"],
+            ]
+            for r in rows
+        ],
+    )
+    note = (
+        f"Real vectors: {len(base):,} passage embeddings of `{collection.name}`; "
+        f"{BENCH_QUERIES + LATENCY_QUERIES} of them held out as queries (with noise). "
+        "Latency: one query at a time on one thread, vector search only. "
+        "Targets at 1M: index RSS <= 1 GB, recall@10 >= 0.95, p50 <= 5 ms."
+    )
+    command = "python -m bench.index vectors" + (" --quick" if args.quick else "")
+    write_section("2-index", "Vector index", command, note + "\n\n" + body)
+    print(body)
 
 
 def _kinds(text: str) -> list[tuple[str, dict[str, Any]]]:
@@ -347,21 +242,27 @@ def _kinds(text: str) -> list[tuple[str, dict[str, Any]]]:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    """Parse arguments and run."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="what", required=True)
     vec = sub.add_parser("vectors", help="vector index build/RSS/recall/latency")
-    vec.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
+    vec.add_argument(
+        "--index", type=Path, help="collection with a flat index (default: the bench collection)"
+    )
+    vec.add_argument("--quick", action="store_true", help="10k real vectors, no 1M set")
     vec.add_argument("--no-million", dest="million", action="store_false")
     vec.add_argument("--small-kinds", type=_kinds, default=_kinds('flat;ivf_sq8;hnsw:{"M":32}'))
-    vec.add_argument("--large-kinds", type=_kinds, default=_kinds('ivf_sq8:{"nlist":2048,"nprobe":16}'))
-    vec.add_argument("--markdown", action="store_true")
+    vec.add_argument(
+        "--large-kinds",
+        type=_kinds,
+        default=_kinds('ivf_sq8:{"nlist":4096,"nprobe":64};hnsw_sq8:{"M":32,"efSearch":64}'),
+    )
     vec.set_defaults(func=run_vectors)
-    hyb = sub.add_parser("hybrid", help="nDCG@10 of dense / lexical / hybrid on BEIR sets")
-    hyb.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
-    hyb.add_argument("--sets", nargs="+", default=list(HYBRID_SETS))
-    hyb.add_argument("--max-queries", type=int, default=None)
-    hyb.set_defaults(func=run_hybrid)
     args = parser.parse_args(argv)
+    if args.quick:
+        args.million = False
     args.func(args)
 
 

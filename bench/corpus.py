@@ -1,0 +1,65 @@
+"""The benchmark collection: ``news-112k.jsonl`` ingested once with the real model.
+
+Index, HTTP and report benchmarks share it. The first build embeds ~112k passages (tens of
+minutes on two cores); the embedding cache makes every later build cheap.
+Run: ``python -m bench.corpus [--quick]`` prints the collection path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import subprocess
+import sys
+from pathlib import Path
+
+from .common import ROOT, SHARED
+
+NEWS = SHARED / "corpus" / "news-112k.jsonl"
+BENCH_DIR = ROOT / "var" / "bench"
+QUICK_RECORDS = 10_000
+
+
+def news_collection(*, quick: bool = False) -> Path:
+    """Path of the benchmark collection, ingesting it first when missing.
+
+    Args:
+        quick: Use the first 10,000 records only.
+
+    Returns:
+        The collection directory.
+    """
+    target = BENCH_DIR / ("news-10k" if quick else "news-112k")
+    if (target / "manifest.json").is_file():
+        return target
+    source = NEWS
+    if quick:
+        BENCH_DIR.mkdir(parents=True, exist_ok=True)
+        source = BENCH_DIR / "news-10k.jsonl"
+        with NEWS.open(encoding="utf-8") as src, source.open("w", encoding="utf-8") as out:
+            out.writelines(itertools.islice(src, QUICK_RECORDS))
+    command = [
+        sys.executable,
+        "-m",
+        "service.cli",
+        "ingest",
+        str(source),
+        "--index",
+        str(target),
+        "--source",
+        "news112k",
+        "--no-progress",
+    ]
+    subprocess.run(command, cwd=ROOT, check=True)
+    return target
+
+
+def main() -> None:
+    """Build (or find) the collection and print its path."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true")
+    print(news_collection(quick=parser.parse_args().quick))
+
+
+if __name__ == "__main__":
+    main()
