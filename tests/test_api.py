@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from index import Collection
 from service.app import MARK_POST, MARK_PRE, create_app
@@ -71,7 +72,9 @@ def build_index(path: Path) -> Path:
 def make_client(
     path: Path, *, api_key: str | None = API_KEY, **limits: Any
 ) -> tuple[TestClient, Runtime]:
-    settings = ServiceSettings(api_key=api_key, batch_window_ms=0, **limits)
+    settings = ServiceSettings(
+        api_key=SecretStr(api_key) if api_key else None, batch_window_ms=0, **limits
+    )
     runtime = Runtime(path, FakeEmbedder(), settings)
     return TestClient(create_app(runtime), raise_server_exceptions=False), runtime
 
@@ -186,7 +189,7 @@ def test_post_search_with_filters(client: TestClient) -> None:
 
 
 def test_get_search_filters_and_meta(client: TestClient) -> None:
-    params: list[tuple[str, str | int]] = [
+    params: list[tuple[str, str | int | float | bool | None]] = [
         ("q", "数字"),
         ("source", "zzwb"),
         ("source", "wire"),

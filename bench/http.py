@@ -1,0 +1,231 @@
+"""HTTP latency and throughput of ``semsearch serve`` over loopback (hybrid search).
+
+Starts the server as a child process on an existing collection (nothing is built), then
+measures p50/p99 latency for one client issuing queries back to back, and throughput and
+latency for 8 concurrent clients. Every query is distinct, so the in-memory query cache
+never answers: the model runs for each request (micro-batching may group concurrent ones).
+Run: ``python -m bench.http --index /work/var/news-index [--quick]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+from .common import table, write_section
+
+SINGLE_QUERIES = 200
+CONCURRENT_QUERIES = 800
+QUICK_SINGLE = 30
+QUICK_CONCURRENT = 80
+CLIENTS = 8
+WARMUP = 10
+K = 10
+READY_TIMEOUT_S = 600.0
+# Topic words combined into distinct queries in the archive's languages.
+TOPICS = [
+    "经济",
+    "改革",
+    "农业",
+    "教育",
+    "医疗",
+    "环境保护",
+    "科技创新",
+    "交通",
+    "住房",
+    "就业",
+    "外交",
+    "体育",
+    "文化",
+    "旅游",
+    "能源",
+    "金融",
+    "税收",
+    "扶贫",
+    "城市建设",
+    "人工智能",
+]
+ASPECTS = [
+    "政策",
+    "发展",
+    "会议",
+    "增长",
+    "问题",
+    "改革开放",
+    "国际合作",
+    "地方政府",
+    "投资",
+    "报道",
+]
+ENGLISH = ["economic growth", "foreign trade", "flood relief", "rural schools", "stock market"]
+
+
+def make_queries(n: int) -> list[str]:
+    """``n`` distinct queries (Chinese topic pairs, some English)."""
+    combos = [f"{a}{b}" for a, b in itertools.product(TOPICS, ASPECTS)]
+    combos += [f"{a} {b}" for a, b in itertools.product(TOPICS, ASPECTS)]
+    combos += [f"{e} {t}" for e, t in itertools.product(ENGLISH, TOPICS)]
+    combos += [f"{a}{b}{c}" for a, b, c in itertools.product(TOPICS, ASPECTS, ASPECTS) if b != c]
+    if n > len(combos):
+        raise SystemExit(f"at most {len(combos)} distinct queries")
+    return combos[:n]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(index: Path, port: int) -> subprocess.Popen[bytes]:
+    """Start ``semsearch serve`` and wait until ``/readyz`` answers 200."""
+    command = [
+        sys.executable,
+        "-m",
+        "service.cli",
+        "serve",
+        "--index",
+        str(index),
+        "--port",
+        str(port),
+    ]
+    env = {**os.environ, "SEMSEARCH_API_KEY": ""}
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    url = f"http://127.0.0.1:{port}/readyz"
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            err = process.stderr.read().decode(errors="replace") if process.stderr else ""
+            raise SystemExit(f"server exited: {err[-2000:]}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    process.terminate()
+    raise SystemExit("server not ready in time")
+
+
+def run_client(base: str, queries: list[str], latencies: list[float], errors: list[str]) -> None:
+    """Issue the queries one after another, recording latency (seconds) or errors."""
+    with httpx.Client(base_url=base, timeout=60) as client:
+        for query in queries:
+            began = time.perf_counter()
+            try:
+                response = client.get("/search", params={"q": query, "k": K, "mode": "hybrid"})
+                ok = response.status_code == 200 and "results" in response.json()
+            except httpx.HTTPError as exc:
+                errors.append(str(exc))
+                continue
+            latencies.append(time.perf_counter() - began)
+            if not ok:
+                errors.append(f"{response.status_code}: {response.text[:200]}")
+
+
+def percentiles(latencies: list[float]) -> tuple[float, float]:
+    """p50 and p99 in milliseconds."""
+    values = np.asarray(latencies) * 1000.0
+    return float(np.percentile(values, 50)), float(np.percentile(values, 99))
+
+
+def main() -> None:
+    """Run the benchmark and record it."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--index", type=Path, required=True, help="an existing collection")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--port", type=int, default=0, help="default: a free port")
+    parser.add_argument(
+        "--no-record", action="store_true", help="print only; leave docs/benchmarks.md alone"
+    )
+    args = parser.parse_args()
+    single_n = QUICK_SINGLE if args.quick else SINGLE_QUERIES
+    concurrent_n = QUICK_CONCURRENT if args.quick else CONCURRENT_QUERIES
+    queries = make_queries(WARMUP + single_n + concurrent_n)
+    warmup, single, concurrent = (
+        queries[:WARMUP],
+        queries[WARMUP : WARMUP + single_n],
+        queries[WARMUP + single_n :],
+    )
+    port = args.port or _free_port()
+    base = f"http://127.0.0.1:{port}"
+    process = start_server(args.index, port)
+    try:
+        ready = httpx.get(base + "/readyz").json()
+        errors: list[str] = []
+        run_client(base, warmup, [], errors)
+        one: list[float] = []
+        run_client(base, single, one, errors)
+        many: list[float] = []
+        shares = [concurrent[i::CLIENTS] for i in range(CLIENTS)]
+        threads = [
+            threading.Thread(target=run_client, args=(base, share, many, errors))
+            for share in shares
+        ]
+        began = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        elapsed = time.perf_counter() - began
+        metrics = httpx.get(base + "/metrics").text
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    p50_one, p99_one = percentiles(one)
+    p50_many, p99_many = percentiles(many)
+    batch_line = next(
+        (
+            line
+            for line in metrics.splitlines()
+            if line.startswith("semsearch_query_batch_size_sum")
+        ),
+        "",
+    )
+    count_line = next(
+        (
+            line
+            for line in metrics.splitlines()
+            if line.startswith("semsearch_query_batch_size_count")
+        ),
+        "",
+    )
+    mean_batch = (
+        float(batch_line.split()[-1]) / float(count_line.split()[-1])
+        if batch_line and count_line and float(count_line.split()[-1])
+        else float("nan")
+    )
+    rows = [
+        ["1 client, sequential", len(one), p50_one, p99_one, len(one) / (sum(one) or 1)],
+        [f"{CLIENTS} concurrent clients", len(many), p50_many, p99_many, len(many) / elapsed],
+    ]
+    body = (
+        f"Collection `{args.index}`: {ready['articles']} articles, {ready['passages']} passages; "
+        f"hybrid mode, k={K}, distinct queries (no query-cache hits), loopback HTTP, server "
+        f"`semsearch serve` in its own process, clients in this one. "
+        f"Mean queries per model call across the run: {mean_batch:.2f}. "
+        f"Errors: {len(errors)}.\n\n"
+        + table(["load", "requests", "p50 ms", "p99 ms", "requests/s"], rows)
+    )
+    if errors:
+        body += "\n\nFirst error: " + errors[0]
+    command = f"python -m bench.http --index {args.index}" + (" --quick" if args.quick else "")
+    if not args.no_record:
+        write_section("3-http", "HTTP service", command, body)
+    print(body)
+    if errors:
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()

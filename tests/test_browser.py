@@ -1,0 +1,105 @@
+"""A real browser (Debian's headless Chromium via Playwright) uses the search page.
+
+Skips when /usr/bin/chromium is absent; screenshots go to ``artifacts/`` at the repo root.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from service.app import create_app
+from service.config import ServiceSettings
+from service.runtime import Runtime
+
+from .conftest import REPO
+from .test_api_model import SECOND_TITLE, build_seed_index
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = REPO / "artifacts"
+# A phone-sized viewport: the page must work there.
+PHONE_WIDTH, PHONE_HEIGHT = 390, 844
+TIMEOUT_MS = 30_000
+
+if not CHROMIUM.exists():
+    pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)", allow_module_level=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(
+    tmp_path_factory: pytest.TempPathFactory, model_dir: Path, real_embedder: object
+) -> Iterator[str]:
+    import uvicorn
+
+    path = build_seed_index(tmp_path_factory.mktemp("browser") / "index", model_dir)
+    runtime = Runtime(path, real_embedder, ServiceSettings())  # type: ignore[arg-type]
+    port = _free_port()
+    config = uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port, log_level="warning")
+    uvicorn_server = uvicorn.Server(config)
+    thread = threading.Thread(target=uvicorn_server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not uvicorn_server.started:
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    uvicorn_server.should_exit = True
+    thread.join(timeout=10)
+    runtime.close()
+
+
+def test_query_on_the_page_shows_the_article(server: str) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS
+        )
+        try:
+            page = browser.new_page(viewport={"width": PHONE_WIDTH, "height": PHONE_HEIGHT})
+            page.set_default_timeout(TIMEOUT_MS)
+            page.goto(server + "/")
+            page.fill("#q", "数字经济 核心产业")
+            page.click("#go")
+            first = page.locator(".hit h2 a").first
+            expect(first).to_have_text(SECOND_TITLE)
+            expect(page.locator(".hit .snippet mark").first).to_be_visible()
+            assert "q=" in page.url  # the search is a shareable link
+            page.screenshot(path=str(ARTIFACTS / "browser-search.png"), full_page=True)
+
+            first.click()  # the article view, scrolled to the hit
+            expect(page.locator("#article h2")).to_have_text(SECOND_TITLE)
+            expect(page.locator("#article p.hit-paragraph mark").first).to_be_visible()
+            page.screenshot(path=str(ARTIFACTS / "browser-article.png"))
+
+            page.go_back()
+            expect(page.locator(".hit h2 a").first).to_have_text(SECOND_TITLE)
+            page.locator(".more-like-this").first.click()
+            expect(page.locator(".hit").first).to_be_visible()
+            assert "like=" in page.url
+            page.screenshot(path=str(ARTIFACTS / "browser-similar.png"), full_page=True)
+        finally:
+            browser.close()
