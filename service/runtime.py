@@ -195,22 +195,8 @@ class QueryEncoder:
         return float(getattr(self.inner, "model_seconds", 0.0))
 
 
-@dataclass(frozen=True, kw_only=True)
-class PassageRecord:
-    """A stored passage with its article's display fields."""
-
-    id: int
-    article_id: str
-    ordinal: int
-    paragraph_index: int
-    start: int
-    end: int
-    text: str
-    title: str
-    date: str | None
-    source: str | None
-    section: str | None
-    url: str | None
+# The index's stored-passage row (passage plus its article's display fields) is the record.
+PassageRecord = store.StoredPassage
 
 
 @dataclass(kw_only=True)
@@ -250,7 +236,7 @@ class Reader:
         """One passage, None when absent."""
         with self._read() as conn:
             found = store.fetch_passages(conn, [passage_id]).get(passage_id)
-        return None if found is None else _passage_record(found)
+        return found
 
     def article(self, article_id: str) -> ArticleRecord | None:
         """An article with paragraphs (offsets into its text) and passages; None when absent."""
@@ -260,7 +246,7 @@ class Reader:
                 return None
             ids = store.passage_ids_of(conn, [article_id])
             found = store.fetch_passages(conn, ids)
-        passages = sorted((_passage_record(p) for p in found.values()), key=lambda p: p.ordinal)
+        passages = sorted(found.values(), key=lambda p: p.ordinal)
         return ArticleRecord(
             fields=row, paragraphs=split_paragraphs(str(row["text"])), passages=passages
         )
@@ -269,23 +255,6 @@ class Reader:
         """Close the connection."""
         with self._lock:
             self._conn.close()
-
-
-def _passage_record(found: store.StoredPassage) -> PassageRecord:
-    return PassageRecord(
-        id=found.id,
-        article_id=found.article_id,
-        ordinal=found.ordinal,
-        paragraph_index=found.paragraph_index,
-        start=found.start,
-        end=found.end,
-        text=found.text,
-        title=found.title,
-        date=found.date,
-        source=found.source,
-        section=found.section,
-        url=found.url,
-    )
 
 
 def split_paragraphs(text: str) -> list[dict[str, Any]]:
