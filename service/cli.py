@@ -15,7 +15,7 @@ from embedder.errors import InputError, SemsearchError
 from embedder.settings import Settings
 
 # Each module defines ``register(subparsers)``; the parser it adds sets ``func``.
-COMMAND_MODULES = ["model", "ingest", "search", "manage", "eval", "serve"]
+COMMAND_MODULES = ["model", "ingest", "search", "manage", "eval", "serve", "report"]
 EXIT_USAGE = 2
 
 

@@ -1,0 +1,115 @@
+"""``semsearch report KIND [INPUT...] --out FILE``: batch similarity reports."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from embedder.embedder import Embedder
+from embedder.errors import InputError
+from embedder.ingest import IngestOptions
+from service.cli import add_common_options, settings_from_args
+from service.context import collection_path
+from service.reports import (
+    DUPLICATE_THRESHOLD,
+    KINDS,
+    Report,
+    duplicates_report,
+    load_corpus,
+    load_other,
+    match_report,
+    output_format,
+    queries_report,
+    read_queries,
+    related_report,
+    write_report,
+)
+
+DEFAULT_K = {"related": 5, "duplicates": 10, "queries": 10, "match": 3}
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``report`` command.
+
+    Args:
+        subparsers: The top-level sub-parser collection.
+    """
+    parser = subparsers.add_parser(
+        "report",
+        help="batch similarity reports: related, duplicates, queries, match",
+        description="Offline jobs over a whole collection. KIND is related (each article's "
+        "most similar articles), duplicates (groups above --threshold), queries (INPUT: a "
+        "file of queries, one per line or .jsonl/.csv with id and text) or match (INPUT: "
+        "files or a collection matched against this one). The format follows --out: .csv, "
+        ".jsonl or .html (self-contained).",
+    )
+    add_common_options(parser)
+    parser.add_argument("kind", metavar="KIND", help=f"one of {', '.join(KINDS)}")
+    parser.add_argument("inputs", nargs="*", type=Path, metavar="INPUT")
+    parser.add_argument("--out", type=Path, required=True, help="output file .csv/.jsonl/.html")
+    parser.add_argument(
+        "-k",
+        type=int,
+        help="neighbours / hits per item (default: related 5, duplicates 10 candidates, "
+        "queries 10, match 3)",
+    )
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        default=DUPLICATE_THRESHOLD,
+        help=f"cosine from which two articles are duplicates (default {DUPLICATE_THRESHOLD}, "
+        "calibrated on SOHU same-event pairs)",
+    )
+    parser.set_defaults(func=run)
+
+
+def _check(args: argparse.Namespace) -> int:
+    if args.kind not in KINDS:
+        raise InputError(f"unknown report kind {args.kind!r}; choose one of {', '.join(KINDS)}")
+    output_format(args.out)
+    k = DEFAULT_K[args.kind] if args.k is None else args.k
+    if k < 1:
+        raise InputError("-k must be at least 1")
+    if not -1.0 <= args.threshold <= 1.0:
+        raise InputError("--threshold is a cosine between -1 and 1")
+    if args.kind in ("related", "duplicates") and args.inputs:
+        raise InputError(f"report {args.kind} takes no INPUT")
+    if args.kind == "queries" and len(args.inputs) != 1:
+        raise InputError("report queries needs exactly one query file")
+    if args.kind == "match" and not args.inputs:
+        raise InputError("report match needs files or a collection directory to match")
+    return k
+
+
+def run(args: argparse.Namespace) -> int:
+    """Build the report and write it."""
+    k = _check(args)
+    settings = settings_from_args(args)
+    progress = settings.progress and not args.json
+    queries = read_queries(args.inputs[0]) if args.kind == "queries" else []
+    path = collection_path(settings, must_exist=True)
+    embedder = Embedder.from_settings(settings)
+    corpus = load_corpus(path, embedder, progress=progress)
+    report: Report
+    if args.kind == "related":
+        report = related_report(corpus, k=k, threshold=args.threshold, progress=progress)
+    elif args.kind == "duplicates":
+        report = duplicates_report(corpus, threshold=args.threshold, k=k, progress=progress)
+    elif args.kind == "queries":
+        report = queries_report(corpus, embedder, queries, k=k, progress=progress)
+    else:
+        other = load_other(args.inputs, embedder, options=IngestOptions(), progress=progress)
+        report = match_report(corpus, other, k=k, threshold=args.threshold, progress=progress)
+    write_report(report, args.out)
+    summary = {"kind": report.kind, "out": str(args.out), **report.summary}
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False))
+    else:
+        figures = ", ".join(
+            f"{key} {value}"
+            for key, value in report.summary.items()
+            if key not in ("collection", "matched")
+        )
+        print(f"{report.kind} report -> {args.out} ({figures})")
+    return 0

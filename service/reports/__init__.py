@@ -1,0 +1,34 @@
+"""Batch similarity reports over a whole collection: related, duplicates, queries, match.
+
+Each kind builds a :class:`~service.reports.model.Report`; :func:`write_report` writes it
+as CSV, JSONL or a self-contained HTML page, chosen by the output file's extension.
+"""
+
+from __future__ import annotations
+
+from service.reports.corpus import Corpus, load_corpus
+from service.reports.duplicates import DUPLICATE_THRESHOLD, duplicates_report
+from service.reports.match import load_other, match_report
+from service.reports.model import Report
+from service.reports.queries import queries_report, read_queries
+from service.reports.related import related_report
+from service.reports.writers import FORMATS, output_format, write_report
+
+KINDS = ("related", "duplicates", "queries", "match")
+
+__all__ = [
+    "DUPLICATE_THRESHOLD",
+    "FORMATS",
+    "KINDS",
+    "Corpus",
+    "Report",
+    "duplicates_report",
+    "load_corpus",
+    "load_other",
+    "match_report",
+    "output_format",
+    "queries_report",
+    "read_queries",
+    "related_report",
+    "write_report",
+]

@@ -1,0 +1,201 @@
+"""``duplicates``: groups of near-duplicate / same-event articles above a threshold.
+
+Candidate pairs come from a k-NN search over article vectors (never all pairs); pairs at
+or above the threshold are joined into groups by complete linkage (see :func:`find_groups`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from service.reports import knn
+from service.reports.corpus import Corpus
+from service.reports.model import HEATMAP_MAX, Heatmap, Report, score_summary
+from service.reports.related import explain
+
+# Calibrated on the 1,000 labelled SOHU 2021 news pairs (../shared/eval/pairs/sohu2021-dd-
+# and -dc-test.jsonl; label 5 = same event is positive, 3 and 0 negative) with the bundled
+# multilingual-e5-small (onnx-int8), article vectors built as for reports and centred on the
+# news centroid: the threshold maximising F1 (0.3318; dd half alone 0.417, dc half 0.317).
+# Measured at 0.332: precision 0.615, recall 0.892, F1 0.728; ROC AUC 0.807 (dd 0.850, dc
+# 0.778). Caveat: two different articles of one newspaper page score 0.57, above this; the
+# score separates an edited copy (0.985) from them but SOHU same-event pairs do not.
+# Reproduce with ``python -m bench.reports`` (docs/bench/4-reports.md).
+DUPLICATE_THRESHOLD = 0.332
+# Neighbours examined per article: a group larger than this is still found, as each member
+# links to some of the others.
+CANDIDATES = 10
+# Members whose pairwise cosine is computed for a group's minimum score (bigger groups are
+# sampled to these many).
+GROUP_MATRIX_MAX = 200
+
+GROUP_COLUMNS = (
+    "group_id",
+    "group_size",
+    "article_id",
+    "title",
+    "url",
+    "date",
+    "source",
+    "best_match_id",
+    "best_match_score",
+)
+
+
+def find_groups(
+    found: knn.Neighbours, vectors: np.ndarray, threshold: float
+) -> tuple[list[list[int]], list[tuple[int, int, float]]]:
+    """Group articles so that every two members of a group score at least ``threshold``.
+
+    Candidate pairs (k-NN hits at or above the threshold) are taken best first; a pair
+    merges its two groups only if all pairs across them reach the threshold (complete
+    linkage). The calibrated threshold is a pairwise decision, so this keeps it true for
+    every pair in a group, and one loose pair cannot chain two events together.
+
+    Args:
+        found: Article k-NN result (self excluded).
+        vectors: Article vectors (rows as in ``found``), L2-normalised.
+        threshold: Minimum cosine between any two members.
+
+    Returns:
+        ``(groups, links)``: groups of two or more article numbers (largest first, members
+        ascending) and the pairs ``(i, j, score)``, ``i < j``, whose merges formed them.
+    """
+    rows, cols = np.nonzero((found.scores >= threshold) & (found.ids >= 0))
+    candidates: dict[tuple[int, int], float] = {}
+    for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
+        j = int(found.ids[r, c])
+        candidates[(min(r, j), max(r, j))] = float(found.scores[r, c])
+    group_of: dict[int, int] = {}
+    members: dict[int, list[int]] = {}
+    links: list[tuple[int, int, float]] = []
+    for (i, j), score in sorted(candidates.items(), key=lambda item: -item[1]):
+        gi, gj = group_of.get(i, i), group_of.get(j, j)
+        if gi == gj:
+            continue
+        left, right = members.get(gi, [i]), members.get(gj, [j])
+        if len(left) * len(right) > 1:
+            cross = vectors[left] @ vectors[right].T
+            if float(cross.min()) < threshold:
+                continue
+        keep, drop = (gi, gj) if len(left) >= len(right) else (gj, gi)
+        merged = left + right
+        members[keep] = merged
+        members.pop(drop, None)
+        for node in merged:
+            group_of[node] = keep
+        links.append((i, j, score))
+    groups = sorted((sorted(g) for g in members.values()), key=lambda g: (-len(g), g[0]))
+    return groups, sorted(links)
+
+
+def duplicates_report(
+    corpus: Corpus, *, threshold: float, k: int = CANDIDATES, progress: bool
+) -> Report:
+    """Build the ``duplicates`` report (scores are centred cosines, see ``centroid``).
+
+    Args:
+        corpus: The collection.
+        threshold: Minimum article cosine for two articles to be grouped.
+        k: Candidate neighbours per article.
+        progress: Show progress bars.
+
+    Returns:
+        The report.
+    """
+    events = corpus.event_vectors()
+    index = knn.build_index(events)
+    found = knn.search(index, events, k, exclude_self=True, progress=progress)
+    groups, edges = find_groups(found, events, threshold)
+    group_of = {node: number for number, group in enumerate(groups, 1) for node in group}
+    edges_by_group: dict[int, list[tuple[int, int, float]]] = {}
+    for edge in edges:
+        edges_by_group.setdefault(group_of[edge[0]], []).append(edge)
+    records: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
+    for number, group in enumerate(groups, 1):
+        vectors = events[group[:GROUP_MATRIX_MAX]]
+        sims = vectors @ vectors.T
+        np.fill_diagonal(sims, np.inf)
+        best = np.argmax(np.where(np.isinf(sims), -np.inf, sims), axis=1)
+        pairs = [
+            {
+                "article_id": corpus.article_ids[i],
+                "other_id": corpus.article_ids[j],
+                "score": round(score, 4),
+                **explain(corpus, i, corpus, j),
+            }
+            for i, j, score in edges_by_group.get(number, [])
+        ]
+        members = []
+        for position, node in enumerate(group):
+            member: dict[str, Any] = dict(corpus.article_dict(node))
+            if position < GROUP_MATRIX_MAX:
+                other = group[int(best[position])]
+                member["best_match_id"] = corpus.article_ids[other]
+                member["best_match_score"] = round(float(sims[position, best[position]]), 4)
+            members.append(member)
+            rows.append({"group_id": number, "group_size": len(group), **member})
+        records.append(
+            {
+                "group_id": number,
+                "size": len(group),
+                "min_score": round(float(sims[np.isfinite(sims)].min()), 4),
+                "max_score": round(max(p["score"] for p in pairs), 4),
+                "members": members,
+                "pairs": pairs,
+            }
+        )
+    nearest = found.scores[:, 0] if found.scores.shape[1] else np.zeros(0, dtype=np.float32)
+    nearest = nearest[np.isfinite(nearest)]
+    grouped = sum(len(g) for g in groups)
+    summary = {
+        "collection": corpus.path,
+        "articles": corpus.size,
+        "passages": len(corpus.passage_ids),
+        "threshold": threshold,
+        "candidates_per_article": k,
+        "groups": len(groups),
+        "articles_in_groups": grouped,
+        "largest_group": len(groups[0]) if groups else 0,
+        **score_summary(nearest),
+    }
+    return Report(
+        kind="duplicates",
+        title=f"Near-duplicate / same-event groups — {corpus.path}",
+        summary=summary,
+        columns=GROUP_COLUMNS,
+        rows=rows,
+        records=records,
+        scores=nearest,
+        score_label="same-event score (centred cosine) of each article and its nearest neighbour",
+        threshold=threshold,
+        heatmap=_group_heatmap(
+            corpus,
+            list(range(corpus.size))
+            if corpus.size <= HEATMAP_MAX
+            else [i for g in groups for i in g],
+        ),
+        notes=[
+            "Every two members of a group score at least the threshold (complete linkage); "
+            "min_score is the lowest cosine between any two members."
+        ],
+    )
+
+
+def _group_heatmap(corpus: Corpus, articles: list[int]) -> Heatmap | None:
+    """Same-event scores of all articles of a small corpus, else of the largest groups'
+    members (``articles`` in group order), up to :data:`HEATMAP_MAX`."""
+    chosen = articles[:HEATMAP_MAX]
+    if len(chosen) < 2:
+        return None
+    vectors = corpus.event_vectors()[chosen]
+    titles = [corpus.titles[i] for i in chosen]
+    return Heatmap(
+        row_titles=titles,
+        col_titles=titles,
+        matrix=vectors @ vectors.T,
+        caption="same-event score (centred cosine) between articles",
+    )

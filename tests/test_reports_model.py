@@ -1,0 +1,115 @@
+"""Reports with the real model: the seed's edited copy is found, SOHU same-event quality."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from embedder.ingest import IngestOptions, iter_articles
+from service.cli import main
+from service.reports import DUPLICATE_THRESHOLD
+from service.reports.calibration import SAME_EVENT_LABEL, load_pairs, pair_scores, quality_at
+
+from .conftest import SEED, shared_path
+from .test_reports_browser import ARTIFACTS, render_in_chromium
+
+pytestmark = pytest.mark.slow
+
+COPY_ID = "wire-copy-1"
+DROPPED_PARAGRAPH = 6  # 吕挺琳's tour: the copy leaves it out
+# A few sentences reworded as a rewrite desk would (each must apply to the seed text).
+REWORDINGS = (
+    ("按照市委统一安排，", "根据市委的统一部署，"),
+    ("利用一天时间", "用了一整天的时间"),
+    ("他指出，各地各部门要以此次观摩活动为契机", "他表示，各地各部门应当把这次观摩活动当作契机"),
+    ("重大项目是经济发展的“压舱石”", "重大项目堪称经济发展的“压舱石”"),
+)
+# Quality measured by bench.reports with this model (docs/bench/4-reports.md); the test
+# guards against regressions, so it allows a little slack.
+MIN_AUC = 0.78
+MIN_PRECISION = 0.58
+MIN_RECALL = 0.86
+
+
+def _edited_copy() -> tuple[str, dict[str, str]]:
+    original = next(iter_articles([SEED], options=IngestOptions()))
+    paragraphs = [p.text for p in original.paragraphs if p.index != DROPPED_PARAGRAPH]
+    text = "\n".join(paragraphs)
+    for old, new in REWORDINGS:
+        assert old in text, old
+        text = text.replace(old, new)
+    record = {
+        "id": COPY_ID,
+        "title": "郑州举行2023年重大项目观摩活动",
+        "text": text,
+        "source": "wire",
+    }
+    return original.id, record
+
+
+def test_duplicates_groups_the_edited_copy_with_its_original_only(
+    tmp_path: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    original_id, record = _edited_copy()
+    feed = tmp_path / "wire.jsonl"
+    feed.write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
+    index = tmp_path / "index"
+    common = ["--index", str(index), "--model-dir", str(model_dir), "--no-progress"]
+    assert main(["ingest", str(SEED), str(feed), *common, "--json"]) == 0
+    capsys.readouterr()
+    groups_file = tmp_path / "groups.jsonl"
+    assert main(["report", "duplicates", *common, "--out", str(groups_file), "--json"]) == 0
+    lines = groups_file.read_text(encoding="utf-8").splitlines()
+    groups = [json.loads(line) for line in lines]
+    with_copy = [g for g in groups if COPY_ID in {m["article_id"] for m in g["members"]}]
+    assert len(with_copy) == 1
+    members = {m["article_id"] for m in with_copy[0]["members"]}
+    assert original_id in members
+    # The copy's link to its original is by far the strongest pair of the page.
+    best = {m["article_id"]: m for m in with_copy[0]["members"]}[COPY_ID]
+    assert best["best_match_id"] == original_id and best["best_match_score"] > 0.95
+    # The HTML version of the same report, as a reader sees it.
+    page = tmp_path / "groups.html"
+    assert main(["report", "duplicates", *common, "--out", str(page)]) == 0
+    related = tmp_path / "related.html"
+    assert main(["report", "related", *common, "-k", "2", "--out", str(related)]) == 0
+    for name, path in (("duplicates", page), ("related", related)):
+        errors, counts = render_in_chromium(path, ARTIFACTS / f"report-seed-{name}.png")
+        assert errors == [] and counts["svg"] >= 2 and counts["table"] >= 1
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known limitation: the two different seed articles (one page, one city, one "
+    "mayor) score 0.57 centred, above the SOHU-calibrated threshold 0.332, so the copy's "
+    "group also holds the other seed article",
+)
+def test_duplicates_groups_nothing_else_at_the_default_threshold(
+    tmp_path: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, record = _edited_copy()
+    feed = tmp_path / "wire.jsonl"
+    feed.write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
+    common = ["--index", str(tmp_path / "index"), "--model-dir", str(model_dir), "--no-progress"]
+    assert main(["ingest", str(SEED), str(feed), *common, "--json"]) == 0
+    out = tmp_path / "groups.jsonl"
+    assert main(["report", "duplicates", *common, "--out", str(out), "--json"]) == 0
+    group = json.loads(out.read_text(encoding="utf-8").splitlines()[0])
+    assert group["size"] == 2
+
+
+def test_same_event_quality_on_sohu_pairs(real_embedder: object) -> None:
+    paths = [shared_path("eval", "pairs", f"sohu2021-{s}-test.jsonl") for s in ("dd", "dc")]
+    pairs = load_pairs(paths)
+    scores, _ = pair_scores(real_embedder, pairs)  # type: ignore[arg-type]
+    positive = pairs.labels == SAME_EVENT_LABEL
+    quality = quality_at(scores, positive, DUPLICATE_THRESHOLD)
+    print(f"SOHU same-event: {quality}")
+    assert quality.auc >= MIN_AUC
+    assert quality.precision >= MIN_PRECISION and quality.recall >= MIN_RECALL
+    # Same event scores above same topic, which scores above unrelated, on average.
+    means = [float(np.mean(scores[pairs.labels == label])) for label in (0, 3, 5)]
+    assert means == sorted(means)
