@@ -104,8 +104,10 @@ def extract_event_dates(
     for text in texts:
         for match in _MENTION_RE.finditer(text):
             month, day = int(match.group(2)), int(match.group(3))
-            year = int(match.group(1)) if match.group(1) else _infer_year(
-                month, day, published_date, year_hint
+            year = (
+                int(match.group(1))
+                if match.group(1)
+                else _infer_year(month, day, published_date, year_hint)
             )
             date = _make_date(year, month, day) if year is not None else None
             if date and date.isoformat() not in found:

@@ -108,7 +108,7 @@ class Embedder:
         Returns:
             ``(len(texts), dimension)`` float32, L2-normalised.
         """
-        return self._embed(texts, self._model.prompt("query"), progress=False)
+        return self._embed(texts, self._model.prompt("query"), progress=False, query=True)
 
     def embed_passages(self, texts: Sequence[str], *, progress: bool | None = None) -> np.ndarray:
         """Embed passages (with the model's passage prompt).
@@ -121,7 +121,7 @@ class Embedder:
             ``(len(texts), dimension)`` float32, L2-normalised.
         """
         show = self._progress if progress is None else progress
-        return self._embed(texts, self._model.prompt("passage"), progress=show)
+        return self._embed(texts, self._model.prompt("passage"), progress=show, query=False)
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Tokens the model sees for each text embedded as a passage (prompt and specials included).
@@ -135,12 +135,15 @@ class Embedder:
         prompt = self._model.prompt("passage")
         return self._backend.count_tokens([prompt + text for text in texts])
 
-    def _embed(self, texts: Sequence[str], prompt: str, *, progress: bool) -> np.ndarray:
+    def _embed(
+        self, texts: Sequence[str], prompt: str, *, progress: bool, query: bool
+    ) -> np.ndarray:
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         if not texts:
             return out
         prompted = [prompt + text for text in texts]
-        namespace = f"{self.fingerprint}|{self.backend_name}"
+        # Queries get their own namespace: a backend may embed them with another model variant.
+        namespace = f"{self.fingerprint}|{self.backend_name}" + ("|query" if query else "")
         keys = [cache_key(namespace, text) for text in prompted]
         cached = self._cache.get_many(keys) if self._cache else {}
         missing = [i for i, key in enumerate(keys) if key not in cached]
@@ -159,7 +162,7 @@ class Embedder:
             for start in range(0, len(missing), self._batch_size):
                 batch = missing[start : start + self._batch_size]
                 began = time.perf_counter()
-                vectors = self._backend.encode_batch([prompted[i] for i in batch])
+                vectors = self._backend.encode_batch([prompted[i] for i in batch], query=query)
                 self.model_seconds += time.perf_counter() - began
                 out[batch] = vectors
                 if self._cache is not None:

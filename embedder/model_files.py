@@ -87,7 +87,9 @@ def resolve_model(name_or_path: str) -> ModelFiles:
 def _looks_like_path(name: str) -> bool:
     # Hub names are "model" or "owner/model"; anything else is meant as a directory.
     return (
-        name.startswith(("/", ".", "~")) or name.count("/") > 1 or (os.sep != "/" and os.sep in name)
+        name.startswith(("/", ".", "~"))
+        or name.count("/") > 1
+        or (os.sep != "/" and os.sep in name)
     )
 
 

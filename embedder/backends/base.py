@@ -14,11 +14,12 @@ class EncoderBackend(Protocol):
     name: str
     dimension: int
 
-    def encode_batch(self, texts: Sequence[str]) -> np.ndarray:
+    def encode_batch(self, texts: Sequence[str], *, query: bool = False) -> np.ndarray:
         """Encode one batch; texts already carry their prompt.
 
         Args:
             texts: Prompted texts.
+            query: The texts are search queries (a backend may use a more exact model).
 
         Returns:
             Array of shape ``(len(texts), dimension)``, float32, L2-normalised.

@@ -39,8 +39,8 @@ class TorchBackend:
         """The underlying ``SentenceTransformer`` (used to export the ONNX model)."""
         return self._model
 
-    def encode_batch(self, texts: Sequence[str]) -> np.ndarray:
-        """See :meth:`EncoderBackend.encode_batch`."""
+    def encode_batch(self, texts: Sequence[str], *, query: bool = False) -> np.ndarray:
+        """See :meth:`EncoderBackend.encode_batch` (one fp32 model serves both kinds)."""
         vectors = self._model.encode(
             list(texts),
             batch_size=max(len(texts), 1),
