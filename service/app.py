@@ -38,7 +38,7 @@ from index import CollectionLockedError, Filters, SearchResponse, SnippetStyle
 from index import SearchHit as IndexHit
 from service import api_models as m
 from service.config import ServiceSettings
-from service.runtime import Runtime, prepare_records
+from service.runtime import PassageRecord, Runtime, prepare_records
 
 log = logging.getLogger("semsearch.service")
 
@@ -311,14 +311,7 @@ def _hit(hit: IndexHit) -> m.SearchHit:
             start=hit.start,
             end=hit.end,
         ),
-        article=m.ArticleRef(
-            id=hit.article_id,
-            title=hit.title,
-            date=hit.date,
-            source=hit.source,
-            section=hit.section,
-            url=hit.url,
-        ),
+        article=_article_ref_of(hit),
         snippet=snippet_html,
         snippet_text=snippet_text,
         highlights=ranges,
@@ -392,6 +385,12 @@ def _article_ref(fields: dict[str, Any]) -> m.ArticleRef:
         section=fields.get("section"),
         url=fields.get("url"),
     )
+
+
+def _article_ref_of(item: IndexHit | PassageRecord) -> m.ArticleRef:
+    """The article fields a search hit or a stored passage carries."""
+    fields = {name: getattr(item, name) for name in ("title", "date", "source", "section", "url")}
+    return _article_ref({"id": item.article_id, **fields})
 
 
 def _allowed_methods(app: FastAPI, scope: MutableMapping[str, Any]) -> set[str]:
@@ -754,14 +753,7 @@ def create_app(
             paragraph_index=found.paragraph_index,
             start=found.start,
             end=found.end,
-            article=m.ArticleRef(
-                id=found.article_id,
-                title=found.title,
-                date=found.date,
-                source=found.source,
-                section=found.section,
-                url=found.url,
-            ),
+            article=_article_ref_of(found),
         )
 
     # ------------------------------------------------------------------ writes
