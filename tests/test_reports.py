@@ -122,6 +122,27 @@ def test_find_groups_needs_every_pair_above_the_threshold() -> None:
     assert groups == [[0, 1, 2]]
 
 
+def _neighbours(vectors: np.ndarray, k: int) -> knn.Neighbours:
+    sims = vectors @ vectors.T
+    np.fill_diagonal(sims, -np.inf)
+    ids = np.argsort(-sims, axis=1)[:, :k]
+    return knn.Neighbours(np.take_along_axis(sims, ids, axis=1), ids)
+
+
+def test_find_groups_keeps_a_related_article_out_of_a_copy_pair() -> None:
+    # 0 and 1 are near-copies (cosine 0.985); 2 is related to them (0.57 and 0.42), above
+    # the threshold but far below 0 and 1's best match: only the copies form a group.
+    angles = np.radians([0.0, 10.0, 65.0])
+    vectors = np.stack([np.cos(angles), np.sin(angles)], axis=1).astype(np.float32)
+    groups, _ = find_groups(_neighbours(vectors, 2), vectors, 0.3)
+    assert groups == [[0, 1]]
+    # Three articles equally related to each other still form one group.
+    even = np.eye(3, dtype=np.float32) * 0.8 + 0.2
+    even /= np.linalg.norm(even, axis=1, keepdims=True)
+    groups, _ = find_groups(_neighbours(even, 2), even, 0.3)
+    assert groups == [[0, 1, 2]]
+
+
 def test_related_report_lists_neighbours_with_the_passage_pair(corpus: Corpus) -> None:
     report = related_report(corpus, k=2, threshold=THRESHOLD, progress=False)
     by_id = {r["article_id"]: r for r in report.records}

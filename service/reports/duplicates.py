@@ -24,6 +24,12 @@ from service.reports.related import explain
 # score separates an edited copy (0.985) from them but SOHU same-event pairs do not.
 # Reproduce with ``python -m bench.reports`` (docs/bench/4-reports.md).
 DUPLICATE_THRESHOLD = 0.332
+# A pair links only when its score is within this margin of each end's best match: an
+# article with a near-copy (centred cosine ~0.98) is not also grouped with an article that is
+# merely on the same topic or page (~0.57 for the seed page's two stories, which SOHU-level
+# thresholds cannot tell from same-event pairs). Same-event groups without a copy have
+# similar pairwise scores and are unaffected.
+RELATIVE_MARGIN = 0.3
 # Neighbours examined per article: a group larger than this is still found, as each member
 # links to some of the others.
 CANDIDATES = 10
@@ -49,10 +55,11 @@ def find_groups(
 ) -> tuple[list[list[int]], list[tuple[int, int, float]]]:
     """Group articles so that every two members of a group score at least ``threshold``.
 
-    Candidate pairs (k-NN hits at or above the threshold) are taken best first; a pair
-    merges its two groups only if all pairs across them reach the threshold (complete
-    linkage). The calibrated threshold is a pairwise decision, so this keeps it true for
-    every pair in a group, and one loose pair cannot chain two events together.
+    Candidate pairs (k-NN hits at or above the threshold, and within
+    :data:`RELATIVE_MARGIN` of both ends' best match) are taken best first; a pair merges
+    its two groups only if all pairs across them reach the threshold (complete linkage).
+    The calibrated threshold is a pairwise decision, so this keeps it true for every pair
+    in a group, and one loose pair cannot chain two events together.
 
     Args:
         found: Article k-NN result (self excluded).
@@ -64,10 +71,13 @@ def find_groups(
         ascending) and the pairs ``(i, j, score)``, ``i < j``, whose merges formed them.
     """
     rows, cols = np.nonzero((found.scores >= threshold) & (found.ids >= 0))
+    best = found.scores.max(axis=1, initial=-np.inf) if found.scores.size else found.scores
     candidates: dict[tuple[int, int], float] = {}
     for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
         j = int(found.ids[r, c])
-        candidates[(min(r, j), max(r, j))] = float(found.scores[r, c])
+        score = float(found.scores[r, c])
+        if score >= max(best[r], best[j]) - RELATIVE_MARGIN:
+            candidates[(min(r, j), max(r, j))] = score
     group_of: dict[int, int] = {}
     members: dict[int, list[int]] = {}
     links: list[tuple[int, int, float]] = []
