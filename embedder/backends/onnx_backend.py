@@ -13,9 +13,11 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -187,12 +189,10 @@ class OnnxInt8Backend:
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self._sessions = {
-            query: ort.InferenceSession(
-                str(directory / name), options, providers=["CPUExecutionProvider"]
-            )
-            for query, name in ((False, ONNX_FILE), (True, QUERY_ONNX_FILE))
-        }
+        self._options = options
+        self._directory = directory
+        self._sessions: dict[bool, Any] = {}
+        self._sessions_lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="onnx-embed")
         probe = self._tokenizer.encode("x").ids
         self.dimension = int(self._run(probe, query=False).shape[-1])
@@ -216,8 +216,20 @@ class OnnxInt8Backend:
     def _run(self, token_ids: list[int], *, query: bool) -> np.ndarray:
         ids = np.asarray([token_ids], dtype=np.int64)
         feed = {"input_ids": ids, "attention_mask": np.ones_like(ids)}
-        (vector,) = self._sessions[query].run(None, feed)
+        (vector,) = self._session(query).run(None, feed)
         return np.asarray(vector[0], dtype=np.float32)
+
+    def _session(self, query: bool) -> Any:
+        # Loaded on first use: ingesting never needs the fp32 query model (470 MB).
+        with self._sessions_lock:
+            if query not in self._sessions:
+                import onnxruntime as ort
+
+                name = QUERY_ONNX_FILE if query else ONNX_FILE
+                self._sessions[query] = ort.InferenceSession(
+                    str(self._directory / name), self._options, providers=["CPUExecutionProvider"]
+                )
+            return self._sessions[query]
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """See :meth:`EncoderBackend.count_tokens`."""

@@ -41,7 +41,10 @@ def load_runtime(settings: Settings, service: ServiceSettings) -> Runtime:
         The runtime.
     """
     path = collection_path(settings, must_exist=True)
-    return Runtime(path, Embedder.from_settings(settings), service)
+    embedder = Embedder.from_settings(settings)
+    # Load the query model now, so /readyz means the first search is as fast as the rest.
+    embedder.embed_queries(["semsearch"])
+    return Runtime(path, embedder, service)
 
 
 def run(args: argparse.Namespace) -> int:
