@@ -1,4 +1,4 @@
-"""Settings of the HTTP service; the model and index come from :class:`embedder.settings.Settings`.
+"""Settings of the HTTP service: :class:`embedder.settings.Settings` plus the fields below.
 
 Every field reads an environment variable ``SEMSEARCH_<FIELD>``:
 
@@ -22,16 +22,16 @@ SEMSEARCH_MAX_QUERY_BATCH 32       most queries encoded in one model call
 from __future__ import annotations
 
 from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from embedder.settings import Settings
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 
 
-class ServiceSettings(BaseSettings):
-    """HTTP host, port, write key and request limits (keyword arguments or environment)."""
-
-    model_config = SettingsConfigDict(env_prefix="SEMSEARCH_", extra="ignore")
+class ServiceSettings(Settings):
+    """The settings object of ``semsearch serve``: every model and index setting plus the
+    HTTP host, port, write key and request limits (keyword arguments or environment)."""
 
     host: str = Field(default=DEFAULT_HOST, description="Interface to bind.")
     port: int = Field(default=DEFAULT_PORT, ge=0, le=65535, description="Port to bind.")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 
 from embedder.embedder import Embedder
-from embedder.settings import Settings
 from service.cli import add_common_options, settings_from_args
 from service.config import ServiceSettings
 from service.context import collection_path
@@ -30,12 +29,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def load_runtime(settings: Settings, service: ServiceSettings) -> Runtime:
+def load_runtime(settings: ServiceSettings) -> Runtime:
     """Load the model and open the collection for the app.
 
     Args:
-        settings: Model and index settings.
-        service: Service settings.
+        settings: The service's settings (model, index and HTTP).
 
     Returns:
         The runtime.
@@ -44,7 +42,7 @@ def load_runtime(settings: Settings, service: ServiceSettings) -> Runtime:
     embedder = Embedder.from_settings(settings)
     # Load the query model now, so /readyz means the first search is as fast as the rest.
     embedder.embed_queries(["semsearch"])
-    return Runtime(path, embedder, service)
+    return Runtime(path, embedder, settings)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -53,10 +51,10 @@ def run(args: argparse.Namespace) -> int:
 
     from service.app import create_app
 
-    settings = settings_from_args(args).model_copy(update={"progress": False})
-    overrides = {k: getattr(args, k) for k in ("host", "port") if getattr(args, k) is not None}
-    service = ServiceSettings(**overrides)
+    flags = settings_from_args(args).model_dump(exclude_unset=True)
+    flags |= {k: getattr(args, k) for k in ("host", "port") if getattr(args, k) is not None}
+    settings = ServiceSettings(**flags, progress=False)
     collection_path(settings, must_exist=True)  # fail now with a clear message, not in /readyz
-    app = create_app(settings=service, loader=lambda: load_runtime(settings, service))
-    uvicorn.run(app, host=service.host, port=service.port, log_level="info")
+    app = create_app(settings=settings, loader=lambda: load_runtime(settings))
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
     return 0
