@@ -31,7 +31,8 @@ _init_lock = threading.Lock()
 _initialised = False
 
 
-def _ensure_jieba() -> None:
+def warm_up() -> None:
+    """Load jieba's dictionary now (about a second) rather than inside the first search."""
     global _initialised
     if _initialised:
         return
@@ -63,7 +64,7 @@ def tokenize(text: str) -> list[str]:
     Returns:
         Terms in order, duplicates kept (BM25 needs term frequencies).
     """
-    _ensure_jieba()
+    warm_up()
     terms: list[str] = []
     for token in jieba.cut_for_search(normalise(text)):
         token = token.strip()

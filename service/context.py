@@ -7,7 +7,7 @@ from pathlib import Path
 from embedder.embedder import Embedder
 from embedder.errors import InputError
 from embedder.settings import Settings
-from index import Collection
+from index import Collection, lexical
 
 
 def collection_path(settings: Settings, *, must_exist: bool) -> Path:
@@ -36,7 +36,20 @@ def open_for_reading(settings: Settings, *, with_model: bool = True) -> Collecti
     """
     path = collection_path(settings, must_exist=True)
     embedder = Embedder.from_settings(settings) if with_model else None
+    warm_up(embedder)
     return Collection.open(path, embedder, read_only=True)
+
+
+def warm_up(embedder: Embedder | None) -> None:
+    """Load what the first search would otherwise load (jieba's dictionary, the query
+    model), so that start-up is not counted as search time.
+
+    Args:
+        embedder: The embedder searches will use, if any.
+    """
+    lexical.warm_up()
+    if embedder is not None:
+        embedder.embed_queries(["semsearch"])
 
 
 def open_for_writing(settings: Settings, *, create: bool) -> Collection:

@@ -7,7 +7,7 @@ import argparse
 from embedder.embedder import Embedder
 from service.cli import add_common_options, settings_from_args
 from service.config import ServiceSettings
-from service.context import collection_path
+from service.context import collection_path, warm_up
 from service.runtime import Runtime
 
 
@@ -40,8 +40,7 @@ def load_runtime(settings: ServiceSettings) -> Runtime:
     """
     path = collection_path(settings, must_exist=True)
     embedder = Embedder.from_settings(settings)
-    # Load the query model now, so /readyz means the first search is as fast as the rest.
-    embedder.embed_queries(["semsearch"])
+    warm_up(embedder)  # so /readyz means the first search is as fast as the rest
     return Runtime(path, embedder, settings)
 
 
