@@ -92,7 +92,9 @@ def main() -> None:
         + "):\n\n"
         + table(["set", "fp32", fast.backend_name, "difference"], quality)
     )
-    write_section("1-embed", "Embedding", "python -m bench.embed" + (" --quick" if args.quick else ""), body)
+    write_section(
+        "1-embed", "Embedding", "python -m bench.embed" + (" --quick" if args.quick else ""), body
+    )
     print(body)
 
 

@@ -23,6 +23,7 @@ import httpx
 import numpy as np
 
 from .common import table, write_section
+from .corpus import news_collection
 
 SINGLE_QUERIES = 200
 CONCURRENT_QUERIES = 800
@@ -142,7 +143,7 @@ def percentiles(latencies: list[float]) -> tuple[float, float]:
 def main() -> None:
     """Run the benchmark and record it."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--index", type=Path, required=True, help="an existing collection")
+    parser.add_argument("--index", type=Path, help="a collection (default: the bench collection)")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--port", type=int, default=0, help="default: a free port")
     parser.add_argument(
@@ -159,7 +160,8 @@ def main() -> None:
     )
     port = args.port or _free_port()
     base = f"http://127.0.0.1:{port}"
-    process = start_server(args.index, port)
+    index = args.index or news_collection(quick=args.quick)
+    process = start_server(index, port)
     try:
         ready = httpx.get(base + "/readyz").json()
         errors: list[str] = []
@@ -210,7 +212,7 @@ def main() -> None:
         [f"{CLIENTS} concurrent clients", len(many), p50_many, p99_many, len(many) / elapsed],
     ]
     body = (
-        f"Collection `{args.index}`: {ready['articles']} articles, {ready['passages']} passages; "
+        f"Collection `{index.name}`: {ready['articles']} articles, {ready['passages']} passages; "
         f"hybrid mode, k={K}, distinct queries (no query-cache hits), loopback HTTP, server "
         f"`semsearch serve` in its own process, clients in this one. "
         f"Mean queries per model call across the run: {mean_batch:.2f}. "
@@ -219,7 +221,8 @@ def main() -> None:
     )
     if errors:
         body += "\n\nFirst error: " + errors[0]
-    command = f"python -m bench.http --index {args.index}" + (" --quick" if args.quick else "")
+    command = "python -m bench.http" + (f" --index {args.index}" if args.index else "")
+    command += " --quick" if args.quick else ""
     if not args.no_record:
         write_section("3-http", "HTTP service", command, body)
     print(body)

@@ -41,6 +41,7 @@ from service.reports.calibration import (
 from service.reports.centroid import NEWS_CENTROID_B64, encode_centroid
 
 from .common import SHARED, table, write_section
+from .corpus import news_collection
 
 PAIR_SETS = ("sohu2021-dd-test", "sohu2021-dc-test")
 QUICK_PAIRS = 200
@@ -167,7 +168,11 @@ def speed(embedder: Embedder, index: Path) -> str:
 def main() -> None:
     """Run the benchmark and record it."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--index", type=Path, help="collection to time related/duplicates on")
+    parser.add_argument(
+        "--index",
+        type=Path,
+        help="collection to time related/duplicates on (default: the bench collection)",
+    )
     parser.add_argument("--quick", action="store_true", help="400 pairs instead of 1,000")
     parser.add_argument("--no-calibrate", action="store_true")
     args = parser.parse_args()
@@ -175,8 +180,7 @@ def main() -> None:
     parts = []
     if not args.no_calibrate:
         parts.append(calibrate(embedder, args.quick))
-    if args.index:
-        parts.append(speed(embedder, args.index))
+    parts.append(speed(embedder, args.index or news_collection(quick=args.quick)))
     command = "python -m bench.reports" + (f" --index {args.index}" if args.index else "")
     command += " --quick" if args.quick else ""
     command += " --no-calibrate" if args.no_calibrate else ""
