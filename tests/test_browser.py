@@ -17,22 +17,11 @@ from service.app import create_app
 from service.config import ServiceSettings
 from service.runtime import Runtime
 
-from .conftest import REPO
+from .conftest import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS
 from .test_api_model import SECOND_TITLE, build_seed_index
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ARTIFACTS = REPO / "artifacts"
 # A phone-sized viewport: the page must work there.
 PHONE_WIDTH, PHONE_HEIGHT = 390, 844
 TIMEOUT_MS = 30_000

@@ -9,20 +9,9 @@ import pytest
 from index import Collection
 from service.reports import duplicates_report, load_corpus, related_report, write_report
 
-from .conftest import REPO
+from .conftest import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS
 from .fakes import FakeEmbedder, make_article
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ARTIFACTS = REPO / "artifacts"
 VIEWPORT = {"width": 1200, "height": 900}
 
 
@@ -38,7 +27,7 @@ def render_in_chromium(page_path: Path, screenshot: Path) -> tuple[list[str], di
     playwright = pytest.importorskip("playwright.sync_api")
     errors: list[str] = []
     with playwright.sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = driver.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
         try:
             page = browser.new_page(viewport=VIEWPORT)
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
