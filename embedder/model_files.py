@@ -13,6 +13,11 @@ from .errors import ModelError
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".onnx")
 _FINGERPRINT_MEMO = ".semsearch-fingerprint.json"
+# Written by `semsearch model install`: it records where and when, not what the model is.
+PROVENANCE_FILE = "semsearch-model.json"
+# Files beside the model that must not change its identity (moving a model directory must
+# not make its collections look built with another model).
+_NOT_MODEL_FILES = {_FINGERPRINT_MEMO, PROVENANCE_FILE}
 _HASH_CHUNK = 1 << 20
 
 
@@ -134,7 +139,7 @@ def fingerprint(path: Path) -> str:
         for p in path.rglob("*")
         if p.is_file()
         and (p.suffix in WEIGHT_SUFFIXES or p.suffix == ".json")
-        and p.name != _FINGERPRINT_MEMO
+        and p.name not in _NOT_MODEL_FILES
         and "onnx" not in p.parts[len(path.parts) : -1]
     )
     stamp = [[str(p.relative_to(path)), p.stat().st_size, p.stat().st_mtime_ns] for p in files]

