@@ -259,7 +259,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     vec.add_argument(
         "--large-kinds",
         type=_kinds,
-        default=_kinds('ivf_sq8:{"nlist":4096,"nprobe":64};hnsw_sq8:{"M":32,"efSearch":64}'),
+        default=_kinds('ivf_sq8:{"nlist":4096,"nprobe":64}'),
     )
     vec.set_defaults(func=run_vectors)
     args = parser.parse_args(argv)

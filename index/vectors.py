@@ -6,8 +6,9 @@ Kinds (all inner product on L2-normalised vectors, i.e. cosine):
   small enough that a scan is fast (about 1 ms per 10k vectors at d=384 on one core).
 - ``hnsw`` / ``hnsw_sq8``: graph search (float or 8-bit codes) under ``IndexIDMap2``.
   HNSW cannot delete, so deleted ids are hidden with a selector (tombstones) until rebuilt.
-- ``ivf_flat`` / ``ivf_sq8`` / ``ivf_pq``: inverted lists, native int64 ids and deletes.
-  ``ivf_sq8`` is the default for large collections: 4x smaller than float, recall near exact.
+  ``hnsw`` is the default for large collections (the best measured recall per millisecond).
+- ``ivf_flat`` / ``ivf_sq8`` / ``ivf_pq``: inverted lists, native int64 ids and deletes;
+  smaller and faster to build, lower recall on news embeddings (see docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -27,10 +28,12 @@ from index.manifest import fsync_dir
 # FAISS's bundled type stubs miss much of its SWIG API (HNSW params, downcasts, selectors).
 faiss: Any = _faiss
 
-# Beyond this many vectors the automatic choice leaves exact search (a flat scan of 250k
-# 384-d vectors costs ~10-20 ms on 2 cores; IVF-SQ8 answers in ~1-2 ms at recall ~0.98).
-FLAT_MAX_VECTORS = 250_000
-AUTO_LARGE_KIND = "ivf_sq8"
+# Beyond this many vectors the automatic choice leaves exact search. Measured by
+# bench/index.py on 109k real news embeddings (one thread): flat 10.1 ms per query; HNSW
+# (M=32, efSearch 96) 0.41 ms at recall@10 0.955; IVF-SQ8 (nprobe 32) 0.25 ms but recall
+# 0.848, too low on this narrow cone of news vectors. A flat scan of 50k costs ~5 ms.
+FLAT_MAX_VECTORS = 50_000
+AUTO_LARGE_KIND = "hnsw"
 # IVF: nlist ~ 4*sqrt(n), but FAISS wants >= ~39 training points per centroid.
 IVF_LISTS_PER_SQRT = 4
 IVF_MIN_POINTS_PER_LIST = 39
