@@ -210,7 +210,9 @@ def run_txtai(
         job_path.write_text(json.dumps(job, ensure_ascii=False), encoding="utf-8")
         env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
         done = subprocess.run(
-            [str(python), str(TXTAI_SCRIPT), str(job_path), str(out_path)],
+            # -P: the script's folder must not lead sys.path, or bench/http.py would shadow
+            # the standard library's http package inside the peer's imports.
+            [str(python), "-P", str(TXTAI_SCRIPT), str(job_path), str(out_path)],
             capture_output=True,
             text=True,
             env=env,
