@@ -109,6 +109,11 @@ def write_section(name: str, title: str, command: str, body: str) -> None:
         f"## {title}\n\nMeasured {stamp} on {machine()} with `{command}`.\n\n{body.strip()}\n",
         encoding="utf-8",
     )
+    rebuild_results()
+
+
+def rebuild_results() -> None:
+    """Rewrite docs/benchmarks.md from the stored sections."""
     parts = [
         "# Benchmarks\n",
         "Every figure below was produced by the command named in its section on the machine named "
