@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -14,7 +13,6 @@ from embedder.records import Article
 
 REPO = Path(__file__).resolve().parents[1]
 SEED = REPO / "data" / "samples" / "zhengzhou-evening-news-2023-04-20.txt"
-MODEL_DIR = Path(os.environ.get("SEMSEARCH_MODEL_DIR", "/tmp/models/e5"))
 PASSAGE_PREFIX = "passage: "
 SPECIAL_TOKENS = 2  # a fast stand-in for <s> ... </s>
 
@@ -118,11 +116,10 @@ def test_seed_passages_cover_every_paragraph() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not (MODEL_DIR / "tokenizer.json").exists(), reason="no model tokenizer")
-def test_real_tokenizer_budget() -> None:
+def test_real_tokenizer_budget(model_dir: Path) -> None:
     from tokenizers import Tokenizer
 
-    tokenizer = Tokenizer.from_file(str(MODEL_DIR / "tokenizer.json"))
+    tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
 
     def count(texts: Sequence[str]) -> list[int]:
         return [len(e.ids) for e in tokenizer.encode_batch([PASSAGE_PREFIX + t for t in texts])]
