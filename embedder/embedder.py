@@ -123,6 +123,10 @@ class Embedder:
         show = self._progress if progress is None else progress
         return self._embed(texts, self._model.prompt("passage"), progress=show, query=False)
 
+    def warm_up(self) -> None:
+        """Run the query model once, bypassing the cache, so lazily loaded parts load now."""
+        self._backend.encode_batch([self._model.prompt("query") + "semsearch"], query=True)
+
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Tokens the model sees for each text embedded as a passage (prompt and specials included).
 

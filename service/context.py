@@ -49,7 +49,7 @@ def warm_up(embedder: Embedder | None) -> None:
     """
     lexical.warm_up()
     if embedder is not None:
-        embedder.embed_queries(["semsearch"])
+        embedder.warm_up()
 
 
 def open_for_writing(settings: Settings, *, create: bool) -> Collection:
