@@ -303,14 +303,7 @@ def _hit(hit: IndexHit) -> m.SearchHit:
     return m.SearchHit(
         rank=hit.rank,
         score=hit.score,
-        passage=m.PassageRef(
-            id=hit.passage_id,
-            text=hit.text,
-            ordinal=hit.ordinal,
-            paragraph_index=hit.paragraph_index,
-            start=hit.start,
-            end=hit.end,
-        ),
+        passage=_passage_ref(hit.passage_id, hit),
         article=_article_ref_of(hit),
         snippet=snippet_html,
         snippet_text=snippet_text,
@@ -384,6 +377,18 @@ def _article_ref(fields: dict[str, Any]) -> m.ArticleRef:
         source=fields.get("source"),
         section=fields.get("section"),
         url=fields.get("url"),
+    )
+
+
+def _passage_ref(passage_id: int, item: IndexHit | PassageRecord) -> m.PassageRef:
+    """The passage fields a search hit or a stored passage carries."""
+    return m.PassageRef(
+        id=passage_id,
+        text=item.text,
+        ordinal=item.ordinal,
+        paragraph_index=item.paragraph_index,
+        start=item.start,
+        end=item.end,
     )
 
 
@@ -717,17 +722,7 @@ def create_app(
             metadata=fields.get("metadata") or {},
             text=str(fields["text"]),
             paragraphs=[m.Paragraph(**p) for p in found.paragraphs],
-            passages=[
-                m.PassageRef(
-                    id=p.id,
-                    text=p.text,
-                    ordinal=p.ordinal,
-                    paragraph_index=p.paragraph_index,
-                    start=p.start,
-                    end=p.end,
-                )
-                for p in found.passages
-            ],
+            passages=[_passage_ref(p.id, p) for p in found.passages],
         )
 
     @app.get(
@@ -747,13 +742,7 @@ def create_app(
         if found is None:
             raise ApiError(404, "not_found", f"no passage {passage_id}")
         return m.PassageResponse(
-            id=found.id,
-            text=found.text,
-            ordinal=found.ordinal,
-            paragraph_index=found.paragraph_index,
-            start=found.start,
-            end=found.end,
-            article=_article_ref_of(found),
+            **_passage_ref(found.id, found).model_dump(), article=_article_ref_of(found)
         )
 
     # ------------------------------------------------------------------ writes
