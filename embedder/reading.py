@@ -271,6 +271,35 @@ def iter_lines(
             yield number, text
 
 
+def json_objects(
+    lines: Iterable[tuple[int, str]], path: Path
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Parse numbered JSON Lines that must each be an object; blank lines are skipped.
+
+    For small side files (queries, qrels) where the first bad line ends the job.
+
+    Args:
+        lines: ``(line number, text)`` pairs.
+        path: The file, for messages.
+
+    Yields:
+        ``(line number, object)``.
+
+    Raises:
+        InputError: A line is not JSON or not an object (message names ``path:line``).
+    """
+    for number, line in lines:
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{path}:{number}: not JSON ({exc.msg})") from exc
+        if not isinstance(value, dict):
+            raise InputError(f"{path}:{number}: expected a JSON object")
+        yield number, value
+
+
 def iter_jsonl(lines: Iterable[tuple[int, str]], path: Path, on_bad: OnBad) -> Iterator[RawRecord]:
     """Parse JSON Lines into records; blank lines are ignored.
 

@@ -10,7 +10,6 @@ with results collapsed to articles, and article-level metrics are computed by
 
 from __future__ import annotations
 
-import json
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -24,6 +23,7 @@ from embedder.base import TextEmbedder
 from embedder.errors import InputError
 from embedder.ingest import IngestOptions, IngestStats, iter_articles
 from embedder.passages import cut_passages
+from embedder.reading import json_objects
 from embedder.records import Article, Passage
 from index import Collection
 from index.results import SEARCH_MODES
@@ -125,16 +125,7 @@ def parse_modes(mode: str) -> list[str]:
 
 def _read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     with path.open(encoding="utf-8-sig") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"{path}:{number}: not JSON ({exc.msg})") from exc
-            if not isinstance(record, dict):
-                raise InputError(f"{path}:{number}: expected a JSON object")
-            yield number, record
+        yield from json_objects(enumerate(handle, 1), path)
 
 
 def _read_qrels(path: Path) -> dict[str, dict[str, int]]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +10,7 @@ import numpy as np
 
 from embedder.base import TextEmbedder
 from embedder.errors import InputError
+from embedder.reading import json_objects
 from service.reports import knn
 from service.reports.corpus import Corpus
 from service.reports.model import HEATMAP_MAX, Heatmap, Report, score_summary, snippet
@@ -55,17 +55,7 @@ def read_queries(path: Path) -> list[tuple[str, str]]:
         raise InputError(f"cannot read {path}: {exc}") from exc
     suffix = path.suffix.lower()
     if suffix == ".jsonl":
-        records = []
-        for number, line in enumerate(content.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                value = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"{path}:{number}: not JSON ({exc.msg})") from exc
-            if not isinstance(value, dict):
-                raise InputError(f"{path}:{number}: expected a JSON object")
-            records.append((number, value))
+        records = list(json_objects(enumerate(content.splitlines(), 1), path))
     elif suffix in (".csv", ".tsv"):
         reader = csv.DictReader(content.splitlines(), delimiter="\t" if suffix == ".tsv" else ",")
         records = list(enumerate(reader, 2))
