@@ -23,6 +23,25 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, captured.out, captured.err
 
 
+def search_json(
+    capsys: pytest.CaptureFixture[str], index: Path, model_dir: Path, query: str, *extra: str
+) -> dict:
+    """Run ``semsearch search --json`` and return the parsed response (exit code must be 0)."""
+    code, out, _ = run(
+        capsys,
+        "search",
+        query,
+        "--index",
+        str(index),
+        "--model-dir",
+        str(model_dir),
+        "--json",
+        *extra,
+    )
+    assert code == 0
+    return dict(json.loads(out))
+
+
 @pytest.fixture(scope="module")
 def seed_index(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> Path:
     index = tmp_path_factory.mktemp("cli") / "index"
@@ -58,20 +77,7 @@ def test_ingest_prints_a_summary_and_is_idempotent(
 def test_search_json_finds_the_right_article(
     seed_index: Path, model_dir: Path, capsys: pytest.CaptureFixture[str], query: str, title: str
 ) -> None:
-    code, out, _ = run(
-        capsys,
-        "search",
-        query,
-        "--index",
-        str(seed_index),
-        "--model-dir",
-        str(model_dir),
-        "--json",
-        "-k",
-        "3",
-    )
-    assert code == 0
-    response = json.loads(out)
+    response = search_json(capsys, seed_index, model_dir, query, "-k", "3")
     assert {"query", "mode", "took_ms", "results"} <= response.keys()
     assert response["mode"] == "hybrid" and response["query"] == query
     first = response["results"][0]
@@ -92,17 +98,7 @@ def test_search_json_finds_the_right_article(
 def test_similar_by_article_excludes_the_example(
     seed_index: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _, out, _ = run(
-        capsys,
-        "search",
-        "重大项目观摩",
-        "--index",
-        str(seed_index),
-        "--model-dir",
-        str(model_dir),
-        "--json",
-    )
-    article = json.loads(out)["results"][0]["article_id"]
+    article = search_json(capsys, seed_index, model_dir, "重大项目观摩")["results"][0]["article_id"]
     code, out, _ = run(
         capsys,
         "similar",
@@ -177,19 +173,8 @@ def test_skip_bad_counts_and_keeps_the_good_records(
     assert code == 0
     summary = json.loads(out)
     assert summary["articles"] == 1 and summary["skipped"] == 2
-    code, out, _ = run(
-        capsys,
-        "search",
-        "算力中心",
-        "--index",
-        str(index),
-        "--model-dir",
-        str(model_dir),
-        "--json",
-        "--source",
-        "wire",
-    )
-    assert json.loads(out)["results"][0]["article_id"] == "r1"
+    response = search_json(capsys, index, model_dir, "算力中心", "--source", "wire")
+    assert response["results"][0]["article_id"] == "r1"
 
 
 def test_usage_errors_exit_2(seed_index: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -208,31 +193,10 @@ def test_delete_removes_an_article(
         run(capsys, "ingest", str(SEED), "--index", str(index), "--model-dir", str(model_dir))[0]
         == 0
     )
-    _, out, _ = run(
-        capsys,
-        "search",
-        "重大项目观摩",
-        "--index",
-        str(index),
-        "--model-dir",
-        str(model_dir),
-        "--json",
-    )
-    article = json.loads(out)["results"][0]["article_id"]
+    article = search_json(capsys, index, model_dir, "重大项目观摩")["results"][0]["article_id"]
     code, out, _ = run(
         capsys, "delete", article, "--index", str(index), "--model-dir", str(model_dir), "--json"
     )
     assert code == 0 and json.loads(out)["deleted"] == 1
-    _, out, _ = run(
-        capsys,
-        "search",
-        "重大项目观摩",
-        "--index",
-        str(index),
-        "--model-dir",
-        str(model_dir),
-        "--json",
-        "-k",
-        "20",
-    )
-    assert article not in {hit["article_id"] for hit in json.loads(out)["results"]}
+    response = search_json(capsys, index, model_dir, "重大项目观摩", "-k", "20")
+    assert article not in {hit["article_id"] for hit in response["results"]}
