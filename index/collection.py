@@ -525,6 +525,30 @@ class Collection:
         report.generation = self._generation or 0
         return report
 
+    def prepare_bulk(self, vectors: VectorIndex, *, auto: bool) -> None:
+        """Give an empty collection an empty, already trained vector index before a bulk load.
+
+        Bulk builds (``index.bulk``) train IVF lists on a sample of the whole job here, so
+        the :meth:`upsert` that follows adds every vector to lists that fit it.
+
+        Args:
+            vectors: Empty index of the wanted kind (params may record how it was built).
+            auto: Keep re-choosing the kind by size as the collection grows.
+
+        Raises:
+            CollectionError: The collection already holds passages.
+        """
+        if vectors.ntotal:
+            raise InputError("prepare_bulk takes an empty index")
+        with self._writer():
+            if store.counts(self._conn) != (0, 0):
+                raise CollectionError(f"{self.path} is not empty; bulk preparation needs a new collection")
+            self._vectors = vectors  # saved as the next generation when the write commits
+            store.set_meta(self._conn, "index_kind", vectors.kind)
+            store.set_meta(self._conn, "index_params", json.dumps(vectors.params))
+            store.set_meta(self._conn, "index_auto", int(auto))
+            store.set_meta(self._conn, "recall_at_10", "")
+
     def delete(self, article_ids: Sequence[str]) -> int:
         """Delete articles, their passages and vectors.
 

@@ -14,12 +14,24 @@ SEMSEARCH_MAX_OFFSET    1000       deepest page start
 SEMSEARCH_MAX_BODY_BYTES 10000000  largest request body (413 beyond)
 SEMSEARCH_MAX_BATCH_ARTICLES 1000  most articles in one POST /articles
 SEMSEARCH_QUERY_CACHE_SIZE 1024    query embeddings kept in memory (0: none)
-SEMSEARCH_BATCH_WINDOW_MS 2.0      how long the first query of a micro-batch waits (0: off)
-SEMSEARCH_MAX_QUERY_BATCH 32       most queries encoded in one model call
+SEMSEARCH_BATCH_WINDOW_MS 0.0      extra wait of a micro-batch's first query for company
+SEMSEARCH_MAX_QUERY_BATCH 32       most queries encoded in one model call (1: no batching)
+SEMSEARCH_INGEST_ENGINE local      ``semsearch ingest`` engine: local or ray
+SEMSEARCH_RAY_ADDRESS   (none)     Ray cluster to join (``auto``, ``ray://host:10001``);
+                                   none: start a private local Ray
+SEMSEARCH_RAY_WORKERS   2          embedding actors (one model each)
+SEMSEARCH_RAY_CPUS_PER_WORKER 1    CPUs reserved by (and model threads of) each actor
+SEMSEARCH_RAY_BATCH_PASSAGES 256   passages per actor call
+SEMSEARCH_RAY_MAX_RESTARTS 3       restarts of a lost actor
+SEMSEARCH_RAY_MAX_TASK_RETRIES 3   retries of a batch whose actor was lost
+SEMSEARCH_BULK_SHARD_PASSAGES 100000  vectors per on-disk shard of a distributed job
+SEMSEARCH_BULK_INDEX_KIND auto     vector index kind of a collection a bulk job creates
 ======================  =========  ====================================================
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 from pydantic import Field, SecretStr
 
@@ -45,9 +57,34 @@ class ServiceSettings(Settings):
     max_batch_articles: int = Field(default=1000, ge=1, description="Most articles per write.")
     query_cache_size: int = Field(default=1024, ge=0, description="In-memory query embeddings.")
     batch_window_ms: float = Field(
-        default=2.0, ge=0.0, le=100.0, description="Micro-batch wait of the first query."
+        default=0.0,
+        ge=0.0,
+        le=100.0,
+        description="Extra wait of a micro-batch's first query; queries that arrive while the"
+        " model is busy are batched without it.",
     )
     max_query_batch: int = Field(default=32, ge=1, description="Most queries per model call.")
+    ingest_engine: Literal["local", "ray"] = Field(
+        default="local", description="Where `semsearch ingest` embeds: this process or Ray."
+    )
+    ray_address: str | None = Field(
+        default=None, description="Ray cluster address (auto, ray://...); none: local Ray."
+    )
+    ray_workers: int = Field(default=2, ge=1, description="Embedding actors (one model each).")
+    ray_cpus_per_worker: int = Field(
+        default=1, ge=1, description="CPUs each embedding actor reserves and its model uses."
+    )
+    ray_batch_passages: int = Field(default=256, ge=1, description="Passages per actor call.")
+    ray_max_restarts: int = Field(default=3, ge=0, description="Restarts of a lost actor.")
+    ray_max_task_retries: int = Field(
+        default=3, ge=0, description="Retries of a batch whose actor was lost."
+    )
+    bulk_shard_passages: int = Field(
+        default=100_000, ge=1, description="Vectors per on-disk shard of a distributed job."
+    )
+    bulk_index_kind: str = Field(
+        default="auto", description="Vector index kind of a collection a bulk job creates."
+    )
 
     @property
     def writes_enabled(self) -> bool:

@@ -1,4 +1,4 @@
-"""``semsearch ingest FILES...``: read, clean, cut, embed and index articles."""
+"""``semsearch ingest FILES...``: read, clean, cut, embed (here or on Ray) and index articles."""
 
 from __future__ import annotations
 
@@ -9,11 +9,13 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from embedder.embedder import Embedder
+from embedder.base import TextEmbedder
+from embedder.errors import InputError
 from embedder.ingest import IngestOptions, IngestStats, expand_paths, iter_articles, scan
 from embedder.passages import cut_passages
 from embedder.records import Article, Passage
 from service.cli import add_common_options, settings_from_args
+from service.config import ServiceSettings
 from service.context import open_for_writing
 
 # Inputs smaller than this finish before a progress bar would tell anything.
@@ -49,12 +51,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="N",
         help="sentences shared by consecutive passages of a long paragraph",
     )
+    parser.add_argument(
+        "--engine",
+        choices=["local", "ray"],
+        help="embed in this process (local, default) or on Ray (env SEMSEARCH_INGEST_ENGINE)",
+    )
+    parser.add_argument(
+        "--address",
+        help="Ray cluster to join: auto or ray://host:10001 (default: a private local Ray)",
+    )
+    parser.add_argument(
+        "--workers", type=int, metavar="N", help="Ray embedding actors (env SEMSEARCH_RAY_WORKERS)"
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Validate everything, then index it in one atomic write."""
-    settings = settings_from_args(args)
+    """Validate everything, then index it in one atomic write (embedding here or on Ray)."""
+    settings = _service_settings(args)
+    ray_engine = settings.ingest_engine == "ray"
+    if ray_engine:
+        # Without the extra, say so before reading anything.
+        from service import distributed
+
+        distributed.require_ray()
     options = IngestOptions(
         encoding=args.encoding,
         source=args.source,
@@ -67,60 +87,99 @@ def run(args: argparse.Namespace) -> int:
     # and before an empty collection is created.
     planned = scan(files, options=options)
     total_bytes = sum(p.stat().st_size for p in files)
-    with open_for_writing(settings, create=True) as collection:
-        embedder = collection.embedder
-        assert isinstance(embedder, Embedder)
-        stats = IngestStats()
-        counts = {"passages": 0}
-        show = settings.progress and not args.json and total_bytes >= PROGRESS_MIN_BYTES
-        with tqdm(
-            total=planned.articles, unit="article", desc="ingesting", disable=not show
-        ) as bar:
-            items = _with_passages(
-                iter_articles(files, options=options, stats=stats),
-                embedder,
-                args.overlap,
-                counts,
-                bar,
-            )
-            report = collection.upsert(items)
+    reader = _Reader(
+        files,
+        options,
+        args.overlap,
+        total=planned.articles,
+        show=settings.progress and not args.json and total_bytes >= PROGRESS_MIN_BYTES,
+    )
+    extra: dict[str, object] = {}
+    if ray_engine:
+        done = distributed.ingest(settings, reader.items)
+        report, path = done.report, done.path
+        extra = {
+            "engine": "ray",
+            "workers": done.job.workers,
+            "embedded_texts": done.job.texts,
+            "embed_seconds": round(done.job.seconds, 3),
+        }
+    else:
+        with open_for_writing(settings, create=True) as collection:
+            report = collection.upsert(reader.items(collection.embedder))
+            path = collection.path
+    stats = reader.stats
     summary = {
         "files": stats.files,
         "articles": stats.articles,
         "paragraphs": stats.paragraphs,
-        "passages": counts["passages"],
+        "passages": reader.passages,
         "skipped": stats.skipped,
         "skip_reasons": dict(stats.skip_reasons),
         "duplicates_in_input": stats.duplicates,
         "added": report.added,
         "replaced": report.replaced,
         "unchanged": report.metadata_only + report.unchanged,
-        "index": str(collection.path),
+        "index": str(path),
+        **extra,
     }
     if args.json:
         print(json.dumps(summary, ensure_ascii=False))
         return 0
+    engine = f" on Ray ({done.job.workers} workers)" if ray_engine else ""
     print(
         f"{summary['articles']} articles, {summary['paragraphs']} paragraphs, "
         f"{summary['passages']} passages, {summary['skipped']} skipped "
-        f"({report.added} added, {report.replaced} replaced, {summary['unchanged']} unchanged) "
-        f"-> {collection.path}"
+        f"({report.added} added, {report.replaced} replaced, {summary['unchanged']} unchanged)"
+        f"{engine} -> {path}"
     )
     for example in stats.skip_examples:
         print(f"  skipped: {example}")
     return 0
 
 
-def _with_passages(
-    articles: Iterator[Article], embedder: Embedder, overlap: int, counts: dict[str, int], bar: tqdm
-) -> Iterator[tuple[Article, list[Passage]]]:
-    for article in articles:
-        passages = cut_passages(
-            article,
-            count_tokens=embedder.count_tokens,
-            max_tokens=embedder.max_tokens,
-            overlap_sentences=overlap,
+def _service_settings(args: argparse.Namespace) -> ServiceSettings:
+    """Common settings plus the engine fields, each flag overriding its variable."""
+    base = settings_from_args(args)
+    flags = {"ingest_engine": args.engine, "ray_address": args.address, "ray_workers": args.workers}
+    try:
+        return ServiceSettings(
+            **base.model_dump(), **{k: v for k, v in flags.items() if v is not None}
         )
-        counts["passages"] += len(passages)
-        bar.update(1)
-        yield article, passages
+    except ValueError as exc:
+        raise InputError(f"invalid setting: {exc}".splitlines()[0]) from exc
+
+
+class _Reader:
+    """Reads, cleans and cuts the input; each call of :meth:`items` is one fresh pass.
+
+    The Ray engine reads twice (embed, then commit) rather than keep a corpus in memory;
+    the counts are those of the last pass.
+    """
+
+    def __init__(
+        self, files: list[Path], options: IngestOptions, overlap: int, *, total: int, show: bool
+    ) -> None:
+        self.files = files
+        self.options = options
+        self.overlap = overlap
+        self.total = total
+        self.show = show
+        self.stats = IngestStats()
+        self.passages = 0
+
+    def items(self, embedder: TextEmbedder | None) -> Iterator[tuple[Article, list[Passage]]]:
+        """``(article, passages)`` of every input article, cut with ``embedder``'s tokenizer."""
+        assert embedder is not None
+        self.stats, self.passages = IngestStats(), 0
+        with tqdm(total=self.total, unit="article", desc="ingesting", disable=not self.show) as bar:
+            for article in iter_articles(self.files, options=self.options, stats=self.stats):
+                passages = cut_passages(
+                    article,
+                    count_tokens=embedder.count_tokens,
+                    max_tokens=embedder.max_tokens,
+                    overlap_sentences=self.overlap,
+                )
+                self.passages += len(passages)
+                bar.update(1)
+                yield article, passages
