@@ -43,13 +43,15 @@ class QueryEncoder:
     """Wraps an embedder: query embeddings are cached (LRU) and micro-batched.
 
     Implements :class:`embedder.base.TextEmbedder`, so it can be handed to a collection;
-    passages go straight to the wrapped embedder.
+    passages go straight to the wrapped embedder. Queries that arrive while the model is
+    busy are encoded together in its next call; a lone query goes at once, since waiting
+    for company would add its wait to every single-client request.
 
     Args:
         inner: The real embedder.
         cache_size: Query vectors kept in memory (0 disables the cache).
-        window_s: How long the first query of a batch waits for company (0: no batching).
-        max_batch: Most queries per model call.
+        window_s: Extra wait of a batch's first query for company (0: none).
+        max_batch: Most queries per model call (1: no batching).
     """
 
     def __init__(
@@ -67,7 +69,7 @@ class QueryEncoder:
         self.misses = 0
         # Sizes of recent model calls, drained by metrics; bounded in case nobody scrapes.
         self.batches: deque[int] = deque(maxlen=BATCH_HISTORY)
-        if window_s > 0:
+        if max_batch > 1:
             self._thread = threading.Thread(target=self._run, name="query-batcher", daemon=True)
             self._thread.start()
 
@@ -152,10 +154,9 @@ class QueryEncoder:
             deadline = time.monotonic() + self._window_s
             while count < self._max_batch:
                 remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
                 try:
-                    job = self._queue.get(timeout=remaining)
+                    # What queued up while the model was busy joins without waiting.
+                    job = self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait()
                 except queue.Empty:
                     break
                 if job is None:

@@ -597,3 +597,24 @@ def test_batcher_passes_model_errors_to_callers() -> None:
     with pytest.raises(ValueError, match="model failed"):
         encoder.embed_queries(["x"])
     encoder.close()
+
+
+def test_queries_arriving_while_the_model_is_busy_share_a_call() -> None:
+    inner = CountingEmbedder()
+    encoder = QueryEncoder(inner, cache_size=0, window_s=0, max_batch=32)
+    encoder.embed_queries(["alone"])  # no company: goes at once, alone
+    results: dict[int, np.ndarray] = {}
+
+    def ask(i: int) -> None:
+        results[i] = encoder.embed_queries([f"query {i}"])
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    encoder.close()
+    assert inner.query_batches[0] == 1
+    assert sum(inner.query_batches[1:]) == 8 and len(inner.query_batches) - 1 < 8
+    for i, vector in results.items():
+        np.testing.assert_allclose(vector, FakeEmbedder().embed_queries([f"query {i}"]))
