@@ -105,8 +105,16 @@ class ShardStore:
         ]
         keys = [np.load(directory / f"{stem}{KEYS_SUFFIX}") for stem in stems]
         all_keys = np.concatenate(keys) if keys else np.zeros(0, KEY_DTYPE)
-        shard = np.concatenate([np.full(len(k), i, np.int32) for i, k in enumerate(keys)]) if keys else np.zeros(0, np.int32)
-        row = np.concatenate([np.arange(len(k), dtype=np.int64) for k in keys]) if keys else np.zeros(0, np.int64)
+        shard = (
+            np.concatenate([np.full(len(k), i, np.int32) for i, k in enumerate(keys)])
+            if keys
+            else np.zeros(0, np.int32)
+        )
+        row = (
+            np.concatenate([np.arange(len(k), dtype=np.int64) for k in keys])
+            if keys
+            else np.zeros(0, np.int64)
+        )
         order = np.argsort(all_keys, kind="stable")
         self._keys, self._shard, self._row = all_keys[order], shard[order], row[order]
         self.dimension = int(self._vectors[0].shape[1]) if self._vectors else 0

@@ -240,7 +240,7 @@ def embed_on_ray(
     spill: Path,
     *,
     dimension: int,
-    actor: type[EmbedActor] = EmbedActor,
+    actor: type[EmbedActor] | None = None,
 ) -> EmbedJob:
     """Embed the distinct passage texts of ``items`` on Ray; write vector shards to ``spill``.
 
@@ -250,7 +250,7 @@ def embed_on_ray(
         settings: Pool size, batch size, retry limits, shard size.
         spill: Directory for the shards (driver side).
         dimension: Vector length.
-        actor: Callable class for the pool (:class:`EmbedActor` or a subclass).
+        actor: Callable class for the pool (default :class:`EmbedActor`).
 
     Returns:
         What was done.
@@ -259,7 +259,9 @@ def embed_on_ray(
 
     began = time.perf_counter()
     refs = [
-        ray.put(pa.table({"key": pa.array(keys, pa.binary()), "text": pa.array(texts, pa.string())}))
+        ray.put(
+            pa.table({"key": pa.array(keys, pa.binary()), "text": pa.array(texts, pa.string())})
+        )
         # One actor batch per block, so that small jobs still spread over the whole pool.
         for keys, texts in _text_blocks(items, settings.ray_batch_passages)
     ]
@@ -275,7 +277,7 @@ def embed_on_ray(
             # parameter for restarts and retries yet; they are still honoured.
             warnings.simplefilter("ignore", DeprecationWarning)
             dataset = ray.data.from_arrow_refs(refs).map_batches(
-                bind_settings(actor, settings),
+                bind_settings(actor or EmbedActor, settings),
                 batch_size=settings.ray_batch_passages,
                 batch_format="numpy",
                 compute=ray.data.ActorPoolStrategy(size=settings.ray_workers),
@@ -296,7 +298,7 @@ def ingest(
     settings: ServiceSettings,
     items: Callable[[TextEmbedder], Items],
     *,
-    actor: type[EmbedActor] = EmbedActor,
+    actor: type[EmbedActor] | None = None,
 ) -> DistributedIngest:
     """Embed on Ray, then add everything to the collection in one atomic write.
 
@@ -323,7 +325,9 @@ def ingest(
     with tempfile.TemporaryDirectory(prefix=f".{path.name}.ray-", dir=path.parent) as tmp:
         spill = Path(tmp)
         with ray_session(settings) as ray:
-            job = embed_on_ray(ray, items(local), settings, spill, dimension=local.dimension, actor=actor)
+            job = embed_on_ray(
+                ray, items(local), settings, spill, dimension=local.dimension, actor=actor
+            )
         store = ShardStore(spill)
         if store.unique_keys() != job.texts:
             raise SemsearchError(
@@ -332,7 +336,12 @@ def ingest(
         shards = ShardEmbedder(store, local)
         with Collection.open(path, shards, create=True) as collection:
             if collection.info().passages == 0:
-                build = {"engine": "ray", "workers": job.workers, "texts": job.texts, "shards": job.shards}
+                build = {
+                    "engine": "ray",
+                    "workers": job.workers,
+                    "texts": job.texts,
+                    "shards": job.shards,
+                }
                 index = trained_empty_index(
                     local.dimension,
                     settings.bulk_index_kind,
@@ -344,4 +353,3 @@ def ingest(
                 collection.prepare_bulk(index, auto=settings.bulk_index_kind == "auto")
             report = collection.upsert(items(shards))
     return DistributedIngest(report, path, job, shards.embedded_here)
-
