@@ -325,9 +325,16 @@ def ingest(
     with tempfile.TemporaryDirectory(prefix=f".{path.name}.ray-", dir=path.parent) as tmp:
         spill = Path(tmp)
         with ray_session(settings) as ray:
-            job = embed_on_ray(
-                ray, items(local), settings, spill, dimension=local.dimension, actor=actor
-            )
+            try:
+                job = embed_on_ray(
+                    ray, items(local), settings, spill, dimension=local.dimension, actor=actor
+                )
+            except ray.exceptions.RayError as exc:
+                # Ray's own report (stack traces, memory tables) is already on stderr.
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+                raise SemsearchError(
+                    f"the Ray job failed ({type(exc).__name__}: {first}); {path} is unchanged"
+                ) from exc
         store = ShardStore(spill)
         if store.unique_keys() != job.texts:
             raise SemsearchError(
