@@ -1,0 +1,130 @@
+"""The article routes: reads by id, and the writes the API key guards.
+
+Private: :func:`service.app.create_app` calls :func:`add_routes`. The handlers have no
+docstrings because FastAPI would publish them as OpenAPI descriptions.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from fastapi import Path as PathParam
+from starlette.concurrency import run_in_threadpool
+
+from service import api_models as m
+from service._auth import require_key
+from service._convert import article_ref, article_ref_of, passage_ref
+from service._errors import ERRORS, WRITE_ERRORS, ApiError
+from service._limits import MAX_ID
+from service._state import StateDep
+from service.config import ServiceSettings
+from service.runtime import prepare_records
+
+
+def add_routes(api: APIRouter, settings: ServiceSettings) -> None:
+    """Add the article routes; the writes require the API key.
+
+    Args:
+        api: The app's router.
+        settings: The limits to document.
+    """
+    read = partial(api.add_api_route, methods=["GET"], responses=ERRORS, tags=["articles"])
+    write = partial(
+        api.add_api_route,
+        responses=WRITE_ERRORS,
+        tags=["articles"],
+        dependencies=[Depends(require_key)],
+    )
+    read(
+        "/articles/{article_id}",
+        get_article,
+        response_model=m.ArticleResponse,
+        summary="An article with its paragraphs and passages",
+    )
+    read(
+        "/passages/{passage_id}",
+        get_passage,
+        response_model=m.PassageResponse,
+        summary="A passage with its article",
+    )
+    write(
+        "/articles",
+        post_articles,
+        methods=["POST"],
+        response_model=m.WriteReport,
+        summary="Add or replace articles",
+        description="A batch of records with the fields of a JSONL ingest line, written all "
+        "or nothing: one bad record (422) leaves the index unchanged. An unchanged article "
+        "is not re-embedded; a changed one (same id) replaces its passages. At most "
+        f"{settings.max_batch_articles} articles and {settings.max_body_bytes} bytes per request.",
+    )
+    write(
+        "/articles/{article_id}",
+        delete_article,
+        methods=["DELETE"],
+        response_model=m.DeleteReport,
+        summary="Delete an article",
+    )
+
+
+ArticleId = Annotated[str, PathParam(description="Article id.", examples=["zzwb-2023-04-20-02"])]
+
+
+async def get_article(state: StateDep, article_id: ArticleId) -> m.ArticleResponse:
+    runtime = state.require()
+    found = await run_in_threadpool(runtime.reader.article, article_id)
+    if found is None:
+        raise ApiError(404, "not_found", f"no article {article_id!r}")
+    fields = found.fields
+    return m.ArticleResponse(
+        **article_ref(fields).model_dump(),
+        author=fields.get("author"),
+        metadata=fields.get("metadata") or {},
+        text=str(fields["text"]),
+        paragraphs=[m.Paragraph(**p) for p in found.paragraphs],
+        passages=[passage_ref(p.id, p) for p in found.passages],
+    )
+
+
+async def get_passage(
+    state: StateDep,
+    passage_id: Annotated[int, PathParam(ge=0, le=MAX_ID, description="Passage id.", examples=[7])],
+) -> m.PassageResponse:
+    runtime = state.require()
+    found = await run_in_threadpool(runtime.reader.passage, passage_id)
+    if found is None:
+        raise ApiError(404, "not_found", f"no passage {passage_id}")
+    return m.PassageResponse(
+        **passage_ref(found.id, found).model_dump(), article=article_ref_of(found)
+    )
+
+
+async def post_articles(state: StateDep, batch: m.ArticlesIn) -> m.WriteReport:
+    runtime = state.require()
+    limit = state.settings.max_batch_articles
+    if len(batch.articles) > limit:
+        raise ApiError(
+            422, "limit_exceeded", f"{len(batch.articles)} articles; at most {limit} per request"
+        )
+    records = [a.model_dump(exclude_none=True) for a in batch.articles]
+    # Clean and cut everything before writing, so a bad record costs no model time.
+    items = await run_in_threadpool(prepare_records, records, runtime.encoder.inner)
+    report = await run_in_threadpool(runtime.upsert, items)
+    return m.WriteReport(
+        added=report.added,
+        replaced=report.replaced,
+        unchanged=report.metadata_only + report.unchanged,
+        passages_added=report.passages_added,
+        passages_removed=report.passages_removed,
+        generation=report.generation,
+    )
+
+
+async def delete_article(state: StateDep, article_id: ArticleId) -> m.DeleteReport:
+    runtime = state.require()
+    deleted = await run_in_threadpool(runtime.delete, article_id)
+    if not deleted:
+        raise ApiError(404, "not_found", f"no article {article_id!r}")
+    return m.DeleteReport(id=article_id, deleted=True)
