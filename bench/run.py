@@ -21,6 +21,7 @@ BENCHMARKS: list[tuple[str, list[str]]] = [
     ("bench.http", []),
     ("bench.reports", []),
     ("bench.peers", []),
+    ("bench.distributed", []),
 ]
 
 

@@ -151,7 +151,8 @@ class ShardEmbedder:
 class EmbedJob:
     """What the Ray stage did."""
 
-    texts: int = 0  # distinct passage texts embedded
+    texts: int = 0  # distinct passage texts sent
+    rows: int = 0  # vectors received (a retried batch may repeat some)
     shards: int = 0
     seconds: float = 0.0
     workers: int = 0
@@ -165,6 +166,7 @@ class DistributedIngest:
     path: Path
     job: EmbedJob
     embedded_on_driver: int
+    commit_seconds: float
 
 
 @contextmanager
@@ -258,14 +260,13 @@ def embed_on_ray(
     import pyarrow as pa
 
     began = time.perf_counter()
-    refs = [
-        ray.put(
-            pa.table({"key": pa.array(keys, pa.binary()), "text": pa.array(texts, pa.string())})
-        )
-        # One actor batch per block, so that small jobs still spread over the whole pool.
-        for keys, texts in _text_blocks(items, settings.ray_batch_passages)
-    ]
     job = EmbedJob(workers=settings.ray_workers)
+    refs = []
+    # One actor batch per block, so that small jobs still spread over the whole pool.
+    for keys, texts in _text_blocks(items, settings.ray_batch_passages):
+        table = pa.table({"key": pa.array(keys, pa.binary()), "text": pa.array(texts, pa.string())})
+        refs.append(ray.put(table))
+        job.texts += len(keys)
     writer = ShardWriter(spill, dimension, settings.bulk_shard_passages)
     if refs:
         context = ray.data.DataContext.get_current()
@@ -289,7 +290,7 @@ def embed_on_ray(
         for batch in dataset.iter_batches(batch_size=None, batch_format="numpy"):
             writer.add(keys_array([bytes(k) for k in batch["key"]]), batch["vector"])
         writer.flush()
-    job.texts, job.shards = writer.rows, writer.shards
+    job.rows, job.shards = writer.rows, writer.shards
     job.seconds = time.perf_counter() - began
     return job
 
@@ -338,8 +339,9 @@ def ingest(
         store = ShardStore(spill)
         if store.unique_keys() != job.texts:
             raise SemsearchError(
-                f"the Ray job returned {store.unique_keys()} distinct vectors for {job.texts} texts"
+                f"the Ray job returned vectors for {store.unique_keys()} of {job.texts} texts"
             )
+        began = time.perf_counter()
         shards = ShardEmbedder(store, local)
         with Collection.open(path, shards, create=True) as collection:
             if collection.info().passages == 0:
@@ -359,4 +361,4 @@ def ingest(
                 )
                 collection.prepare_bulk(index, auto=settings.bulk_index_kind == "auto")
             report = collection.upsert(items(shards))
-    return DistributedIngest(report, path, job, shards.embedded_here)
+    return DistributedIngest(report, path, job, shards.embedded_here, time.perf_counter() - began)

@@ -103,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
             "workers": done.job.workers,
             "embedded_texts": done.job.texts,
             "embed_seconds": round(done.job.seconds, 3),
+            "commit_seconds": round(done.commit_seconds, 3),
         }
     else:
         with open_for_writing(settings, create=True) as collection:
