@@ -129,9 +129,11 @@ def main() -> None:
         f"{OVERHEAD_PARAGRAPHS}-paragraph run) subtracted: {steady:.0f} passages/s, against "
         f"{passages / local_s:.0f} locally. `load avg` is the machine's 1-minute load when each "
         f"run started; on {os.cpu_count()} cores, a load above that means other jobs took CPU "
-        "from the run, so compare rows only when their loads are alike. On one machine the Ray "
-        "actors share the cores a local run already uses, so Ray can only add overhead there; "
-        "it pays off when the actors run on more machines (docs/distributed.md).\n"
+        "from the run, so compare rows only when their loads are alike. On an idle machine Ray "
+        "can only add overhead (its actors share the cores a local run already uses); when "
+        "other jobs compete for the cores, Ray's extra processes can win a larger share of "
+        "them, so it may come out ahead. It pays off when the actors run on more machines "
+        "(docs/distributed.md).\n"
     )
     write_section(
         "7-distributed",
