@@ -41,7 +41,7 @@ from index.errors import (
     ModelMismatchError,
 )
 from index.filters import Filters
-from index.fusion import Fused, fuse, lexical_weight
+from index.fusion import DEFAULT_FUSION, Fused, FusionParams, fuse, lexical_weight
 from index.manifest import Manifest, read_manifest, write_manifest
 from index.results import (
     SEARCH_MODES,
@@ -804,6 +804,7 @@ class Collection:
         collapse: bool = False,
         min_score: float | None = None,
         snippet_style: SnippetStyle | None = None,
+        fusion: FusionParams = DEFAULT_FUSION,
     ) -> SearchResponse:
         """Search passages.
 
@@ -816,6 +817,7 @@ class Collection:
             collapse: One hit per article (its best passage), page refilled to k articles.
             min_score: Drop hits scoring below this (in the mode's score scale).
             snippet_style: Highlight markers and snippet width.
+            fusion: How ``hybrid`` blends its two rankings (default: the measured choice).
 
         Returns:
             The page of results.
@@ -832,7 +834,7 @@ class Collection:
         with self._snapshot() as vectors:
             weight: float | None = None
             if mode == "hybrid":
-                weight = self._lexical_weight(query, terms)
+                weight = self._lexical_weight(query, terms, fusion)
             hits = self._collect(
                 vectors,
                 query_vector,
@@ -847,6 +849,7 @@ class Collection:
                 exclude_ids=(),
                 snippet_terms=terms,
                 style=snippet_style,
+                fusion=fusion,
             )
         return SearchResponse(
             query=query,
@@ -952,12 +955,13 @@ class Collection:
 
     # ------------------------------------------------------------------ search internals
 
-    def _lexical_weight(self, query: str, terms: list[str]) -> float:
+    def _lexical_weight(self, query: str, terms: list[str], fusion: FusionParams) -> float:
         conn = self._conn
         passages = self._view().passages
         dfs = store.document_frequencies(conn, terms)
         corpus = lexical.ScriptProfile(store.get_int(conn, "cjk_chars"), store.get_int(conn, "latin_chars"))
-        return lexical_weight(terms, dfs, passages, lexical.script_profile(query), corpus).weight
+        profile = lexical.script_profile(query)
+        return lexical_weight(terms, dfs, passages, profile, corpus, params=fusion).weight
 
     def _collect(
         self,
@@ -975,6 +979,7 @@ class Collection:
         exclude_ids: Sequence[int],
         snippet_terms: list[str],
         style: SnippetStyle | None,
+        fusion: FusionParams = DEFAULT_FUSION,
     ) -> list[SearchHit]:
         """Rank candidates, deepening the candidate lists until the page can be filled."""
         conn = self._conn
@@ -1008,7 +1013,13 @@ class Collection:
             elif mode == "dense":
                 ranked = [Fused(pid, score, score, None) for pid, score in dense]
             else:
-                ranked = fuse(dense, lexical_hits, weight)
+                ranked = fuse(
+                    dense,
+                    lexical_hits,
+                    weight,
+                    params=fusion,
+                    article_of=self._articles_of(dense, lexical_hits) if collapse else None,
+                )
             page, exhausted = self._page(ranked, need, collapse, min_score)
             lists_full = len(dense) >= depth or len(lexical_hits) >= depth
             if len(page) >= need or exhausted or not lists_full or depth >= limit:
@@ -1063,6 +1074,13 @@ class Collection:
             )
             found = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
         return found
+
+    def _articles_of(
+        self, dense: list[tuple[int, float]], lexical_hits: list[tuple[int, float]]
+    ) -> dict[int, str]:
+        """Article id of every fusion candidate, so collapsed hybrid search fuses articles."""
+        ids = {pid for pid, _ in dense} | {pid for pid, _ in lexical_hits}
+        return {pid: row.article_id for pid, row in store.fetch_passages(self._conn, ids).items()}
 
     def _page(
         self, ranked: list[Fused], need: int, collapse: bool, min_score: float | None

@@ -10,6 +10,7 @@ with results collapsed to articles, and article-level metrics are computed by
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -37,6 +38,9 @@ MODES_ALL = "all"
 EVAL_MODES = ("hybrid", "dense", "lexical")
 QRELS_COLUMNS = 3
 LATENCY_PERCENTILES = (50, 99)
+# Bump when ingestion or the lexical index changes what a built collection holds, so kept
+# collections (``keep_dir``) are rebuilt instead of silently reused.
+BUILD_VERSION = 1
 
 Progress = Callable[[int], None]
 
@@ -350,6 +354,42 @@ def evaluate(
         k=k,
         results=results,
     )
+
+
+def kept_collection(dataset: BeirDataset, embedder: TextEmbedder, keep_dir: Path) -> Collection:
+    """Open the set's collection kept under ``keep_dir``, building it on first use.
+
+    Tuning runs search one set thousands of times; rebuilding it per run would cost the
+    ingestion (segmentation, FTS5) each time. The kept copy is keyed by the corpus bytes,
+    the model fingerprint and :data:`BUILD_VERSION`, so a changed input rebuilds it.
+
+    Args:
+        dataset: The set.
+        embedder: The model.
+        keep_dir: Parent folder of kept collections (e.g. ``var/eval-cache``).
+
+    Returns:
+        The open collection (writable; close it when done).
+    """
+    digest = hashlib.sha256()
+    digest.update(dataset.corpus_path.read_bytes())
+    digest.update(f"{embedder.fingerprint}:{BUILD_VERSION}".encode())
+    path = keep_dir / f"{dataset.name}-{digest.hexdigest()[:12]}"
+    if (path / "manifest.json").exists():
+        return Collection.open(path, embedder)
+    corpus = read_corpus(dataset, embedder)
+    building = path.with_name(path.name + ".building")
+    if building.exists():
+        for entry in building.iterdir():
+            entry.unlink()
+    collection = Collection.create(building, embedder, kind="flat")
+    try:
+        collection.upsert(corpus.items)
+    finally:
+        collection.close()
+    # Only a complete build gets the final name, so an interrupted one is never reused.
+    building.rename(path)
+    return Collection.open(path, embedder)
 
 
 def _counted(
