@@ -270,7 +270,7 @@ def rerender(quick: bool) -> None:
         points,
         key=lambda p: -statistics.fmean(sweep[name][describe(p)][TUNING] for name in same_script),
     )
-    publish(render(sweep, real, ranking, same_script, ranking[0], saved.get("limit")), quick)
+    publish(render(sweep, real, ranking, same_script, ranking[0], saved.get("limit", QUICK_QUERIES if quick else None)), quick)
 
 
 def render(
