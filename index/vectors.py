@@ -8,6 +8,8 @@ Kinds (all inner product on L2-normalised vectors, i.e. cosine):
   codes) under ``IndexIDMap2``.
   HNSW cannot delete, so deleted ids are hidden with a selector (tombstones) until rebuilt.
   ``hnsw`` is the default for large collections (the best measured recall per millisecond).
+  ``hnsw_fp16`` (M=16, efSearch 512) is the kind for ~1M vectors: the only one measured
+  within 1 GB at recall@10 >= 0.95 (see :data:`DEFAULT_EF_SEARCH`).
 - ``ivf_flat`` / ``ivf_sq8`` / ``ivf_pq``: inverted lists, native int64 ids and deletes;
   smaller and faster to build, lower recall on news embeddings (see docs/benchmarks.md).
 """
@@ -41,9 +43,16 @@ IVF_LISTS_PER_SQRT = 4
 IVF_MIN_POINTS_PER_LIST = 39
 IVF_MAX_TRAIN_POINTS = 200_000
 DEFAULT_NPROBE = 32
-DEFAULT_HNSW_M = 32
 DEFAULT_EF_CONSTRUCTION = 80
-DEFAULT_EF_SEARCH = 96
+# HNSW defaults per kind. Float ``hnsw`` serves ~100k vectors (figures above). The quantised
+# kinds are for ~1M, measured by bench/index.py on 1M derived news vectors (one thread):
+# there the 10th and 11th neighbours differ by a median 0.0003 in cosine, so the graph
+# needs a wide beam. fp16 codes lose almost nothing (exact search over them: recall@10
+# 0.999), and with M=16 codes plus links take 920 MB (M=32 would pass 1 GB); efSearch
+# 128/256/512/1024 gives recall 0.898/0.944/0.970/0.984. SQ8 codes cap recall at 0.970
+# however wide the beam, so ``hnsw_sq8`` trades recall for memory.
+DEFAULT_HNSW_M = {"hnsw": 32, "hnsw_sq8": 32, "hnsw_fp16": 16}
+DEFAULT_EF_SEARCH = {"hnsw": 96, "hnsw_sq8": 256, "hnsw_fp16": 512}
 DEFAULT_PQ_BYTES = 48
 PQ_BITS = 8
 # Memory-map index files at least this large when opened read-only; small ones are read.
@@ -102,13 +111,23 @@ def _flat(d: int, params: dict[str, Any], n: int) -> Any:
     return faiss.IndexIDMap2(faiss.IndexFlatIP(d))
 
 
-def _hnsw(d: int, params: dict[str, Any], n: int) -> Any:
-    inner = faiss.IndexHNSWFlat(
-        d, int(params.setdefault("M", DEFAULT_HNSW_M)), faiss.METRIC_INNER_PRODUCT
-    )
-    inner.hnsw.efConstruction = int(params.setdefault("efConstruction", DEFAULT_EF_CONSTRUCTION))
-    params.setdefault("efSearch", DEFAULT_EF_SEARCH)
+def _hnsw_params(kind: str, params: dict[str, Any]) -> int:
+    """Fill ``kind``'s HNSW defaults into ``params``; return M."""
+    m = int(params.setdefault("M", DEFAULT_HNSW_M[kind]))
+    params.setdefault("efConstruction", DEFAULT_EF_CONSTRUCTION)
+    params.setdefault("efSearch", DEFAULT_EF_SEARCH[kind])
+    return m
+
+
+def _graph(inner: Any, params: dict[str, Any]) -> Any:
+    """Set the build beam on an HNSW index and give it stable ids."""
+    inner.hnsw.efConstruction = int(params["efConstruction"])
     return faiss.IndexIDMap2(inner)
+
+
+def _hnsw(d: int, params: dict[str, Any], n: int) -> Any:
+    m = _hnsw_params("hnsw", params)
+    return _graph(faiss.IndexHNSWFlat(d, m, faiss.METRIC_INNER_PRODUCT), params)
 
 
 def _widen_sq_range(sq: Any, n: int) -> None:
@@ -117,30 +136,18 @@ def _widen_sq_range(sq: Any, n: int) -> None:
 
 
 def _hnsw_sq8(d: int, params: dict[str, Any], n: int) -> Any:
-    inner = faiss.IndexHNSWSQ(
-        d,
-        faiss.ScalarQuantizer.QT_8bit,
-        int(params.setdefault("M", DEFAULT_HNSW_M)),
-        faiss.METRIC_INNER_PRODUCT,
-    )
+    m = _hnsw_params("hnsw_sq8", params)
+    inner = faiss.IndexHNSWSQ(d, faiss.ScalarQuantizer.QT_8bit, m, faiss.METRIC_INNER_PRODUCT)
     _widen_sq_range(faiss.downcast_index(inner.storage).sq, n)
-    inner.hnsw.efConstruction = int(params.setdefault("efConstruction", DEFAULT_EF_CONSTRUCTION))
-    params.setdefault("efSearch", DEFAULT_EF_SEARCH)
-    return faiss.IndexIDMap2(inner)
+    return _graph(inner, params)
 
 
 def _hnsw_fp16(d: int, params: dict[str, Any], n: int) -> Any:
     # Half-precision codes: half the memory of float, without SQ8's loss of ranking
     # precision, which matters here because news vectors sit in a narrow cone.
-    inner = faiss.IndexHNSWSQ(
-        d,
-        faiss.ScalarQuantizer.QT_fp16,
-        int(params.setdefault("M", DEFAULT_HNSW_M)),
-        faiss.METRIC_INNER_PRODUCT,
-    )
-    inner.hnsw.efConstruction = int(params.setdefault("efConstruction", DEFAULT_EF_CONSTRUCTION))
-    params.setdefault("efSearch", DEFAULT_EF_SEARCH)
-    return faiss.IndexIDMap2(inner)
+    m = _hnsw_params("hnsw_fp16", params)
+    inner = faiss.IndexHNSWSQ(d, faiss.ScalarQuantizer.QT_fp16, m, faiss.METRIC_INNER_PRODUCT)
+    return _graph(inner, params)
 
 
 def _ivf_quantizer(d: int, params: dict[str, Any], n: int) -> tuple[Any, int]:
@@ -342,7 +349,7 @@ class VectorIndex:
             nprobe = nlist if exhaustive else int(self.params.get("nprobe", DEFAULT_NPROBE))
             params = faiss.SearchParametersIVF(nprobe=min(nprobe, nlist))
         elif self.kind.startswith("hnsw"):
-            ef = int(self.params.get("efSearch", DEFAULT_EF_SEARCH))
+            ef = int(self.params.get("efSearch", DEFAULT_EF_SEARCH[self.kind]))
             ef = max(ef, k, 4 * k) if exhaustive else max(ef, k)
             params = faiss.SearchParametersHNSW(efSearch=ef)
         else:
