@@ -1080,7 +1080,7 @@ class Collection:
     ) -> dict[int, str]:
         """Article id of every fusion candidate, so collapsed hybrid search fuses articles."""
         ids = {pid for pid, _ in dense} | {pid for pid, _ in lexical_hits}
-        return {pid: row.article_id for pid, row in store.fetch_passages(self._conn, ids).items()}
+        return store.article_ids_of(self._conn, ids)
 
     def _page(
         self, ranked: list[Fused], need: int, collapse: bool, min_score: float | None
@@ -1101,16 +1101,16 @@ class Collection:
             kept.append(fused)
         if not collapse:
             return [(f, 0) for f in kept], exhausted
-        articles = store.fetch_passages(self._conn, [f.id for f in kept])
+        articles = store.article_ids_of(self._conn, [f.id for f in kept])
         best: dict[str, int] = {}
         entries: list[list[Any]] = []
         for fused in kept:
-            stored = articles.get(fused.id)
-            if stored is None:
+            article_id = articles.get(fused.id)
+            if article_id is None:
                 continue
-            slot = best.get(stored.article_id)
+            slot = best.get(article_id)
             if slot is None:
-                best[stored.article_id] = len(entries)
+                best[article_id] = len(entries)
                 entries.append([fused, 0])
             else:
                 entries[slot][1] += 1

@@ -320,6 +320,25 @@ def fetch_passages(conn: sqlite3.Connection, ids: Iterable[int]) -> dict[int, St
     return out
 
 
+def article_ids_of(conn: sqlite3.Connection, ids: Iterable[int]) -> dict[int, str]:
+    """The article id of each passage (no text): what ranking needs, at a fraction of the cost.
+
+    Args:
+        conn: Connection (in a read snapshot for consistency).
+        ids: Passage ids; unknown ids are absent from the result.
+
+    Returns:
+        Article id by passage id.
+    """
+    out: dict[int, str] = {}
+    for chunk in _chunks(list(ids)):
+        rows = conn.execute(
+            f"SELECT id, article_id FROM passages WHERE id IN ({','.join('?' * len(chunk))})", chunk
+        )
+        out.update((int(row[0]), str(row[1])) for row in rows)
+    return out
+
+
 def filtered_passage_ids(conn: sqlite3.Connection, filters: Filters) -> list[int]:
     """Ids of passages whose article passes the filters."""
     condition, params = filters.to_sql()
