@@ -65,8 +65,8 @@ def test_english_sentence_retrieves_its_chinese_translation(real_embedder: Embed
     assert top1 >= 45, f"only {top1}/50 translations ranked first"
 
 
-def test_int8_agrees_with_fp32(real_settings: Settings, real_embedder: Embedder) -> None:
-    assert real_embedder.backend_name == "onnx-int8"
+def test_default_backend_agrees_with_fp32(real_settings: Settings, real_embedder: Embedder) -> None:
+    assert real_embedder.backend_name == "openvino"
     english, chinese = _ntrex_pairs(30)
     texts = [DIGITAL, PROJECTS, WEATHER, *english, *chinese]
     fp32 = Embedder.from_settings(

@@ -31,7 +31,8 @@ META_FILE = "model-int8.json"
 ARTEFACT_VERSION = 2
 OPSET = 17
 MIN_COSINE = 0.99
-_VERIFY_TEXTS = [
+# Also used by the OpenVINO backend: one Chinese and one English text of each kind.
+VERIFY_TEXTS = [
     "passage: 4月18日，市长何雄调研我市数字经济发展情况，全链条壮大数字核心产业。",
     "query: 重大项目观摩活动",
     "query: how does the city plan to grow its digital economy?",
@@ -44,7 +45,14 @@ def artefact_dir(cache_dir: Path, model: ModelFiles) -> Path:
     return cache_dir / "onnx" / model.fingerprint.replace(":", "-")
 
 
-def _export(model: ModelFiles, target: Path, max_seq_length: int) -> None:
+def export_onnx(model: ModelFiles, target: Path, max_seq_length: int) -> None:
+    """Export the whole sentence-transformers pipeline to one fp32 ONNX file.
+
+    Args:
+        model: The resolved model.
+        target: The ``.onnx`` file to write.
+        max_seq_length: Truncation length in tokens (shapes stay dynamic).
+    """
     import torch
     from sentence_transformers import SentenceTransformer
 
@@ -121,7 +129,7 @@ def build_int8_model(
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".build-", dir=target.parent))
     try:
-        _export(model, staging / QUERY_ONNX_FILE, max_seq_length)
+        export_onnx(model, staging / QUERY_ONNX_FILE, max_seq_length)
         _quantise(staging / QUERY_ONNX_FILE, staging / ONNX_FILE)
         worst = _verify(model, staging, threads=threads, max_seq_length=max_seq_length)
         ok = worst >= MIN_COSINE
@@ -150,8 +158,8 @@ def _verify(model: ModelFiles, directory: Path, *, threads: int, max_seq_length:
     reference = TorchBackend(model, threads=threads, max_seq_length=max_seq_length)
     cosines = [
         np.sum(
-            fast.encode_batch(_VERIFY_TEXTS, query=query)
-            * reference.encode_batch(_VERIFY_TEXTS, query=query),
+            fast.encode_batch(VERIFY_TEXTS, query=query)
+            * reference.encode_batch(VERIFY_TEXTS, query=query),
             axis=1,
         )
         for query in (False, True)
