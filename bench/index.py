@@ -58,8 +58,15 @@ EXACT_BLOCK = 100_000
 # A brute-force scan of 1M quantised codes costs ~0.2 s per query here: estimate the code
 # ceiling from this many queries (standard error ~0.005 at recall 0.95).
 CEILING_QUERIES = 500
-DEFAULT_SMALL_KINDS = 'flat;ivf_sq8;hnsw:{"M":32}'
-DEFAULT_LARGE_KINDS = 'ivf_sq8:{"nlist":4096,"nprobe":64}'
+# ~100k: exact, the automatic large kind, and the small and the 1M choices beside it.
+DEFAULT_SMALL_KINDS = 'flat;ivf_sq8;hnsw:{"M":32};hnsw_fp16'
+# 1M: hnsw_fp16, whose recall grows with efSearch to the targets, and ivf_sq8, smallest
+# and quickest to build but capped by its 8-bit codes (code ceiling 0.974). hnsw_sq8
+# (M=32: 680 MB, recall 0.916 at efSearch 128, 394 s to build) shares that cap; add it
+# with --large-kinds 'hnsw_sq8:{"M":32,"efSearch":[128,512]}'.
+DEFAULT_LARGE_KINDS = (
+    'hnsw_fp16:{"M":16,"efSearch":[128,256,384,512]};ivf_sq8:{"nlist":4096,"nprobe":[64,128]}'
+)
 
 
 # ---------------------------------------------------------------------- shared helpers
@@ -214,6 +221,7 @@ class Built:
     path: Path
     params: dict[str, Any]
     build_s: float
+    build_load: float
     file_mb: float
     cached: bool
 
@@ -246,7 +254,8 @@ def build_cached(data: np.ndarray, spec: KindSpec, cache: Path, *, rebuild: bool
     record = path.with_suffix(".json")
     if not rebuild and path.is_file() and record.is_file():
         meta = json.loads(record.read_text(encoding="utf-8"))
-        return Built(path, meta["params"], meta["build_s"], path.stat().st_size / 2**20, True)
+        size_mb = path.stat().st_size / 2**20
+        return Built(path, meta["params"], meta["build_s"], meta["load"], size_mb, True)
     cache.mkdir(parents=True, exist_ok=True)
     load = load_average()
     started = time.perf_counter()
@@ -256,7 +265,7 @@ def build_cached(data: np.ndarray, spec: KindSpec, cache: Path, *, rebuild: bool
     index.save(path)
     meta = {"spec": spec.label(), "params": index.params, "build_s": build_s, "load": load}
     record.write_text(json.dumps(meta, indent=1), encoding="utf-8")
-    return Built(path, index.params, build_s, path.stat().st_size / 2**20, False)
+    return Built(path, index.params, build_s, load, path.stat().st_size / 2**20, False)
 
 
 def code_ceiling(
@@ -383,6 +392,7 @@ def bench_spec(
             "p99_ms": round(measured["p99_ms"], 3),
             "p50_cpu_ms": round(measured["p50_cpu_ms"], 3),
             "p99_cpu_ms": round(measured["p99_cpu_ms"], 3),
+            "build_load": round(built.build_load, 1),
             "load": round(load, 1),
         }
         print(json.dumps(row), flush=True)
@@ -433,7 +443,7 @@ def run_vectors(args: argparse.Namespace) -> None:
         "p99 ms",
         "p50 CPU ms",
         "p99 CPU ms",
-        "load",
+        "load build/probe",
     ]
     body = table(
         header,
@@ -452,7 +462,7 @@ def run_vectors(args: argparse.Namespace) -> None:
                 r["p99_ms"],
                 r["p50_cpu_ms"],
                 r["p99_cpu_ms"],
-                r["load"],
+                f"{r['build_load']:.1f}/{r['load']:.1f}",
             ]
             for r in rows
         ],
@@ -465,11 +475,11 @@ def run_vectors(args: argparse.Namespace) -> None:
         "index RSS is that process's growth after loading the index and running every query. "
         "Code ceiling: recall@10 of exact search over the index's stored (quantised) codes "
         f"(first {CEILING_QUERIES} queries), the most any search setting can reach. "
-        "Load: the machine's one-minute load average before the probe (2 cores, shared with "
-        "other jobs): above 2, a query waits for a core and wall-clock latency inflates, so "
-        "the CPU time per query (the search thread's own) is given too; on an idle core the "
-        "two agree. Build times are for 2 threads and come from the run that "
-        "built the cached index. "
+        "Load: the machine's one-minute load average when the index was built and before the "
+        "probe (2 cores, shared with other jobs): above 2, work waits for a core, so build "
+        "times and wall-clock latency inflate; the CPU time per query (the search thread's "
+        "own) is given too, and on an idle core the two agree. Build times are for 2 threads, "
+        "from the run that built the cached index. "
         "Targets at 1M: index RSS <= 1 GB, recall@10 >= 0.95, p50 <= 5 ms. "
         "Exact search scores below 1.0 because the corpus repeats some headlines: identical "
         "vectors tie, and FAISS and numpy order ties differently."
