@@ -18,6 +18,7 @@ BENCHMARKS: list[tuple[str, list[str]]] = [
     ("bench.embed", []),
     ("bench.index", ["vectors"]),
     ("bench.quality", []),
+    ("bench.fusion_tuning", []),
     ("bench.http", []),
     ("bench.reports", []),
     ("bench.peers", []),
