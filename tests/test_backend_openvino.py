@@ -148,6 +148,19 @@ def test_auto_falls_back_to_onnx_int8_then_torch(
     assert factory.create_backend(model, auto).name == "torch"
 
 
+@pytest.mark.slow
+def test_auto_skips_openvino_without_bf16(
+    real_settings: Settings, model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # On CPUs without AMX / AVX-512 BF16 OpenVINO infers in fp32, no faster than onnx-int8.
+    monkeypatch.setattr(OpenVinoBackend, "inference_precision", property(lambda self: "f32"))
+    model = resolve_model(str(model_dir))
+    auto = real_settings.model_copy(update={"backend": "auto"})
+    assert factory.create_backend(model, auto).name == "onnx-int8"
+    explicit = real_settings.model_copy(update={"backend": "openvino"})
+    assert factory.create_backend(model, explicit).name == "openvino"
+
+
 def test_missing_openvino_is_a_model_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     import builtins
 
