@@ -86,7 +86,7 @@ class Embedder:
 
     @property
     def backend_name(self) -> str:
-        """``onnx-int8`` or ``torch``."""
+        """``openvino``, ``onnx-int8`` or ``torch``."""
         return self._backend.name
 
     @property

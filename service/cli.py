@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import get_args
 
 from embedder.errors import InputError, SemsearchError
-from embedder.settings import Settings
+from embedder.settings import Backend, Settings
 
 # Each module defines ``register(subparsers)``; the parser it adds sets ``func``.
 COMMAND_MODULES = ["model", "ingest", "search", "manage", "eval", "serve", "report"]
@@ -37,7 +39,7 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--model-dir", type=Path, help="where the bundled model is installed")
     parser.add_argument(
-        "--backend", choices=["auto", "onnx-int8", "torch"], help="embedding backend"
+        "--backend", choices=list(get_args(Backend)), help="embedding backend"
     )
     parser.add_argument("--threads", type=int, help="CPU threads for the model")
     parser.add_argument("--batch-size", type=int, help="texts per model batch")
@@ -116,6 +118,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("semsearch: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`semsearch search ... | head`): stop quietly, and point
+        # stdout at /dev/null so the interpreter's final flush does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

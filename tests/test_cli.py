@@ -200,3 +200,14 @@ def test_delete_removes_an_article(
     assert code == 0 and json.loads(out)["deleted"] == 1
     response = search_json(capsys, index, model_dir, "重大项目观摩", "-k", "20")
     assert article not in {hit["article_id"] for hit in response["results"]}
+
+
+def test_backend_flag_offers_every_backend() -> None:
+    from typing import get_args
+
+    from embedder.settings import Backend
+    from service.cli import build_parser
+
+    for backend in get_args(Backend):
+        args = build_parser().parse_args(["search", "q", "--backend", backend])
+        assert args.backend == backend
