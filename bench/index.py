@@ -60,12 +60,12 @@ EXACT_BLOCK = 100_000
 CEILING_QUERIES = 500
 # ~100k: exact, the automatic large kind, and the small and the 1M choices beside it.
 DEFAULT_SMALL_KINDS = 'flat;ivf_sq8;hnsw:{"M":32};hnsw_fp16'
-# 1M: hnsw_fp16, whose recall grows with efSearch to the targets, and ivf_sq8, smallest
-# and quickest to build but capped by its 8-bit codes (code ceiling 0.974). hnsw_sq8
-# (M=32: 680 MB, recall 0.916 at efSearch 128, 394 s to build) shares that cap; add it
-# with --large-kinds 'hnsw_sq8:{"M":32,"efSearch":[128,512]}'.
+# 1M: hnsw_fp16, whose recall grows with efSearch to the targets, and the trade-offs:
+# hnsw_sq8 is smaller, ivf_sq8 smallest and quickest to build, both capped by 8-bit codes.
 DEFAULT_LARGE_KINDS = (
-    'hnsw_fp16:{"M":16,"efSearch":[128,256,384,512]};ivf_sq8:{"nlist":4096,"nprobe":[64,128]}'
+    'hnsw_fp16:{"M":16,"efSearch":[128,256,384,512]};'
+    'hnsw_sq8:{"M":32,"efSearch":[128,256,512]};'
+    'ivf_sq8:{"nlist":4096,"nprobe":[64,128]}'
 )
 
 
