@@ -28,11 +28,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_install(args: argparse.Namespace) -> int:
-    """Build (or confirm) the bundled model and its fast int8 variant."""
+    """Build (or confirm) the bundled model and the fast backend's artefacts."""
     settings = settings_from_args(args)
     target = settings.resolved_model_dir()
     report = install_model(target, force=args.force, threads=settings.threads)
-    # Loading the embedder builds and verifies the int8 model now rather than on first search.
+    # Loading the embedder builds and verifies the fast backend (OpenVINO or int8 ONNX) now
+    # rather than on first search.
     embedder = Embedder.from_settings(settings.model_copy(update={"model": None}))
     if args.json:
         print(
