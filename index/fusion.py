@@ -202,7 +202,7 @@ def fuse(
 
     A candidate missing from one side gets that side's worst retrieved normalised score
     (it ranks at the bottom of the list it was not retrieved in). With ``weight == 0`` the
-    order is exactly the dense order.
+    result is the dense ranking itself, cosines as scores.
 
     With ``article_of`` (and ``params.per_article``) each side's article score is its best
     passage's score, articles are fused, and each article is represented by its passage
@@ -220,8 +220,14 @@ def fuse(
     Returns:
         Candidates, best first (ties broken by dense score, then id).
     """
+    if weight <= 0:
+        # Without a lexical side hybrid is dense search: keep the cosines, which mean
+        # something to a reader and to a score floor, rather than normalised values.
+        only_dense = [Fused(key, score, score, None) for key, score in dense]
+        only_dense.sort(key=_order)
+        return only_dense
     dense_raw = dict(dense)
-    lexical_raw = dict(lexical) if weight > 0 else {}
+    lexical_raw = dict(lexical)
     if article_of is not None and params.per_article:
         return _fuse_articles(dense_raw, lexical_raw, weight, params, article_of)
     dense_norm = _normalised(dense_raw, params)

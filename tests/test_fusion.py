@@ -148,3 +148,12 @@ def test_sohu_hybrid_beats_both_sides_on_real_queries(real_embedder: Embedder) -
     ndcg = {r.mode: r.metrics["ndcg@10"] for r in report.results}
     assert ndcg["hybrid"] > max(ndcg["dense"], ndcg["lexical"])
     assert statistics.fmean(ndcg.values()) > 0.8
+
+
+def test_zero_weight_is_the_dense_ranking_with_cosines() -> None:
+    dense = [(3, 0.81), (1, 0.79), (2, 0.42)]
+    lexical = [(2, 12.0), (9, 8.0)]
+    for article_of in (None, {1: "a", 2: "b", 3: "c", 9: "d"}):
+        fused = fuse(dense, lexical, 0.0, article_of=article_of)
+        assert [(f.id, f.score) for f in fused] == dense
+        assert all(f.lexical is None for f in fused)
