@@ -23,6 +23,7 @@ import numpy as np
 
 from ..errors import ModelError
 from ..model_files import ModelFiles
+from ._artefacts import MIN_COSINE, min_cosine_vs_fp32, publish
 
 ONNX_FILE = "model-int8.onnx"
 QUERY_ONNX_FILE = "model-fp32.onnx"
@@ -30,14 +31,6 @@ META_FILE = "model-int8.json"
 # Bump when the artefacts change, so older builds are rebuilt rather than misread.
 ARTEFACT_VERSION = 2
 OPSET = 17
-MIN_COSINE = 0.99
-# Also used by the OpenVINO backend: one Chinese and one English text of each kind.
-VERIFY_TEXTS = [
-    "passage: 4月18日，市长何雄调研我市数字经济发展情况，全链条壮大数字核心产业。",
-    "query: 重大项目观摩活动",
-    "query: how does the city plan to grow its digital economy?",
-    "passage: The central bank kept interest rates unchanged on Thursday, citing slowing inflation.",
-]
 
 
 def artefact_dir(cache_dir: Path, model: ModelFiles) -> Path:
@@ -131,7 +124,8 @@ def build_int8_model(
     try:
         export_onnx(model, staging / QUERY_ONNX_FILE, max_seq_length)
         _quantise(staging / QUERY_ONNX_FILE, staging / ONNX_FILE)
-        worst = _verify(model, staging, threads=threads, max_seq_length=max_seq_length)
+        fast = OnnxInt8Backend(model, staging, threads=threads, max_seq_length=max_seq_length)
+        worst = min_cosine_vs_fp32(fast, model, threads=threads, max_seq_length=max_seq_length)
         ok = worst >= MIN_COSINE
         meta = {
             "version": ARTEFACT_VERSION,
@@ -140,31 +134,12 @@ def build_int8_model(
             "fingerprint": model.fingerprint,
             "reason": None if ok else f"cosine {worst:.4f} < {MIN_COSINE}",
         }
-        (staging / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
-        if target.exists():
-            shutil.rmtree(target)
-        staging.rename(target)
+        publish(staging, target, meta, META_FILE)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     if not ok:
         raise ModelError(f"int8 model of {model.name} rejected: {meta['reason']}")
     return target
-
-
-def _verify(model: ModelFiles, directory: Path, *, threads: int, max_seq_length: int) -> float:
-    from .torch_backend import TorchBackend
-
-    fast = OnnxInt8Backend(model, directory, threads=threads, max_seq_length=max_seq_length)
-    reference = TorchBackend(model, threads=threads, max_seq_length=max_seq_length)
-    cosines = [
-        np.sum(
-            fast.encode_batch(VERIFY_TEXTS, query=query)
-            * reference.encode_batch(VERIFY_TEXTS, query=query),
-            axis=1,
-        )
-        for query in (False, True)
-    ]
-    return float(np.min(cosines))
 
 
 class OnnxInt8Backend:

@@ -29,7 +29,8 @@ import numpy as np
 
 from ..errors import ModelError
 from ..model_files import ModelFiles
-from .onnx_backend import MIN_COSINE, VERIFY_TEXTS, export_onnx
+from ._artefacts import MIN_COSINE, min_cosine_vs_fp32, publish
+from .onnx_backend import export_onnx
 
 IR_FILE = "model.xml"
 WEIGHTS_FILE = "model.bin"
@@ -118,7 +119,8 @@ def build_openvino_model(
             ov.convert_model(str(onnx_file)), str(staging / IR_FILE), compress_to_fp16=False
         )
         onnx_file.unlink()
-        worst = _verify(model, staging, threads=threads, max_seq_length=max_seq_length)
+        fast = OpenVinoBackend(model, staging, threads=threads, max_seq_length=max_seq_length)
+        worst = min_cosine_vs_fp32(fast, model, threads=threads, max_seq_length=max_seq_length)
         ok = worst >= MIN_COSINE
         meta = {
             "version": ARTEFACT_VERSION,
@@ -129,32 +131,12 @@ def build_openvino_model(
             "sizes": {name: (staging / name).stat().st_size for name in (IR_FILE, WEIGHTS_FILE)},
             "reason": None if ok else f"cosine {worst:.4f} < {MIN_COSINE}",
         }
-        # The metadata goes last: a directory without it is never taken for a finished build.
-        (staging / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
-        if target.exists():
-            shutil.rmtree(target)
-        staging.rename(target)
+        publish(staging, target, meta, META_FILE)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     if not ok:
         raise ModelError(f"OpenVINO model of {model.name} rejected: {meta['reason']}")
     return target
-
-
-def _verify(model: ModelFiles, directory: Path, *, threads: int, max_seq_length: int) -> float:
-    from .torch_backend import TorchBackend
-
-    fast = OpenVinoBackend(model, directory, threads=threads, max_seq_length=max_seq_length)
-    reference = TorchBackend(model, threads=threads, max_seq_length=max_seq_length)
-    cosines = [
-        np.sum(
-            fast.encode_batch(VERIFY_TEXTS, query=query)
-            * reference.encode_batch(VERIFY_TEXTS, query=query),
-            axis=1,
-        )
-        for query in (False, True)
-    ]
-    return float(np.min(cosines))
 
 
 def _groups(lengths: Sequence[int]) -> list[tuple[int, list[int]]]:
