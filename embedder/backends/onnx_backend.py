@@ -24,6 +24,7 @@ import numpy as np
 from ..errors import ModelError
 from ..model_files import ModelFiles
 from ._artefacts import MIN_COSINE, min_cosine_vs_fp32, publish
+from ._tokens import fast_tokenizers
 
 ONNX_FILE = "model-int8.onnx"
 QUERY_ONNX_FILE = "model-fp32.onnx"
@@ -158,14 +159,8 @@ class OnnxInt8Backend:
         self, model: ModelFiles, directory: Path, *, threads: int, max_seq_length: int
     ) -> None:
         import onnxruntime as ort
-        from tokenizers import Tokenizer
 
-        if model.tokenizer_file is None:
-            raise ModelError(f"{model.name} has no tokenizer.json; use --backend torch")
-        self._tokenizer = Tokenizer.from_file(str(model.tokenizer_file))
-        self._counter = Tokenizer.from_file(str(model.tokenizer_file))
-        self._tokenizer.enable_truncation(min(max_seq_length, model.max_seq_length))
-        self._tokenizer.no_padding()
+        self._tokenizer, self._counter = fast_tokenizers(model, max_seq_length)
         options = ort.SessionOptions()
         # One thread per run and one run per worker: per-text runs are too small to split
         # across cores well (measured 2.5x the throughput of one run on two threads).

@@ -30,6 +30,7 @@ import numpy as np
 from ..errors import ModelError
 from ..model_files import ModelFiles
 from ._artefacts import MIN_COSINE, min_cosine_vs_fp32, publish
+from ._tokens import fast_tokenizers
 from .onnx_backend import export_onnx
 
 IR_FILE = "model.xml"
@@ -172,17 +173,11 @@ class OpenVinoBackend:
         self, model: ModelFiles, directory: Path, *, threads: int, max_seq_length: int
     ) -> None:
         import openvino as ov
-        from tokenizers import Tokenizer
 
-        if model.tokenizer_file is None:
-            raise ModelError(f"{model.name} has no tokenizer.json; use --backend torch")
-        self._tokenizer = Tokenizer.from_file(str(model.tokenizer_file))
-        self._counter = Tokenizer.from_file(str(model.tokenizer_file))
+        self._tokenizer, self._counter = fast_tokenizers(model, max_seq_length)
         # Padded positions are masked out, so any valid id works; the model's own pad is tidiest.
         pad_ids = [self._tokenizer.token_to_id(token) for token in PAD_TOKENS]
         self._pad_id = next((i for i in pad_ids if i is not None), 0)
-        self._tokenizer.enable_truncation(min(max_seq_length, model.max_seq_length))
-        self._tokenizer.no_padding()
         # One single-threaded stream per thread: texts are too short to split well across
         # cores (as for onnx-int8), and a lone query still takes one stream.
         config = {
