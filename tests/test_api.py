@@ -569,23 +569,28 @@ def test_query_cache_serves_repeats() -> None:
     np.testing.assert_allclose(first, FakeEmbedder().embed_queries(["数字经济"]))
 
 
-def test_concurrent_queries_are_micro_batched() -> None:
-    inner = CountingEmbedder()
-    encoder = QueryEncoder(inner, cache_size=0, window_s=0.05, max_batch=32)
+def _ask_concurrently(encoder: QueryEncoder, n: int) -> None:
+    """``n`` threads embed one distinct query each; every answer must be its own vector."""
     results: dict[int, np.ndarray] = {}
 
     def ask(i: int) -> None:
         results[i] = encoder.embed_queries([f"query {i}"])
 
-    threads = [threading.Thread(target=ask, args=(i,)) for i in range(8)]
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(n)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     encoder.close()
-    assert sum(inner.query_batches) == 8 and max(inner.query_batches) > 1
+    assert len(results) == n
     for i, vector in results.items():
         np.testing.assert_allclose(vector, FakeEmbedder().embed_queries([f"query {i}"]))
+
+
+def test_concurrent_queries_are_micro_batched() -> None:
+    inner = CountingEmbedder()
+    _ask_concurrently(QueryEncoder(inner, cache_size=0, window_s=0.05, max_batch=32), 8)
+    assert sum(inner.query_batches) == 8 and max(inner.query_batches) > 1
 
 
 def test_batcher_passes_model_errors_to_callers() -> None:
@@ -603,18 +608,6 @@ def test_queries_arriving_while_the_model_is_busy_share_a_call() -> None:
     inner = CountingEmbedder()
     encoder = QueryEncoder(inner, cache_size=0, window_s=0, max_batch=32)
     encoder.embed_queries(["alone"])  # no company: goes at once, alone
-    results: dict[int, np.ndarray] = {}
-
-    def ask(i: int) -> None:
-        results[i] = encoder.embed_queries([f"query {i}"])
-
-    threads = [threading.Thread(target=ask, args=(i,)) for i in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    encoder.close()
+    _ask_concurrently(encoder, 8)
     assert inner.query_batches[0] == 1
     assert sum(inner.query_batches[1:]) == 8 and len(inner.query_batches) - 1 < 8
-    for i, vector in results.items():
-        np.testing.assert_allclose(vector, FakeEmbedder().embed_queries([f"query {i}"]))

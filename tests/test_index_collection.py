@@ -155,7 +155,8 @@ def test_optimize_kinds(coll: Collection, kind: str) -> None:
     assert coll.check().ok
 
 
-def test_readers_during_writes(coll: Collection, tmp_path: Path) -> None:
+@pytest.mark.parametrize("readers", [1, 4])
+def test_readers_during_writes(coll: Collection, tmp_path: Path, readers: int) -> None:
     reader = Collection.open(tmp_path / "c", FakeEmbedder(), read_only=True)
     errors: list[BaseException] = []
     stop = threading.Event()
@@ -163,22 +164,30 @@ def test_readers_during_writes(coll: Collection, tmp_path: Path) -> None:
     def read() -> None:
         try:
             while not stop.is_set():
-                hits = reader.search("数字 项目", k=50).results
-                # Consistent snapshots: every hit resolves and articles come whole.
+                hits = reader.search("新闻 数字 项目", k=50, collapse=True).results
+                # Consistent snapshots: every hit resolves to a stored passage, one per
+                # article, ranked in order.
                 assert all(h.text for h in hits)
+                assert len({h.article_id for h in hits}) == len(hits)
+                assert [h.rank for h in hits] == list(range(1, len(hits) + 1))
         except BaseException as exc:
             errors.append(exc)
 
-    thread = threading.Thread(target=read)
-    thread.start()
+    threads = [threading.Thread(target=read) for _ in range(readers)]
+    for thread in threads:
+        thread.start()
     for i in range(15):
         coll.upsert([make_article(f"n{i}", [f"新闻 {i} 数字 项目", f"第二段 {i}"])])
         if i % 3 == 0:
             coll.delete([f"n{i}"])
     stop.set()
-    thread.join()
-    reader.close()
+    for thread in threads:
+        thread.join()
     assert not errors
+    found = {h.article_id for h in reader.search("新闻 数字 项目", k=50, collapse=True).results}
+    assert found >= {f"n{i}" for i in range(15) if i % 3}
+    assert not found & {f"n{i}" for i in range(0, 15, 3)}
+    reader.close()
 
 
 def test_read_only_collection_reads_in_parallel(coll: Collection, tmp_path: Path) -> None:
@@ -199,37 +208,4 @@ def test_read_only_collection_reads_in_parallel(coll: Collection, tmp_path: Path
     for thread in threads:
         thread.join()
     assert not errors
-    reader.close()
-
-
-def test_parallel_readers_during_writes(coll: Collection, tmp_path: Path) -> None:
-    reader = Collection.open(tmp_path / "c", FakeEmbedder(), read_only=True)
-    errors: list[BaseException] = []
-    stop = threading.Event()
-
-    def read() -> None:
-        try:
-            while not stop.is_set():
-                hits = reader.search("新闻 数字 项目", k=50, collapse=True).results
-                # Every hit resolves to a stored passage, once, ranked in order.
-                assert all(h.text for h in hits)
-                assert len({h.article_id for h in hits}) == len(hits)
-                assert [h.rank for h in hits] == list(range(1, len(hits) + 1))
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=read) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for i in range(15):
-        coll.upsert([make_article(f"n{i}", [f"新闻 {i} 数字 项目", f"第二段 {i}"])])
-        if i % 3 == 0:
-            coll.delete([f"n{i}"])
-    stop.set()
-    for thread in threads:
-        thread.join()
-    assert not errors
-    found = {h.article_id for h in reader.search("新闻 数字 项目", k=50, collapse=True).results}
-    assert found >= {f"n{i}" for i in range(15) if i % 3}
-    assert not found & {f"n{i}" for i in range(0, 15, 3)}
     reader.close()
