@@ -133,7 +133,8 @@ class Collection:
         Args:
             path: Directory (created; must not already hold a collection).
             embedder: Embeds passages and queries; its fingerprint is recorded.
-            kind: Vector index kind, or ``auto`` (exact until large, then IVF-SQ8).
+            kind: Vector index kind, or ``auto`` (chosen by size: see
+                :func:`index.vectors.choose_kind`).
             params: Kind parameters (defaults filled in).
 
         Returns:

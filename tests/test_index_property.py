@@ -74,3 +74,12 @@ def test_random_updates_match_bruteforce(kind: str, ops: list) -> None:
         reopened = Collection.open(Path(tmp) / "c", FakeEmbedder())
         _check_against_numpy(reopened, live, kind)
         reopened.close()
+
+
+def test_automatic_kind_by_size() -> None:
+    from index.vectors import FLAT_MAX_VECTORS, HNSW_FLOAT_MAX_VECTORS, choose_kind
+
+    assert choose_kind(0) == choose_kind(FLAT_MAX_VECTORS) == "flat"
+    assert choose_kind(FLAT_MAX_VECTORS + 1) == choose_kind(HNSW_FLOAT_MAX_VECTORS) == "hnsw"
+    # Float HNSW would pass 1 GB near here; half-precision codes keep 1M within it.
+    assert choose_kind(HNSW_FLOAT_MAX_VECTORS + 1) == choose_kind(1_000_000) == "hnsw_fp16"
