@@ -361,7 +361,8 @@ def kept_collection(dataset: BeirDataset, embedder: TextEmbedder, keep_dir: Path
 
     Tuning runs search one set thousands of times; rebuilding it per run would cost the
     ingestion (segmentation, FTS5) each time. The kept copy is keyed by the corpus bytes,
-    the model fingerprint and :data:`BUILD_VERSION`, so a changed input rebuilds it.
+    the model fingerprint, the embedding backend and :data:`BUILD_VERSION`, so a changed
+    input rebuilds it.
 
     Args:
         dataset: The set.
@@ -373,7 +374,9 @@ def kept_collection(dataset: BeirDataset, embedder: TextEmbedder, keep_dir: Path
     """
     digest = hashlib.sha256()
     digest.update(dataset.corpus_path.read_bytes())
-    digest.update(f"{embedder.fingerprint}:{BUILD_VERSION}".encode())
+    # The backend too: int8 and bf16 vectors of the same weights differ slightly.
+    backend = getattr(embedder, "backend_name", "")
+    digest.update(f"{embedder.fingerprint}:{backend}:{BUILD_VERSION}".encode())
     path = keep_dir / f"{dataset.name}-{digest.hexdigest()[:12]}"
     if (path / "manifest.json").exists():
         return Collection.open(path, embedder)

@@ -183,3 +183,19 @@ def test_real_model_on_sohu_dd(
     assert results["hybrid"]["ndcg@10"] > 0.7
     assert results["dense"]["ndcg@10"] > 0.7 and results["lexical"]["ndcg@10"] > 0.6
     assert results["hybrid"]["recall@100"] > 0.9
+
+
+def test_kept_collections_are_keyed_by_backend(beir: Path, tmp_path: Path) -> None:
+    from service.evaluation import kept_collection
+
+    class OtherBackend(FakeEmbedder):
+        backend_name = "other"
+
+    dataset = load_beir(beir)
+    paths = []
+    for embedder in (FakeEmbedder(), OtherBackend(), FakeEmbedder()):
+        with kept_collection(dataset, embedder, tmp_path / "keep") as collection:
+            paths.append(collection.path)
+            assert collection.info().passages > 0
+    # Same weights, other backend: its own build; the first build is reused as it was.
+    assert paths[0] != paths[1] and paths[0] == paths[2]
