@@ -5,10 +5,15 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from embedder.settings import Settings
+
+if TYPE_CHECKING:
+    from embedder.embedder import Embedder
+    from index import Collection
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -61,3 +66,31 @@ def real_embedder(real_settings: Settings) -> Iterator[object]:
     from embedder.embedder import Embedder
 
     yield Embedder.from_settings(real_settings)
+
+
+@pytest.fixture(scope="session")
+def seed_collection(
+    tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder
+) -> Iterator[Collection]:
+    """The seed page read, cleaned and cut as `semsearch ingest` does, indexed for real.
+
+    Shared by every test that only searches it (none may write to it).
+    """
+    from embedder.ingest import iter_articles
+    from embedder.passages import cut_passages
+    from index import Collection
+
+    coll = Collection.create(tmp_path_factory.mktemp("seed") / "c", real_embedder)
+    coll.upsert(
+        (
+            article,
+            cut_passages(
+                article,
+                count_tokens=real_embedder.count_tokens,
+                max_tokens=real_embedder.max_tokens,
+            ),
+        )
+        for article in iter_articles([SEED])
+    )
+    yield coll
+    coll.close()

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterator
 
 import pytest
 
 from embedder.embedder import Embedder
-from embedder.ingest import iter_articles
-from embedder.passages import cut_passages
 from index import Collection
 from index.fusion import (
     DEFAULT_FUSION,
@@ -21,7 +18,7 @@ from index.fusion import (
 from index.lexical import ScriptProfile
 from service.evaluation import evaluate, load_beir
 
-from .conftest import SEED, shared_path
+from .conftest import shared_path
 
 PASSAGE_MINMAX = FusionParams(per_article=False, normalisation="minmax", norm_depth=1000)
 CHINESE = ScriptProfile(cjk=100, latin=0)
@@ -110,33 +107,16 @@ def test_bad_params_are_refused(kwargs: dict[str, object]) -> None:
 # ---------------------------------------------------------------- the real model
 
 
-@pytest.fixture(scope="module")
-def seed(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder) -> Iterator[Collection]:
-    """The seed page, ingested as `semsearch ingest` would."""
-    coll = Collection.create(tmp_path_factory.mktemp("fusion-seed") / "c", real_embedder)
-    coll.upsert(
-        (
-            article,
-            cut_passages(
-                article, count_tokens=real_embedder.count_tokens, max_tokens=real_embedder.max_tokens
-            ),
-        )
-        for article in iter_articles([SEED])
-    )
-    yield coll
-    coll.close()
-
-
 @pytest.mark.slow
-def test_seed_hybrid_collapsed_is_one_hit_per_article_and_english_is_dense(seed: Collection) -> None:
-    hybrid = seed.search("数字经济 核心产业", k=5, collapse=True)
+def test_seed_hybrid_collapsed_is_one_hit_per_article_and_english_is_dense(seed_collection: Collection) -> None:
+    hybrid = seed_collection.search("数字经济 核心产业", k=5, collapse=True)
     articles = [h.article_id for h in hybrid.results]
     assert len(articles) == len(set(articles))
     assert hybrid.results[0].title == "促进数字技术与实体经济深度融合全力以赴打造数字经济发展新高地"
     assert hybrid.lexical_weight == pytest.approx(DEFAULT_FUSION.lexical_weight)
     english = "the mayor's visit to digital economy companies"
-    fused = seed.search(english, k=5, collapse=True)
-    dense = seed.search(english, mode="dense", k=5, collapse=True)
+    fused = seed_collection.search(english, k=5, collapse=True)
+    dense = seed_collection.search(english, mode="dense", k=5, collapse=True)
     assert fused.lexical_weight == 0.0
     assert [h.passage_id for h in fused.results] == [h.passage_id for h in dense.results]
 
