@@ -188,10 +188,13 @@ def test_ray_collection_answers_like_local(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    # A fresh embedding cache, so the actors really embed (the built ONNX model is reused).
+    # A fresh embedding cache, so the actors really embed; the built backend models (int8
+    # ONNX, OpenVINO) are reused rather than rebuilt in every actor.
     cache_dir = tmp_path / "cache"
     cache_dir.mkdir()
-    (cache_dir / "onnx").symlink_to(Settings().resolved_cache_dir() / "onnx")
+    for built in ("onnx", "openvino"):
+        if (Settings().resolved_cache_dir() / built).is_dir():
+            (cache_dir / built).symlink_to(Settings().resolved_cache_dir() / built)
     monkeypatch.setenv("SEMSEARCH_CACHE_DIR", str(cache_dir))
     index = tmp_path / "ray-index"
     summary = run_ingest(capsys, corpus, index, model_dir, "--engine", "ray", "--workers", "2")
