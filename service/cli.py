@@ -11,7 +11,9 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import get_args
+from typing import Any, TypeVar, get_args
+
+from pydantic import ValidationError
 
 from embedder.errors import InputError, SemsearchError
 from embedder.settings import Backend, Settings
@@ -56,6 +58,8 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
+SettingsT = TypeVar("SettingsT", bound=Settings)
+
 _SETTING_FLAGS = (
     "index",
     "model",
@@ -82,10 +86,32 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         for name in _SETTING_FLAGS
         if getattr(args, name, None) is not None
     }
+    return build_settings(Settings, **overrides)
+
+
+def build_settings(cls: type[SettingsT], **values: Any) -> SettingsT:
+    """``cls(**values)`` over the environment, a bad value reported as one clear line.
+
+    Args:
+        cls: :class:`Settings` or a subclass.
+        **values: Values given on the command line (they override the environment).
+
+    Returns:
+        The settings.
+
+    Raises:
+        InputError: A value (flag or ``SEMSEARCH_*`` variable) is invalid; the message names
+            the setting, its variable, what is wrong and the value given.
+    """
     try:
-        return Settings(**overrides)
-    except ValueError as exc:
-        raise InputError(f"invalid setting: {exc}".splitlines()[0]) from exc
+        return cls(**values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = ".".join(str(part) for part in first["loc"])
+        raise InputError(
+            f"invalid setting {name} (SEMSEARCH_{name.upper()}): {first['msg']},"
+            f" got {first.get('input')!r}"
+        ) from exc
 
 
 def build_parser() -> argparse.ArgumentParser:

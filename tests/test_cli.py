@@ -211,3 +211,24 @@ def test_backend_flag_offers_every_backend() -> None:
     for backend in get_args(Backend):
         args = build_parser().parse_args(["search", "q", "--backend", backend])
         assert args.backend == backend
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "message"),
+    [
+        (["serve", "--port", "70000"], {}, "invalid setting port (SEMSEARCH_PORT)"),
+        (["info"], {"SEMSEARCH_THREADS": "abc"}, "invalid setting threads (SEMSEARCH_THREADS)"),
+    ],
+)
+def test_invalid_settings_name_the_setting(
+    argv: list[str],
+    env: dict[str, str],
+    message: str,
+    seed_index: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    code, _, err = run(capsys, *argv, "--index", str(seed_index))
+    assert code == 2 and err.count("\n") == 1 and message in err

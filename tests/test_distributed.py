@@ -55,6 +55,33 @@ def test_engine_ray_without_ray_names_the_package(
     assert not (tmp_path / "ix").exists()
 
 
+@pytest.mark.parametrize(
+    ("flags", "env", "message"),
+    [
+        (["--workers", "0"], {}, "ray_workers"),
+        ([], {"SEMSEARCH_BULK_INDEX_KIND": "nope"}, "unknown bulk index kind 'nope'"),
+    ],
+)
+def test_engine_ray_bad_settings_exit_2_and_write_nothing(
+    flags: list[str],
+    env: dict[str, str],
+    message: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    source = tmp_path / "a.jsonl"
+    source.write_text('{"id": "a", "text": "一段文字"}\n', encoding="utf-8")
+    code = main(
+        ["ingest", str(source), "--index", str(tmp_path / "ix"), "--engine", "ray", *flags]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and message in err
+    assert not (tmp_path / "ix").exists()
+
+
 def test_shards_round_trip_by_text(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     texts = [f"passage {i}" for i in range(250)]

@@ -10,11 +10,10 @@ from pathlib import Path
 from tqdm import tqdm
 
 from embedder.base import TextEmbedder
-from embedder.errors import InputError
 from embedder.ingest import IngestOptions, IngestStats, expand_paths, iter_articles, scan
 from embedder.passages import cut_passages
 from embedder.records import Article, Passage
-from service.cli import add_common_options, settings_from_args
+from service.cli import add_common_options, build_settings, settings_from_args
 from service.config import ServiceSettings
 from service.context import open_for_writing
 
@@ -143,12 +142,9 @@ def _service_settings(args: argparse.Namespace) -> ServiceSettings:
     """Common settings plus the engine fields, each flag overriding its variable."""
     base = settings_from_args(args)
     flags = {"ingest_engine": args.engine, "ray_address": args.address, "ray_workers": args.workers}
-    try:
-        return ServiceSettings(
-            **base.model_dump(), **{k: v for k, v in flags.items() if v is not None}
-        )
-    except ValueError as exc:
-        raise InputError(f"invalid setting: {exc}".splitlines()[0]) from exc
+    return build_settings(
+        ServiceSettings, **base.model_dump(), **{k: v for k, v in flags.items() if v is not None}
+    )
 
 
 class _Reader:

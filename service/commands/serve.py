@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from embedder.embedder import Embedder
-from service.cli import add_common_options, settings_from_args
+from service.cli import add_common_options, build_settings, settings_from_args
 from service.config import ServiceSettings
 from service.context import collection_path, warm_up
 from service.runtime import Runtime
@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
 
     flags = settings_from_args(args).model_dump(exclude_unset=True)
     flags |= {k: getattr(args, k) for k in ("host", "port") if getattr(args, k) is not None}
-    settings = ServiceSettings(**flags, progress=False)
+    settings = build_settings(ServiceSettings, **flags, progress=False)
     collection_path(settings, must_exist=True)  # fail now with a clear message, not in /readyz
     app = create_app(settings=settings, loader=lambda: load_runtime(settings))
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
