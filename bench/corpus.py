@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import subprocess
 import sys
 from pathlib import Path
+
+from index import DEFAULT_ANALYZER
 
 from .common import ROOT, SHARED
 
@@ -31,6 +34,7 @@ def news_collection(*, quick: bool = False) -> Path:
     """
     target = BENCH_DIR / ("news-10k" if quick else "news-112k")
     if (target / "manifest.json").is_file():
+        _current_analyzer(target)
         return target
     source = NEWS
     if quick:
@@ -52,6 +56,20 @@ def news_collection(*, quick: bool = False) -> Path:
     ]
     subprocess.run(command, cwd=ROOT, check=True)
     return target
+
+
+def _current_analyzer(target: Path) -> None:
+    """Re-index a kept collection built with an older lexical analyzer (no re-embedding)."""
+    cli = [sys.executable, "-m", "service.cli"]
+    shown = subprocess.run(
+        [*cli, "info", "--index", str(target), "--json"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    if json.loads(shown.stdout).get("lexical_analyzer") != DEFAULT_ANALYZER:
+        subprocess.run([*cli, "index", "reanalyze", "--index", str(target)], cwd=ROOT, check=True)
 
 
 def main() -> None:

@@ -5,11 +5,14 @@ from __future__ import annotations
 from index.collection import Collection
 from index.errors import CollectionError, CollectionLockedError, ModelMismatchError
 from index.filters import Filters
+from index.lexical import ANALYZERS, DEFAULT_ANALYZER
 from index.results import CheckReport, CollectionInfo, SearchHit, SearchResponse, UpsertReport
 from index.snippets import SnippetStyle
 from index.vectors import KINDS
 
 __all__ = [
+    "ANALYZERS",
+    "DEFAULT_ANALYZER",
     "KINDS",
     "CheckReport",
     "Collection",

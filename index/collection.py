@@ -127,6 +127,7 @@ class Collection:
         *,
         kind: str = "auto",
         params: dict[str, Any] | None = None,
+        analyzer: str = lexical.DEFAULT_ANALYZER,
     ) -> Collection:
         """Create an empty collection.
 
@@ -136,6 +137,7 @@ class Collection:
             kind: Vector index kind, or ``auto`` (chosen by size: see
                 :func:`index.vectors.choose_kind`).
             params: Kind parameters (defaults filled in).
+            analyzer: Lexical analyzer (one of :data:`index.lexical.ANALYZERS`).
 
         Returns:
             The open collection (writable).
@@ -145,6 +147,7 @@ class Collection:
             raise CollectionError(f"{path} already holds a collection")
         if kind != "auto" and kind not in KINDS:
             raise InputError(f"unknown index kind {kind!r}; choose auto or one of {', '.join(KINDS)}")
+        _known_analyzer(analyzer)
         path.mkdir(parents=True, exist_ok=True)
         conn = store.connect(path / store.DATABASE_NAME)
         actual_kind = choose_kind(0) if kind == "auto" else kind
@@ -155,6 +158,7 @@ class Collection:
             store.set_meta(conn, "index_auto", int(kind == "auto"))
             store.set_meta(conn, "model_fingerprint", embedder.fingerprint)
             store.set_meta(conn, "dimension", embedder.dimension)
+            store.set_meta(conn, store.ANALYZER_KEY, analyzer)
         VectorIndex(embedder.dimension, actual_kind, dict(params or {})).save(path / vectors_name(0))
         manifest = Manifest(
             model_fingerprint=embedder.fingerprint,
@@ -221,6 +225,10 @@ class Collection:
         conn = store.connect(database, read_only=read_only)
         collection = cls(path, embedder, conn, read_only=read_only)
         try:
+            try:
+                lexical.analyzer(store.analyzer_name(conn))
+            except ValueError as exc:
+                raise CollectionError(f"{path}: {exc}") from None
             report = collection.check()
             if not report.ok:
                 if read_only or not repair:
@@ -567,6 +575,7 @@ class Collection:
         report = UpsertReport()
         with self._writer() as vectors:
             conn = self._conn
+            analyzer = lexical.analyzer(store.analyzer_name(conn))
             next_id = store.get_int(conn, "next_passage_id", 1)
             pending: dict[int, str] = {}
 
@@ -600,7 +609,7 @@ class Collection:
                 store.write_article(conn, article)
                 ids = list(range(next_id, next_id + len(passages)))
                 next_id += len(passages)
-                store.insert_passages(conn, ids, passages, article.title)
+                store.insert_passages(conn, ids, passages, article.title, analyzer)
                 pending.update(zip(ids, (p.text for p in passages), strict=True))
                 report.passages_added += len(passages)
                 if len(pending) >= EMBED_BATCH:
@@ -760,6 +769,23 @@ class Collection:
             self._replace_vectors(choose_kind(passages) if kind == "auto" else kind, dict(params or {}))
         return self.info()
 
+    def reanalyze(self, analyzer: str = lexical.DEFAULT_ANALYZER) -> int:
+        """Rebuild the lexical index with ``analyzer`` (vectors are kept as they are).
+
+        Readers keep searching the old lexical index until the rebuild commits; from then
+        on queries are analysed the new way. Collections made before analyzers were
+        recorded use ``jieba``; this upgrades them to the default.
+
+        Args:
+            analyzer: One of :data:`index.lexical.ANALYZERS`.
+
+        Returns:
+            Passages re-indexed.
+        """
+        _known_analyzer(analyzer)
+        with self._writer():
+            return store.reindex_lexical(self._conn, lexical.analyzer(analyzer), REBUILD_BATCH)
+
     # ------------------------------------------------------------------ reads
 
     def info(self) -> CollectionInfo:
@@ -784,6 +810,7 @@ class Collection:
                 index_params=dict(vectors.params),
                 index_auto=bool(store.get_int(self._conn, "index_auto")),
                 recall_at_10=float(recall) if recall else None,
+                lexical_analyzer=store.analyzer_name(self._conn),
                 generation=self._generation or 0,
                 tombstones=len(self._tombstones),
                 size_bytes=size,
@@ -831,8 +858,8 @@ class Collection:
         query_vector = None
         if mode != "lexical":
             query_vector = self._require_embedder().embed_queries([query])
-        terms = lexical.query_terms(query)
         with self._snapshot() as vectors:
+            terms = self._analyzer().query_terms(query)
             weight: float | None = None
             if mode == "hybrid":
                 weight = self._lexical_weight(query, terms, fusion)
@@ -848,7 +875,7 @@ class Collection:
                 collapse=collapse,
                 min_score=min_score,
                 exclude_ids=(),
-                snippet_terms=terms,
+                snippet_terms=lexical.query_terms(query),
                 style=snippet_style,
                 fusion=fusion,
             )
@@ -956,6 +983,10 @@ class Collection:
 
     # ------------------------------------------------------------------ search internals
 
+    def _analyzer(self) -> lexical.Analyzer:
+        """The analyzer of the lexical index in the current snapshot."""
+        return lexical.analyzer(store.analyzer_name(self._conn))
+
     def _lexical_weight(self, query: str, terms: list[str], fusion: FusionParams) -> float:
         conn = self._conn
         passages = self._view().passages
@@ -1014,13 +1045,13 @@ class Collection:
             elif mode == "dense":
                 ranked = [Fused(pid, score, score, None) for pid, score in dense]
             else:
-                ranked = fuse(
-                    dense,
-                    lexical_hits,
-                    weight,
-                    params=fusion,
-                    article_of=self._articles_of(dense, lexical_hits) if collapse else None,
-                )
+                article_of = self._articles_of(dense, lexical_hits) if collapse else None
+                lead = None
+                if article_of is not None and query_vector is not None and weight > 0 and fusion.uses_lead:
+                    lead = self._lead_scores(
+                        vectors, query_vector, {article_of[pid] for pid, _ in dense if pid in article_of}
+                    )
+                ranked = fuse(dense, lexical_hits, weight, params=fusion, article_of=article_of, lead=lead)
             page, exhausted = self._page(ranked, need, collapse, min_score)
             lists_full = len(dense) >= depth or len(lexical_hits) >= depth
             if len(page) >= need or exhausted or not lists_full or depth >= limit:
@@ -1083,6 +1114,32 @@ class Collection:
         ids = {pid for pid, _ in dense} | {pid for pid, _ in lexical_hits}
         return store.article_ids_of(self._conn, ids)
 
+    def _lead_scores(
+        self, vectors: VectorIndex, query_vector: np.ndarray, article_ids: set[str]
+    ) -> dict[str, float] | None:
+        """Cosine of the query with each article's first passage (None: the kind cannot say)."""
+        leads = store.lead_passages(self._conn, sorted(article_ids))
+        if not leads:
+            return {}
+        scores = vectors.similarities(query_vector[0], np.fromiter(leads.values(), dtype=np.int64))
+        if scores is None:
+            return None
+        return {article: float(score) for article, score in zip(leads, scores, strict=True)}
+
+    def lead_similarities(self, query: str, article_ids: Sequence[str]) -> dict[str, float]:
+        """Cosine of the query with each article's first passage, as hybrid search uses it.
+
+        Args:
+            query: Free text.
+            article_ids: Articles (unknown ones are left out).
+
+        Returns:
+            Cosine by article id (empty for IVF kinds, which cannot look vectors up by id).
+        """
+        query_vector = self._require_embedder().embed_queries([query])
+        with self._snapshot() as vectors:
+            return self._lead_scores(vectors, query_vector, set(article_ids)) or {}
+
     def _page(
         self, ranked: list[Fused], need: int, collapse: bool, min_score: float | None
     ) -> tuple[list[tuple[Fused, int]], bool]:
@@ -1121,6 +1178,13 @@ class Collection:
         if self.embedder is None:
             raise InputError("this operation needs the embedding model")
         return self.embedder
+
+
+def _known_analyzer(name: str) -> None:
+    if name not in lexical.ANALYZERS:
+        raise InputError(
+            f"unknown lexical analyzer {name!r}; choose one of {', '.join(lexical.ANALYZERS)}"
+        )
 
 
 def remove_collection_files(path: Path) -> None:

@@ -82,6 +82,7 @@ class CollectionInfo:
     index_params: dict[str, Any]
     index_auto: bool
     recall_at_10: float | None
+    lexical_analyzer: str
     generation: int
     tombstones: int
     size_bytes: int

@@ -22,6 +22,8 @@ BUSY_TIMEOUT_S = 60.0
 # every passage of an article shares it.
 BM25_TEXT_WEIGHT = 1.0
 BM25_TITLE_WEIGHT = 0.3
+# Meta key naming the analyzer of the lexical index (absent: lexical.LEGACY_ANALYZER).
+ANALYZER_KEY = "lexical_analyzer"
 # SQLite limits host parameters per statement; id lists are chunked below this.
 SQL_CHUNK = 900
 
@@ -186,8 +188,17 @@ def write_article(conn: sqlite3.Connection, article: Article) -> None:
     )
 
 
+def analyzer_name(conn: sqlite3.Connection) -> str:
+    """Name of the analyzer that built the collection's lexical index."""
+    return get_meta(conn, ANALYZER_KEY) or lexical.LEGACY_ANALYZER
+
+
 def insert_passages(
-    conn: sqlite3.Connection, ids: Sequence[int], passages: Sequence[Passage], title: str
+    conn: sqlite3.Connection,
+    ids: Sequence[int],
+    passages: Sequence[Passage],
+    title: str,
+    analyzer: lexical.Analyzer,
 ) -> None:
     """Insert passages with their assigned ids and their lexical terms.
 
@@ -196,8 +207,9 @@ def insert_passages(
         ids: One new passage id per passage.
         passages: The passages.
         title: Their article's title (indexed lexically with each passage).
+        analyzer: The collection's analyzer (see :func:`analyzer_name`).
     """
-    title_terms = " ".join(lexical.tokenize(title))
+    title_terms = " ".join(analyzer.index_terms(title))
     conn.executemany(
         "INSERT INTO passages(id, article_id, ordinal, paragraph_index, start, end, text)"
         " VALUES (?,?,?,?,?,?,?)",
@@ -208,11 +220,50 @@ def insert_passages(
     )
     conn.executemany(
         "INSERT INTO passages_fts(rowid, text_terms, title_terms) VALUES (?,?,?)",
-        [(pid, " ".join(lexical.tokenize(p.text)), title_terms) for pid, p in zip(ids, passages, strict=True)],
+        [
+            (pid, " ".join(analyzer.index_terms(p.text)), title_terms)
+            for pid, p in zip(ids, passages, strict=True)
+        ],
     )
     profile = lexical.script_profile(" ".join(p.text for p in passages))
     add_int(conn, "cjk_chars", profile.cjk)
     add_int(conn, "latin_chars", profile.latin)
+
+
+def reindex_lexical(conn: sqlite3.Connection, analyzer: lexical.Analyzer, batch: int) -> int:
+    """Rebuild the whole lexical index with ``analyzer`` and record its name.
+
+    Args:
+        conn: Connection inside a write transaction (readers keep the old index until commit).
+        analyzer: The analyzer to use from now on.
+        batch: Passages analysed per round.
+
+    Returns:
+        Passages indexed.
+    """
+    conn.execute("DELETE FROM passages_fts")
+    done, last = 0, -1
+    while True:
+        rows = conn.execute(
+            "SELECT p.id, p.text, a.title FROM passages p JOIN articles a ON a.id = p.article_id"
+            " WHERE p.id > ? ORDER BY p.id LIMIT ?",
+            (last, batch),
+        ).fetchall()
+        if not rows:
+            break
+        conn.executemany(
+            "INSERT INTO passages_fts(rowid, text_terms, title_terms) VALUES (?,?,?)",
+            [
+                (pid, " ".join(analyzer.index_terms(text)), " ".join(analyzer.index_terms(title or "")))
+                for pid, text, title in rows
+            ],
+        )
+        done += len(rows)
+        last = int(rows[-1][0])
+    # Merge the segments the bulk insert left behind, as a fresh build would have.
+    conn.execute("INSERT INTO passages_fts(passages_fts) VALUES ('optimize')")
+    set_meta(conn, ANALYZER_KEY, analyzer.name)
+    return done
 
 
 def passage_ids_of(conn: sqlite3.Connection, article_ids: Sequence[str]) -> list[int]:
@@ -378,6 +429,28 @@ def bm25_search(
         )
         args = [match, limit]
     return [(int(row[0]), float(row[1])) for row in conn.execute(sql, args)]
+
+
+def lead_passages(conn: sqlite3.Connection, article_ids: Iterable[str]) -> dict[str, int]:
+    """The first passage (lowest ordinal) of each article.
+
+    Args:
+        conn: Connection (in a read snapshot for consistency).
+        article_ids: Articles; unknown ones are absent from the result.
+
+    Returns:
+        Passage id by article id.
+    """
+    out: dict[str, int] = {}
+    for chunk in _chunks(list(article_ids)):
+        # SQLite returns the bare column ``id`` from the row holding MIN(ordinal).
+        rows = conn.execute(
+            "SELECT article_id, id, MIN(ordinal) FROM passages"
+            f" WHERE article_id IN ({','.join('?' * len(chunk))}) GROUP BY article_id",
+            chunk,
+        )
+        out.update((str(row[0]), int(row[1])) for row in rows)
+    return out
 
 
 def document_frequencies(conn: sqlite3.Connection, terms: Sequence[str]) -> dict[str, int]:

@@ -316,6 +316,28 @@ class VectorIndex:
         vectors = storage.reconstruct_n(0, storage.ntotal)
         return ids, vectors
 
+    def similarities(self, query: np.ndarray, ids: np.ndarray) -> np.ndarray | None:
+        """Inner products of one query with the stored vectors of ``ids`` (all must be stored).
+
+        Args:
+            query: Shape ``(dimension,)`` or ``(1, dimension)``.
+            ids: Stored ids.
+
+        Returns:
+            One score per id, or None for kinds that cannot look vectors up by id (IVF).
+        """
+        if self.is_ivf or self.index is None:
+            return None
+        if len(ids) == 0:
+            return np.zeros(0, dtype=np.float32)
+        keys = np.ascontiguousarray(ids, dtype=np.int64)
+        # Quantised kinds decode their codes: the score is as exact as their search's.
+        try:
+            vectors = self.index.reconstruct_batch(keys)
+        except RuntimeError:  # an id the index lacks: no answer rather than a failed search
+            return None
+        return np.asarray(vectors @ np.asarray(query, dtype=np.float32).reshape(-1), dtype=np.float32)
+
     def search(
         self,
         queries: np.ndarray,

@@ -26,7 +26,7 @@ from embedder.ingest import IngestOptions, IngestStats, iter_articles
 from embedder.passages import cut_passages
 from embedder.reading import json_objects
 from embedder.records import Article, Passage
-from index import Collection
+from index import DEFAULT_ANALYZER, Collection
 from index.results import SEARCH_MODES
 from service.metrics_ir import RECALL_DEEP, mean_scores, relevant_queries
 
@@ -356,18 +356,25 @@ def evaluate(
     )
 
 
-def kept_collection(dataset: BeirDataset, embedder: TextEmbedder, keep_dir: Path) -> Collection:
+def kept_collection(
+    dataset: BeirDataset,
+    embedder: TextEmbedder,
+    keep_dir: Path,
+    *,
+    analyzer: str = DEFAULT_ANALYZER,
+) -> Collection:
     """Open the set's collection kept under ``keep_dir``, building it on first use.
 
     Tuning runs search one set thousands of times; rebuilding it per run would cost the
     ingestion (segmentation, FTS5) each time. The kept copy is keyed by the corpus bytes,
-    the model fingerprint, the embedding backend and :data:`BUILD_VERSION`, so a changed
-    input rebuilds it.
+    the model fingerprint, the embedding backend, the lexical analyzer and
+    :data:`BUILD_VERSION`, so a changed input rebuilds it.
 
     Args:
         dataset: The set.
         embedder: The model.
         keep_dir: Parent folder of kept collections (e.g. ``var/eval-cache``).
+        analyzer: Lexical analyzer of the collection.
 
     Returns:
         The open collection (writable; close it when done).
@@ -376,7 +383,7 @@ def kept_collection(dataset: BeirDataset, embedder: TextEmbedder, keep_dir: Path
     digest.update(dataset.corpus_path.read_bytes())
     # The backend too: int8 and bf16 vectors of the same weights differ slightly.
     backend = getattr(embedder, "backend_name", "")
-    digest.update(f"{embedder.fingerprint}:{backend}:{BUILD_VERSION}".encode())
+    digest.update(f"{embedder.fingerprint}:{backend}:{analyzer}:{BUILD_VERSION}".encode())
     path = keep_dir / f"{dataset.name}-{digest.hexdigest()[:12]}"
     if (path / "manifest.json").exists():
         return Collection.open(path, embedder)
@@ -385,7 +392,7 @@ def kept_collection(dataset: BeirDataset, embedder: TextEmbedder, keep_dir: Path
     if building.exists():
         for entry in building.iterdir():
             entry.unlink()
-    collection = Collection.create(building, embedder, kind="flat")
+    collection = Collection.create(building, embedder, kind="flat", analyzer=analyzer)
     try:
         collection.upsert(corpus.items)
     finally:

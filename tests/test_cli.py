@@ -185,6 +185,28 @@ def test_usage_errors_exit_2(seed_index: Path, capsys: pytest.CaptureFixture[str
     assert code == 2 and "no collection" in err
 
 
+def test_reanalyze_switches_the_lexical_index(
+    seed_index: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    common = ("--index", str(seed_index), "--model-dir", str(model_dir))
+
+    def analyzer() -> str:
+        code, out, _ = run(capsys, "info", *common, "--json")
+        assert code == 0
+        return str(json.loads(out)["lexical_analyzer"])
+
+    assert analyzer() == "jieba+bigrams"
+    code, out, _ = run(capsys, "index", "reanalyze", *common, "--analyzer", "jieba")
+    assert code == 0 and "rebuilt with jieba:" in out
+    assert analyzer() == "jieba"
+    words_only = search_json(capsys, seed_index, model_dir, "数字经济", "--mode", "lexical")
+    assert words_only["results"][0]["title"] == SECOND_TITLE
+    assert run(capsys, "index", "reanalyze", *common)[0] == 0
+    assert analyzer() == "jieba+bigrams"
+    assert run(capsys, "index", "reanalyze", *common, "--analyzer", "ngram")[0] == 2
+    assert analyzer() == "jieba+bigrams"
+
+
 def test_delete_removes_an_article(
     tmp_path: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

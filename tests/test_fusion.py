@@ -57,6 +57,26 @@ def test_per_article_fusion_adds_an_articles_best_passages() -> None:
     assert len(per_article) == 4
 
 
+def test_lead_passage_counts_towards_an_articles_dense_score() -> None:
+    # A's best passage (1) edges out B's (3), but A's first passage (0) is off topic while
+    # B's first passage is the match itself: with the lead term B comes first.
+    dense = [(1, 0.80), (3, 0.79), (5, 0.50), (6, 0.40)]
+    lexical = [(1, 10.0), (3, 10.0), (5, 2.0), (6, 1.0)]
+    articles = {1: "A", 3: "B", 5: "C", 6: "D"}
+    lead = {"A": 0.50, "B": 0.79, "C": 0.50, "D": 0.40}
+    heads = [articles[f.id] for f in fuse(dense, lexical, 0.5, article_of=articles, lead=lead)]
+    assert heads[:2] == ["B", "A"]
+    no_lead = FusionParams(lead_weight=0.0)
+    heads = [articles[f.id] for f in fuse(dense, lexical, 0.5, params=no_lead, article_of=articles, lead=lead)]
+    assert heads[:2] == ["A", "B"]
+    # An article without a known lead is scored by its best passage alone.
+    heads = [articles[f.id] for f in fuse(dense, lexical, 0.5, article_of=articles, lead={"B": 0.79})]
+    assert heads[:2] == ["A", "B"]
+    # The head still shows the best passage's own cosine.
+    top = fuse(dense, lexical, 0.5, article_of=articles, lead=lead)[0]
+    assert (top.id, top.dense) == (3, 0.79)
+
+
 def test_zscore_keeps_a_standout_lexical_match_standing_out() -> None:
     # Passage 7 is an exact lexical match far above the rest; dense barely separates.
     dense = [(1, 0.84), (2, 0.83), (7, 0.80), (3, 0.79), (4, 0.78)]
@@ -97,7 +117,8 @@ def test_lexical_weight_follows_script_and_coverage() -> None:
 
 
 @pytest.mark.parametrize(
-    "kwargs", [{"normalisation": "rank"}, {"lexical_weight": 1.5}, {"norm_depth": 1}]
+    "kwargs",
+    [{"normalisation": "rank"}, {"lexical_weight": 1.5}, {"norm_depth": 1}, {"lead_weight": -0.1}],
 )
 def test_bad_params_are_refused(kwargs: dict[str, object]) -> None:
     with pytest.raises(ValueError):
@@ -122,8 +143,10 @@ def test_seed_hybrid_collapsed_is_one_hit_per_article_and_english_is_dense(seed_
 
 
 @pytest.mark.slow
-def test_sohu_hybrid_beats_both_sides_on_real_queries(real_embedder: Embedder) -> None:
-    folder = shared_path("eval", "sohu2021_dd_retrieval")
+@pytest.mark.parametrize("name", ["sohu2021_dd_retrieval", "sohu2021_dc_retrieval"])
+def test_sohu_hybrid_beats_both_sides_on_real_queries(real_embedder: Embedder, name: str) -> None:
+    # dd: short news against short news; dc: against long articles cut into passages.
+    folder = shared_path("eval", name)
     report = evaluate(load_beir(folder, limit=120), real_embedder)
     ndcg = {r.mode: r.metrics["ndcg@10"] for r in report.results}
     assert ndcg["hybrid"] > max(ndcg["dense"], ndcg["lexical"])

@@ -155,6 +155,22 @@ def test_optimize_kinds(coll: Collection, kind: str) -> None:
     assert coll.check().ok
 
 
+@pytest.mark.parametrize("kind", ["flat", "hnsw_fp16", "ivf_flat"])
+def test_lead_similarities_are_the_first_passages_cosines(coll: Collection, kind: str) -> None:
+    coll.optimize(kind)
+    dense = coll.search("数字经济 核心产业", mode="dense", k=8).results
+    first = {h.article_id: h.score for h in dense if h.ordinal == 0}
+    lead = coll.lead_similarities("数字经济 核心产业", ["a1", "a2", "missing"])
+    if kind.startswith("ivf"):
+        assert lead == {}  # IVF cannot look vectors up by id: no lead term, search still works
+    else:
+        assert set(lead) == {"a1", "a2"}
+        for article, score in lead.items():
+            assert score == pytest.approx(first[article], abs=2e-3)
+    hits = coll.search("数字经济 核心产业", collapse=True).results
+    assert hits[0].article_id == "a1" and len({h.article_id for h in hits}) == len(hits)
+
+
 @pytest.mark.parametrize("readers", [1, 4])
 def test_readers_during_writes(coll: Collection, tmp_path: Path, readers: int) -> None:
     reader = Collection.open(tmp_path / "c", FakeEmbedder(), read_only=True)

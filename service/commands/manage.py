@@ -1,4 +1,4 @@
-"""``semsearch info``, ``semsearch delete`` and ``semsearch index optimize|check|repair``."""
+"""``semsearch info``, ``semsearch delete`` and ``semsearch index optimize|check|repair|reanalyze``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 import json
 
 from embedder.errors import InputError
-from index import KINDS, CheckReport, CollectionError
+from index import ANALYZERS, DEFAULT_ANALYZER, KINDS, CheckReport, CollectionError
 from service.cli import add_common_options, settings_from_args
 from service.context import open_for_reading, open_for_writing
 
@@ -41,6 +41,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     repair = verbs.add_parser("repair", help="check, and rebuild what is inconsistent")
     add_common_options(repair)
     repair.set_defaults(func=run_repair)
+    reanalyze = verbs.add_parser(
+        "reanalyze", help="rebuild the lexical index with another analyzer (default: the current default)"
+    )
+    add_common_options(reanalyze)
+    reanalyze.add_argument("--analyzer", default=DEFAULT_ANALYZER, choices=list(ANALYZERS))
+    reanalyze.set_defaults(func=run_reanalyze)
 
 
 def run_info(args: argparse.Namespace) -> int:
@@ -56,6 +62,7 @@ def run_info(args: argparse.Namespace) -> int:
     print(
         f"index {info.index_kind} {info.index_params or ''}{recall}, {info.size_bytes / 1e6:.1f} MB"
     )
+    print(f"lexical analyzer {info.lexical_analyzer}")
     return 0
 
 
@@ -107,6 +114,18 @@ def run_check(args: argparse.Namespace) -> int:
         else ("ok" if report.ok else "; ".join(report.problems))
     )
     return 0 if report.ok else 1
+
+
+def run_reanalyze(args: argparse.Namespace) -> int:
+    """Rebuild the lexical index with the chosen analyzer (no re-embedding)."""
+    with open_for_writing(settings_from_args(args), create=False) as collection:
+        passages = collection.reanalyze(args.analyzer)
+        info = collection.info()
+    if args.json:
+        print(json.dumps(info.to_dict(), ensure_ascii=False))
+    else:
+        print(f"lexical index rebuilt with {info.lexical_analyzer}: {passages} passages")
+    return 0
 
 
 def run_repair(args: argparse.Namespace) -> int:
