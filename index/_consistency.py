@@ -1,0 +1,140 @@
+"""Checking a collection's manifest, SQLite and FAISS against each other and the model.
+
+Private: :meth:`~index.collection.Collection.check`, :meth:`~index.collection.Collection.repair`
+and :meth:`~index.collection.Collection.open` run these under the collection's locks.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from embedder.base import TextEmbedder
+from index import store
+from index._files import load_vectors, meta_state, remove_stray_files, vectors_name
+from index._rebuild import rebuild
+from index.errors import ModelMismatchError
+from index.manifest import Manifest, read_manifest
+from index.results import CheckReport
+from index.vectors import VectorIndex
+
+
+def check_model(path: Path, manifest: Manifest, embedder: TextEmbedder) -> None:
+    """Refuse a model other than the one the collection was built with.
+
+    Args:
+        path: Collection directory (named in the message).
+        manifest: The collection's manifest.
+        embedder: The loaded model.
+
+    Raises:
+        ModelMismatchError: Another model, or another dimension.
+    """
+    if embedder.fingerprint != manifest.model_fingerprint:
+        raise ModelMismatchError(
+            f"{path} was built with model {manifest.model_name}"
+            f" ({manifest.model_fingerprint[:12]}); the loaded model is"
+            f" {embedder.model_name} ({embedder.fingerprint[:12]}). Use the same model"
+            " or build a new collection."
+        )
+    if embedder.dimension != manifest.dimension:
+        raise ModelMismatchError(
+            f"{path} holds {manifest.dimension}-d vectors; the model gives {embedder.dimension}-d"
+        )
+
+
+def check(path: Path, conn: Any) -> CheckReport:
+    """Compare manifest, SQLite and FAISS in one read transaction; nothing is changed.
+
+    Args:
+        path: Collection directory.
+        conn: Connection outside any transaction (callers hold the collection's lock).
+
+    Returns:
+        The report; ``ok`` is False when vectors must be rebuilt. A manifest that
+        lags one committed generation (crash after commit) is reported but ``ok``.
+    """
+    problems: list[str] = []
+    notes: list[str] = []
+    conn.execute("BEGIN")
+    try:
+        generation, kind, params = meta_state(conn)
+        manifest = read_manifest(path)
+        if manifest.generation != generation:
+            notes.append(f"manifest at generation {manifest.generation}, database at {generation}")
+        if manifest.model_fingerprint != store.get_meta(conn, "model_fingerprint"):
+            problems.append("manifest and database record different models")
+        vectors_problem = _vectors_problem(path, conn, generation, kind, params)
+        if vectors_problem is not None:
+            problems.append(vectors_problem)
+        articles, passages = store.counts(conn)
+        if generation == manifest.generation and (
+            manifest.articles != articles or manifest.passages != passages
+        ):
+            notes.append("manifest counts differ from the database")
+    finally:
+        conn.execute("COMMIT")
+    return CheckReport(ok=not problems, problems=problems + notes)
+
+
+def _vectors_problem(
+    path: Path, conn: Any, generation: int, kind: str, params: dict[str, Any]
+) -> str | None:
+    """What is wrong with the FAISS file of ``generation``, or None when it fits the rows."""
+    live = np.asarray(store.all_passage_ids(conn), dtype=np.int64)
+    tombs = np.asarray(store.tombstones(conn), dtype=np.int64)
+    try:
+        vectors = load_vectors(path, conn, generation, kind, params, read_only=True)
+    except (FileNotFoundError, RuntimeError, ValueError) as exc:
+        return f"vectors of generation {generation} unreadable ({exc})"
+    stored = np.sort(vectors.ids())
+    expected = np.union1d(live, tombs)
+    if len(stored) != len(expected) or not np.array_equal(stored, expected):
+        return (
+            f"FAISS holds {len(stored)} vectors, database {len(live)} passages"
+            f" (+{len(tombs)} tombstones) and the ids differ"
+        )
+    return None
+
+
+def rebuild_vectors(
+    path: Path, conn: Any, embedder: Callable[[], TextEmbedder]
+) -> tuple[VectorIndex, int]:
+    """Rebuild the vectors of the current rows from SQLite and commit them.
+
+    The caller holds the writer's file lock; the manifest is left for it to rewrite.
+
+    Args:
+        path: Collection directory.
+        conn: Connection outside any transaction.
+        embedder: Gives the embedder that re-embeds every passage.
+
+    Returns:
+        ``(vectors, generation)``: the rebuilt index and the generation it was saved as.
+    """
+    # Rebuild into the current generation's slot under the writer lock; the
+    # rows are unchanged, so readers may pair them with the rebuilt vectors.
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        generation, kind, params = meta_state(conn)
+        remove_stray_files(path, generation)
+        # Do not trust any loaded index here: re-embed (the cache makes it cheap).
+        auto = store.get_int(conn, "index_auto")
+        vectors, _recall = rebuild(
+            conn, kind, {} if auto else params, current=None, embedder=embedder
+        )
+        new_generation = generation + 1
+        vectors.save(path / vectors_name(new_generation))
+        store.set_meta(conn, "index_params", json.dumps(vectors.params))
+        store.clear_tombstones(conn)
+        store.set_meta(conn, "generation", new_generation)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return vectors, new_generation

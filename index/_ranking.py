@@ -1,0 +1,353 @@
+"""Search internals: candidates from both sides, fusion, collapsing and the page of hits.
+
+Private: :meth:`~index.collection.Collection.search` and
+:meth:`~index.collection.Collection.similar` call these inside a read snapshot, passing
+its connection and :class:`~index._snapshot.ReadView`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from embedder.base import TextEmbedder
+from index import lexical, store
+from index._snapshot import ReadView
+from index.errors import InputError
+from index.filters import Filters
+from index.fusion import DEFAULT_FUSION, Fused, FusionParams, fuse, lexical_weight
+from index.results import SearchHit
+from index.snippets import SnippetStyle, make_snippet
+from index.vectors import VectorIndex
+
+# Candidates fetched from each side before fusion / collapsing; doubled until a page fills.
+MIN_CANDIDATES = 100
+OVERFETCH = 2
+COLLAPSE_OVERFETCH = 4
+# Floor of a vector's norm when an article's mean passage vector is normalised.
+MIN_NORM = 1e-12
+
+Ranked = list[tuple[int, float]]
+
+
+class Example(NamedTuple):
+    """A query by example: its vector, what it leaves out, and how a response names it."""
+
+    vector: np.ndarray
+    exclude_ids: tuple[int, ...]
+    filters: Filters | None
+    label: str
+
+
+def query_weight(
+    conn: Any, passages: int, query: str, terms: list[str], fusion: FusionParams
+) -> float:
+    """The lexical side's weight in hybrid fusion for this query.
+
+    Args:
+        conn: Connection of the read snapshot.
+        passages: Passages in the snapshot.
+        query: The query text.
+        terms: Its lexical terms.
+        fusion: Fusion parameters.
+
+    Returns:
+        The weight.
+    """
+    dfs = store.document_frequencies(conn, terms)
+    corpus = lexical.ScriptProfile(
+        store.get_int(conn, "cjk_chars"), store.get_int(conn, "latin_chars")
+    )
+    profile = lexical.script_profile(query)
+    return lexical_weight(terms, dfs, passages, profile, corpus, params=fusion).weight
+
+
+def example_query(
+    conn: Any,
+    embedder: TextEmbedder,
+    *,
+    passage_id: int | None,
+    article_id: str | None,
+    text: str | None,
+    filters: Filters | None,
+) -> Example:
+    """The query vector of a stored passage, a stored article (mean vector) or a text.
+
+    Args:
+        conn: Connection of the read snapshot.
+        embedder: Embeds the example as a passage.
+        passage_id: A stored passage (left out of the results).
+        article_id: A stored article (left out of the results).
+        text: Free text.
+        filters: The caller's metadata restrictions.
+
+    Returns:
+        The example.
+    """
+    if passage_id is not None:
+        found = store.fetch_passages(conn, [passage_id]).get(passage_id)
+        if found is None:
+            raise InputError(f"no passage {passage_id}")
+        vector = embedder.embed_passages([found.text], progress=False)
+        return Example(vector, (passage_id,), filters, f"passage:{passage_id}")
+    if article_id is not None:
+        ids = store.passage_ids_of(conn, [article_id])
+        if not ids:
+            raise InputError(f"no article {article_id!r} (or it has no passages)")
+        texts = [p.text for p in store.fetch_passages(conn, ids).values()]
+        mean = embedder.embed_passages(texts, progress=False).mean(axis=0, keepdims=True)
+        vector = (mean / max(float(np.linalg.norm(mean)), MIN_NORM)).astype(np.float32)
+        return Example(vector, (), _without_article(filters, article_id), f"article:{article_id}")
+    vector = embedder.embed_passages([text or ""], progress=False)
+    return Example(vector, (), filters, text or "")
+
+
+def _without_article(filters: Filters | None, article_id: str) -> Filters:
+    base = filters or Filters()
+    excluded = [*(base.exclude_article_ids or ()), article_id]
+    return Filters(
+        date_from=base.date_from,
+        date_to=base.date_to,
+        sources=base.sources,
+        sections=base.sections,
+        article_ids=base.article_ids,
+        exclude_article_ids=excluded,
+        metadata=base.metadata,
+    )
+
+
+def collect(
+    conn: Any,
+    view: ReadView,
+    query_vector: np.ndarray | None,
+    terms: list[str],
+    mode: str,
+    weight: float,
+    *,
+    k: int,
+    offset: int,
+    filters: Filters | None,
+    collapse: bool,
+    min_score: float | None,
+    exclude_ids: Sequence[int],
+    snippet_terms: list[str],
+    style: SnippetStyle | None,
+    fusion: FusionParams = DEFAULT_FUSION,
+) -> list[SearchHit]:
+    """Rank candidates, deepening the candidate lists until the page can be filled.
+
+    Args:
+        conn: Connection of the read snapshot.
+        view: The snapshot's vectors, tombstones and size.
+        query_vector: The embedded query (None: lexical only).
+        terms: Lexical terms (empty: dense only).
+        mode: ``hybrid``, ``dense`` or ``lexical``.
+        weight: The lexical side's weight in hybrid fusion.
+        k: Results per page.
+        offset: Results to skip.
+        filters: Metadata restrictions.
+        collapse: One hit per article.
+        min_score: Drop hits scoring below this.
+        exclude_ids: Passages never returned.
+        snippet_terms: Terms the snippets highlight.
+        style: Highlight markers and snippet width.
+        fusion: How ``hybrid`` blends its two rankings.
+
+    Returns:
+        The hits of the page.
+    """
+    vectors = view.vectors
+    allowed = _allowed_ids(conn, filters, exclude_ids)
+    excluded = view.tombstones
+    if exclude_ids:
+        excluded = np.union1d(excluded, np.asarray(exclude_ids, dtype=np.int64))
+    limit = view.passages if allowed is None else len(allowed)
+    need = offset + k
+    depth = max(MIN_CANDIDATES, need * (COLLAPSE_OVERFETCH if collapse else OVERFETCH))
+    match = (
+        lexical.fts_match(terms)
+        if mode in ("lexical", "hybrid") and (mode == "lexical" or weight > 0)
+        else None
+    )
+    while True:
+        depth = min(depth, max(limit, 1))
+        dense: Ranked = []
+        if mode in ("dense", "hybrid") and query_vector is not None and limit > 0:
+            dense = _dense(vectors, query_vector, depth, allowed, excluded)
+        lexical_hits: Ranked = []
+        if match is not None and limit > 0:
+            lexical_hits = [
+                (pid, score)
+                for pid, score in store.bm25_search(conn, match, depth, filters)
+                if pid not in exclude_ids
+            ]
+        if mode == "lexical":
+            ranked = [Fused(pid, score, None, score) for pid, score in lexical_hits]
+        elif mode == "dense":
+            ranked = [Fused(pid, score, score, None) for pid, score in dense]
+        else:
+            ranked = _hybrid(
+                conn, vectors, query_vector, dense, lexical_hits, weight, collapse, fusion
+            )
+        page, exhausted = _page(conn, ranked, need, collapse, min_score)
+        lists_full = len(dense) >= depth or len(lexical_hits) >= depth
+        if len(page) >= need or exhausted or not lists_full or depth >= limit:
+            break
+        depth *= 2
+    return _hits(conn, page[offset:need], offset, snippet_terms, style)
+
+
+def _allowed_ids(
+    conn: Any, filters: Filters | None, exclude_ids: Sequence[int]
+) -> np.ndarray | None:
+    """Passages the filters let through, less the excluded ones (None: no filter)."""
+    if filters is None or filters.is_empty():
+        return None
+    allowed = np.asarray(store.filtered_passage_ids(conn, filters), dtype=np.int64)
+    if exclude_ids:
+        allowed = np.setdiff1d(allowed, np.asarray(exclude_ids, dtype=np.int64))
+    return allowed
+
+
+def _hybrid(
+    conn: Any,
+    vectors: VectorIndex,
+    query_vector: np.ndarray | None,
+    dense: Ranked,
+    lexical_hits: Ranked,
+    weight: float,
+    collapse: bool,
+    fusion: FusionParams,
+) -> list[Fused]:
+    """Fuse the two candidate lists (by article, with lead passages, when collapsing)."""
+    article_of = _articles_of(conn, dense, lexical_hits) if collapse else None
+    lead = None
+    if article_of is not None and query_vector is not None and weight > 0 and fusion.uses_lead:
+        lead = lead_scores(
+            conn, vectors, query_vector, {article_of[pid] for pid, _ in dense if pid in article_of}
+        )
+    return fuse(dense, lexical_hits, weight, params=fusion, article_of=article_of, lead=lead)
+
+
+def _hits(
+    conn: Any,
+    shown: list[tuple[Fused, int]],
+    offset: int,
+    snippet_terms: list[str],
+    style: SnippetStyle | None,
+) -> list[SearchHit]:
+    """The page's entries as hits, with their stored passage and snippet."""
+    passages = store.fetch_passages(conn, [f.id for f, _ in shown])
+    hits: list[SearchHit] = []
+    for fused, others in shown:
+        stored = passages.get(fused.id)
+        if stored is None:  # vanished row: never show a passage the database lacks
+            continue
+        hits.append(
+            SearchHit(
+                rank=offset + len(hits) + 1,
+                score=float(fused.score),
+                passage_id=stored.id,
+                article_id=stored.article_id,
+                title=stored.title,
+                text=stored.text,
+                snippet=make_snippet(stored.text, snippet_terms, style),
+                date=stored.date,
+                source=stored.source,
+                section=stored.section,
+                url=stored.url,
+                ordinal=stored.ordinal,
+                paragraph_index=stored.paragraph_index,
+                start=stored.start,
+                end=stored.end,
+                matched_passages=others,
+                dense_score=fused.dense,
+                lexical_score=fused.lexical,
+            )
+        )
+    return hits
+
+
+def _dense(
+    vectors: VectorIndex,
+    query_vector: np.ndarray,
+    depth: int,
+    allowed: np.ndarray | None,
+    excluded: np.ndarray,
+) -> Ranked:
+    scores, ids = vectors.search(query_vector, depth, allowed=allowed, excluded=excluded)
+    found = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+    reachable = vectors.ntotal - len(excluded) if allowed is None else len(allowed)
+    if len(found) < min(depth, reachable) and vectors.kind != "flat":
+        # Approximate search with a selective filter can come back short: look wider.
+        scores, ids = vectors.search(
+            query_vector, depth, allowed=allowed, excluded=excluded, exhaustive=True
+        )
+        found = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+    return found
+
+
+def _articles_of(conn: Any, dense: Ranked, lexical_hits: Ranked) -> dict[int, str]:
+    """Article id of every fusion candidate, so collapsed hybrid search fuses articles."""
+    ids = {pid for pid, _ in dense} | {pid for pid, _ in lexical_hits}
+    return store.article_ids_of(conn, ids)
+
+
+def lead_scores(
+    conn: Any, vectors: VectorIndex, query_vector: np.ndarray, article_ids: set[str]
+) -> dict[str, float] | None:
+    """Cosine of the query with each article's first passage (None: the kind cannot say).
+
+    Args:
+        conn: Connection of the read snapshot.
+        vectors: The snapshot's vectors.
+        query_vector: The embedded query, shape ``(1, d)``.
+        article_ids: Articles (unknown ones are left out).
+
+    Returns:
+        Cosine by article id, or None when the index kind cannot look vectors up by id.
+    """
+    leads = store.lead_passages(conn, sorted(article_ids))
+    if not leads:
+        return {}
+    scores = vectors.similarities(query_vector[0], np.fromiter(leads.values(), dtype=np.int64))
+    if scores is None:
+        return None
+    return {article: float(score) for article, score in zip(leads, scores, strict=True)}
+
+
+def _page(
+    conn: Any, ranked: list[Fused], need: int, collapse: bool, min_score: float | None
+) -> tuple[list[tuple[Fused, int]], bool]:
+    """Apply the score floor and per-article collapsing.
+
+    Returns:
+        ``(entries, exhausted)``: entries pair a hit with how many other passages of
+        its article matched; ``exhausted`` is True when the floor cut the list (deeper
+        candidates cannot score higher).
+    """
+    exhausted = False
+    kept: list[Fused] = []
+    for fused in ranked:
+        if min_score is not None and fused.score < min_score:
+            exhausted = True
+            break
+        kept.append(fused)
+    if not collapse:
+        return [(f, 0) for f in kept], exhausted
+    articles = store.article_ids_of(conn, [f.id for f in kept])
+    best: dict[str, int] = {}
+    entries: list[list[Any]] = []
+    for fused in kept:
+        article_id = articles.get(fused.id)
+        if article_id is None:
+            continue
+        slot = best.get(article_id)
+        if slot is None:
+            best[article_id] = len(entries)
+            entries.append([fused, 0])
+        else:
+            entries[slot][1] += 1
+    return [(e[0], e[1]) for e in entries], exhausted

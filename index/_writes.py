@@ -1,0 +1,116 @@
+"""Row and vector changes made inside one write: upserting and deleting articles.
+
+Private: :meth:`~index.collection.Collection.upsert` and
+:meth:`~index.collection.Collection.delete` run these inside their write transaction,
+on the index that write saves as its generation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from embedder.base import TextEmbedder
+from embedder.records import Article, Passage
+from index import lexical, store
+from index.errors import InputError
+from index.results import UpsertReport
+from index.vectors import VectorIndex
+
+# Passages embedded per call while ingesting.
+EMBED_BATCH = 256
+
+
+def upsert(
+    conn: Any,
+    vectors: VectorIndex,
+    embedder: TextEmbedder,
+    items: Iterable[tuple[Article, list[Passage]]],
+) -> UpsertReport:
+    """Add or replace articles with their passages and vectors.
+
+    Args:
+        conn: Connection inside the write transaction.
+        vectors: The index being written.
+        embedder: Embeds the new passages.
+        items: ``(article, passages)`` pairs; passages belong to that article.
+
+    Returns:
+        Counts of what changed (the generation is filled in by the caller).
+    """
+    report = UpsertReport()
+    analyzer = lexical.analyzer(store.analyzer_name(conn))
+    next_id = store.get_int(conn, "next_passage_id", 1)
+    pending: dict[int, str] = {}
+
+    def flush() -> None:
+        if not pending:
+            return
+        ids = np.fromiter(pending.keys(), dtype=np.int64, count=len(pending))
+        vectors.add(ids, embedder.embed_passages(list(pending.values()), progress=False))
+        pending.clear()
+
+    for article, passages in items:
+        _check_owner(article, passages)
+        old_hash = store.article_hash(conn, article.id)
+        if old_hash is not None and old_hash == article.content_hash():
+            old_ids = store.passage_ids_of(conn, [article.id])
+            if len(old_ids) == len(passages):
+                store.write_article(conn, article)
+                report.metadata_only += 1
+                continue
+        if old_hash is not None:
+            removed = store.delete_articles(conn, [article.id], keep_rows=True)
+            _forget_vectors(conn, vectors, removed, pending)
+            report.passages_removed += len(removed)
+            report.replaced += 1
+        else:
+            report.added += 1
+        store.write_article(conn, article)
+        ids = list(range(next_id, next_id + len(passages)))
+        next_id += len(passages)
+        store.insert_passages(conn, ids, passages, article.title, analyzer)
+        pending.update(zip(ids, (p.text for p in passages), strict=True))
+        report.passages_added += len(passages)
+        if len(pending) >= EMBED_BATCH:
+            flush()
+    flush()
+    store.set_meta(conn, "next_passage_id", next_id)
+    return report
+
+
+def delete(conn: Any, vectors: VectorIndex, article_ids: Sequence[str]) -> int:
+    """Delete articles, their passages and vectors.
+
+    Args:
+        conn: Connection inside the write transaction.
+        vectors: The index being written.
+        article_ids: Articles to delete; unknown ids are ignored.
+
+    Returns:
+        How many articles were deleted.
+    """
+    present = [a for a in dict.fromkeys(article_ids) if store.article_hash(conn, a) is not None]
+    removed = store.delete_articles(conn, present)
+    _forget_vectors(conn, vectors, removed, {})
+    return len(present)
+
+
+def _check_owner(article: Article, passages: list[Passage]) -> None:
+    for passage in passages:
+        if passage.article_id != article.id:
+            raise InputError(f"passage {passage.key} does not belong to article {article.id}")
+
+
+def _forget_vectors(
+    conn: Any, vectors: VectorIndex, ids: list[int], pending: dict[int, str]
+) -> None:
+    in_index = [i for i in ids if pending.pop(i, None) is None]
+    if not in_index:
+        return
+    if vectors.supports_remove:
+        vectors.remove(np.asarray(in_index, dtype=np.int64))
+    else:
+        store.add_tombstones(conn, in_index)
