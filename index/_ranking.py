@@ -8,6 +8,7 @@ its connection and :class:`~index._snapshot.ReadView`.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -106,16 +107,7 @@ def example_query(
 
 def _without_article(filters: Filters | None, article_id: str) -> Filters:
     base = filters or Filters()
-    excluded = [*(base.exclude_article_ids or ()), article_id]
-    return Filters(
-        date_from=base.date_from,
-        date_to=base.date_to,
-        sources=base.sources,
-        sections=base.sections,
-        article_ids=base.article_ids,
-        exclude_article_ids=excluded,
-        metadata=base.metadata,
-    )
+    return replace(base, exclude_article_ids=[*(base.exclude_article_ids or ()), article_id])
 
 
 def collect(
