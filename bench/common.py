@@ -94,7 +94,9 @@ def machine() -> str:
     return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
-def write_section(name: str, title: str, command: str, body: str) -> None:
+def write_section(
+    name: str, title: str, command: str, body: str, *, measured: float | None = None
+) -> None:
     """Store one benchmark's results and rebuild docs/benchmarks.md from all sections.
 
     Args:
@@ -102,9 +104,11 @@ def write_section(name: str, title: str, command: str, body: str) -> None:
         title: Section heading.
         command: The command that produced it.
         body: Markdown tables and notes.
+        measured: When the figures were measured (epoch seconds); default now. A section
+            re-rendered from saved results keeps the time of the run.
     """
     SECTIONS.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(measured))
     (SECTIONS / f"{name}.md").write_text(
         f"## {title}\n\nMeasured {stamp} on {machine()} with `{command}`.\n\n{body.strip()}\n",
         encoding="utf-8",
