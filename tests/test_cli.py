@@ -199,6 +199,8 @@ def test_reanalyze_switches_the_lexical_index(
     code, out, _ = run(capsys, "index", "reanalyze", *common, "--analyzer", "jieba")
     assert code == 0 and "rebuilt with jieba:" in out
     assert analyzer() == "jieba"
+    code, out, _ = run(capsys, "info", *common)
+    assert code == 0 and "lexical analyzer jieba (`semsearch index reanalyze` upgrades it" in out
     words_only = search_json(capsys, seed_index, model_dir, "数字经济", "--mode", "lexical")
     assert words_only["results"][0]["title"] == SECOND_TITLE
     assert run(capsys, "index", "reanalyze", *common)[0] == 0

@@ -62,7 +62,12 @@ def run_info(args: argparse.Namespace) -> int:
     print(
         f"index {info.index_kind} {info.index_params or ''}{recall}, {info.size_bytes / 1e6:.1f} MB"
     )
-    print(f"lexical analyzer {info.lexical_analyzer}")
+    upgrade = (
+        f" (`semsearch index reanalyze` upgrades it to {DEFAULT_ANALYZER})"
+        if info.lexical_analyzer != DEFAULT_ANALYZER
+        else ""
+    )
+    print(f"lexical analyzer {info.lexical_analyzer}{upgrade}")
     return 0
 
 
