@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import json
 import shutil
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..errors import ModelError
 from ..model_files import ModelFiles
 from .base import EncoderBackend
 
@@ -55,7 +58,65 @@ def min_cosine_vs_fp32(
     return float(np.min(cosines))
 
 
-def publish(staging: Path, target: Path, meta: dict[str, Any], meta_file: str) -> None:
+def build_verified(
+    model: ModelFiles,
+    target: Path,
+    *,
+    label: str,
+    version: int,
+    meta_file: str,
+    write: Callable[[Path], None],
+    load: Callable[[Path], EncoderBackend],
+    describe: Callable[[Path], dict[str, Any]] | None = None,
+    threads: int,
+    max_seq_length: int,
+) -> Path:
+    """Build a backend's files in a staging directory, verify them, and publish them.
+
+    Args:
+        model: The model the files are built from.
+        target: Where the backend looks for them.
+        label: What the files are, for messages (``int8 model``).
+        version: Artefact format version, recorded in the metadata.
+        meta_file: Name of the metadata file.
+        write: Writes the files into the staging directory.
+        load: Opens the backend over the staging directory.
+        describe: Extra metadata about the staged files.
+        threads: Threads for the verification run.
+        max_seq_length: Truncation length in tokens.
+
+    Returns:
+        ``target``, holding the verified build.
+
+    Raises:
+        ModelError: The build's vectors disagree with fp32 beyond :data:`MIN_COSINE` (the
+            rejection is recorded, so later runs do not rebuild it).
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".build-", dir=target.parent))
+    try:
+        write(staging)
+        worst = min_cosine_vs_fp32(
+            load(staging), model, threads=threads, max_seq_length=max_seq_length
+        )
+        ok = worst >= MIN_COSINE
+        meta = {
+            "version": version,
+            "ok": ok,
+            "min_cosine_vs_fp32": worst,
+            "fingerprint": model.fingerprint,
+            **(describe(staging) if describe is not None else {}),
+            "reason": None if ok else f"cosine {worst:.4f} < {MIN_COSINE}",
+        }
+        _publish(staging, target, meta, meta_file)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    if not ok:
+        raise ModelError(f"{label} of {model.name} rejected: {meta['reason']}")
+    return target
+
+
+def _publish(staging: Path, target: Path, meta: dict[str, Any], meta_file: str) -> None:
     """Write ``meta`` into ``staging`` and move the build into ``target``'s place.
 
     Args:

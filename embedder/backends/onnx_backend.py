@@ -11,8 +11,6 @@ both sides lost 0.011 nDCG@10 against fp32, int8 passages with fp32 queries 0.00
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +21,7 @@ import numpy as np
 
 from ..errors import ModelError
 from ..model_files import ModelFiles
-from ._artefacts import MIN_COSINE, min_cosine_vs_fp32, publish
+from ._artefacts import build_verified
 from ._tokens import fast_tokenizers
 
 ONNX_FILE = "model-int8.onnx"
@@ -120,27 +118,23 @@ def build_int8_model(
             raise ModelError(
                 f"int8 model of {model.name} was rejected earlier: {meta.get('reason')}"
             )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".build-", dir=target.parent))
-    try:
+    def write(staging: Path) -> None:
         export_onnx(model, staging / QUERY_ONNX_FILE, max_seq_length)
         _quantise(staging / QUERY_ONNX_FILE, staging / ONNX_FILE)
-        fast = OnnxInt8Backend(model, staging, threads=threads, max_seq_length=max_seq_length)
-        worst = min_cosine_vs_fp32(fast, model, threads=threads, max_seq_length=max_seq_length)
-        ok = worst >= MIN_COSINE
-        meta = {
-            "version": ARTEFACT_VERSION,
-            "ok": ok,
-            "min_cosine_vs_fp32": worst,
-            "fingerprint": model.fingerprint,
-            "reason": None if ok else f"cosine {worst:.4f} < {MIN_COSINE}",
-        }
-        publish(staging, target, meta, META_FILE)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    if not ok:
-        raise ModelError(f"int8 model of {model.name} rejected: {meta['reason']}")
-    return target
+
+    return build_verified(
+        model,
+        target,
+        label="int8 model",
+        version=ARTEFACT_VERSION,
+        meta_file=META_FILE,
+        write=write,
+        load=lambda staging: OnnxInt8Backend(
+            model, staging, threads=threads, max_seq_length=max_seq_length
+        ),
+        threads=threads,
+        max_seq_length=max_seq_length,
+    )
 
 
 class OnnxInt8Backend:

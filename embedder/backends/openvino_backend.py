@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import json
 import queue
-import shutil
-import tempfile
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -29,7 +27,7 @@ import numpy as np
 
 from ..errors import ModelError
 from ..model_files import ModelFiles
-from ._artefacts import MIN_COSINE, min_cosine_vs_fp32, publish
+from ._artefacts import build_verified
 from ._tokens import fast_tokenizers
 from .onnx_backend import export_onnx
 
@@ -109,9 +107,7 @@ def build_openvino_model(
             )
         if _intact(target, meta):
             return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".build-", dir=target.parent))
-    try:
+    def write(staging: Path) -> None:
         onnx_file = staging / "model-fp32.onnx"
         export_onnx(model, onnx_file, max_seq_length)
         # Weights stay fp32 on disk: the CPU plugin picks bf16 or fp32 at compile time, and
@@ -120,24 +116,24 @@ def build_openvino_model(
             ov.convert_model(str(onnx_file)), str(staging / IR_FILE), compress_to_fp16=False
         )
         onnx_file.unlink()
-        fast = OpenVinoBackend(model, staging, threads=threads, max_seq_length=max_seq_length)
-        worst = min_cosine_vs_fp32(fast, model, threads=threads, max_seq_length=max_seq_length)
-        ok = worst >= MIN_COSINE
-        meta = {
-            "version": ARTEFACT_VERSION,
-            "ok": ok,
-            "min_cosine_vs_fp32": worst,
-            "fingerprint": model.fingerprint,
+
+    return build_verified(
+        model,
+        target,
+        label="OpenVINO model",
+        version=ARTEFACT_VERSION,
+        meta_file=META_FILE,
+        write=write,
+        load=lambda staging: OpenVinoBackend(
+            model, staging, threads=threads, max_seq_length=max_seq_length
+        ),
+        describe=lambda staging: {
             "openvino": ov.__version__,
             "sizes": {name: (staging / name).stat().st_size for name in (IR_FILE, WEIGHTS_FILE)},
-            "reason": None if ok else f"cosine {worst:.4f} < {MIN_COSINE}",
-        }
-        publish(staging, target, meta, META_FILE)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    if not ok:
-        raise ModelError(f"OpenVINO model of {model.name} rejected: {meta['reason']}")
-    return target
+        },
+        threads=threads,
+        max_seq_length=max_seq_length,
+    )
 
 
 def _groups(lengths: Sequence[int]) -> list[tuple[int, list[int]]]:
