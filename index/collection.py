@@ -101,7 +101,7 @@ class Collection:
             raise CollectionError(f"{path} already holds a collection")
         if kind != "auto" and kind not in KINDS:
             raise InputError(f"unknown index kind {kind!r}; choose auto or one of {', '.join(KINDS)}")
-        _known_analyzer(analyzer)
+        _chosen_analyzer(analyzer)
         path.mkdir(parents=True, exist_ok=True)
         conn = store.connect(path / store.DATABASE_NAME)
         actual_kind = choose_kind(0) if kind == "auto" else kind
@@ -366,9 +366,9 @@ class Collection:
         Returns:
             Passages re-indexed.
         """
-        _known_analyzer(analyzer)
+        chosen = _chosen_analyzer(analyzer)
         with self._writer():
-            return store.reindex_lexical(self._conn, lexical.analyzer(analyzer), REBUILD_BATCH)
+            return store.reindex_lexical(self._conn, chosen, REBUILD_BATCH)
 
     # ------------------------------------------------------------------ reads
 
@@ -442,9 +442,11 @@ class Collection:
         query_vector = None
         if mode != "lexical":
             query_vector = self._require_embedder().embed_queries([query])
+        # Snippets mark the query's words; matching may add the collection's extra terms.
+        words = lexical.query_terms(query)
         with self._snapshot():
             conn, view = self._conn, self._view()
-            terms = lexical.analyzer(store.analyzer_name(conn)).query_terms(query)
+            terms = lexical.analyzer(store.analyzer_name(conn)).query_terms(query, words)
             weight: float | None = None
             if mode == "hybrid":
                 weight = query_weight(conn, view.passages, query, terms, fusion)
@@ -461,7 +463,7 @@ class Collection:
                 collapse=collapse,
                 min_score=min_score,
                 exclude_ids=(),
-                snippet_terms=lexical.query_terms(query),
+                snippet_terms=words,
                 style=snippet_style,
                 fusion=fusion,
             )
@@ -566,11 +568,14 @@ class Collection:
         return self.embedder
 
 
-def _known_analyzer(name: str) -> None:
-    if name not in lexical.ANALYZERS:
+def _chosen_analyzer(name: str) -> lexical.Analyzer:
+    """The analyzer a caller asked for; an unknown name is bad input, not a broken collection."""
+    try:
+        return lexical.analyzer(name)
+    except ValueError:
         raise InputError(
             f"unknown lexical analyzer {name!r}; choose one of {', '.join(lexical.ANALYZERS)}"
-        )
+        ) from None
 
 
 __all__ = ["Collection", "measure_recall", "remove_collection_files"]

@@ -288,7 +288,7 @@ def _fuse_articles(
 ) -> list[Fused]:
     dense_best = _best_per_group(list(dense_raw.items()), article_of)
     lexical_best = _best_per_group(list(lexical_raw.items()), article_of)
-    share = params.lead_weight if params.per_article else 0.0
+    share = params.lead_weight
     dense_article = {
         article: (1.0 - share) * best + share * lead.get(article, best)
         for article, best in dense_best.items()

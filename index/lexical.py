@@ -140,16 +140,18 @@ class Analyzer:
         terms = tokenize(text)
         return terms + bigrams(text) if self.bigrams else terms
 
-    def query_terms(self, text: str) -> list[str]:
+    def query_terms(self, text: str, words: list[str] | None = None) -> list[str]:
         """Distinct terms to match, without stopwords (words first, then bigrams).
 
         Args:
             text: The user's query.
+            words: Its words from :func:`query_terms`, when the caller has them already.
 
         Returns:
             The terms.
         """
-        words = query_terms(text)
+        if words is None:
+            words = query_terms(text)
         if not self.bigrams:
             return words
         return list(dict.fromkeys([*words, *bigrams(text)]))
