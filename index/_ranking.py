@@ -175,15 +175,17 @@ def collect(
                 for pid, score in store.bm25_search(conn, match, depth, filters)
                 if pid not in exclude_ids
             ]
+        # One look-up serves fusing by article and collapsing the page.
+        article_of = _articles_of(conn, dense, lexical_hits) if collapse else None
         if mode == "lexical":
             ranked = [Fused(pid, score, None, score) for pid, score in lexical_hits]
         elif mode == "dense":
             ranked = [Fused(pid, score, score, None) for pid, score in dense]
         else:
             ranked = _hybrid(
-                conn, vectors, query_vector, dense, lexical_hits, weight, collapse, fusion
+                conn, vectors, query_vector, dense, lexical_hits, weight, article_of, fusion
             )
-        page, exhausted = _page(conn, ranked, need, collapse, min_score)
+        page, exhausted = _page(ranked, article_of, min_score)
         lists_full = len(dense) >= depth or len(lexical_hits) >= depth
         if len(page) >= need or exhausted or not lists_full or depth >= limit:
             break
@@ -210,11 +212,10 @@ def _hybrid(
     dense: Ranked,
     lexical_hits: Ranked,
     weight: float,
-    collapse: bool,
+    article_of: dict[int, str] | None,
     fusion: FusionParams,
 ) -> list[Fused]:
     """Fuse the two candidate lists (by article, with lead passages, when collapsing)."""
-    article_of = _articles_of(conn, dense, lexical_hits) if collapse else None
     lead = None
     if article_of is not None and query_vector is not None and weight > 0 and fusion.uses_lead:
         lead = lead_scores(
@@ -282,7 +283,7 @@ def _dense(
 
 
 def _articles_of(conn: Any, dense: Ranked, lexical_hits: Ranked) -> dict[int, str]:
-    """Article id of every fusion candidate, so collapsed hybrid search fuses articles."""
+    """Article id of every candidate: collapsed search fuses and collapses by article."""
     ids = {pid for pid, _ in dense} | {pid for pid, _ in lexical_hits}
     return store.article_ids_of(conn, ids)
 
@@ -311,9 +312,9 @@ def lead_scores(
 
 
 def _page(
-    conn: Any, ranked: list[Fused], need: int, collapse: bool, min_score: float | None
+    ranked: list[Fused], article_of: dict[int, str] | None, min_score: float | None
 ) -> tuple[list[tuple[Fused, int]], bool]:
-    """Apply the score floor and per-article collapsing.
+    """Apply the score floor and, given the candidates' articles, per-article collapsing.
 
     Returns:
         ``(entries, exhausted)``: entries pair a hit with how many other passages of
@@ -327,13 +328,12 @@ def _page(
             exhausted = True
             break
         kept.append(fused)
-    if not collapse:
+    if article_of is None:
         return [(f, 0) for f in kept], exhausted
-    articles = store.article_ids_of(conn, [f.id for f in kept])
     best: dict[str, int] = {}
     entries: list[list[Any]] = []
     for fused in kept:
-        article_id = articles.get(fused.id)
+        article_id = article_of.get(fused.id)
         if article_id is None:
             continue
         slot = best.get(article_id)
