@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from index import DEFAULT_ANALYZER
+from semsearch.index import DEFAULT_ANALYZER
 
 from .common import ROOT, SHARED
 
@@ -45,7 +45,7 @@ def news_collection(*, quick: bool = False) -> Path:
     command = [
         sys.executable,
         "-m",
-        "service.cli",
+        "semsearch.service.cli",
         "ingest",
         str(source),
         "--index",
@@ -60,7 +60,7 @@ def news_collection(*, quick: bool = False) -> Path:
 
 def _current_analyzer(target: Path) -> None:
     """Re-index a kept collection built with an older lexical analyzer (no re-embedding)."""
-    cli = [sys.executable, "-m", "service.cli"]
+    cli = [sys.executable, "-m", "semsearch.service.cli"]
     shown = subprocess.run(
         [*cli, "info", "--index", str(target), "--json"],
         cwd=ROOT,

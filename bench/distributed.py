@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from service.cli import main as cli
+from semsearch.service.cli import main as cli
 
 from .common import SHARED, table, write_section
 

@@ -15,8 +15,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from embedder.embedder import Embedder
-from embedder.settings import Settings
+from semsearch.embedder.embedder import Embedder
+from semsearch.embedder.settings import Settings
 
 from .common import load_beir, ndcg_at_k, news_texts, table, write_section
 

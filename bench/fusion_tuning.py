@@ -26,13 +26,13 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
-from embedder.embedder import Embedder
-from embedder.settings import Settings
-from index import Collection, lexical, store
-from index.fusion import DEFAULT_FUSION, FusionParams, fuse, lexical_weight
-from index.lexical import ANALYZERS, DEFAULT_ANALYZER, LEGACY_ANALYZER, ScriptProfile
-from service.evaluation import BeirDataset, kept_collection, load_beir
-from service.metrics_ir import RECALL_DEEP, per_query_scores
+from semsearch.embedder.embedder import Embedder
+from semsearch.embedder.settings import Settings
+from semsearch.index import Collection, lexical, store
+from semsearch.index.fusion import DEFAULT_FUSION, FusionParams, fuse, lexical_weight
+from semsearch.index.lexical import ANALYZERS, DEFAULT_ANALYZER, LEGACY_ANALYZER, ScriptProfile
+from semsearch.service.evaluation import BeirDataset, kept_collection, load_beir
+from semsearch.service.metrics_ir import RECALL_DEEP, per_query_scores
 
 from .common import ROOT, SHARED, table, write_section
 

@@ -93,7 +93,7 @@ def start_server(index: Path, port: int) -> subprocess.Popen[bytes]:
     command = [
         sys.executable,
         "-m",
-        "service.cli",
+        "semsearch.service.cli",
         "serve",
         "--index",
         str(index),

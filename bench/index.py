@@ -28,8 +28,8 @@ from typing import Any
 import faiss as _faiss
 import numpy as np
 
-from index import store
-from index.vectors import VectorIndex
+from semsearch.index import store
+from semsearch.index.vectors import VectorIndex
 
 from .common import ROOT, table, write_section
 from .corpus import news_collection
@@ -313,7 +313,7 @@ from pathlib import Path
 import faiss
 faiss.omp_set_num_threads(1)
 from bench.index import rss_mb
-from index.vectors import VectorIndex
+from semsearch.index.vectors import VectorIndex
 queries = np.load({queries!r})
 before = rss_mb()
 started = time.perf_counter()

@@ -31,11 +31,11 @@ from typing import Any
 
 import numpy as np
 
-from embedder.embedder import Embedder
-from embedder.settings import Settings
-from index import Collection
-from service.evaluation import BeirDataset, Corpus, evaluate, load_beir, read_corpus
-from service.metrics_ir import RECALL_DEEP, mean_scores
+from semsearch.embedder.embedder import Embedder
+from semsearch.embedder.settings import Settings
+from semsearch.index import Collection
+from semsearch.service.evaluation import BeirDataset, Corpus, evaluate, load_beir, read_corpus
+from semsearch.service.metrics_ir import RECALL_DEEP, mean_scores
 
 from .common import ROOT, SHARED, table, write_section
 from .quality import eval_sets

@@ -14,9 +14,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from embedder.embedder import Embedder
-from embedder.settings import Settings
-from service.evaluation import EVAL_MODES, EvalReport, evaluate, load_beir
+from semsearch.embedder.embedder import Embedder
+from semsearch.embedder.settings import Settings
+from semsearch.service.evaluation import EVAL_MODES, EvalReport, evaluate, load_beir
 
 from .common import ROOT, SHARED, table, write_section
 

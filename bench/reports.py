@@ -22,23 +22,23 @@ from pathlib import Path
 
 import numpy as np
 
-from embedder.embedder import Embedder
-from embedder.settings import Settings
-from service.reports import (
+from semsearch.embedder.embedder import Embedder
+from semsearch.embedder.settings import Settings
+from semsearch.service.reports import (
     DUPLICATE_THRESHOLD,
     duplicates_report,
     load_corpus,
     related_report,
     write_report,
 )
-from service.reports.calibration import (
+from semsearch.service.reports.calibration import (
     SAME_EVENT_LABEL,
     best_f1_threshold,
     load_pairs,
     pair_scores,
     quality_at,
 )
-from service.reports.centroid import NEWS_CENTROID_B64, encode_centroid
+from semsearch.service.reports.centroid import NEWS_CENTROID_B64, encode_centroid
 
 from .common import SHARED, table, write_section
 from .corpus import news_collection

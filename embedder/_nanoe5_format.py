@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ModelError
+from semsearch.embedder.errors import ModelError
 
 MAGIC = b"E5S1"
 QK = 32  # values per Q4_0 block

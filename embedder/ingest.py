@@ -4,10 +4,11 @@ Usage (all or nothing)::
 
     options = IngestOptions(source="郑州晚报")
     scan(paths, options=options)             # raises InputError on the first bad input
-    for article in iter_articles(paths, options=options, stats=stats):
-        for passage in cut_passages(article, count_tokens=..., max_tokens=512): ...
+    for article, passages in prepare_articles(paths, embedder, options=options): ...
 
-:func:`iter_articles` is a generator that streams every file (memory is bounded by one
+:func:`prepare_articles` is what every caller uses: files or records in, each article with
+its passages cut for the embedder's token budget. :func:`iter_articles` (articles only) is
+a generator that streams every file (memory is bounded by one
 article, never by the file). It validates each item before yielding it, but a bad line can
 only be seen when it is reached: with ``skip_bad=False`` a caller that must not write half
 of an input runs :func:`scan` first (a full validating pass that keeps nothing), or stages
@@ -23,15 +24,26 @@ knows to replace its passages.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from embedder.cleaning import clean_heading, clean_text, normalize_width, rejoin_paragraphs
-from embedder.dates import date_from_filename, extract_event_dates, normalize_date, year_in_text
-from embedder.errors import InputError
-from embedder.newspaper import (
+from semsearch.embedder.base import TextEmbedder
+from semsearch.embedder.cleaning import (
+    clean_heading,
+    clean_text,
+    normalize_width,
+    rejoin_paragraphs,
+)
+from semsearch.embedder.dates import (
+    date_from_filename,
+    extract_event_dates,
+    normalize_date,
+    year_in_text,
+)
+from semsearch.embedder.errors import InputError
+from semsearch.embedder.newspaper import (
     Byline,
     PageArticle,
     compile_banners,
@@ -41,8 +53,8 @@ from embedder.newspaper import (
     split_page,
     standalone_byline,
 )
-from embedder.passages import cut_passages, split_sentences
-from embedder.reading import (
+from semsearch.embedder.passages import cut_passages, split_sentences
+from semsearch.embedder.reading import (
     BadInput,
     Format,
     OnBad,
@@ -57,18 +69,25 @@ from embedder.reading import (
     read_html,
     read_sample,
 )
-from embedder.records import Article, Paragraph, content_hash
+from semsearch.embedder.records import Article, Paragraph, Passage, content_hash
 
 __all__ = [
+    "IngestInput",
     "IngestOptions",
     "IngestStats",
     "build_article",
     "cut_passages",
     "expand_paths",
     "iter_articles",
+    "prepare_articles",
     "scan",
     "split_sentences",
 ]
+
+# A file or directory to read, or one record (fields as in a JSONL line).
+IngestInput = str | Path | Mapping[str, Any]
+OnDuplicate = Literal["error", "first", "last"]
+ON_DUPLICATE: tuple[OnDuplicate, ...] = ("error", "first", "last")
 
 PARAGRAPH_SEPARATOR = "\n\n"
 # Record fields with a place in Article; every other field goes to ``metadata``.
@@ -88,7 +107,10 @@ class IngestOptions:
     ``source``, ``section`` and ``date`` fill in what a record does not say (a page never
     says them; its date otherwise comes from a ``YYYY-MM-DD`` in the file name).
     ``encoding`` overrides detection for every file. ``banners`` adds literal page banner
-    lines to the built-in patterns.
+    lines to the built-in patterns. ``on_duplicate`` says what a second article with an
+    id already read (and other content) does: ``error`` (the default) stops, ``first``
+    keeps the first and counts the later one as a duplicate, ``last`` lets the later one
+    replace it when written. An identical repeat is always left out and counted.
     """
 
     encoding: str | None = None
@@ -97,14 +119,19 @@ class IngestOptions:
     section: str | None = None
     skip_bad: bool = False
     banners: tuple[str, ...] = ()
+    on_duplicate: OnDuplicate = "error"
 
     def __post_init__(self) -> None:
+        if self.on_duplicate not in ON_DUPLICATE:
+            raise InputError(
+                f"on_duplicate {self.on_duplicate!r} is not one of {', '.join(ON_DUPLICATE)}"
+            )
         if self.encoding is not None:
             object.__setattr__(self, "encoding", check_encoding(self.encoding))
         if self.date is not None:
             iso = normalize_date(self.date)
             if iso is None:
-                raise InputError(f"--date {self.date!r} is not a date (use YYYY-MM-DD)")
+                raise InputError(f"date {self.date!r} is not a date (use YYYY-MM-DD)")
             object.__setattr__(self, "date", iso)
 
 
@@ -157,50 +184,119 @@ def _visible_file(path: Path, root: Path) -> bool:
 
 
 def iter_articles(
-    paths: Iterable[str | Path],
+    inputs: Iterable[IngestInput],
     *,
     options: IngestOptions | None = None,
     stats: IngestStats | None = None,
+    label: str = "records",
 ) -> Iterator[Article]:
-    """Read files and yield clean articles, streaming.
+    """Read files and records and yield clean articles, streaming.
 
     Args:
-        paths: Files (``.txt`` page, ``.jsonl``/``.json``, ``.csv``, ``.tsv``, ``.html``,
-            any of them ``.gz``) or directories.
-        options: Encoding, metadata defaults, ``skip_bad``.
+        inputs: Files (``.txt`` page, ``.jsonl``/``.json``, ``.csv``, ``.tsv``, ``.html``,
+            any of them ``.gz``), directories, or records (mappings with the fields of a
+            JSONL line), in any mix.
+        options: Encoding, metadata defaults, ``skip_bad``, ``on_duplicate``.
         stats: Filled in while iterating (articles, paragraphs, skipped with reasons).
+        label: Names records in messages: the third record is ``{label}[2]``.
 
     Yields:
         Articles in input order; an article identical to one already yielded is left out.
 
     Raises:
-        InputError: First bad input when ``options.skip_bad`` is False.
+        InputError: First bad input when ``options.skip_bad`` is False; an id read twice
+            with other content when ``options.on_duplicate`` is ``error``.
     """
     options = options or IngestOptions()
     stats = stats if stats is not None else IngestStats()
-    seen: set[tuple[str, str]] = set()
+    first_read: dict[str, str] = {}  # id -> where it was first read
+    seen: set[tuple[str, str]] = set()  # (id, content hash) already yielded
 
     def on_bad(error: BadInput) -> None:
         if not options.skip_bad:
             raise error
         stats.record_skip(error)
 
-    for path in expand_paths(paths):
-        try:
-            plan = _plan_file(path, options)
-        except BadInput as error:
-            on_bad(error)
+    for article, location in _read_inputs(inputs, options, stats, on_bad, label):
+        key = (article.id, article.content_hash())
+        earlier = first_read.get(article.id)
+        if key in seen or (earlier is not None and options.on_duplicate == "first"):
+            stats.duplicates += 1
             continue
-        stats.files += 1
-        for article in _read_file(path, plan, options, on_bad, stats):
-            key = (article.id, article.content_hash())
-            if key in seen:
-                stats.duplicates += 1
+        if earlier is not None and options.on_duplicate == "error":
+            raise BadInput(
+                location,
+                f"article id {article.id!r} was already read, with other content, at {earlier}",
+            )
+        first_read.setdefault(article.id, location)
+        seen.add(key)
+        stats.articles += 1
+        stats.paragraphs += len(article.paragraphs)
+        yield article
+
+
+def prepare_articles(
+    inputs: Iterable[IngestInput],
+    embedder: TextEmbedder,
+    *,
+    options: IngestOptions | None = None,
+    stats: IngestStats | None = None,
+    overlap_sentences: int = 0,
+    label: str = "records",
+) -> Iterator[tuple[Article, list[Passage]]]:
+    """Read, clean and cut: each article with its passages, ready for ``Collection.upsert``.
+
+    Args:
+        inputs: Files, directories or records, as for :func:`iter_articles`.
+        embedder: Its tokenizer and token budget decide where passages are cut.
+        options: As for :func:`iter_articles`.
+        stats: As for :func:`iter_articles`.
+        overlap_sentences: Sentences repeated at the start of the next piece of a long
+            paragraph.
+        label: As for :func:`iter_articles`.
+
+    Yields:
+        ``(article, passages)`` in input order.
+
+    Raises:
+        InputError: As for :func:`iter_articles`; a negative ``overlap_sentences``.
+    """
+    if overlap_sentences < 0:
+        raise InputError("overlap_sentences must be at least 0")
+    for article in iter_articles(inputs, options=options, stats=stats, label=label):
+        passages = cut_passages(
+            article,
+            count_tokens=embedder.count_tokens,
+            max_tokens=embedder.max_tokens,
+            overlap_sentences=overlap_sentences,
+        )
+        yield article, passages
+
+
+def _read_inputs(
+    inputs: Iterable[IngestInput],
+    options: IngestOptions,
+    stats: IngestStats,
+    on_bad: OnBad,
+    label: str,
+) -> Iterator[tuple[Article, str]]:
+    """Every article of the inputs with where it was read (file:line or label[i])."""
+    for number, given in enumerate(inputs):
+        if isinstance(given, Mapping):
+            location = f"{label}[{number}]"
+            try:
+                yield article_from_record(RawRecord(dict(given), location), options), location
+            except BadInput as error:
+                on_bad(error)
+            continue
+        for path in expand_paths([given]):
+            try:
+                plan = _plan_file(path, options)
+            except BadInput as error:
+                on_bad(error)
                 continue
-            seen.add(key)
-            stats.articles += 1
-            stats.paragraphs += len(article.paragraphs)
-            yield article
+            stats.files += 1
+            yield from _read_file(path, plan, options, on_bad, stats)
 
 
 def scan(paths: Iterable[str | Path], *, options: IngestOptions | None = None) -> IngestStats:
@@ -241,10 +337,11 @@ def _plan_file(path: Path, options: IngestOptions) -> _FilePlan:
 
 def _read_file(
     path: Path, plan: _FilePlan, options: IngestOptions, on_bad: OnBad, stats: IngestStats
-) -> Iterator[Article]:
+) -> Iterator[tuple[Article, str]]:
     if plan.format is Format.TEXT:
         lines = iter_lines(path, plan.encoding, on_bad, progress=stats.add_bytes)
-        yield from _page_articles(path, lines, options, on_bad)
+        for number, article in enumerate(_page_articles(path, lines, options, on_bad)):
+            yield article, f"{path} (article {number + 1} of the page)"
         return
     records: Iterable[RawRecord]
     if plan.format is Format.HTML:
@@ -262,7 +359,7 @@ def _read_file(
             records = _guard(iter_csv(lines, path, on_bad, delimiter=delimiter), on_bad)
     for record in records:
         try:
-            yield article_from_record(record, options)
+            yield article_from_record(record, options), record.location
         except BadInput as error:
             on_bad(error)
 

@@ -9,7 +9,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ModelError
+from semsearch.embedder.errors import ModelError
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".onnx")
 _FINGERPRINT_MEMO = ".semsearch-fingerprint.json"

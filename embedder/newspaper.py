@@ -14,7 +14,12 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from embedder.cleaning import clean_heading, ends_sentence, is_heading_like, normalize_width
+from semsearch.embedder.cleaning import (
+    clean_heading,
+    ends_sentence,
+    is_heading_like,
+    normalize_width,
+)
 
 # Section and page banners seen above articles; more can be passed by the caller.
 BANNER_PATTERNS: tuple[str, ...] = (

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from embedder.records import Article, Passage
+from semsearch.embedder.records import Article, Passage
 
 CountTokens = Callable[[list[str]], Sequence[int]]
 Span = tuple[int, int]

@@ -21,7 +21,7 @@ from typing import IO, Any, cast
 
 from charset_normalizer import from_bytes
 
-from embedder.errors import InputError
+from semsearch.embedder.errors import InputError
 
 # Enough bytes to tell the encoding and the format apart; the rest is streamed.
 SAMPLE_BYTES = 1 << 16
@@ -66,8 +66,8 @@ _HTML_FIELDS = (("date", "date"), ("author", "author"), ("url", "url"), ("source
 class BadInput(InputError):
     """A fixable problem with one file or one line of it; the message is one line."""
 
-    def __init__(self, location: str, reason: str) -> None:
-        super().__init__(f"{location}: {reason}")
+    def __init__(self, location: str, reason: str, *, options: tuple[str, ...] = ()) -> None:
+        super().__init__(f"{location}: {reason}", options=options)
         self.location = location
         self.reason = reason
 
@@ -212,7 +212,8 @@ def detect_encoding(path: Path, sample: bytes, override: str | None = None) -> s
     raise BadInput(
         f"{path}:{first_bad_line}",
         f"bytes not valid UTF-8 and the file is not GB18030 or Big5 either{hint};"
-        " pass --encoding if it is text",
+        " give its encoding if it is text",
+        options=("encoding",),
     )
 
 
@@ -258,7 +259,8 @@ def iter_lines(
                     BadInput(
                         f"{path}:{number}",
                         f"bytes not valid {encoding} at column {exc.start + 1}"
-                        " (use --encoding, or --skip-bad to skip the line)",
+                        " (give the encoding, or skip bad lines)",
+                        options=("encoding", "skip_bad"),
                     )
                 )
                 continue

@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
-from index.collection import Collection
-from index.errors import CollectionError, CollectionLockedError, ModelMismatchError
-from index.filters import Filters
-from index.lexical import ANALYZERS, DEFAULT_ANALYZER
-from index.results import CheckReport, CollectionInfo, SearchHit, SearchResponse, UpsertReport
-from index.snippets import SnippetStyle
-from index.vectors import KINDS
+from semsearch.index._export import ArticleFields, PassageVectors
+from semsearch.index.collection import Collection
+from semsearch.index.errors import CollectionError, CollectionLockedError, ModelMismatchError
+from semsearch.index.filters import Filters
+from semsearch.index.lexical import ANALYZERS, DEFAULT_ANALYZER
+from semsearch.index.results import (
+    CheckReport,
+    CollectionInfo,
+    SearchHit,
+    SearchResponse,
+    UpsertReport,
+)
+from semsearch.index.snippets import SnippetStyle
+from semsearch.index.store import StoredPassage
+from semsearch.index.vectors import KINDS
 
 __all__ = [
     "ANALYZERS",
     "DEFAULT_ANALYZER",
     "KINDS",
+    "ArticleFields",
     "CheckReport",
     "Collection",
     "CollectionError",
@@ -21,8 +30,10 @@ __all__ = [
     "CollectionLockedError",
     "Filters",
     "ModelMismatchError",
+    "PassageVectors",
     "SearchHit",
     "SearchResponse",
     "SnippetStyle",
+    "StoredPassage",
     "UpsertReport",
 ]

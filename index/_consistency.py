@@ -13,14 +13,14 @@ from typing import Any
 
 import numpy as np
 
-from embedder.base import TextEmbedder
-from index import store
-from index._files import load_vectors, meta_state, remove_stray_files, vectors_name
-from index._rebuild import rebuild
-from index.errors import ModelMismatchError
-from index.manifest import Manifest, read_manifest
-from index.results import CheckReport
-from index.vectors import VectorIndex
+from semsearch.embedder.base import TextEmbedder
+from semsearch.index import store
+from semsearch.index._files import load_vectors, meta_state, remove_stray_files, vectors_name
+from semsearch.index._rebuild import rebuild
+from semsearch.index.errors import ModelMismatchError
+from semsearch.index.manifest import Manifest, read_manifest
+from semsearch.index.results import CheckReport
+from semsearch.index.vectors import VectorIndex
 
 
 def check_model(path: Path, manifest: Manifest, embedder: TextEmbedder) -> None:

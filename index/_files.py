@@ -17,10 +17,10 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-from index import store
-from index.errors import CollectionLockedError
-from index.manifest import Manifest, read_manifest, write_manifest
-from index.vectors import VectorIndex
+from semsearch.index import store
+from semsearch.index.errors import CollectionLockedError
+from semsearch.index.manifest import Manifest, read_manifest, write_manifest
+from semsearch.index.vectors import VectorIndex
 
 LOCK_NAME = "write.lock"
 VECTORS_PATTERN = re.compile(r"^vectors-(\d{8})\.faiss$")

@@ -13,15 +13,15 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from embedder.base import TextEmbedder
-from index import lexical, store
-from index._snapshot import ReadView
-from index.errors import InputError
-from index.filters import Filters
-from index.fusion import DEFAULT_FUSION, Fused, FusionParams, fuse, lexical_weight
-from index.results import SearchHit
-from index.snippets import SnippetStyle, make_snippet
-from index.vectors import VectorIndex
+from semsearch.embedder.base import TextEmbedder
+from semsearch.index import lexical, store
+from semsearch.index._snapshot import ReadView
+from semsearch.index.errors import InputError
+from semsearch.index.filters import Filters
+from semsearch.index.fusion import DEFAULT_FUSION, Fused, FusionParams, fuse, lexical_weight
+from semsearch.index.results import SearchHit
+from semsearch.index.snippets import SnippetStyle, make_snippet
+from semsearch.index.vectors import VectorIndex
 
 # Candidates fetched from each side before fusion / collapsing; doubled until a page fills.
 MIN_CANDIDATES = 100

@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from embedder.base import TextEmbedder
-from index import store
-from index.vectors import VectorIndex, choose_kind
+from semsearch.embedder.base import TextEmbedder
+from semsearch.index import store
+from semsearch.index.vectors import VectorIndex, choose_kind
 
 # Passages read (and embedded) per batch while rebuilding the vector or lexical index.
 REBUILD_BATCH = 200_000

@@ -17,8 +17,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from index import store
-from index._files import (
+from semsearch.index import store
+from semsearch.index._files import (
     LOCK_POLL_S,
     file_lock,
     load_vectors,
@@ -27,8 +27,8 @@ from index._files import (
     rewrite_manifest,
     vectors_name,
 )
-from index.errors import CollectionError
-from index.vectors import VectorIndex
+from semsearch.index.errors import CollectionError
+from semsearch.index.vectors import VectorIndex
 
 # A reader retries when a writer deleted the FAISS file of the generation it just read.
 READ_RETRIES = 5

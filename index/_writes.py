@@ -12,12 +12,12 @@ from typing import Any
 
 import numpy as np
 
-from embedder.base import TextEmbedder
-from embedder.records import Article, Passage
-from index import lexical, store
-from index.errors import InputError
-from index.results import UpsertReport
-from index.vectors import VectorIndex
+from semsearch.embedder.base import TextEmbedder
+from semsearch.embedder.records import Article, Passage
+from semsearch.index import lexical, store
+from semsearch.index.errors import InputError
+from semsearch.index.results import UpsertReport
+from semsearch.index.vectors import VectorIndex
 
 # Passages embedded per call while ingesting.
 EMBED_BATCH = 256

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from index.vectors import (
+from semsearch.index.vectors import (
     IVF_MAX_TRAIN_POINTS,
     IVF_MIN_POINTS_PER_LIST,
     TRAIN_SEED,

@@ -25,28 +25,30 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
-from embedder.base import TextEmbedder
-from embedder.records import Article, Passage
-from index import _writes, lexical, store
-from index._consistency import check as check_collection
-from index._consistency import check_model, rebuild_vectors
-from index._files import remove_collection_files, rewrite_manifest, vectors_name
-from index._ranking import collect, example_query, lead_scores, query_weight
-from index._rebuild import REBUILD_BATCH, rebuild, reshape_target
-from index._snapshot import ReadView, Snapshots
-from index.errors import CollectionError, InputError
-from index.filters import Filters
-from index.fusion import DEFAULT_FUSION, FusionParams
-from index.manifest import Manifest, read_manifest, write_manifest
-from index.results import (
+from semsearch.embedder.base import TextEmbedder
+from semsearch.embedder.records import Article, Passage
+from semsearch.index import _writes, lexical, store
+from semsearch.index._consistency import check as check_collection
+from semsearch.index._consistency import check_model, rebuild_vectors
+from semsearch.index._export import PassageVectors, read_passage_vectors
+from semsearch.index._files import remove_collection_files, rewrite_manifest, vectors_name
+from semsearch.index._ranking import collect, example_query, lead_scores, query_weight
+from semsearch.index._rebuild import REBUILD_BATCH, rebuild, reshape_target
+from semsearch.index._snapshot import ReadView, Snapshots
+from semsearch.index.errors import CollectionError, InputError
+from semsearch.index.filters import Filters
+from semsearch.index.fusion import DEFAULT_FUSION, FusionParams
+from semsearch.index.manifest import MANIFEST_NAME, Manifest, read_manifest, write_manifest
+from semsearch.index.results import (
     SEARCH_MODES,
     CheckReport,
     CollectionInfo,
     SearchResponse,
     UpsertReport,
 )
-from index.snippets import SnippetStyle
-from index.vectors import KINDS, VectorIndex, choose_kind, measure_recall
+from semsearch.index.snippets import SnippetStyle
+from semsearch.index.store import StoredPassage
+from semsearch.index.vectors import KINDS, VectorIndex, choose_kind, measure_recall
 
 
 class Collection:
@@ -97,7 +99,7 @@ class Collection:
             The open collection (writable).
         """
         path = Path(path)
-        if (path / "manifest.json").exists():
+        if cls.exists(path):
             raise CollectionError(f"{path} already holds a collection")
         if kind != "auto" and kind not in KINDS:
             raise InputError(f"unknown index kind {kind!r}; choose auto or one of {', '.join(KINDS)}")
@@ -128,6 +130,11 @@ class Collection:
         collection._sync(force=True)
         return collection
 
+    @staticmethod
+    def exists(path: str | Path) -> bool:
+        """Whether ``path`` holds a collection (its manifest is there)."""
+        return (Path(path) / MANIFEST_NAME).is_file()
+
     @classmethod
     def open(
         cls,
@@ -156,7 +163,7 @@ class Collection:
             CollectionError: Missing, or inconsistent and not repaired.
         """
         path = Path(path)
-        if create and not (path / "manifest.json").exists():
+        if create and not cls.exists(path):
             if embedder is None:
                 raise InputError("creating a collection needs an embedder")
             return cls.create(path, embedder)
@@ -404,6 +411,52 @@ class Collection:
         """The stored fields of one article (metadata parsed), None when absent."""
         with self._snapshot():
             return store.article_row(self._conn, article_id)
+
+    def counts(self) -> tuple[int, int]:
+        """``(articles, passages)`` stored now."""
+        with self._snapshot():
+            return store.counts(self._conn)
+
+    def passage(self, passage_id: int) -> StoredPassage | None:
+        """One passage with its article's display fields, None when absent."""
+        with self._snapshot():
+            return store.fetch_passages(self._conn, [passage_id]).get(passage_id)
+
+    def article_with_passages(
+        self, article_id: str
+    ) -> tuple[dict[str, Any], list[StoredPassage]] | None:
+        """An article's stored fields and its passages in reading order, read together.
+
+        Returns:
+            ``(fields, passages)``, or None when the article is absent.
+        """
+        with self._snapshot():
+            row = store.article_row(self._conn, article_id)
+            if row is None:
+                return None
+            found = store.fetch_passages(self._conn, store.passage_ids_of(self._conn, [article_id]))
+        return row, sorted(found.values(), key=lambda p: p.ordinal)
+
+    def passage_vectors(self, *, progress: bool = False) -> PassageVectors:
+        """Every live passage with its vector, grouped by article, from one snapshot.
+
+        Exact vectors come from the FAISS index when its kind keeps them (``flat``,
+        ``hnsw``); otherwise the passages are re-embedded through the collection's embedder.
+
+        Args:
+            progress: Show the embedder's progress bar when re-embedding.
+
+        Returns:
+            The passages, their vectors and their articles' display fields.
+
+        Raises:
+            InputError: Quantised vectors and no embedder to re-embed with.
+        """
+        with self._snapshot() as vectors:
+            fingerprint = store.get_meta(self._conn, "model_fingerprint") or ""
+            return read_passage_vectors(
+                self._conn, vectors, fingerprint, self.embedder, progress=progress
+            )
 
     def search(
         self,

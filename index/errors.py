@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from embedder.errors import InputError, ModelError, SemsearchError
+from semsearch.embedder.errors import InputError, ModelError, SemsearchError
 
 
 class CollectionError(SemsearchError):

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from index.errors import InputError
+from semsearch.index.errors import InputError
 
 _METADATA_KEY = re.compile(r"^[A-Za-z0-9_.-]+$")
 

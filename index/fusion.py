@@ -38,7 +38,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from index.lexical import ScriptProfile
+from semsearch.index.lexical import ScriptProfile
 
 NORMALISATIONS = ("zscore", "minmax")
 # Weight of the lexical side when it is fully trusted (chosen on the tuning half).

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from index.errors import CollectionError
+from semsearch.index.errors import CollectionError
 
 MANIFEST_NAME = "manifest.json"
 FORMAT_VERSION = 1

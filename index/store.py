@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from embedder.records import Article, Passage
-from index import lexical
-from index.filters import Filters
+from semsearch.embedder.records import Article, Passage
+from semsearch.index import lexical
+from semsearch.index.filters import Filters
 
 DATABASE_NAME = "collection.sqlite"
 # A writer may hold the database for a while (one transaction per ingest batch); readers in

@@ -27,7 +27,7 @@ from typing import Any
 import faiss as _faiss
 import numpy as np
 
-from index.manifest import fsync_dir
+from semsearch.index.manifest import fsync_dir
 
 # FAISS's bundled type stubs miss much of its SWIG API (HNSW params, downcasts, selectors).
 faiss: Any = _faiss

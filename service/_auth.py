@@ -11,8 +11,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader
 
-from service._errors import ApiError
-from service._state import StateDep
+from semsearch.service._errors import ApiError
+from semsearch.service._state import StateDep
 
 API_KEY_HEADER = "X-API-Key"
 # Declares the key in OpenAPI; ``Authorization: Bearer`` is accepted too (see require_key).

@@ -9,11 +9,11 @@ import html
 import time
 from typing import Any
 
-from index import Filters, SearchResponse, SnippetStyle
-from index import SearchHit as IndexHit
-from service import api_models as m
-from service._errors import ApiError
-from service.runtime import PassageRecord
+from semsearch.index import Filters, SearchResponse, SnippetStyle
+from semsearch.index import SearchHit as IndexHit
+from semsearch.service import api_models as m
+from semsearch.service._errors import ApiError
+from semsearch.service.runtime import PassageRecord
 
 # Unicode noncharacters never occur in interchange text, so they cannot collide with a
 # passage's own characters; the API turns them into offsets and escaped <mark> HTML.

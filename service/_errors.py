@@ -15,9 +15,9 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from embedder.errors import InputError, SemsearchError
-from index import CollectionLockedError
-from service import api_models as m
+from semsearch.embedder.errors import InputError, SemsearchError
+from semsearch.index import CollectionLockedError
+from semsearch.service import api_models as m
 
 log = logging.getLogger("semsearch.service")
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from service._errors import ApiError
-from service.config import ServiceSettings
+from semsearch.service._errors import ApiError
+from semsearch.service.config import ServiceSettings
 
 # Passage ids are SQLite integers: larger numbers cannot name one (and overflow the driver).
 MAX_ID = 2**63 - 1

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from service.runtime import Runtime
+from semsearch.service.runtime import Runtime
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64)
@@ -68,7 +68,7 @@ class Metrics:
         """
         if runtime is None:
             return
-        articles, passages = runtime.reader.counts()
+        articles, passages = runtime.collection.counts()
         self.articles.set(articles)
         self.passages.set(passages)
         encoder = runtime.encoder

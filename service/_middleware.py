@@ -9,8 +9,8 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from service._errors import error_response
-from service._metrics import Metrics
+from semsearch.service._errors import error_response
+from semsearch.service._metrics import Metrics
 
 ASGIApp = Callable[
     [MutableMapping[str, Any], Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]],

@@ -13,14 +13,14 @@ from fastapi import APIRouter, Depends
 from fastapi import Path as PathParam
 from starlette.concurrency import run_in_threadpool
 
-from service import api_models as m
-from service._auth import require_key
-from service._convert import article_ref, article_ref_of, passage_ref
-from service._errors import ERRORS, WRITE_ERRORS, ApiError
-from service._limits import MAX_ID
-from service._state import StateDep
-from service.config import ServiceSettings
-from service.runtime import prepare_records
+from semsearch.service import api_models as m
+from semsearch.service._auth import require_key
+from semsearch.service._convert import article_ref, article_ref_of, passage_ref
+from semsearch.service._errors import ERRORS, WRITE_ERRORS, ApiError
+from semsearch.service._limits import MAX_ID
+from semsearch.service._state import StateDep
+from semsearch.service.config import ServiceSettings
+from semsearch.service.runtime import prepare_records, read_article
 
 
 def add_routes(api: APIRouter, settings: ServiceSettings) -> None:
@@ -74,7 +74,7 @@ ArticleId = Annotated[str, PathParam(description="Article id.", examples=["zzwb-
 
 async def get_article(state: StateDep, article_id: ArticleId) -> m.ArticleResponse:
     runtime = state.require()
-    found = await run_in_threadpool(runtime.reader.article, article_id)
+    found = await run_in_threadpool(read_article, runtime.collection, article_id)
     if found is None:
         raise ApiError(404, "not_found", f"no article {article_id!r}")
     fields = found.fields
@@ -93,7 +93,7 @@ async def get_passage(
     passage_id: Annotated[int, PathParam(ge=0, le=MAX_ID, description="Passage id.", examples=[7])],
 ) -> m.PassageResponse:
     runtime = state.require()
-    found = await run_in_threadpool(runtime.reader.passage, passage_id)
+    found = await run_in_threadpool(runtime.collection.passage, passage_id)
     if found is None:
         raise ApiError(404, "not_found", f"no passage {passage_id}")
     return m.PassageResponse(

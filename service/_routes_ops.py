@@ -16,8 +16,8 @@ from prometheus_client import generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.concurrency import run_in_threadpool
 
-from service import api_models as m
-from service._state import StateDep
+from semsearch.service import api_models as m
+from semsearch.service._state import StateDep
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 METRICS_EXAMPLE = 'semsearch_http_requests_total{method="GET",route="/search",status="200"} 3.0\n'
@@ -57,7 +57,7 @@ async def healthz() -> m.Health:
 
 async def readyz(state: StateDep) -> m.Ready:
     runtime = state.require()
-    articles, passages = await run_in_threadpool(runtime.reader.counts)
+    articles, passages = await run_in_threadpool(runtime.collection.counts)
     return m.Ready(
         status="ready",
         articles=articles,

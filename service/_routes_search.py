@@ -13,13 +13,14 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
-from index import Filters
-from service import api_models as m
-from service._convert import SNIPPET_STYLE, index_filters, metadata_filter, search_result
-from service._errors import ERRORS, ApiError
-from service._limits import MAX_ID, check_page, check_query, limit_note
-from service._state import AppState, StateDep
-from service.config import ServiceSettings
+from semsearch.index import Filters
+from semsearch.service import api_models as m
+from semsearch.service._convert import SNIPPET_STYLE, index_filters, metadata_filter, search_result
+from semsearch.service._errors import ERRORS, ApiError
+from semsearch.service._limits import MAX_ID, check_page, check_query, limit_note
+from semsearch.service._state import AppState, StateDep
+from semsearch.service.config import ServiceSettings
+from semsearch.service.runtime import read_article
 
 
 def add_routes(api: APIRouter, settings: ServiceSettings) -> None:
@@ -146,12 +147,12 @@ async def similar(
     if text is not None:
         check_query(text, state.settings, "text")
     if article_id is not None:
-        found = await run_in_threadpool(runtime.reader.article, article_id)
+        found = await run_in_threadpool(read_article, runtime.collection, article_id)
         if found is None or not found.passages:
             raise ApiError(404, "not_found", f"no article {article_id!r}")
     if (
         passage_id is not None
-        and await run_in_threadpool(runtime.reader.passage, passage_id) is None
+        and await run_in_threadpool(runtime.collection.passage, passage_id) is None
     ):
         raise ApiError(404, "not_found", f"no passage {passage_id}")
     started = time.perf_counter()

@@ -9,10 +9,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from service._errors import ApiError
-from service._metrics import Metrics
-from service.config import ServiceSettings
-from service.runtime import Runtime
+from semsearch.service._errors import ApiError
+from semsearch.service._metrics import Metrics
+from semsearch.service.config import ServiceSettings
+from semsearch.service.runtime import Runtime
 
 
 class AppState:

@@ -23,15 +23,15 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from service import _routes_articles, _routes_ops, _routes_search
-from service._auth import API_KEY_HEADER
-from service._convert import MARK_POST, MARK_PRE
-from service._errors import ApiError, install_error_handlers
-from service._limits import document_limits
-from service._middleware import BodyLimitMiddleware, MetricsMiddleware
-from service._state import AppState
-from service.config import ServiceSettings
-from service.runtime import Runtime
+from semsearch.service import _routes_articles, _routes_ops, _routes_search
+from semsearch.service._auth import API_KEY_HEADER
+from semsearch.service._convert import MARK_POST, MARK_PRE
+from semsearch.service._errors import ApiError, install_error_handlers
+from semsearch.service._limits import document_limits
+from semsearch.service._middleware import BodyLimitMiddleware, MetricsMiddleware
+from semsearch.service._state import AppState
+from semsearch.service.config import ServiceSettings
+from semsearch.service.runtime import Runtime
 
 __all__ = ["API_KEY_HEADER", "MARK_POST", "MARK_PRE", "ApiError", "AppState", "create_app"]
 

@@ -15,8 +15,9 @@ from typing import Any, TypeVar, get_args
 
 from pydantic import ValidationError
 
-from embedder.errors import InputError, SemsearchError
-from embedder.settings import Backend, Settings
+from semsearch.embedder.dates import normalize_date
+from semsearch.embedder.errors import InputError, SemsearchError
+from semsearch.embedder.settings import Backend, Settings
 
 # Each module defines ``register(subparsers)``; the parser it adds sets ``func``.
 COMMAND_MODULES = ["model", "ingest", "search", "manage", "eval", "serve", "report"]
@@ -27,6 +28,36 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         # argparse prints the whole usage block; one line is easier to read in scripts.
         self.exit(EXIT_USAGE, f"semsearch: error: {message}\n")
+
+
+def at_least(minimum: int) -> Any:
+    """An argparse ``type`` for integers of at least ``minimum`` (the error names the flag).
+
+    Args:
+        minimum: The smallest accepted value.
+
+    Returns:
+        The converter.
+    """
+
+    def convert(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    return convert
+
+
+def iso_date(text: str) -> str:
+    """An argparse ``type`` for dates: ``YYYY-MM-DD`` (or a form ingest reads) in, ISO out."""
+    iso = normalize_date(text)
+    if iso is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (use YYYY-MM-DD)")
+    return iso
 
 
 def add_common_options(parser: argparse.ArgumentParser) -> None:
@@ -43,8 +74,8 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--backend", choices=list(get_args(Backend)), help="embedding backend"
     )
-    parser.add_argument("--threads", type=int, help="CPU threads for the model")
-    parser.add_argument("--batch-size", type=int, help="texts per model batch")
+    parser.add_argument("--threads", type=at_least(1), help="CPU threads for the model")
+    parser.add_argument("--batch-size", type=at_least(1), help="texts per model batch")
     parser.add_argument(
         "--no-cache",
         dest="cache",
@@ -119,8 +150,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="semsearch", description="Semantic search for news archives.")
     subparsers = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for name in COMMAND_MODULES:
-        importlib.import_module(f"service.commands.{name}").register(subparsers)
+        importlib.import_module(f"semsearch.service.commands.{name}").register(subparsers)
     return parser
+
+
+def _flag_hint(exc: SemsearchError) -> str:
+    """The flags that set the options a library error names, e.g. ``" [--encoding]"``."""
+    options = getattr(exc, "options", ())
+    return f" [{', '.join('--' + o.replace('_', '-') for o in options)}]" if options else ""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -139,7 +176,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except SemsearchError as exc:
-        print(f"semsearch: error: {exc}", file=sys.stderr)
+        print(f"semsearch: error: {exc}{_flag_hint(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("semsearch: interrupted", file=sys.stderr)

@@ -35,7 +35,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr
 
-from embedder.settings import Settings
+from semsearch.embedder.settings import Settings
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000

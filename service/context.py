@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from embedder.embedder import Embedder
-from embedder.errors import InputError
-from embedder.settings import Settings
-from index import Collection, lexical
+from semsearch.embedder.embedder import Embedder
+from semsearch.embedder.errors import InputError
+from semsearch.embedder.settings import Settings
+from semsearch.index import Collection, lexical
 
 
 def collection_path(settings: Settings, *, must_exist: bool) -> Path:
@@ -17,7 +17,7 @@ def collection_path(settings: Settings, *, must_exist: bool) -> Path:
         InputError: No collection there.
     """
     path = settings.resolved_index()
-    if must_exist and not (path / "manifest.json").is_file():
+    if must_exist and not Collection.exists(path):
         raise InputError(
             f"no collection at {path}: run `semsearch ingest FILES --index {path}` first"
         )

@@ -31,15 +31,15 @@ from typing import Any
 
 import numpy as np
 
-from embedder.base import TextEmbedder
-from embedder.embedder import Embedder
-from embedder.errors import InputError, SemsearchError
-from embedder.records import Article, Passage
-from embedder.settings import Settings
-from index import KINDS, Collection, UpsertReport
-from index.bulk import ShardStore, ShardWriter, keys_array, text_key, trained_empty_index
-from service.config import ServiceSettings
-from service.context import collection_path
+from semsearch.embedder.base import TextEmbedder
+from semsearch.embedder.embedder import Embedder
+from semsearch.embedder.errors import InputError, SemsearchError
+from semsearch.embedder.records import Article, Passage
+from semsearch.embedder.settings import Settings
+from semsearch.index import KINDS, Collection, UpsertReport
+from semsearch.index.bulk import ShardStore, ShardWriter, keys_array, text_key, trained_empty_index
+from semsearch.service.config import ServiceSettings
+from semsearch.service.context import collection_path
 
 INSTALL_HINT = 'pip install "semsearch[distributed]"'
 Items = Iterator[tuple[Article, list[Passage]]]
@@ -319,7 +319,7 @@ def ingest(
     require_ray()
     local = Embedder.from_settings(settings)
     path = collection_path(settings, must_exist=False)
-    if (path / "manifest.json").is_file():
+    if Collection.exists(path):
         # A model mismatch (or a broken collection) fails now, not after the cluster's work.
         Collection.open(path, local).close()
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -20,15 +20,14 @@ from typing import Any
 
 import numpy as np
 
-from embedder.base import TextEmbedder
-from embedder.errors import InputError
-from embedder.ingest import IngestOptions, IngestStats, iter_articles
-from embedder.passages import cut_passages
-from embedder.reading import json_objects
-from embedder.records import Article, Passage
-from index import DEFAULT_ANALYZER, Collection
-from index.results import SEARCH_MODES
-from service.metrics_ir import RECALL_DEEP, mean_scores, relevant_queries
+from semsearch.embedder.base import TextEmbedder
+from semsearch.embedder.errors import InputError
+from semsearch.embedder.ingest import IngestOptions, IngestStats, prepare_articles
+from semsearch.embedder.reading import json_objects
+from semsearch.embedder.records import Article, Passage
+from semsearch.index import DEFAULT_ANALYZER, Collection
+from semsearch.index.results import SEARCH_MODES
+from semsearch.service.metrics_ir import RECALL_DEEP, mean_scores, relevant_queries
 
 CORPUS_FILE = "corpus.jsonl"
 QUERIES_FILE = "queries.jsonl"
@@ -175,7 +174,7 @@ def load_beir(folder: str | Path, *, limit: int | None = None) -> BeirDataset:
     if missing:
         raise InputError(f"{folder}: missing {', '.join(missing)} (expected a BEIR folder)")
     if limit is not None and limit < 1:
-        raise InputError("--limit must be at least 1")
+        raise InputError("limit must be at least 1")
     qrels = _read_qrels(paths[QRELS_FILE])
     wanted = set(relevant_queries(qrels))
     queries: dict[str, str] = {}
@@ -220,10 +219,9 @@ def read_corpus(
     stats = IngestStats()
     options = IngestOptions(skip_bad=True)
     items: list[tuple[Article, list[Passage]]] = []
-    for article in iter_articles([dataset.corpus_path], options=options, stats=stats):
-        passages = cut_passages(
-            article, count_tokens=embedder.count_tokens, max_tokens=embedder.max_tokens
-        )
+    for article, passages in prepare_articles(
+        [dataset.corpus_path], embedder, options=options, stats=stats
+    ):
         if passages:
             items.append((article, passages))
         if progress is not None:
@@ -385,7 +383,7 @@ def kept_collection(
     backend = getattr(embedder, "backend_name", "")
     digest.update(f"{embedder.fingerprint}:{backend}:{analyzer}:{BUILD_VERSION}".encode())
     path = keep_dir / f"{dataset.name}-{digest.hexdigest()[:12]}"
-    if (path / "manifest.json").exists():
+    if Collection.exists(path):
         return Collection.open(path, embedder)
     corpus = read_corpus(dataset, embedder)
     building = path.with_name(path.name + ".building")

@@ -1,8 +1,7 @@
 """What the web app holds while it runs: the model, a read-only and a writable collection.
 
-Reads go through a read-only :class:`~index.Collection` (it reloads vectors when a write
-commits a new generation) and a separate read-only SQLite connection for article and
-passage look-ups. Writes go through a second, writable collection under one lock, in a
+Reads go through a read-only :class:`~semsearch.index.Collection` (it reloads vectors when a
+write commits a new generation, and serves each thread on its own connection). Writes go through a second, writable collection under one lock, in a
 worker thread, so a long write never blocks a search.
 
 Query embeddings pass through :class:`QueryEncoder`: a small in-memory LRU for repeated
@@ -15,26 +14,20 @@ import queue
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from embedder.base import TextEmbedder
-from embedder.errors import InputError
-from embedder.ingest import IngestOptions, article_from_record
-from embedder.passages import cut_passages
-from embedder.reading import RawRecord
-from embedder.records import Article, Passage
-from index import Collection, UpsertReport, store
-from service.config import ServiceSettings
+from semsearch.embedder.base import TextEmbedder
+from semsearch.embedder.ingest import PARAGRAPH_SEPARATOR, prepare_articles
+from semsearch.embedder.records import Article, Passage
+from semsearch.index import Collection, StoredPassage, UpsertReport
+from semsearch.service.config import ServiceSettings
 
-# Ingest joins paragraphs with this separator; article views split on it again.
-PARAGRAPH_SEPARATOR = "\n\n"
 # Batch sizes remembered between two metrics scrapes.
 BATCH_HISTORY = 10_000
 
@@ -197,7 +190,7 @@ class QueryEncoder:
 
 
 # The index's stored-passage row (passage plus its article's display fields) is the record.
-PassageRecord = store.StoredPassage
+PassageRecord = StoredPassage
 
 
 @dataclass(kw_only=True)
@@ -209,53 +202,15 @@ class ArticleRecord:
     passages: list[PassageRecord] = field(default_factory=list)
 
 
-class Reader:
-    """Article and passage look-ups on a read-only SQLite connection of the collection.
-
-    ``index.Collection`` offers search and article rows; passages by id and an article's
-    passages need the store directly. One connection, serialised by a lock.
-
-    Args:
-        path: Collection directory.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self._conn = store.connect(path / store.DATABASE_NAME, read_only=True)
-        self._lock = threading.Lock()
-
-    @contextmanager
-    def _read(self) -> Iterator[Any]:
-        with self._lock, store.transaction(self._conn, write=False) as conn:
-            yield conn
-
-    def counts(self) -> tuple[int, int]:
-        """``(articles, passages)``."""
-        with self._read() as conn:
-            return store.counts(conn)
-
-    def passage(self, passage_id: int) -> PassageRecord | None:
-        """One passage, None when absent."""
-        with self._read() as conn:
-            found = store.fetch_passages(conn, [passage_id]).get(passage_id)
-        return found
-
-    def article(self, article_id: str) -> ArticleRecord | None:
-        """An article with paragraphs (offsets into its text) and passages; None when absent."""
-        with self._read() as conn:
-            row = store.article_row(conn, article_id)
-            if row is None:
-                return None
-            ids = store.passage_ids_of(conn, [article_id])
-            found = store.fetch_passages(conn, ids)
-        passages = sorted(found.values(), key=lambda p: p.ordinal)
-        return ArticleRecord(
-            fields=row, paragraphs=split_paragraphs(str(row["text"])), passages=passages
-        )
-
-    def close(self) -> None:
-        """Close the connection."""
-        with self._lock:
-            self._conn.close()
+def read_article(collection: Collection, article_id: str) -> ArticleRecord | None:
+    """An article with paragraphs (offsets into its text) and passages; None when absent."""
+    found = collection.article_with_passages(article_id)
+    if found is None:
+        return None
+    row, passages = found
+    return ArticleRecord(
+        fields=row, paragraphs=split_paragraphs(str(row["text"])), passages=passages
+    )
 
 
 def split_paragraphs(text: str) -> list[dict[str, Any]]:
@@ -291,21 +246,8 @@ def prepare_records(
     Raises:
         InputError: A record is unusable (message names it as ``articles[i]``).
     """
-    options = IngestOptions()
-    items: list[tuple[Article, list[Passage]]] = []
-    seen: set[str] = set()
-    for i, fields in enumerate(records):
-        location = f"articles[{i}]"
-        # BadInput (an InputError) names the record through its location.
-        article = article_from_record(RawRecord(fields=dict(fields), location=location), options)
-        if article.id in seen:
-            raise InputError(f"{location}: duplicate article id {article.id!r} in the batch")
-        seen.add(article.id)
-        passages = cut_passages(
-            article, count_tokens=embedder.count_tokens, max_tokens=embedder.max_tokens
-        )
-        items.append((article, passages))
-    return items
+    # Errors (InputError) name the record as ``articles[i]``.
+    return list(prepare_articles(records, embedder, label="articles"))
 
 
 class Runtime:
@@ -327,7 +269,6 @@ class Runtime:
             max_batch=settings.max_query_batch,
         )
         self.collection = Collection.open(self.path, self.encoder, read_only=True)
-        self.reader = Reader(self.path)
         self._write_lock = threading.Lock()
         self._writer: Collection | None = None
 
@@ -361,4 +302,3 @@ class Runtime:
                 self._writer.close()
                 self._writer = None
         self.collection.close()
-        self.reader.close()

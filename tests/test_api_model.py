@@ -9,10 +9,10 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from service.app import create_app
-from service.cli import main
-from service.config import ServiceSettings
-from service.runtime import Runtime
+from semsearch.service.app import create_app
+from semsearch.service.cli import main
+from semsearch.service.config import ServiceSettings
+from semsearch.service.runtime import Runtime
 
 from .conftest import SEED
 

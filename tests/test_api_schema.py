@@ -19,9 +19,9 @@ from schemathesis.specs.openapi.checks import (
     positive_data_acceptance,
 )
 
-from service.app import create_app
-from service.config import ServiceSettings
-from service.runtime import Runtime
+from semsearch.service.app import create_app
+from semsearch.service.config import ServiceSettings
+from semsearch.service.runtime import Runtime
 from tests.fakes import FakeEmbedder
 from tests.test_api import build_index
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from embedder.backends import factory, openvino_backend
-from embedder.backends.openvino_backend import (
+from semsearch.embedder.backends import factory, openvino_backend
+from semsearch.embedder.backends.openvino_backend import (
     LENGTH_BUCKET,
     META_FILE,
     WEIGHTS_FILE,
@@ -18,9 +18,9 @@ from embedder.backends.openvino_backend import (
     artefact_dir,
     build_openvino_model,
 )
-from embedder.errors import ModelError
-from embedder.model_files import ModelFiles, resolve_model
-from embedder.settings import Settings
+from semsearch.embedder.errors import ModelError
+from semsearch.embedder.model_files import ModelFiles, resolve_model
+from semsearch.embedder.settings import Settings
 
 pytest.importorskip("openvino")
 
@@ -70,7 +70,7 @@ def ov_backend(ov_settings: Settings, model_dir: Path) -> OpenVinoBackend:
 def test_agrees_with_fp32_torch(
     ov_backend: OpenVinoBackend, ov_settings: Settings, model_dir: Path, texts: list[str]
 ) -> None:
-    from embedder.backends.torch_backend import TorchBackend
+    from semsearch.embedder.backends.torch_backend import TorchBackend
 
     torch = TorchBackend(
         resolve_model(str(model_dir)),
@@ -136,7 +136,7 @@ def _fail(*args: object, **kwargs: object) -> None:
 def test_auto_falls_back_to_onnx_int8_then_torch(
     real_settings: Settings, model_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from embedder.backends import onnx_backend
+    from semsearch.embedder.backends import onnx_backend
 
     model = resolve_model(str(model_dir))
     auto = real_settings.model_copy(update={"backend": "auto"})

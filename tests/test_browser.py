@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from service.app import create_app
-from service.config import ServiceSettings
-from service.runtime import Runtime
+from semsearch.service.app import create_app
+from semsearch.service.config import ServiceSettings
+from semsearch.service.runtime import Runtime
 
 from .conftest import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS
 from .test_api_model import SECOND_TITLE, build_seed_index

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from service.cli import main
+from semsearch.service.cli import main
 
 from .conftest import SEED
 
@@ -229,8 +229,8 @@ def test_delete_removes_an_article(
 def test_backend_flag_offers_every_backend() -> None:
     from typing import get_args
 
-    from embedder.settings import Backend
-    from service.cli import build_parser
+    from semsearch.embedder.settings import Backend
+    from semsearch.service.cli import build_parser
 
     for backend in get_args(Backend):
         args = build_parser().parse_args(["search", "q", "--backend", backend])

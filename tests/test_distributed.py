@@ -14,12 +14,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from embedder.cache import EmbeddingCache
-from embedder.settings import Settings
-from index import Collection
-from index.bulk import ShardStore, ShardWriter, keys_array, text_key, trained_empty_index
-from service import distributed
-from service.cli import main
+from semsearch.embedder.cache import EmbeddingCache
+from semsearch.embedder.settings import Settings
+from semsearch.index import Collection
+from semsearch.index.bulk import ShardStore, ShardWriter, keys_array, text_key, trained_empty_index
+from semsearch.service import distributed
+from semsearch.service.cli import main
 
 from .conftest import shared_path
 from .fakes import FakeEmbedder, make_article

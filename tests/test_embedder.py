@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from embedder.embedder import Embedder
-from embedder.errors import ModelError
-from embedder.model_files import resolve_model
-from embedder.settings import Settings
+from semsearch.embedder.embedder import Embedder
+from semsearch.embedder.errors import ModelError
+from semsearch.embedder.model_files import resolve_model
+from semsearch.embedder.settings import Settings
 
 from .conftest import shared_path
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from embedder.errors import InputError
-from embedder.settings import Settings
-from service.cli import main
-from service.commands import eval as eval_command
-from service.evaluation import evaluate, load_beir, parse_modes
+from semsearch.embedder.errors import InputError
+from semsearch.embedder.settings import Settings
+from semsearch.service.cli import main
+from semsearch.service.commands import eval as eval_command
+from semsearch.service.evaluation import evaluate, load_beir, parse_modes
 
 from .conftest import shared_path
 from .fakes import FakeEmbedder
@@ -133,7 +133,7 @@ def test_rankings_are_articles_and_embeddings_reused(beir: Path) -> None:
             "no query with a relevant document",
         ),
         (_write_beir, ["--mode", "fuzzy"], "unknown mode 'fuzzy'"),
-        (_write_beir, ["--limit", "0"], "--limit must be at least 1"),
+        (_write_beir, ["--limit", "0"], "argument --limit: must be at least 1, got 0"),
         (_write_beir, ["-k", "0"], "-k must be at least 1"),
     ],
 )
@@ -186,7 +186,7 @@ def test_real_model_on_sohu_dd(
 
 
 def test_kept_collections_are_keyed_by_backend(beir: Path, tmp_path: Path) -> None:
-    from service.evaluation import kept_collection
+    from semsearch.service.evaluation import kept_collection
 
     class OtherBackend(FakeEmbedder):
         backend_name = "other"

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from service.metrics_ir import mean_scores, metric_names, per_query_scores
+from semsearch.service.metrics_ir import mean_scores, metric_names, per_query_scores
 
 QRELS = {
     "q1": {"d1": 2, "d2": 1, "d3": 0},

@@ -6,17 +6,17 @@ import statistics
 
 import pytest
 
-from embedder.embedder import Embedder
-from index import Collection
-from index.fusion import (
+from semsearch.embedder.embedder import Embedder
+from semsearch.index import Collection
+from semsearch.index.fusion import (
     DEFAULT_FUSION,
     FusionParams,
     fuse,
     lexical_weight,
     normaliser,
 )
-from index.lexical import ScriptProfile
-from service.evaluation import evaluate, load_beir
+from semsearch.index.lexical import ScriptProfile
+from semsearch.service.evaluation import evaluate, load_beir
 
 from .conftest import shared_path
 

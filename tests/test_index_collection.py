@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from index import Collection, CollectionError, Filters, ModelMismatchError, SnippetStyle
-from index.collection import vectors_name
+from semsearch.index import Collection, CollectionError, Filters, ModelMismatchError, SnippetStyle
+from semsearch.index.collection import vectors_name
 from tests.fakes import FakeEmbedder, make_article
 
 

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from index import Collection
+from semsearch.index import Collection
 from tests.fakes import FakeEmbedder
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,7 +23,7 @@ CHILD = f"""
 import sys
 sys.path.insert(0, {str(ROOT)!r})
 from pathlib import Path
-from index import Collection, lexical
+from semsearch.index import Collection, lexical
 from tests.fakes import FakeEmbedder, make_article
 path = Path(sys.argv[1])
 coll = Collection.open(path, FakeEmbedder(), create=True)

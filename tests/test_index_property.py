@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from index import Collection
+from semsearch.index import Collection
 from tests.fakes import FakeEmbedder, make_article
 
 WORDS = ["经济", "项目", "数字", "产业", "城市", "交通", "mayor", "economy", "2023", "科技", "人才", "市场"]
@@ -77,7 +77,7 @@ def test_random_updates_match_bruteforce(kind: str, ops: list) -> None:
 
 
 def test_automatic_kind_by_size() -> None:
-    from index.vectors import FLAT_MAX_VECTORS, HNSW_FLOAT_MAX_VECTORS, choose_kind
+    from semsearch.index.vectors import FLAT_MAX_VECTORS, HNSW_FLOAT_MAX_VECTORS, choose_kind
 
     assert choose_kind(0) == choose_kind(FLAT_MAX_VECTORS) == "flat"
     assert choose_kind(FLAT_MAX_VECTORS + 1) == choose_kind(HNSW_FLOAT_MAX_VECTORS) == "hnsw"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from index import Collection
+from semsearch.index import Collection
 
 FIRST_TITLE = "2023年全市重大项目观摩活动举行"
 SECOND_TITLE = "促进数字技术与实体经济深度融合全力以赴打造数字经济发展新高地"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from embedder.cleaning import (
+from semsearch.embedder.cleaning import (
     clean_heading,
     clean_text,
     ends_sentence,
@@ -15,8 +15,8 @@ from embedder.cleaning import (
     rejoin_paragraphs,
     remove_cjk_spaces,
 )
-from embedder.dates import date_from_filename, extract_event_dates, normalize_date
-from embedder.newspaper import (
+from semsearch.embedder.dates import date_from_filename, extract_event_dates, normalize_date
+from semsearch.embedder.newspaper import (
     compile_banners,
     page_lines,
     parse_credit,

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from embedder.errors import InputError
-from embedder.ingest import IngestOptions, IngestStats, iter_articles, scan
-from embedder.records import Article
+from semsearch.embedder.errors import InputError
+from semsearch.embedder.ingest import IngestOptions, IngestStats, iter_articles, scan
+from semsearch.embedder.records import Article
 
 REPO = Path(__file__).resolve().parents[1]
 SEED = REPO / "data" / "samples" / "zhengzhou-evening-news-2023-04-20.txt"
@@ -115,11 +115,21 @@ def test_duplicates_are_yielded_once(tmp_path: Path) -> None:
         tmp_path / "d.jsonl", [RECORDS[1], RECORDS[1], {**RECORDS[1], "text": "Changed."}]
     )
     stats = IngestStats()
-    articles = list(iter_articles([path, path], stats=stats))
+    articles = list(iter_articles([path, path], options=IngestOptions(on_duplicate="last"), stats=stats))
     assert [a.text for a in articles] == [RECORDS[1]["text"], "Changed."]
     assert articles[0].id == articles[1].id == "a2"
     assert articles[0].content_hash() != articles[1].content_hash()
     assert stats.duplicates == 4
+    first = list(iter_articles([path], options=IngestOptions(on_duplicate="first")))
+    assert [a.text for a in first] == [RECORDS[1]["text"]]
+
+
+def test_an_id_read_twice_with_other_content_is_an_error(tmp_path: Path) -> None:
+    path = _write_jsonl(tmp_path / "d.jsonl", [RECORDS[1], {**RECORDS[1], "text": "Changed."}])
+    with pytest.raises(InputError, match=r"d\.jsonl:2: article id 'a2' was already read, with other content, at .*d\.jsonl:1"):
+        list(iter_articles([path]))
+    with pytest.raises(InputError, match="on_duplicate 'newest' is not one of error, first, last"):
+        IngestOptions(on_duplicate="newest")  # type: ignore[arg-type]
 
 
 HTML = """<!DOCTYPE html><html><head><meta charset="{charset}"><title>测试新闻 - 晚报</title>
@@ -161,13 +171,14 @@ def test_big5_is_detected(tmp_path: Path) -> None:
 def test_encoding_override(tmp_path: Path) -> None:
     path = tmp_path / "latin.txt"
     path.write_bytes("Café crème. Déjà vu.\n".encode("cp1252"))
-    with pytest.raises(InputError, match="--encoding"):
+    with pytest.raises(InputError, match="give its encoding") as raised:
         _ingest([path])
+    assert raised.value.options == ("encoding",)
     (article,) = _ingest([path], encoding="cp1252")
     assert article.text == "Café crème. Déjà vu."
     with pytest.raises(InputError, match="unknown encoding"):
         IngestOptions(encoding="no-such-codec")
-    with pytest.raises(InputError, match="--date"):
+    with pytest.raises(InputError, match="date 'someday' is not a date"):
         IngestOptions(date="someday")
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from embedder.ingest import build_article, cut_passages, iter_articles, split_sentences
-from embedder.records import Article
+from semsearch.embedder.ingest import build_article, cut_passages, iter_articles, split_sentences
+from semsearch.embedder.records import Article
 
 REPO = Path(__file__).resolve().parents[1]
 SEED = REPO / "data" / "samples" / "zhengzhou-evening-news-2023-04-20.txt"

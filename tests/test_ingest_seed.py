@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from embedder.ingest import IngestOptions, IngestStats, iter_articles
-from embedder.records import Article
+from semsearch.embedder.ingest import IngestOptions, IngestStats, iter_articles
+from semsearch.embedder.records import Article
 
 REPO = Path(__file__).resolve().parents[1]
 SEED = REPO / "data" / "samples" / "zhengzhou-evening-news-2023-04-20.txt"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from embedder.errors import InputError
-from index import Collection, CollectionError, SnippetStyle, lexical, store
+from semsearch.embedder.errors import InputError
+from semsearch.index import Collection, CollectionError, SnippetStyle, lexical, store
 from tests.fakes import FakeEmbedder, make_article
 
 # jieba keeps the name 毛晓彤 whole, so its given name 晓彤 alone matches only as a bigram.

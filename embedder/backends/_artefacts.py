@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ModelError
-from ..model_files import ModelFiles
-from .base import EncoderBackend
+from semsearch.embedder.backends.base import EncoderBackend
+from semsearch.embedder.errors import ModelError
+from semsearch.embedder.model_files import ModelFiles
 
 MIN_COSINE = 0.99
 # One Chinese and one English text of each kind, already prompted.
@@ -44,7 +44,7 @@ def min_cosine_vs_fp32(
     Returns:
         The smallest cosine over the texts, as passages and as queries.
     """
-    from .torch_backend import TorchBackend
+    from semsearch.embedder.backends.torch_backend import TorchBackend
 
     reference = TorchBackend(model, threads=threads, max_seq_length=max_seq_length)
     cosines = [

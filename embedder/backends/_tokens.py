@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import ModelError
-from ..model_files import ModelFiles
+from semsearch.embedder.errors import ModelError
+from semsearch.embedder.model_files import ModelFiles
 
 
 def fast_tokenizers(model: ModelFiles, max_seq_length: int) -> tuple[Any, Any]:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from ..errors import ModelError
-from ..model_files import ModelFiles
-from ..settings import Settings
-from .base import EncoderBackend
+from semsearch.embedder.backends.base import EncoderBackend
+from semsearch.embedder.errors import ModelError
+from semsearch.embedder.model_files import ModelFiles
+from semsearch.embedder.settings import Settings
 
 if TYPE_CHECKING:
-    from .openvino_backend import OpenVinoBackend
+    from semsearch.embedder.backends.openvino_backend import OpenVinoBackend
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ def create_backend(model: ModelFiles, settings: Settings) -> EncoderBackend:
     Raises:
         ModelError: The backend named explicitly cannot be built.
     """
-    from .torch_backend import TorchBackend
+    from semsearch.embedder.backends.torch_backend import TorchBackend
 
     common = {"threads": settings.threads, "max_seq_length": settings.max_seq_length}
     if settings.backend == "torch":
@@ -52,7 +52,7 @@ def create_backend(model: ModelFiles, settings: Settings) -> EncoderBackend:
             if backend.inference_precision == FAST_OPENVINO_PRECISION:
                 return backend
             logger.info("OpenVINO infers in %s here; using onnx-int8", backend.inference_precision)
-    from .onnx_backend import OnnxInt8Backend, build_int8_model
+    from semsearch.embedder.backends.onnx_backend import OnnxInt8Backend, build_int8_model
 
     try:
         directory = build_int8_model(model, settings.resolved_cache_dir(), **common)
@@ -65,7 +65,7 @@ def create_backend(model: ModelFiles, settings: Settings) -> EncoderBackend:
 
 
 def _openvino(model: ModelFiles, settings: Settings) -> OpenVinoBackend:
-    from .openvino_backend import OpenVinoBackend, build_openvino_model
+    from semsearch.embedder.backends.openvino_backend import OpenVinoBackend, build_openvino_model
 
     threads, length = settings.threads, settings.max_seq_length
     cache_dir = settings.resolved_cache_dir()

@@ -19,10 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ModelError
-from ..model_files import ModelFiles
-from ._artefacts import build_verified
-from ._tokens import fast_tokenizers
+from semsearch.embedder.backends._artefacts import build_verified
+from semsearch.embedder.backends._tokens import fast_tokenizers
+from semsearch.embedder.errors import ModelError
+from semsearch.embedder.model_files import ModelFiles
 
 ONNX_FILE = "model-int8.onnx"
 QUERY_ONNX_FILE = "model-fp32.onnx"

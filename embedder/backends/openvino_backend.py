@@ -25,11 +25,11 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ModelError
-from ..model_files import ModelFiles
-from ._artefacts import build_verified
-from ._tokens import fast_tokenizers
-from .onnx_backend import export_onnx
+from semsearch.embedder.backends._artefacts import build_verified
+from semsearch.embedder.backends._tokens import fast_tokenizers
+from semsearch.embedder.backends.onnx_backend import export_onnx
+from semsearch.embedder.errors import ModelError
+from semsearch.embedder.model_files import ModelFiles
 
 IR_FILE = "model.xml"
 WEIGHTS_FILE = "model.bin"

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..model_files import ModelFiles
+from semsearch.embedder.model_files import ModelFiles
 
 
 class TorchBackend:

@@ -10,11 +10,11 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from embedder.base import TextEmbedder
-from embedder.embedder import Embedder
-from embedder.settings import Settings
-from service.cli import add_common_options, settings_from_args
-from service.evaluation import (
+from semsearch.embedder.base import TextEmbedder
+from semsearch.embedder.embedder import Embedder
+from semsearch.embedder.settings import Settings
+from semsearch.service.cli import add_common_options, at_least, settings_from_args
+from semsearch.service.evaluation import (
     EVAL_MODES,
     MODES_ALL,
     BeirDataset,
@@ -62,7 +62,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "-k", type=int, default=10, help="cutoff of nDCG, Recall and MRR (default 10)"
     )
-    parser.add_argument("--limit", type=int, metavar="N", help="only the first N judged queries")
+    parser.add_argument("--limit", type=at_least(1), metavar="N", help="only the first N judged queries")
     parser.set_defaults(func=run)
 
 

@@ -9,13 +9,25 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from embedder.base import TextEmbedder
-from embedder.ingest import IngestOptions, IngestStats, expand_paths, iter_articles, scan
-from embedder.passages import cut_passages
-from embedder.records import Article, Passage
-from service.cli import add_common_options, build_settings, settings_from_args
-from service.config import ServiceSettings
-from service.context import open_for_writing
+from semsearch.embedder.base import TextEmbedder
+from semsearch.embedder.ingest import (
+    ON_DUPLICATE,
+    IngestOptions,
+    IngestStats,
+    expand_paths,
+    prepare_articles,
+    scan,
+)
+from semsearch.embedder.records import Article, Passage
+from semsearch.service.cli import (
+    add_common_options,
+    at_least,
+    build_settings,
+    iso_date,
+    settings_from_args,
+)
+from semsearch.service.config import ServiceSettings
+from semsearch.service.context import open_for_writing
 
 # Inputs smaller than this finish before a progress bar would tell anything.
 PROGRESS_MIN_BYTES = 2_000_000
@@ -38,17 +50,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("paths", nargs="+", type=Path, help="files or directories")
     parser.add_argument("--encoding", help="force a text encoding (default: detected)")
     parser.add_argument("--source", help="source name for articles that carry none")
-    parser.add_argument("--date", help="publication date YYYY-MM-DD for articles that carry none")
+    parser.add_argument(
+        "--date", type=iso_date, help="publication date YYYY-MM-DD for articles that carry none"
+    )
     parser.add_argument("--section", help="section for articles that carry none")
     parser.add_argument(
         "--skip-bad", action="store_true", help="skip and count bad records instead of stopping"
     )
     parser.add_argument(
         "--overlap",
-        type=int,
+        type=at_least(0),
         default=0,
         metavar="N",
         help="sentences shared by consecutive passages of a long paragraph",
+    )
+    parser.add_argument(
+        "--on-duplicate",
+        choices=ON_DUPLICATE,
+        default="error",
+        help="an id read twice with other content: stop (error, default), keep the first, "
+        "or let the last replace it",
     )
     parser.add_argument(
         "--engine",
@@ -71,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     ray_engine = settings.ingest_engine == "ray"
     if ray_engine:
         # Without the extra, say so before reading anything.
-        from service import distributed
+        from semsearch.service import distributed
 
         distributed.require_ray()
     options = IngestOptions(
@@ -80,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
         date=args.date,
         section=args.section,
         skip_bad=args.skip_bad,
+        on_duplicate=args.on_duplicate,
     )
     files = expand_paths(args.paths)
     # A first pass costs seconds and means a bad line stops us before any model time is spent
@@ -170,13 +192,13 @@ class _Reader:
         assert embedder is not None
         self.stats, self.passages = IngestStats(), 0
         with tqdm(total=self.total, unit="article", desc="ingesting", disable=not self.show) as bar:
-            for article in iter_articles(self.files, options=self.options, stats=self.stats):
-                passages = cut_passages(
-                    article,
-                    count_tokens=embedder.count_tokens,
-                    max_tokens=embedder.max_tokens,
-                    overlap_sentences=self.overlap,
-                )
+            for article, passages in prepare_articles(
+                self.files,
+                embedder,
+                options=self.options,
+                stats=self.stats,
+                overlap_sentences=self.overlap,
+            ):
                 self.passages += len(passages)
                 bar.update(1)
                 yield article, passages

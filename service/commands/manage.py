@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 
-from embedder.errors import InputError
-from index import ANALYZERS, DEFAULT_ANALYZER, KINDS, CheckReport, CollectionError
-from service.cli import add_common_options, settings_from_args
-from service.context import open_for_reading, open_for_writing
+from semsearch.embedder.errors import InputError
+from semsearch.index import ANALYZERS, DEFAULT_ANALYZER, KINDS, CheckReport, CollectionError
+from semsearch.service.cli import add_common_options, settings_from_args
+from semsearch.service.context import open_for_reading, open_for_writing
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -6,9 +6,9 @@ import argparse
 import json
 from dataclasses import asdict
 
-from embedder.embedder import Embedder
-from embedder.model_install import install_model
-from service.cli import add_common_options, settings_from_args
+from semsearch.embedder.embedder import Embedder
+from semsearch.embedder.model_install import install_model
+from semsearch.service.cli import add_common_options, settings_from_args
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

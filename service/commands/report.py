@@ -6,12 +6,12 @@ import argparse
 import json
 from pathlib import Path
 
-from embedder.embedder import Embedder
-from embedder.errors import InputError
-from embedder.ingest import IngestOptions
-from service.cli import add_common_options, settings_from_args
-from service.context import collection_path
-from service.reports import (
+from semsearch.embedder.embedder import Embedder
+from semsearch.embedder.errors import InputError
+from semsearch.embedder.ingest import IngestOptions
+from semsearch.service.cli import add_common_options, settings_from_args
+from semsearch.service.context import collection_path
+from semsearch.service.reports import (
     DUPLICATE_THRESHOLD,
     KINDS,
     Report,

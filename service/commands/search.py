@@ -6,10 +6,10 @@ import argparse
 import json
 import sys
 
-from embedder.errors import InputError
-from index import Filters, SearchResponse, SnippetStyle
-from service.cli import add_common_options, settings_from_args
-from service.context import open_for_reading
+from semsearch.embedder.errors import InputError
+from semsearch.index import Filters, SearchResponse, SnippetStyle
+from semsearch.service.cli import add_common_options, iso_date, settings_from_args
+from semsearch.service.context import open_for_reading
 
 ANSI_BOLD = ("\033[1m", "\033[0m")
 PLAIN_MARKS = ("【", "】")
@@ -47,8 +47,8 @@ def _add_result_options(parser: argparse.ArgumentParser) -> None:
         "--per-article", dest="collapse", action="store_true", help="one hit per article"
     )
     parser.add_argument("--min-score", type=float, help="drop hits scoring below this")
-    parser.add_argument("--date-from", help="earliest article date, YYYY-MM-DD")
-    parser.add_argument("--date-to", help="latest article date, YYYY-MM-DD")
+    parser.add_argument("--date-from", type=iso_date, help="earliest article date, YYYY-MM-DD")
+    parser.add_argument("--date-to", type=iso_date, help="latest article date, YYYY-MM-DD")
     parser.add_argument("--source", action="append", help="only this source (repeatable)")
     parser.add_argument("--section", action="append", help="only this section (repeatable)")
     parser.add_argument("--article-id", action="append", help="only this article (repeatable)")

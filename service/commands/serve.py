@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from embedder.embedder import Embedder
-from service.cli import add_common_options, build_settings, settings_from_args
-from service.config import ServiceSettings
-from service.context import collection_path, warm_up
-from service.runtime import Runtime
+from semsearch.embedder.embedder import Embedder
+from semsearch.service.cli import add_common_options, build_settings, settings_from_args
+from semsearch.service.config import ServiceSettings
+from semsearch.service.context import collection_path, warm_up
+from semsearch.service.runtime import Runtime
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     """Check the collection exists, then serve until interrupted."""
     import uvicorn
 
-    from service.app import create_app
+    from semsearch.service.app import create_app
 
     flags = settings_from_args(args).model_dump(exclude_unset=True)
     flags |= {k: getattr(args, k) for k in ("host", "port") if getattr(args, k) is not None}

@@ -6,13 +6,13 @@ as CSV, JSONL or a self-contained HTML page, chosen by the output file's extensi
 
 from __future__ import annotations
 
-from service.reports.corpus import Corpus, load_corpus
-from service.reports.duplicates import DUPLICATE_THRESHOLD, duplicates_report
-from service.reports.match import load_other, match_report
-from service.reports.model import Report
-from service.reports.queries import queries_report, read_queries
-from service.reports.related import related_report
-from service.reports.writers import FORMATS, output_format, write_report
+from semsearch.service.reports.corpus import Corpus, load_corpus
+from semsearch.service.reports.duplicates import DUPLICATE_THRESHOLD, duplicates_report
+from semsearch.service.reports.match import load_other, match_report
+from semsearch.service.reports.model import Report
+from semsearch.service.reports.queries import queries_report, read_queries
+from semsearch.service.reports.related import related_report
+from semsearch.service.reports.writers import FORMATS, output_format, write_report
 
 KINDS = ("related", "duplicates", "queries", "match")
 

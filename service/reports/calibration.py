@@ -17,12 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from embedder.base import TextEmbedder
-from embedder.ingest import IngestOptions
-from embedder.ingest import article_from_record as _article_from_record
-from embedder.passages import cut_passages
-from embedder.reading import RawRecord
-from service.reports.centroid import centre, news_centroid
+from semsearch.embedder.base import TextEmbedder
+from semsearch.embedder.ingest import prepare_articles
+from semsearch.service.reports.centroid import centre, news_centroid
 
 SAME_EVENT_LABEL = 5
 # SOHU texts carry no line breaks; runs of spaces are where the paragraphs were.
@@ -88,17 +85,13 @@ def text_vectors(embedder: TextEmbedder, texts: Sequence[str]) -> np.ndarray:
     Returns:
         ``(len(texts), dimension)`` float32, L2-normalised.
     """
-    options = IngestOptions()
     owners: list[int] = []
     passages: list[str] = []
-    for number, text in enumerate(texts):
-        lines = _PARAGRAPH_GAP.sub("\n", text)
-        article = _article_from_record(RawRecord({"text": lines}, f"pair:{number}"), options)
-        cut = cut_passages(
-            article, count_tokens=embedder.count_tokens, max_tokens=embedder.max_tokens
-        )
-        for passage in cut or []:
-            owners.append(number)
+    # Ids by position: a text that two pairs share is still read once per pair.
+    records = ({"id": str(n), "text": _PARAGRAPH_GAP.sub("\n", t)} for n, t in enumerate(texts))
+    for article, cut in prepare_articles(records, embedder, label="pairs"):
+        for passage in cut:
+            owners.append(int(article.id))
             passages.append(passage.text)
     vectors = embedder.embed_passages(passages)
     sums = np.zeros((len(texts), embedder.dimension), dtype=np.float32)

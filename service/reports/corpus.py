@@ -1,9 +1,7 @@
 """Read-only view of a collection for batch reports: passage and article vectors in memory.
 
-``index.Collection`` answers one query at a time and has no accessor for "every vector";
-reports need all of them at once, so this module reads a collection directly through
-``index.store`` and ``index.vectors`` inside one SQLite snapshot (the same pairing of rows
-and FAISS generation the collection itself uses). It never writes.
+Reports need every vector at once; :meth:`Collection.passage_vectors` reads them inside one
+snapshot, and this module adds the article means and the same-event space. It never writes.
 """
 
 from __future__ import annotations
@@ -13,18 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
-from embedder.base import TextEmbedder
-from embedder.errors import InputError
-from index import store
-from index.collection import vectors_name
-from index.errors import ModelMismatchError
-from index.manifest import MANIFEST_NAME, read_manifest
-from index.vectors import VectorIndex
-from service.reports.centroid import centre, news_centroid
+from semsearch.embedder.base import TextEmbedder
+from semsearch.embedder.errors import InputError
+from semsearch.index import ArticleFields, Collection, PassageVectors
+from semsearch.service.reports.centroid import centre, news_centroid
 
-# Passages re-embedded per call when the index keeps only quantised vectors (the embedding
-# cache answers these without model time for ingested collections).
-REEMBED_BATCH = 20_000
 _EPS = 1e-12
 
 
@@ -84,9 +75,6 @@ class Corpus:
 def load_corpus(path: Path, embedder: TextEmbedder | None, *, progress: bool = False) -> Corpus:
     """Load a collection's passages, their vectors and article mean vectors.
 
-    Exact vectors come from the FAISS index when its kind keeps them (``flat``, ``hnsw``);
-    otherwise the passages are re-embedded through ``embedder``.
-
     Args:
         path: Collection directory.
         embedder: The collection's model; needed only for quantised index kinds.
@@ -99,65 +87,24 @@ def load_corpus(path: Path, embedder: TextEmbedder | None, *, progress: bool = F
         InputError: No collection at ``path``.
         ModelMismatchError: ``embedder`` is not the model the collection was built with.
     """
-    if not (path / MANIFEST_NAME).is_file():
+    if not Collection.exists(path):
         raise InputError(f"no collection at {path}")
-    manifest = read_manifest(path)
-    if embedder is not None and embedder.fingerprint != manifest.model_fingerprint:
-        raise ModelMismatchError(
-            f"{path} was built with model {manifest.model_name}; the loaded model differs"
-        )
-    conn = store.connect(path / store.DATABASE_NAME, read_only=True)
-    try:
-        with store.transaction(conn, write=False):
-            generation = store.get_int(conn, "generation")
-            vectors = VectorIndex.load(
-                path / vectors_name(generation),
-                dimension=store.get_int(conn, "dimension"),
-                kind=store.get_meta(conn, "index_kind", "flat") or "flat",
-                params={},
-                read_only=True,
-            )
-            rows = conn.execute(
-                "SELECT p.id, p.article_id, p.text FROM passages p ORDER BY p.article_id, p.ordinal"
-            ).fetchall()
-            articles = {
-                row[0]: (row[1], row[2], row[3], row[4])
-                for row in conn.execute("SELECT id, title, url, date, source FROM articles")
-            }
-            passage_ids = np.asarray([int(r[0]) for r in rows], dtype=np.int64)
-            texts = [str(r[2]) for r in rows]
-            matrix = _passage_matrix(vectors, passage_ids, texts, embedder, progress)
-    finally:
-        conn.close()
-    owners = [str(r[1]) for r in rows]
-    return build_corpus(
-        str(path), manifest.model_fingerprint, owners, passage_ids, texts, matrix, articles
-    )
+    with Collection.open(path, embedder, read_only=True) as collection:
+        exported = collection.passage_vectors(progress=progress)
+    return build_corpus(str(path), exported)
 
 
-def build_corpus(
-    path: str,
-    fingerprint: str,
-    owners: list[str],
-    passage_ids: np.ndarray,
-    texts: list[str],
-    matrix: np.ndarray,
-    articles: dict[str, tuple[str, str | None, str | None, str | None]],
-) -> Corpus:
+def build_corpus(path: str, exported: PassageVectors) -> Corpus:
     """Assemble a :class:`Corpus` from passages already grouped by article.
 
     Args:
         path: Where the data came from (shown in reports).
-        fingerprint: Model fingerprint of the vectors.
-        owners: Article id of each passage; equal ids are contiguous.
-        passage_ids: Passage ids.
-        texts: Passage texts.
-        matrix: Passage vectors, L2-normalised.
-        articles: Article id -> (title, url, date, source).
+        exported: Passages grouped by article, their vectors and article fields.
 
     Returns:
         The corpus.
     """
+    owners, matrix = exported.owners, exported.vectors
     starts = [i for i in range(len(owners)) if i == 0 or owners[i] != owners[i - 1]]
     ids = [owners[i] for i in starts]
     offsets = np.asarray([*starts, len(owners)], dtype=np.int64)
@@ -167,47 +114,19 @@ def build_corpus(
     else:
         sums = np.zeros((0, dimension), dtype=np.float32)
     means = sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), _EPS)
-    meta = [articles.get(a, ("", None, None, None)) for a in ids]
+    missing = ArticleFields(title="", url=None, date=None, source=None)
+    meta = [exported.articles.get(a, missing) for a in ids]
     return Corpus(
         path=path,
-        fingerprint=fingerprint,
+        fingerprint=exported.fingerprint,
         article_ids=ids,
-        titles=[m[0] or "" for m in meta],
-        urls=[m[1] for m in meta],
-        dates=[m[2] for m in meta],
-        sources=[m[3] for m in meta],
+        titles=[m.title for m in meta],
+        urls=[m.url for m in meta],
+        dates=[m.date for m in meta],
+        sources=[m.source for m in meta],
         offsets=offsets,
-        passage_ids=passage_ids,
-        passage_texts=texts,
+        passage_ids=exported.passage_ids,
+        passage_texts=exported.texts,
         passage_vectors=np.ascontiguousarray(matrix, dtype=np.float32),
         article_vectors=np.ascontiguousarray(means, dtype=np.float32),
     )
-
-
-def _passage_matrix(
-    vectors: VectorIndex,
-    passage_ids: np.ndarray,
-    texts: list[str],
-    embedder: TextEmbedder | None,
-    progress: bool,
-) -> np.ndarray:
-    """Vectors of ``passage_ids`` in that order, reconstructed or re-embedded."""
-    dimension = vectors.dimension
-    if len(passage_ids) == 0:
-        return np.zeros((0, dimension), dtype=np.float32)
-    exact = vectors.reconstruct_all()
-    if exact is not None:
-        stored_ids, stored = exact
-        order = np.argsort(stored_ids)
-        where = order[np.minimum(np.searchsorted(stored_ids[order], passage_ids), len(order) - 1)]
-        if (stored_ids[where] == passage_ids).all():
-            return np.asarray(stored[where], dtype=np.float32)
-    if embedder is None:
-        raise InputError(
-            "this collection keeps quantised vectors: the model is needed to read them"
-        )
-    parts = [
-        embedder.embed_passages(texts[start : start + REEMBED_BATCH], progress=progress)
-        for start in range(0, len(texts), REEMBED_BATCH)
-    ]
-    return np.vstack(parts).astype(np.float32)

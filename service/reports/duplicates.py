@@ -10,10 +10,10 @@ from typing import Any
 
 import numpy as np
 
-from service.reports import knn
-from service.reports.corpus import Corpus
-from service.reports.model import HEATMAP_MAX, Heatmap, Report, score_summary
-from service.reports.related import explain
+from semsearch.service.reports import knn
+from semsearch.service.reports.corpus import Corpus
+from semsearch.service.reports.model import HEATMAP_MAX, Heatmap, Report, score_summary
+from semsearch.service.reports.related import explain
 
 # Calibrated on the 1,000 labelled SOHU 2021 news pairs (../shared/eval/pairs/sohu2021-dd-
 # and -dc-test.jsonl; label 5 = same event is positive, 3 and 0 negative) with the bundled

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from html import escape
 from typing import Any
 
-from service.reports.model import Heatmap, Report
-from service.reports.plots import heatmap_svg, histogram_svg
+from semsearch.service.reports.model import Heatmap, Report
+from semsearch.service.reports.plots import heatmap_svg, histogram_svg
 
 # Records rendered as tables; the machine outputs always hold everything.
 HTML_MAX_ITEMS = 300

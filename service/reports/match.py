@@ -7,22 +7,18 @@ e.g. a wire feed checked against the archive.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
-from embedder.base import TextEmbedder
-from embedder.errors import InputError
-from embedder.ingest import IngestOptions, expand_paths, iter_articles, scan
-from embedder.passages import cut_passages
-from embedder.records import Article, Passage
-from index import Collection
-from index.manifest import MANIFEST_NAME
-from service.reports import knn
-from service.reports.corpus import Corpus, load_corpus
-from service.reports.model import HEATMAP_MAX, Heatmap, Report, score_summary
-from service.reports.related import NEIGHBOUR_COLUMNS, neighbour_records
+from semsearch.embedder.base import TextEmbedder
+from semsearch.embedder.errors import InputError
+from semsearch.embedder.ingest import IngestOptions, expand_paths, prepare_articles, scan
+from semsearch.index import Collection
+from semsearch.service.reports import knn
+from semsearch.service.reports.corpus import Corpus, load_corpus
+from semsearch.service.reports.model import HEATMAP_MAX, Heatmap, Report, score_summary
+from semsearch.service.reports.related import NEIGHBOUR_COLUMNS, neighbour_records
 
 
 def load_other(
@@ -47,29 +43,17 @@ def load_other(
     """
     if not inputs:
         raise InputError("match needs the articles to match: files or a collection directory")
-    if len(inputs) == 1 and (inputs[0] / MANIFEST_NAME).is_file():
+    if len(inputs) == 1 and Collection.exists(inputs[0]):
         return load_corpus(inputs[0], embedder, progress=progress)
     files = expand_paths(inputs)
     scan(files, options=options)
     with tempfile.TemporaryDirectory(prefix="semsearch-match-") as tmp:
         path = Path(tmp) / "b"
         with Collection.create(path, embedder) as collection:
-            collection.upsert(_with_passages(iter_articles(files, options=options), embedder))
+            collection.upsert(prepare_articles(files, embedder, options=options))
         corpus = load_corpus(path, embedder, progress=progress)
     corpus.path = ", ".join(str(p) for p in inputs)
     return corpus
-
-
-def _with_passages(
-    articles: Iterator[Article], embedder: TextEmbedder
-) -> Iterator[tuple[Article, list[Passage]]]:
-    for article in articles:
-        yield (
-            article,
-            cut_passages(
-                article, count_tokens=embedder.count_tokens, max_tokens=embedder.max_tokens
-            ),
-        )
 
 
 def match_report(

@@ -8,12 +8,12 @@ from typing import Any
 
 import numpy as np
 
-from embedder.base import TextEmbedder
-from embedder.errors import InputError
-from embedder.reading import json_objects
-from service.reports import knn
-from service.reports.corpus import Corpus
-from service.reports.model import HEATMAP_MAX, Heatmap, Report, score_summary, snippet
+from semsearch.embedder.base import TextEmbedder
+from semsearch.embedder.errors import InputError
+from semsearch.embedder.reading import json_objects
+from semsearch.service.reports import knn
+from semsearch.service.reports.corpus import Corpus
+from semsearch.service.reports.model import HEATMAP_MAX, Heatmap, Report, score_summary, snippet
 
 QUERY_ID_FIELDS = ("id", "_id", "query_id", "qid")
 QUERY_TEXT_FIELDS = ("text", "query")

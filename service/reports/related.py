@@ -7,10 +7,10 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from service.reports import knn
-from service.reports.centroid import centre
-from service.reports.corpus import Corpus
-from service.reports.model import HEATMAP_MAX, Heatmap, Report, score_summary, snippet
+from semsearch.service.reports import knn
+from semsearch.service.reports.centroid import centre
+from semsearch.service.reports.corpus import Corpus
+from semsearch.service.reports.model import HEATMAP_MAX, Heatmap, Report, score_summary, snippet
 
 NEIGHBOUR_COLUMNS = (
     "article_id",

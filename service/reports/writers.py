@@ -8,9 +8,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from embedder.errors import InputError
-from service.reports.html import render_html
-from service.reports.model import Report
+from semsearch.embedder.errors import InputError
+from semsearch.service.reports.html import render_html
+from semsearch.service.reports.model import Report
 
 FORMATS = (".csv", ".jsonl", ".html")
 

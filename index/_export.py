@@ -1,0 +1,102 @@
+"""Every live passage with its vector, read inside one snapshot (for batch reports).
+
+Private: :meth:`~semsearch.index.Collection.passage_vectors` is the public door.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from semsearch.embedder.base import TextEmbedder
+from semsearch.index.errors import InputError
+from semsearch.index.vectors import VectorIndex
+
+# Passages re-embedded per call when the index keeps only quantised vectors (the embedding
+# cache answers these without model time for ingested collections).
+REEMBED_BATCH = 20_000
+
+
+@dataclass(frozen=True, kw_only=True)
+class ArticleFields:
+    """The display fields of an article that reports show."""
+
+    title: str
+    url: str | None
+    date: str | None
+    source: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PassageVectors:
+    """Every live passage of a collection, grouped by article, with its vector.
+
+    ``owners[i]`` is the article of row ``i``; rows of one article are contiguous, in
+    reading order. ``vectors`` are L2-normalised float32, one row per passage.
+    """
+
+    fingerprint: str
+    owners: list[str]
+    passage_ids: np.ndarray
+    texts: list[str]
+    vectors: np.ndarray
+    articles: dict[str, ArticleFields]
+
+
+def read_passage_vectors(
+    conn: sqlite3.Connection,
+    vectors: VectorIndex,
+    fingerprint: str,
+    embedder: TextEmbedder | None,
+    *,
+    progress: bool,
+) -> PassageVectors:
+    """Rows and vectors of one snapshot (the caller holds it)."""
+    rows = conn.execute(
+        "SELECT id, article_id, text FROM passages ORDER BY article_id, ordinal"
+    ).fetchall()
+    articles = {
+        str(row[0]): ArticleFields(title=row[1] or "", url=row[2], date=row[3], source=row[4])
+        for row in conn.execute("SELECT id, title, url, date, source FROM articles")
+    }
+    passage_ids = np.asarray([int(r[0]) for r in rows], dtype=np.int64)
+    texts = [str(r[2]) for r in rows]
+    return PassageVectors(
+        fingerprint=fingerprint,
+        owners=[str(r[1]) for r in rows],
+        passage_ids=passage_ids,
+        texts=texts,
+        vectors=_matrix(vectors, passage_ids, texts, embedder, progress),
+        articles=articles,
+    )
+
+
+def _matrix(
+    vectors: VectorIndex,
+    passage_ids: np.ndarray,
+    texts: Sequence[str],
+    embedder: TextEmbedder | None,
+    progress: bool,
+) -> np.ndarray:
+    """Vectors of ``passage_ids`` in that order, reconstructed or re-embedded."""
+    if len(passage_ids) == 0:
+        return np.zeros((0, vectors.dimension), dtype=np.float32)
+    exact = vectors.reconstruct_all()
+    if exact is not None:
+        stored_ids, stored = exact
+        order = np.argsort(stored_ids)
+        where = order[np.minimum(np.searchsorted(stored_ids[order], passage_ids), len(order) - 1)]
+        if (stored_ids[where] == passage_ids).all():
+            return np.ascontiguousarray(stored[where], dtype=np.float32)
+    if embedder is None:
+        raise InputError(
+            "this collection keeps quantised vectors: the model is needed to read them"
+        )
+    parts = [
+        embedder.embed_passages(texts[start : start + REEMBED_BATCH], progress=progress)
+        for start in range(0, len(texts), REEMBED_BATCH)
+    ]
+    return np.ascontiguousarray(np.vstack(parts), dtype=np.float32)

@@ -1,0 +1,79 @@
+"""semsearch: semantic, lexical and hybrid search for news archives.
+
+The public Python API. Everything a library user needs is importable from here::
+
+    import semsearch
+
+    embedder = semsearch.Embedder.from_settings(semsearch.Settings())
+    with semsearch.Collection.create("archive", embedder) as collection:
+        collection.upsert(semsearch.prepare_articles(["page.txt"], embedder))
+        response = collection.search("数字经济", k=5)
+
+The packages below (``semsearch.embedder``, ``semsearch.index``, ``semsearch.service``) are
+the implementation; names not listed in ``__all__`` may change between versions.
+"""
+
+from __future__ import annotations
+
+from semsearch.embedder.base import TextEmbedder
+from semsearch.embedder.embedder import Embedder
+from semsearch.embedder.errors import InputError, ModelError, SemsearchError
+from semsearch.embedder.ingest import (
+    IngestInput,
+    IngestOptions,
+    IngestStats,
+    iter_articles,
+    prepare_articles,
+)
+from semsearch.embedder.records import Article, Paragraph, Passage
+from semsearch.embedder.settings import Settings
+from semsearch.index import (
+    ArticleFields,
+    CheckReport,
+    Collection,
+    CollectionError,
+    CollectionInfo,
+    CollectionLockedError,
+    Filters,
+    ModelMismatchError,
+    PassageVectors,
+    SearchHit,
+    SearchResponse,
+    SnippetStyle,
+    StoredPassage,
+    UpsertReport,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Article",
+    "ArticleFields",
+    "CheckReport",
+    "Collection",
+    "CollectionError",
+    "CollectionInfo",
+    "CollectionLockedError",
+    "Embedder",
+    "Filters",
+    "IngestInput",
+    "IngestOptions",
+    "IngestStats",
+    "InputError",
+    "ModelError",
+    "ModelMismatchError",
+    "Paragraph",
+    "Passage",
+    "PassageVectors",
+    "SearchHit",
+    "SearchResponse",
+    "SemsearchError",
+    "Settings",
+    "SnippetStyle",
+    "StoredPassage",
+    "TextEmbedder",
+    "UpsertReport",
+    "__version__",
+    "iter_articles",
+    "prepare_articles",
+]
