@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from semsearch.embedder.cleaning import clean_heading, clean_text, strip_controls
-from semsearch.embedder.ingest import IngestOptions, iter_articles
+from semsearch.embedder.ingest import iter_articles
 from semsearch.embedder.records import Article
 from semsearch.service.cli import main
 from semsearch.service.terminal import printable, printable_marked
