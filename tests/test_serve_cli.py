@@ -26,9 +26,10 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _get(url: str) -> tuple[int, bytes]:
+def _get(url: str, method: str = "GET") -> tuple[int, bytes]:
     try:
-        with urllib.request.urlopen(url, timeout=10) as response:
+        request = urllib.request.Request(url, method=method)
+        with urllib.request.urlopen(request, timeout=10) as response:
             return int(response.status), bytes(response.read())
     except urllib.error.HTTPError as exc:
         return int(exc.code), bytes(exc.read())
@@ -57,6 +58,9 @@ def test_serve_with_no_progress_starts_and_searches(tmp_path: Path, model_dir: P
         status, body = _get(base + "/search?q=%E6%95%B0%E5%AD%97%E7%BB%8F%E6%B5%8E&k=1")
         assert status == 200
         assert json.loads(body)["results"][0]["article"]["title"] == SECOND_TITLE
+        # Issue 16 item 12, through the real server: HEAD answers wherever GET does.
+        for path in ("/", "/healthz", "/search?q=x", "/docs"):
+            assert _get(base + path, "HEAD") == (200, b""), path
     finally:
         server.terminate()
         server.wait(timeout=30)
