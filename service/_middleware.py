@@ -133,7 +133,12 @@ class HeadMiddleware:
                 message = {**message, "body": b""}
             await send(message)
 
-        await self.app({**scope, "method": "GET"}, receive, send_headers_only)
+        inner = {**scope, "method": "GET"}  # a copy: the server still knows it is HEAD
+        try:
+            await self.app(inner, receive, send_headers_only)
+        finally:
+            if "route" in inner:  # for the metrics' route label
+                scope["route"] = inner["route"]
 
 
 class SecurityHeadersMiddleware:

@@ -90,3 +90,9 @@ def test_docs_assets_come_from_the_installed_package(client: TestClient) -> None
 
     bundle = Path(fastapi_offline.__file__).parent / "static" / "swagger-ui-bundle.js"
     assert client.get("/docs-assets/swagger-ui-bundle.js").content == bundle.read_bytes()
+
+
+def test_head_requests_are_counted_under_their_route(client: TestClient) -> None:
+    client.head("/healthz")
+    metrics = client.get("/metrics").text
+    assert 'method="HEAD",route="/healthz",status="200"' in metrics
