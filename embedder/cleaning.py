@@ -10,7 +10,10 @@ Policy, in one place:
   spaces between Latin words, numbers, and between Latin and Chinese are kept;
 * a paragraph that does not end a sentence is continued by the next one (page or column
   cut), unless it looks like a sub-heading;
-* a paragraph whose beginning is lost (starts with ``、`` or ``新、``) is flagged.
+* a paragraph whose beginning is lost (starts with ``、`` or ``新、``) is flagged;
+* terminal escape sequences and control characters are dropped (:func:`strip_controls`):
+  stored text is printed by the CLI and shown in pages, and ``\x1b[2J`` in a title must
+  not clear a terminal.
 """
 
 from __future__ import annotations
@@ -38,6 +41,18 @@ _INLINE_SPACE = " \t\u00a0\u3000\u2002\u2003\u2009\u202f"
 _INLINE_SPACE_RE = re.compile(f"[{_INLINE_SPACE}]+")
 # Invisible characters that OCR and web pages leave behind.
 _INVISIBLE_RE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
+
+# Terminal escape sequences, dropped whole so no stray ``[2J`` is left: CSI (``ESC [`` or
+# U+009B, parameters, final byte), OSC (``ESC ]`` or U+009D ... BEL or ST), two-byte
+# ``ESC x``.
+_ESCAPE_SEQUENCE_RE = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"
+    r"|(?:\x1b\]|\x9d)[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
+    r"|\x1b[ -~]"
+)
+# C0 controls except tab, line feed and carriage return (the cleaning handles those as
+# whitespace), DEL, and C1 controls (U+0080-U+009F; U+009B is a one-character CSI).
+_CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 _FULLWIDTH_ALNUM_OFFSET = 0xFEE0  # 'Ａ' (U+FF21) - 'A' (U+0041)
 _FULLWIDTH_ALNUM_RE = re.compile("[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]")
@@ -77,8 +92,20 @@ def is_cjk(char: str) -> bool:
     return bool(_CJK_CORE_RE.match(char))
 
 
+def strip_controls(text: str) -> str:
+    """Drop terminal escape sequences and control characters (tab and line breaks stay).
+
+    Args:
+        text: Any text.
+
+    Returns:
+        ``"a\x1b[2Jb\x07"`` as ``"ab"``.
+    """
+    return _CONTROL_RE.sub("", _ESCAPE_SEQUENCE_RE.sub("", text))
+
+
 def normalize_width(text: str) -> str:
-    """Make letters, digits and spaces half-width and drop invisible characters.
+    """Make letters, digits and spaces half-width; drop invisible and control characters.
 
     Args:
         text: Any text.
@@ -86,7 +113,7 @@ def normalize_width(text: str) -> str:
     Returns:
         The text with ``ＡＢＣ１２３`` as ``ABC123`` and ideographic spaces as spaces.
     """
-    text = _INVISIBLE_RE.sub("", text)
+    text = _INVISIBLE_RE.sub("", strip_controls(text))
     text = _FULLWIDTH_ALNUM_RE.sub(lambda m: chr(ord(m.group()) - _FULLWIDTH_ALNUM_OFFSET), text)
     return _INLINE_SPACE_RE.sub(lambda m: " " * len(m.group()), text)
 

@@ -35,6 +35,7 @@ from semsearch.embedder.cleaning import (
     clean_text,
     normalize_width,
     rejoin_paragraphs,
+    strip_controls,
 )
 from semsearch.embedder.dates import (
     date_from_filename,
@@ -382,6 +383,23 @@ def _string(value: Any) -> str | None:
     return text.strip() or None
 
 
+def _field(value: Any) -> str | None:
+    """A metadata string field (source, url, ...) without control characters."""
+    text = _string(value)
+    return (strip_controls(text).strip() or None) if text else None
+
+
+def _without_controls(value: Any) -> Any:
+    """Extra (metadata) values with control characters dropped from every string in them."""
+    if isinstance(value, str):
+        return strip_controls(value)
+    if isinstance(value, list):
+        return [_without_controls(item) for item in value]
+    if isinstance(value, dict):
+        return {_without_controls(key): _without_controls(item) for key, item in value.items()}
+    return value
+
+
 def article_from_record(record: RawRecord, options: IngestOptions) -> Article:
     """Build an article from a JSONL/CSV/HTML record.
 
@@ -404,7 +422,13 @@ def article_from_record(record: RawRecord, options: IngestOptions) -> Article:
     iso_date = normalize_date(date) if date else options.date
     if date and iso_date is None:
         raise BadInput(record.location, f"date {date!r} is not a date (use YYYY-MM-DD)")
-    metadata = {name: value for name, value in fields.items() if name not in _KNOWN_FIELDS}
+    # Text and title lose control characters in the cleaning; the other fields here. The
+    # id is kept as given: it is a key the caller addresses the article by.
+    metadata = {
+        name: _without_controls(value)
+        for name, value in fields.items()
+        if name not in _KNOWN_FIELDS
+    }
     article = build_article(
         title=_string(fields.get("title")) or "",
         lines=text.splitlines(),
@@ -412,10 +436,10 @@ def article_from_record(record: RawRecord, options: IngestOptions) -> Article:
         date=iso_date,
         location=record.location,
     )
-    article.source = _string(fields.get("source")) or options.source
-    article.section = _string(fields.get("section")) or options.section
-    article.url = _string(fields.get("url"))
-    article.author = _string(fields.get("author")) or article.author
+    article.source = _field(fields.get("source")) or options.source
+    article.section = _field(fields.get("section")) or options.section
+    article.url = _field(fields.get("url"))
+    article.author = _field(fields.get("author")) or article.author
     article.metadata = {**metadata, **article.metadata}
     return article
 

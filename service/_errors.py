@@ -129,7 +129,9 @@ def _allowed_methods(app: FastAPI, scope: MutableMapping[str, Any]) -> set[str]:
         match, _ = route.matches({**scope, "method": "GET"})
         if match is not Match.NONE:
             methods |= set(getattr(route, "methods", None) or ())
-    return methods or {"GET"}
+    if "GET" in methods:
+        methods.add("HEAD")  # HeadMiddleware answers HEAD wherever GET works
+    return methods or {"GET", "HEAD"}
 
 
 _HANDLERS: tuple[tuple[type[Exception], Callable[[Request, Any], Awaitable[JSONResponse]]], ...] = (

@@ -9,7 +9,7 @@ work (model, FAISS, SQLite) runs in worker threads, never on the event loop.
 
 The pieces live in private modules: ``_routes_*`` (the routes), ``_errors`` (error bodies
 and handlers), ``_middleware``, ``_metrics``, ``_state``, ``_auth``, ``_limits`` and
-``_convert`` (index results to API models).
+``_convert`` (index results to API models), ``_docs`` (the API docs pages, no CDN).
 """
 
 from __future__ import annotations
@@ -23,12 +23,17 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from semsearch.service import _routes_articles, _routes_ops, _routes_search
+from semsearch.service import _docs, _routes_articles, _routes_ops, _routes_search
 from semsearch.service._auth import API_KEY_HEADER
 from semsearch.service._convert import MARK_POST, MARK_PRE
 from semsearch.service._errors import ApiError, install_error_handlers
 from semsearch.service._limits import document_limits
-from semsearch.service._middleware import BodyLimitMiddleware, MetricsMiddleware
+from semsearch.service._middleware import (
+    BodyLimitMiddleware,
+    HeadMiddleware,
+    MetricsMiddleware,
+    SecurityHeadersMiddleware,
+)
 from semsearch.service._state import AppState
 from semsearch.service.config import ServiceSettings
 from semsearch.service.runtime import Runtime
@@ -64,16 +69,23 @@ def create_app(
         f"look-ups, query by example, and writes guarded by an API key (`{API_KEY_HEADER}` "
         'header or `Authorization: Bearer`). Errors are `{"error": {"code", "message"}}`.',
         lifespan=_lifespan(state, loader),
+        docs_url=None,  # served by _docs without a CDN
+        redoc_url=None,
     )
     app.state.semsearch = state
+    # Innermost first: metrics see HEAD as HEAD, and every response (errors, 413s, static
+    # files) gets the security headers.
+    app.add_middleware(HeadMiddleware)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=state.metrics)
+    app.add_middleware(SecurityHeadersMiddleware)
     install_error_handlers(app)
     # Onto the app's own router, not include_router: FastAPI 0.165 nests included routers,
     # which hides their routes (and methods) from the 405 handler's ``Allow`` list.
     _routes_search.add_routes(app.router, settings)
     _routes_articles.add_routes(app.router, settings)
     _routes_ops.add_routes(app.router)
+    _docs.add_routes(app.router)
     app.openapi = _openapi(app, settings)  # type: ignore[method-assign]
     return app
 

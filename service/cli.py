@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from semsearch.embedder.dates import normalize_date
 from semsearch.embedder.errors import InputError, SemsearchError
 from semsearch.embedder.settings import Backend, Settings
+from semsearch.service.terminal import printable
 
 # Each module defines ``register(subparsers)``; the parser it adds sets ``func``.
 COMMAND_MODULES = ["model", "ingest", "search", "manage", "eval", "serve", "report"]
@@ -176,7 +177,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except SemsearchError as exc:
-        print(f"semsearch: error: {exc}{_flag_hint(exc)}", file=sys.stderr)
+        # printable: the message may quote input (an id, a line of a file) verbatim.
+        print(f"semsearch: error: {printable(exc)}{_flag_hint(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("semsearch: interrupted", file=sys.stderr)

@@ -338,7 +338,7 @@ def test_error_paths(
     response = getattr(client, method)(url, **kwargs)
     assert_error(response, status, code)
     if status == 405 and url == "/articles/a1":
-        assert response.headers["allow"] == "DELETE, GET"
+        assert response.headers["allow"] == "DELETE, GET, HEAD"
 
 
 def test_unexpected_errors_are_json_500(

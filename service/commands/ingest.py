@@ -28,6 +28,7 @@ from semsearch.service.cli import (
 )
 from semsearch.service.config import ServiceSettings
 from semsearch.service.context import open_for_writing
+from semsearch.service.terminal import printable
 
 # Inputs smaller than this finish before a progress bar would tell anything.
 PROGRESS_MIN_BYTES = 2_000_000
@@ -156,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
         f"{engine} -> {path}"
     )
     for example in stats.skip_examples:
-        print(f"  skipped: {example}")
+        print(f"  skipped: {printable(example)}")
     return 0
 
 

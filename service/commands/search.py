@@ -10,6 +10,7 @@ from semsearch.embedder.errors import InputError
 from semsearch.index import Filters, SearchResponse, SnippetStyle
 from semsearch.service.cli import add_common_options, iso_date, settings_from_args
 from semsearch.service.context import open_for_reading
+from semsearch.service.terminal import printable, printable_marked
 
 ANSI_BOLD = ("\033[1m", "\033[0m")
 PLAIN_MARKS = ("【", "】")
@@ -130,8 +131,13 @@ def run_similar(args: argparse.Namespace) -> int:
 def _snippet_style(args: argparse.Namespace) -> SnippetStyle:
     if args.json:
         return SnippetStyle()
-    pre, post = ANSI_BOLD if sys.stdout.isatty() else PLAIN_MARKS
+    pre, post = _marks()
     return SnippetStyle(pre=pre, post=post)
+
+
+def _marks() -> tuple[str, str]:
+    """Highlight marks: bold on a terminal, brackets in a pipe or file."""
+    return ANSI_BOLD if sys.stdout.isatty() else PLAIN_MARKS
 
 
 def _print(response: SearchResponse, args: argparse.Namespace) -> None:
@@ -141,13 +147,15 @@ def _print(response: SearchResponse, args: argparse.Namespace) -> None:
     if not response.results:
         print(f"no results for {response.query!r} ({response.mode}, {response.took_ms:.0f} ms)")
         return
+    # Stored text goes through printable: a title must not drive the terminal.
+    marks = _marks()
     for hit in response.results:
-        where = ", ".join(x for x in (hit.date, hit.source) if x)
+        where = printable(", ".join(x for x in (hit.date, hit.source) if x))
         more = f", +{hit.matched_passages} more passages" if hit.matched_passages else ""
         print(
-            f"{hit.rank:>3}. {hit.score:.3f}  {hit.title or '(untitled)'}"
+            f"{hit.rank:>3}. {hit.score:.3f}  {printable(hit.title or '(untitled)')}"
             + (f"  ({where})" if where else "")
         )
-        print(f"     {hit.snippet}")
-        print(f"     article {hit.article_id} · passage {hit.passage_id}{more}")
+        print(f"     {printable_marked(hit.snippet, marks)}")
+        print(f"     article {printable(hit.article_id)} · passage {hit.passage_id}{more}")
     print(f"{len(response.results)} results ({response.mode}, {response.took_ms:.0f} ms)")

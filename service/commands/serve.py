@@ -52,7 +52,9 @@ def run(args: argparse.Namespace) -> int:
 
     flags = settings_from_args(args).model_dump(exclude_unset=True)
     flags |= {k: getattr(args, k) for k in ("host", "port") if getattr(args, k) is not None}
-    settings = build_settings(ServiceSettings, **flags, progress=False)
+    # A server never draws progress bars; merged into the flags, since --no-progress may
+    # already have set the same key (passing it twice was a TypeError).
+    settings = build_settings(ServiceSettings, **(flags | {"progress": False}))
     collection_path(settings, must_exist=True)  # fail now with a clear message, not in /readyz
     app = create_app(settings=settings, loader=lambda: load_runtime(settings))
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")

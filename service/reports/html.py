@@ -13,7 +13,11 @@ from semsearch.service.reports.plots import heatmap_svg, histogram_svg
 
 # Records rendered as tables; the machine outputs always hold everything.
 HTML_MAX_ITEMS = 300
+# Only these become links: a javascript: (or data:, ...) url in the input stays text.
 _SAFE_SCHEMES = ("http://", "https://")
+# Defence in depth for a page opened from disk: even markup that slipped through could
+# not run a script or fetch anything (the page needs only its inline CSS and SVG).
+_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI","Noto Sans CJK SC","PingFang SC",
@@ -58,6 +62,7 @@ def render_html(report: Report) -> str:
     body.append(_RENDERERS[report.kind](report))
     return (
         '<!DOCTYPE html>\n<html lang="zh"><head><meta charset="utf-8">'
+        f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
         f"<title>{escape(report.title)}</title><style>{_CSS}</style></head><body>"
         + "\n".join(body)

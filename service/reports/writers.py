@@ -66,9 +66,35 @@ def write_report(report: Report, path: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
+# Cells a spreadsheet would read as a formula (OWASP "CSV injection"): text beginning
+# with one of these gets a leading apostrophe, which spreadsheets show as plain text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """One CSV cell, safe to open in a spreadsheet.
+
+    Numbers the report computed (scores, ranks, counts) stay numbers, negative ones too:
+    an ``int`` or ``float`` is written by ``csv`` as its ``repr``, digits that can hold no
+    formula. Text (titles, ids, snippets, anything that came from the input) that begins
+    with ``= + - @``, tab or carriage return is prefixed with ``'``, so ``-1+1`` in a title
+    stays text while a score of ``-0.12`` stays a number.
+
+    Args:
+        value: A row value.
+
+    Returns:
+        ``""`` for None, ``0``/``1`` for booleans, numbers as they are, neutralised text.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, bool):  # before int: bool is an int; 0/1 so spreadsheets sum them
+        return int(value)
+    if isinstance(value, int | float):
+        return value
+    text = value if isinstance(value, str) else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def _csv_row(row: dict[str, Any]) -> dict[str, Any]:
-    # Empty cells for missing values; booleans as 0/1 so spreadsheets can sum them.
-    return {
-        key: ("" if value is None else int(value) if isinstance(value, bool) else value)
-        for key, value in row.items()
-    }
+    return {key: csv_cell(value) for key, value in row.items()}

@@ -1,6 +1,7 @@
 // semsearch search page: plain JS, no build step. Every piece of text from the API is
 // inserted with textContent; highlights come as offsets, never as HTML, so hits that
-// contain markup cannot inject anything.
+// contain markup cannot inject anything. A stored url becomes a link only when it is
+// http(s) or relative (safeHref), so a javascript: url is shown as text, never run.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -51,6 +52,18 @@ async function getJSON(url) {
     throw new Error(message || `HTTP ${response.status}`);
   }
   return body;
+}
+
+// The url as an http(s) href (relative ones resolved against this page), or null for any
+// other scheme (javascript:, data:, vbscript:, ...). The browser's own URL parser decides,
+// so tricks it would ignore (leading spaces, tabs inside the scheme, case) cannot pass.
+function safeHref(url) {
+  try {
+    const parsed = new URL(url, window.location.href);
+    return parsed.protocol === "http:" || parsed.protocol === "https:" ? parsed.href : null;
+  } catch {
+    return null;
+  }
 }
 
 function articleLink(articleId, passageId) {
@@ -111,7 +124,14 @@ async function showArticle(articleId, passageId) {
     const passage = article.passages.find((p) => p.id === passageId);
     const meta = [article.date, article.source, article.section, article.author].filter(Boolean).join(" · ");
     articleBox.append(el("h2", { text: article.title || "(untitled 无标题)" }), el("div", { className: "meta", text: meta }));
-    if (article.url) articleBox.append(el("a", { href: article.url, rel: "noopener noreferrer", text: article.url }));
+    if (article.url) {
+      const href = safeHref(article.url);
+      articleBox.append(
+        href
+          ? el("a", { href, rel: "noopener noreferrer", className: "source-url", text: article.url })
+          : el("span", { className: "source-url", text: article.url }),
+      );
+    }
     let target = null;
     for (const paragraph of article.paragraphs) {
       const ranges = [];
