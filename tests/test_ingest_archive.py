@@ -30,38 +30,6 @@ TESSERACT_SKIP = pytest.mark.skipif(
 )
 
 
-def _edit_distance(a: str, b: str) -> int:
-    # Myers/Hyyrö bit-parallel Levenshtein: fast enough for whole articles in Python.
-    if not a:
-        return len(b)
-    masks: dict[str, int] = {}
-    for index, char in enumerate(a):
-        masks[char] = masks.get(char, 0) | (1 << index)
-    full = (1 << len(a)) - 1
-    high = 1 << (len(a) - 1)
-    plus, minus, score = full, 0, len(a)
-    for char in b:
-        eq = masks.get(char, 0)
-        xv = eq | minus
-        xh = (((eq & plus) + plus) ^ plus) | eq
-        ph = minus | (~(xh | plus) & full)
-        mh = plus & xh
-        if ph & high:
-            score += 1
-        elif mh & high:
-            score -= 1
-        ph = ((ph << 1) | 1) & full
-        mh = (mh << 1) & full
-        plus = mh | (~(xv | ph) & full)
-        minus = ph & xv
-    return score
-
-
-def character_error_rate(reference: str, hypothesis: str) -> float:
-    """Edit distance over the reference length."""
-    return _edit_distance(reference, hypothesis) / max(1, len(reference))
-
-
 @pytest.fixture(scope="module")
 def txt_articles() -> list:
     return list(iter_articles([pages.seed_page()]))
@@ -76,9 +44,7 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     pdf = pages.render_pdf(pages.seed_page(), folder / "page-2023-04-20.pdf")
     blocks = read_pdf(pdf, max_pages=4, ocr=None)
     alto = pages.write_alto(blocks, folder / "page.alto.xml", width=842, height=1191)
-    second = next(
-        i for i, b in enumerate(blocks) if i and b.heading and not blocks[i - 1].heading
-    )
+    second = next(i for i, b in enumerate(blocks) if i and b.heading and not blocks[i - 1].heading)
     mets = pages.write_mets(
         alto, [list(range(second)), list(range(second, len(blocks)))], folder / "issue.mets.xml"
     )
@@ -86,7 +52,9 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {"pdf": pdf, "alto": alto, "mets": mets, "one_article_mets": whole, "dir": folder}
 
 
-def test_pdf_text_layer_gives_the_txt_pages_articles_exactly(made: dict, txt_articles: list) -> None:
+def test_pdf_text_layer_gives_the_txt_pages_articles_exactly(
+    made: dict, txt_articles: list
+) -> None:
     articles = list(iter_articles([made["pdf"]]))
     # Same content hash: same title and clean text, so columns were read in order.
     assert [a.id for a in articles] == [a.id for a in txt_articles]
@@ -211,7 +179,7 @@ def test_ocr_of_the_page_image_gives_the_two_articles(page_image: Path, txt_arti
     articles = list(iter_articles([page_image], options=IngestOptions(ocr=True)))
     assert [a.title for a in articles] == [a.title for a in txt_articles]
     for ocr, txt in zip(articles, txt_articles, strict=True):
-        assert character_error_rate(txt.text, ocr.text) < 0.05
+        assert pages.character_error_rate(txt.text, ocr.text) < 0.05
         assert ocr.paragraphs[0].regions[0].boxes  # pixels of the 200-dpi image
 
 
@@ -225,7 +193,9 @@ def test_page_image_without_ocr_names_the_flag(tmp_path: Path) -> None:
     assert caught.value.options == ("ocr",)
 
 
-def test_missing_tesseract_is_one_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_tesseract_is_one_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from PIL import Image
 
     from semsearch.embedder import ocr
@@ -377,3 +347,24 @@ def test_cli_ingests_a_pdf_page_and_a_bad_pdf_changes_nothing(
     assert (main(["info", "--index", index, "--json"]), capsys.readouterr().out) == before
     assert main(["ingest", str(truncated), str(made["alto"]), *common, "--skip-bad"]) == 0
     assert "1 skipped" in capsys.readouterr().out
+
+
+def test_character_error_rate_matches_the_textbook_edit_distance() -> None:
+    import random
+
+    def textbook(a: str, b: str) -> int:
+        previous = list(range(len(b) + 1))
+        for i, ca in enumerate(a, 1):
+            current = [i]
+            for j, cb in enumerate(b, 1):
+                current.append(
+                    min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb))
+                )
+            previous = current
+        return previous[-1]
+
+    rng = random.Random(7)
+    for _ in range(500):
+        a = "".join(rng.choice("新闻ab") for _ in range(rng.randint(0, 70)))
+        b = "".join(rng.choice("新闻abc") for _ in range(rng.randint(0, 70)))
+        assert pages.character_error_rate(a, b) * max(1, len(a)) == pytest.approx(textbook(a, b))

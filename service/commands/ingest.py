@@ -11,8 +11,8 @@ from tqdm import tqdm
 
 from semsearch.embedder.base import TextEmbedder
 from semsearch.embedder.ingest import (
-    ON_DUPLICATE,
     DEFAULT_MAX_PAGES,
+    ON_DUPLICATE,
     IngestOptions,
     IngestStats,
     expand_paths,
