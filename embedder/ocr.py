@@ -8,6 +8,7 @@ import shutil
 import subprocess
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from lxml import etree
@@ -133,8 +134,8 @@ def page_regions(gray: Image.Image) -> list[tuple[int, int, int, int]]:
     return regions
 
 
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """``(start, end)`` of each run of True values."""
+def _runs(mask: Any) -> list[tuple[int, int]]:
+    """``(start, end)`` of each run of True values in a 1-D boolean array."""
     padded = np.concatenate(([False], mask, [False])).astype(np.int8)
     edges = np.flatnonzero(np.diff(padded))
     return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
