@@ -96,6 +96,36 @@ def render_image(pdf: Path, out: Path, *, dpi: int = 200) -> Path:
     return out
 
 
+def image_only_pdf(image: Path, out: Path, *, crop_top: float = 0.0) -> Path:
+    """A PDF whose one page is the image (a scan saved as PDF, no text layer).
+
+    Args:
+        image: The page image.
+        out: Where to write the PDF.
+        crop_top: Share of the image height to cut off at the top (a smaller page OCRs
+            faster).
+    """
+    import pypdfium2 as pdfium
+    from PIL import Image
+
+    with Image.open(image) as opened:
+        picture = opened.convert("RGB")
+    picture = picture.crop((0, int(picture.height * crop_top), picture.width, picture.height))
+    document = pdfium.PdfDocument.new()
+    try:
+        width, height = picture.width * 72 / 200, picture.height * 72 / 200
+        page = document.new_page(width, height)
+        embedded = pdfium.PdfImage.new(document)
+        embedded.set_bitmap(pdfium.PdfBitmap.from_pil(picture))
+        embedded.set_matrix(pdfium.PdfMatrix().scale(width, height))
+        page.insert_obj(embedded)
+        page.gen_content()
+        document.save(str(out))
+    finally:
+        document.close()
+    return out
+
+
 def write_alto(blocks: list[LayoutBlock], out: Path, *, width: float, height: float) -> Path:
     """Write blocks of one page as ALTO v4 (one String per line, blocks as TextBlocks)."""
     body: list[str] = []

@@ -368,3 +368,40 @@ def test_character_error_rate_matches_the_textbook_edit_distance() -> None:
         a = "".join(rng.choice("新闻ab") for _ in range(rng.randint(0, 70)))
         b = "".join(rng.choice("新闻abc") for _ in range(rng.randint(0, 70)))
         assert pages.character_error_rate(a, b) * max(1, len(a)) == pytest.approx(textbook(a, b))
+
+
+@pytest.mark.slow
+@TESSERACT_SKIP
+def test_image_only_pdf_is_read_with_ocr(page_image: Path, txt_articles: list, tmp_path: Path) -> None:
+    # The lower part of the page: the second article only, so the OCR takes less time.
+    scan = pages.image_only_pdf(page_image, tmp_path / "scan.pdf", crop_top=0.38)
+    with pytest.raises(BadInput, match="no text layer"):
+        list(iter_articles([scan]))
+    (article,) = list(iter_articles([scan], options=IngestOptions(ocr=True)))
+    assert article.title == txt_articles[1].title
+    assert pages.character_error_rate(txt_articles[1].text, article.text) < 0.05
+    (x0, y0, x1, y1) = article.paragraphs[0].regions[0].boxes[0]
+    assert 0 <= x0 < x1 <= 842 and 0 <= y0 < y1  # PDF points, not image pixels
+
+
+def test_api_returns_page_and_boxes(made: dict, tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from semsearch.embedder.ingest import prepare_articles
+    from semsearch.service.app import create_app
+    from semsearch.service.config import ServiceSettings
+    from semsearch.service.runtime import Runtime
+
+    embedder = FakeEmbedder()
+    with Collection.create(tmp_path / "index", embedder) as collection:
+        collection.upsert(prepare_articles([made["pdf"]], embedder))
+    runtime = Runtime(tmp_path / "index", embedder, ServiceSettings(batch_window_ms=0))
+    try:
+        with TestClient(create_app(runtime)) as client:
+            hits = client.get("/search", params={"q": "数字经济", "k": 1}).json()["results"]
+            layout = hits[0]["passage"]["layout"]
+            assert layout[0]["page"] == 1 and len(layout[0]["boxes"][0]) == 4
+            passage = client.get(f"/passages/{hits[0]['passage']['id']}").json()
+            assert passage["layout"] == layout
+    finally:
+        runtime.close()
