@@ -12,6 +12,7 @@ full ingest (embedding with the real model, writing a collection) is measured fo
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import tempfile
 import time
@@ -48,6 +49,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer repeats")
     args = parser.parse_args()
     repeats = 3 if args.quick else 10
+    load_before = os.getloadavg()[0]
     reference = list(iter_articles([pages.seed_page()]))
     rows: list[list[object]] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -78,6 +80,7 @@ def main() -> None:
         articles, seconds = _read(image, IngestOptions(ocr=True), 1)
         rows.append(_row("--ocr page image (regions, psm 6)", articles, reference, seconds))
         ingest_seconds = _full_ingest(pdf, folder / "index", repeats=3 if args.quick else 5)
+    load_after = os.getloadavg()[0]
     body = table(
         ["path", "articles", "same titles", "CER vs .txt", "s / page", "pages / min"], rows
     )
@@ -88,8 +91,12 @@ def main() -> None:
         "CER: Levenshtein distance between the articles' titles and texts, joined, over the "
         "`.txt` page's. The page is A3, 9-point Noto Serif CJK in three columns; the image is "
         "200 dpi grey. Tesseract 5.3 (Debian) with chi_sim+eng, one thread per process. The "
-        "machine was shared with other developers' jobs (2 cores, 8 sessions), so times are "
-        "upper bounds; the CER figures do not depend on load."
+        "machine was shared with other developers' test runs (2 cores, 8 sessions; 1-minute "
+        f"load average {load_before:.1f} at the start, {load_after:.1f} at the end), so the "
+        "times are upper bounds; the CER figures do not depend on load. Tesseract's own page "
+        "analysis finds the headlines but runs body lines across the column gaps, splicing "
+        "the columns together, hence its CER (its time includes running Tesseract to write the "
+        "hOCR); `--ocr` cuts the page at its blank bands first."
     )
     write_section(
         "formats",

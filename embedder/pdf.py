@@ -8,6 +8,7 @@ rendered and read by Tesseract when OCR is on.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -84,17 +85,16 @@ def _read_page(page: object, number: int, location: str, ocr: OcrPage | None) ->
             "no text layer (a scanned page); read it with OCR",
             options=("ocr",),
         )
-    import io
-
     image = page.render(scale=OCR_DPI / 72).to_pil()
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     scale = 72 / OCR_DPI
     blocks = ocr(buffer.getvalue(), number)
-    for block in blocks:
+    for block in blocks:  # pixels of the rendering → PDF points, as for text-layer pages
         block.lines = [
-            LayoutLine(line.text, number, tuple(v * scale for v in line.box))  # type: ignore[arg-type]
+            LayoutLine(line.text, number, (x0 * scale, y0 * scale, x1 * scale, y1 * scale))
             for line in block.lines
+            for x0, y0, x1, y1 in [line.box]
         ]
     return blocks
 
