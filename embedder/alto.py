@@ -132,7 +132,7 @@ def mets_articles(root: etree._Element, path: Path) -> list[list[LayoutBlock]]:
             block the ALTO file does not have.
     """
     location = str(path)
-    files = _alto_files(root, path)
+    files = alto_files(root, path)
     blocks: dict[str, dict[str, LayoutBlock]] = {}
 
     def block(file_id: str, block_id: str) -> LayoutBlock:
@@ -185,7 +185,12 @@ def _in_heading(area: etree._Element, article: etree._Element) -> bool:
     return False
 
 
-def _alto_files(root: etree._Element, path: Path) -> dict[str, Path]:
+def alto_files(root: etree._Element, path: Path) -> dict[str, Path]:
+    """The ALTO files a METS file's fileSec names, by file id (resolved paths).
+
+    Raises:
+        BadInput: A remote or missing file, one outside the METS folder, or none at all.
+    """
     folder = path.resolve().parent
     files: dict[str, Path] = {}
     for element in root.iter():

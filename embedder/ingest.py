@@ -44,7 +44,7 @@ from semsearch.embedder.dates import (
 )
 from semsearch.embedder.errors import InputError
 from semsearch.embedder.layout import page_lines_from_blocks
-from semsearch.embedder.layout_files import LayoutGroups, read_layout
+from semsearch.embedder.layout_files import LayoutGroups, mets_members, read_layout
 from semsearch.embedder.newspaper import (
     Byline,
     PageArticle,
@@ -175,6 +175,9 @@ class IngestStats:
 def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
     """Expand directories into the files below them (sorted, hidden files left out).
 
+    In a directory holding METS files, the ALTO files they name are left out: they are
+    read through their METS, as the articles it defines.
+
     Args:
         paths: Files and directories as given.
 
@@ -185,7 +188,9 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
     for given in paths:
         path = Path(given)
         if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*") if _visible_file(p, path)))
+            found = sorted(p for p in path.rglob("*") if _visible_file(p, path))
+            members = mets_members(found)
+            files.extend(p for p in found if p.resolve() not in members)
         else:
             files.append(path)
     return files

@@ -7,14 +7,15 @@ files, so the validating first pass of an ingest and the real pass OCR a page on
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from semsearch.embedder.alto import alto_blocks, is_alto, is_mets, mets_articles
+from semsearch.embedder.alto import alto_blocks, alto_files, is_alto, is_mets, mets_articles
 from semsearch.embedder.hocr import hocr_blocks
 from semsearch.embedder.layout import LayoutBlock
-from semsearch.embedder.reading import BadInput, Format
+from semsearch.embedder.reading import BadInput, Format, detect_format, read_sample
 from semsearch.embedder.xmlsafe import read_xml
 
 # Files whose layout is remembered between the scan and the ingest pass.
@@ -83,6 +84,25 @@ def _read_cached(
     if not is_alto(root):
         raise BadInput(location, "not an ALTO file")
     return LayoutGroups((tuple(alto_blocks(root, location)),))
+
+
+def mets_members(files: Iterable[Path]) -> set[Path]:
+    """The ALTO files (resolved paths) named by the METS files among ``files``.
+
+    A METS file that cannot be read names nothing here; reading it reports the problem.
+    """
+    members: set[Path] = set()
+    for path in files:
+        if (
+            path.suffix.lower() not in (".xml", ".mets")
+            or detect_format(path, read_sample(path)) is not Format.METS
+        ):
+            continue
+        try:
+            members.update(alto_files(read_xml(path), path).values())
+        except BadInput:
+            continue
+    return members
 
 
 def _has_articles(root: object) -> bool:

@@ -405,3 +405,15 @@ def test_api_returns_page_and_boxes(made: dict, tmp_path: Path) -> None:
             assert passage["layout"] == layout
     finally:
         runtime.close()
+
+
+def test_a_folder_with_mets_reads_its_alto_only_through_the_mets(
+    made: dict, txt_articles: list, tmp_path: Path
+) -> None:
+    folder = tmp_path / "issue"
+    folder.mkdir()
+    shutil.copy(made["alto"], folder / "page.alto.xml")
+    shutil.copy(made["one_article_mets"], folder / "issue.mets.xml")
+    stats = IngestStats()
+    (article,) = list(iter_articles([folder], stats=stats))  # not the page's two as well
+    assert stats.files == 1 and article.title == txt_articles[0].title
