@@ -85,6 +85,7 @@ class CleanParagraph:
 
     text: str
     fragment: bool = False
+    parts: tuple[int, ...] = ()  # positions of the input paragraphs merged into this one
 
 
 def is_cjk(char: str) -> bool:
@@ -278,20 +279,24 @@ def rejoin_paragraphs(paragraphs: Iterable[str]) -> Iterator[CleanParagraph]:
         paragraphs: Clean paragraphs in reading order (empty strings are ignored).
 
     Yields:
-        The rejoined paragraphs with their fragment flag.
+        The rejoined paragraphs with their fragment flag and the positions of the inputs
+        each one is made of.
     """
     pending: str | None = None
-    for text in paragraphs:
+    parts: list[int] = []
+    for position, text in enumerate(paragraphs):
         if not text:
             continue
         if pending is None:
             pending = text
             pending_fragment = looks_like_fragment(text)
         elif ends_sentence(pending) or (is_heading_like(pending) and not looks_like_fragment(text)):
-            yield CleanParagraph(pending, pending_fragment)
+            yield CleanParagraph(pending, pending_fragment, tuple(parts))
             pending = text
             pending_fragment = looks_like_fragment(text)
+            parts = []
         else:
             pending = join_continuation(pending, text)
+        parts.append(position)
     if pending is not None:
-        yield CleanParagraph(pending, pending_fragment)
+        yield CleanParagraph(pending, pending_fragment, tuple(parts))

@@ -24,7 +24,7 @@ knows to replace its passages.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -44,9 +44,12 @@ from semsearch.embedder.dates import (
     year_in_text,
 )
 from semsearch.embedder.errors import InputError
+from semsearch.embedder.layout import page_lines_from_blocks
+from semsearch.embedder.layout_files import LayoutGroups, mets_members, read_layout
 from semsearch.embedder.newspaper import (
     Byline,
     PageArticle,
+    PageLine,
     compile_banners,
     page_lines,
     parse_headings,
@@ -56,6 +59,7 @@ from semsearch.embedder.newspaper import (
 )
 from semsearch.embedder.passages import cut_passages, split_sentences
 from semsearch.embedder.reading import (
+    LAYOUT_FORMATS,
     BadInput,
     Format,
     OnBad,
@@ -70,7 +74,7 @@ from semsearch.embedder.reading import (
     read_html,
     read_sample,
 )
-from semsearch.embedder.records import Article, Paragraph, Passage, content_hash
+from semsearch.embedder.records import Article, Paragraph, Passage, Region, content_hash
 
 __all__ = [
     "IngestInput",
@@ -99,6 +103,8 @@ _KNOWN_FIELDS = frozenset(
 # Skip messages kept verbatim in the stats; beyond this only the counts grow.
 MAX_SKIP_EXAMPLES = 20
 REPORTER_SEPARATOR = "、"
+# A PDF with more pages is refused: an edition has dozens of pages, a book is not a paper.
+DEFAULT_MAX_PAGES = 48
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -112,6 +118,8 @@ class IngestOptions:
     id already read (and other content) does: ``error`` (the default) stops, ``first``
     keeps the first and counts the later one as a duplicate, ``last`` lets the later one
     replace it when written. An identical repeat is always left out and counted.
+    ``ocr`` reads page images and PDF pages without a text layer with Tesseract;
+    ``max_pages`` refuses PDFs with more pages.
     """
 
     encoding: str | None = None
@@ -121,8 +129,12 @@ class IngestOptions:
     skip_bad: bool = False
     banners: tuple[str, ...] = ()
     on_duplicate: OnDuplicate = "error"
+    ocr: bool = False
+    max_pages: int = DEFAULT_MAX_PAGES
 
     def __post_init__(self) -> None:
+        if self.max_pages < 1:
+            raise InputError("max_pages must be at least 1", options=("max_pages",))
         if self.on_duplicate not in ON_DUPLICATE:
             raise InputError(
                 f"on_duplicate {self.on_duplicate!r} is not one of {', '.join(ON_DUPLICATE)}"
@@ -164,6 +176,9 @@ class IngestStats:
 def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
     """Expand directories into the files below them (sorted, hidden files left out).
 
+    In a directory holding METS files, the ALTO files they name are left out: they are
+    read through their METS, as the articles it defines.
+
     Args:
         paths: Files and directories as given.
 
@@ -174,7 +189,9 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
     for given in paths:
         path = Path(given)
         if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*") if _visible_file(p, path)))
+            found = sorted(p for p in path.rglob("*") if _visible_file(p, path))
+            members = mets_members(found)
+            files.extend(p for p in found if p.resolve() not in members)
         else:
             files.append(path)
     return files
@@ -330,6 +347,10 @@ def _plan_file(path: Path, options: IngestOptions) -> _FilePlan:
         raise BadInput(str(path), "is a directory")
     sample = read_sample(path)
     file_format = detect_format(path, sample)
+    if file_format in LAYOUT_FORMATS:
+        if not sample:
+            raise BadInput(str(path), "file is empty")
+        return _FilePlan(file_format, "utf-8")  # read by their own parsers
     override = options.encoding
     if file_format is Format.HTML and override is None:
         override = html_encoding(sample)
@@ -341,8 +362,19 @@ def _read_file(
 ) -> Iterator[tuple[Article, str]]:
     if plan.format is Format.TEXT:
         lines = iter_lines(path, plan.encoding, on_bad, progress=stats.add_bytes)
-        for number, article in enumerate(_page_articles(path, lines, options, on_bad)):
+        texts = page_lines(text for _, text in lines)
+        for number, article in enumerate(_page_articles(path, texts, options, on_bad)):
             yield article, f"{path} (article {number + 1} of the page)"
+        return
+    if plan.format in LAYOUT_FORMATS:
+        try:
+            layout = read_layout(path, plan.format, ocr=options.ocr, max_pages=options.max_pages)
+        except BadInput as error:
+            on_bad(error)
+            return
+        stats.add_bytes(path.stat().st_size)
+        for number, article in enumerate(_layout_articles(path, layout, options, on_bad)):
+            yield article, f"{path} (article {number + 1})"
         return
     records: Iterable[RawRecord]
     if plan.format is Format.HTML:
@@ -453,6 +485,7 @@ def build_article(
     location: str = "",
     byline: Byline | None = None,
     year_hint: int | None = None,
+    regions: Sequence[Region | None] = (),
 ) -> Article:
     """Clean the body lines of one article and assemble the :class:`Article`.
 
@@ -468,6 +501,8 @@ def build_article(
         location: Where the article came from, for messages.
         byline: A byline already found on its own line.
         year_hint: Year for ``4月19日`` mentions when ``date`` is unknown.
+        regions: Where each of ``lines`` was printed (inputs with a layout); each
+            paragraph gets the regions of the lines it is made of.
 
     Returns:
         The article, paragraphs with offsets into ``text``.
@@ -476,7 +511,8 @@ def build_article(
         BadInput: Nothing is left of the body after cleaning.
     """
     raw_lines = list(lines)
-    body = [normalize_width(line) for line in raw_lines if line.strip()]
+    kept = [index for index, line in enumerate(raw_lines) if line.strip()]
+    body = [normalize_width(raw_lines[index]) for index in kept]
     if body and byline is None:
         byline, body[0] = split_byline(body[0])
     cleaned = rejoin_paragraphs(clean_text(line) for line in body)
@@ -491,6 +527,7 @@ def build_article(
                 start=start,
                 end=start + len(clean.text),
                 fragment=clean.fragment,
+                regions=_regions(regions, [kept[part] for part in clean.parts]),
             )
         )
         offset = start + len(clean.text)
@@ -516,13 +553,43 @@ def build_article(
     )
 
 
+def _layout_articles(
+    path: Path, layout: LayoutGroups, options: IngestOptions, on_bad: OnBad
+) -> Iterator[Article]:
+    """Articles of a layout file: each group segmented like a page, or one article each."""
+    for group in layout.groups:
+        lines = page_lines_from_blocks(group)
+        if not layout.articles:
+            yield from _page_articles(path, lines, options, on_bad)
+            continue
+        pieces = list(split_page(lines))
+        if not pieces:
+            continue
+        # The METS says this is one article: later pieces' headings are its sub-headings.
+        whole = pieces[0]
+        for piece in pieces[1:]:
+            whole.body.extend([*piece.headings, *piece.body])
+        yield from _page_articles(path, [], options, on_bad, articles=[whole])
+
+
+def _regions(regions: Sequence[Region | None], lines: Iterable[int]) -> tuple[Region, ...]:
+    if not regions:
+        return ()
+    return tuple(region for line in lines if (region := regions[line]) is not None)
+
+
 def _page_articles(
-    path: Path, lines: Iterable[tuple[int, str]], options: IngestOptions, on_bad: OnBad
+    path: Path,
+    lines: Iterable[PageLine],
+    options: IngestOptions,
+    on_bad: OnBad,
+    *,
+    articles: Iterable[PageArticle] | None = None,
 ) -> Iterator[Article]:
     banners = compile_banners(options.banners)
     date = options.date or date_from_filename(path.name)
     year_hint: int | None = None
-    for page_article in split_page(page_lines(text for _, text in lines)):
+    for page_article in split_page(lines) if articles is None else articles:
         try:
             article = _page_article(page_article, banners, date, year_hint, str(path))
             article.source, article.section = options.source, options.section
@@ -549,6 +616,7 @@ def _page_article(
     article = build_article(
         title=headings.title,
         lines=[line.text for line in page_article.body],
+        regions=[line.region for line in page_article.body],
         date=date,
         location=location,
         byline=byline,

@@ -20,6 +20,7 @@ from semsearch.embedder.cleaning import (
     is_heading_like,
     normalize_width,
 )
+from semsearch.embedder.records import Region
 
 # Section and page banners seen above articles; more can be passed by the caller.
 BANNER_PATTERNS: tuple[str, ...] = (
@@ -84,6 +85,7 @@ class PageLine:
 
     text: str
     gap_before: int = 0
+    region: Region | None = None  # where it was printed, for inputs with a layout
 
 
 @dataclass

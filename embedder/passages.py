@@ -191,6 +191,7 @@ def cut_passages(
                     start=start,
                     end=end,
                     text=article.text[start:end],
+                    regions=article.paragraphs[paragraph_index].regions,
                 )
             )
     return passages

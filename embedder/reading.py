@@ -83,6 +83,16 @@ class Format(StrEnum):
     CSV = "csv"
     TSV = "tsv"
     HTML = "html"
+    PDF = "pdf"
+    ALTO = "alto"
+    METS = "mets"
+    HOCR = "hocr"
+    IMAGE = "image"
+
+
+# Formats read as page layouts (binary or XML), not as lines of text.
+LAYOUT_FORMATS = frozenset({Format.PDF, Format.ALTO, Format.METS, Format.HOCR, Format.IMAGE})
+_IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*")
 
 
 _EXTENSION_FORMATS = {
@@ -97,7 +107,16 @@ _EXTENSION_FORMATS = {
     ".htm": Format.HTML,
     ".xhtml": Format.HTML,
     ".shtml": Format.HTML,
+    ".pdf": Format.PDF,
+    ".hocr": Format.HOCR,
+    ".png": Format.IMAGE,
+    ".jpg": Format.IMAGE,
+    ".jpeg": Format.IMAGE,
+    ".tif": Format.IMAGE,
+    ".tiff": Format.IMAGE,
 }
+# Extensions whose root element tells ALTO from METS.
+_XML_EXTENSIONS = (".xml", ".alto", ".mets")
 
 
 @dataclass
@@ -138,15 +157,47 @@ def detect_format(path: Path, sample: bytes) -> Format:
         The format.
     """
     name = path.name[: -len(".gz")] if path.suffix == ".gz" else path.name
-    known = _EXTENSION_FORMATS.get(Path(name).suffix.lower())
+    suffix = Path(name).suffix.lower()
+    head = sample.lstrip(codecs.BOM_UTF8).lstrip()[:200].lower()
+    if sample.startswith(b"%PDF-"):
+        return Format.PDF
+    if sample.startswith(_IMAGE_MAGIC):
+        return Format.IMAGE
+    if suffix in _XML_EXTENSIONS or head.startswith(b"<?xml"):
+        xml_format = _xml_format(sample)
+        if xml_format is not None:
+            return xml_format
+    if suffix in (".html", ".htm", ".xhtml") and _is_hocr(sample):
+        return Format.HOCR
+    known = _EXTENSION_FORMATS.get(suffix)
     if known is not None:
         return known
-    head = sample.lstrip(codecs.BOM_UTF8).lstrip()[:200].lower()
+    if suffix in _XML_EXTENSIONS:
+        raise BadInput(str(path), "XML file that is neither ALTO, METS nor hOCR")
     if head.startswith(b"{"):
         return Format.JSONL
     if head.startswith((b"<!doctype html", b"<html")):
         return Format.HTML
     return Format.TEXT
+
+
+def _xml_format(sample: bytes) -> Format | None:
+    # The root element's name, skipping the declaration, comments and a DOCTYPE.
+    match = re.search(rb"<(?![?!])([A-Za-z_][\w.-]*:)?([A-Za-z_][\w.-]*)", sample)
+    if match is None:
+        return None
+    root = match.group(2).lower().decode("ascii")
+    if root == "alto":
+        return Format.ALTO
+    if root == "mets":
+        return Format.METS
+    if root == "html" and _is_hocr(sample):
+        return Format.HOCR
+    return None
+
+
+def _is_hocr(sample: bytes) -> bool:
+    return re.search(rb"class=[\"']ocr_page[\"' ]", sample) is not None
 
 
 def check_encoding(name: str) -> str:

@@ -7,12 +7,29 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+@dataclass(frozen=True)
+class Region:
+    """Where text sits on a page: 1-based page number and its line boxes.
+
+    Boxes are ``(x0, y0, x1, y1)``, ``y`` growing downwards, in the source's units (PDF
+    points, image pixels, ALTO measurement units).
+    """
+
+    page: int
+    boxes: tuple[tuple[float, float, float, float], ...]
+
+    def as_json(self) -> dict[str, Any]:
+        """The JSON form stored with passages and returned by the API."""
+        return {"page": self.page, "boxes": [[round(v, 1) for v in box] for box in self.boxes]}
+
+
 @dataclass(frozen=True, kw_only=True)
 class Paragraph:
     """One cleaned paragraph of an article.
 
     ``start``/``end`` are character offsets into :attr:`Article.text`.
     ``fragment`` marks a paragraph whose beginning was lost (e.g. cut by the page).
+    ``regions`` says where it was printed, for inputs with a layout (PDF, ALTO, hOCR).
     """
 
     index: int
@@ -20,6 +37,7 @@ class Paragraph:
     start: int
     end: int
     fragment: bool = False
+    regions: tuple[Region, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -27,7 +45,8 @@ class Passage:
     """The unit that is embedded and searched: a paragraph or a sentence-aligned piece of one.
 
     ``start``/``end`` are character offsets into the article's clean text, so a hit can be
-    shown in context; ``ordinal`` numbers passages within the article from 0.
+    shown in context; ``ordinal`` numbers passages within the article from 0. ``regions``
+    are those of its paragraph (page and line boxes), empty for inputs without a layout.
     """
 
     article_id: str
@@ -36,6 +55,11 @@ class Passage:
     start: int
     end: int
     text: str
+    regions: tuple[Region, ...] = ()
+
+    def layout(self) -> list[dict[str, Any]] | None:
+        """Pages and boxes as JSON (``None`` without a layout)."""
+        return [region.as_json() for region in self.regions] or None
 
     @property
     def key(self) -> str:

@@ -258,6 +258,7 @@ def _hits(
                 matched_passages=others,
                 dense_score=fused.dense,
                 lexical_score=fused.lexical,
+                layout=stored.layout,
             )
         )
     return hits

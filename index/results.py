@@ -35,6 +35,7 @@ class SearchHit:
     matched_passages: int = 0
     dense_score: float | None = None
     lexical_score: float | None = None
+    layout: list[dict[str, Any]] | None = None  # pages and line boxes, for layout inputs
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict for JSON."""

@@ -72,6 +72,7 @@ class StoredPassage:
     source: str | None
     section: str | None
     url: str | None
+    layout: list[dict[str, Any]] | None = None  # pages and line boxes (PDF, ALTO, hOCR input)
 
 
 def connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
@@ -95,8 +96,20 @@ def connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
         # after the commit could point past what the database holds.
         conn.execute("PRAGMA synchronous=FULL")
         conn.executescript(_SCHEMA)
+        _migrate(conn)
     conn.execute("PRAGMA foreign_keys=ON")
     return conn
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Bring a collection made by an older release up to the schema (additive only)."""
+    if not _has_layout(conn):
+        # Nullable, no default to fill: instant on any table size, old rows read as NULL.
+        conn.execute("ALTER TABLE passages ADD COLUMN layout TEXT")
+
+
+def _has_layout(conn: sqlite3.Connection) -> bool:
+    return any(row[1] == "layout" for row in conn.execute("PRAGMA table_info(passages)"))
 
 
 @contextmanager
@@ -211,10 +224,10 @@ def insert_passages(
     """
     title_terms = " ".join(analyzer.index_terms(title))
     conn.executemany(
-        "INSERT INTO passages(id, article_id, ordinal, paragraph_index, start, end, text)"
-        " VALUES (?,?,?,?,?,?,?)",
+        "INSERT INTO passages(id, article_id, ordinal, paragraph_index, start, end, text, layout)"
+        " VALUES (?,?,?,?,?,?,?,?)",
         [
-            (pid, p.article_id, p.ordinal, p.paragraph_index, p.start, p.end, p.text)
+            (pid, p.article_id, p.ordinal, p.paragraph_index, p.start, p.end, p.text, _layout(p))
             for pid, p in zip(ids, passages, strict=True)
         ],
     )
@@ -335,6 +348,11 @@ def iter_passage_texts(conn: sqlite3.Connection, batch: int) -> Iterator[list[tu
         last = int(rows[-1][0])
 
 
+def _layout(passage: Passage) -> str | None:
+    layout = passage.layout()
+    return None if layout is None else json.dumps(layout, separators=(",", ":"))
+
+
 def fetch_passages(conn: sqlite3.Connection, ids: Iterable[int]) -> dict[int, StoredPassage]:
     """Load passages with their article's display fields.
 
@@ -346,10 +364,12 @@ def fetch_passages(conn: sqlite3.Connection, ids: Iterable[int]) -> dict[int, St
         Passages by id.
     """
     out: dict[int, StoredPassage] = {}
+    # A collection of an older release opened read-only has not been migrated yet.
+    layout = "p.layout" if _has_layout(conn) else "NULL"
     for chunk in _chunks(list(ids)):
         rows = conn.execute(
             "SELECT p.id, p.article_id, p.ordinal, p.paragraph_index, p.start, p.end, p.text,"
-            " a.title, a.date, a.source, a.section, a.url FROM passages p JOIN articles a"
+            f" a.title, a.date, a.source, a.section, a.url, {layout} FROM passages p JOIN articles a"
             f" ON a.id = p.article_id WHERE p.id IN ({','.join('?' * len(chunk))})",
             chunk,
         )
@@ -367,6 +387,7 @@ def fetch_passages(conn: sqlite3.Connection, ids: Iterable[int]) -> dict[int, St
                 source=row[9],
                 section=row[10],
                 url=row[11],
+                layout=json.loads(row[12]) if row[12] else None,
             )
     return out
 

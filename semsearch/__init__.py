@@ -25,7 +25,7 @@ from semsearch.embedder.ingest import (
     iter_articles,
     prepare_articles,
 )
-from semsearch.embedder.records import Article, Paragraph, Passage
+from semsearch.embedder.records import Article, Paragraph, Passage, Region
 from semsearch.embedder.settings import Settings
 from semsearch.index import (
     ArticleFields,
@@ -65,6 +65,7 @@ __all__ = [
     "Paragraph",
     "Passage",
     "PassageVectors",
+    "Region",
     "SearchHit",
     "SearchResponse",
     "SemsearchError",

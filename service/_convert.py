@@ -213,6 +213,7 @@ def passage_ref(passage_id: int, item: IndexHit | PassageRecord) -> m.PassageRef
         paragraph_index=item.paragraph_index,
         start=item.start,
         end=item.end,
+        layout=[m.PageRegion(**region) for region in item.layout] if item.layout else None,
     )
 
 

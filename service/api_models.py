@@ -100,6 +100,16 @@ class ArticleRef(BaseModel):
     url: str | None = None
 
 
+class PageRegion(BaseModel):
+    """Where a passage was printed: its page and line boxes."""
+
+    page: int = Field(description="1-based page number in the source file.")
+    boxes: list[list[float]] = Field(
+        description="Line boxes [x0, y0, x1, y1], y downwards, in the source's units "
+        "(PDF points, image pixels, ALTO units)."
+    )
+
+
 class PassageRef(BaseModel):
     """A passage: the searched unit, with offsets into its article's text."""
 
@@ -109,6 +119,9 @@ class PassageRef(BaseModel):
     paragraph_index: int
     start: int
     end: int
+    layout: list[PageRegion] | None = Field(
+        default=None, description="Pages and boxes, for PDF, ALTO, hOCR and OCR input."
+    )
 
 
 class SearchHit(BaseModel):

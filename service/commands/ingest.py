@@ -11,6 +11,7 @@ from tqdm import tqdm
 
 from semsearch.embedder.base import TextEmbedder
 from semsearch.embedder.ingest import (
+    DEFAULT_MAX_PAGES,
     ON_DUPLICATE,
     IngestOptions,
     IngestStats,
@@ -42,7 +43,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """
     parser = subparsers.add_parser(
         "ingest",
-        help="add files (newspaper .txt pages, .jsonl/.csv records, .html) to a collection",
+        help="add files (newspaper .txt/.pdf pages, ALTO/METS, hOCR, page images with --ocr, "
+        ".jsonl/.csv records, .html) to a collection",
         description="Read, clean and index articles. Re-ingesting unchanged input adds nothing; "
         "a changed article (same id) replaces its passages. Without --skip-bad the first bad "
         "input stops the run before anything is written.",
@@ -57,6 +59,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--section", help="section for articles that carry none")
     parser.add_argument(
         "--skip-bad", action="store_true", help="skip and count bad records instead of stopping"
+    )
+    parser.add_argument(
+        "--ocr",
+        action="store_true",
+        help="read page images (.png/.jpg/.tif) and PDF pages without a text layer with "
+        "Tesseract (apt-get install tesseract-ocr tesseract-ocr-chi-sim)",
+    )
+    parser.add_argument(
+        "--max-pages",
+        type=at_least(1),
+        default=DEFAULT_MAX_PAGES,
+        metavar="N",
+        help=f"refuse PDFs with more pages (default {DEFAULT_MAX_PAGES})",
     )
     parser.add_argument(
         "--overlap",
@@ -103,6 +118,8 @@ def run(args: argparse.Namespace) -> int:
         section=args.section,
         skip_bad=args.skip_bad,
         on_duplicate=args.on_duplicate,
+        ocr=args.ocr,
+        max_pages=args.max_pages,
     )
     files = expand_paths(args.paths)
     # A first pass costs seconds and means a bad line stops us before any model time is spent

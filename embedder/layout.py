@@ -1,0 +1,239 @@
+"""Page layout shared by the PDF, ALTO, hOCR and OCR readers: lines with boxes, blocks, order.
+
+Every layout reader turns its file into :class:`LayoutBlock` items (a paragraph or a heading
+with its lines and boxes) in reading order; :func:`page_lines_from_blocks` hands them to the
+same newspaper segmentation a ``.txt`` page goes through, each line carrying the
+:class:`Region` it came from so passages keep their page and boxes.
+
+Boxes are ``(x0, y0, x1, y1)`` with ``y`` growing downwards, in the units of the source
+(PDF points, image pixels, ALTO measurement units).
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from semsearch.embedder.newspaper import ARTICLE_GAP_LINES, PageLine
+from semsearch.embedder.records import Region
+
+Box = tuple[float, float, float, float]
+
+# A line this much taller than the page's body lines is a heading (headline, kicker, banner).
+HEADING_SIZE_RATIO = 1.25
+# A vertical gap of at least this many body-line heights separates paragraphs in a column.
+PARAGRAPH_GAP_LINES = 0.6
+# A first line indented by at least this many body-line heights starts a paragraph.
+INDENT_LINES = 0.8
+# Empty bands narrower than this (in body-line heights) do not cut a region in XY-cut.
+MIN_COLUMN_GAP_LINES = 0.5
+MIN_ROW_GAP_LINES = 0.7
+
+_CJK = r"\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef"
+_CJK_EDGE_RE = re.compile(f"[{_CJK}]")
+
+
+@dataclass(frozen=True)
+class LayoutLine:
+    """One line of text on a page with its box; ``size`` is its height (font size proxy)."""
+
+    text: str
+    page: int
+    box: Box
+
+    @property
+    def size(self) -> float:
+        """Height of the line's box."""
+        return self.box[3] - self.box[1]
+
+
+@dataclass
+class LayoutBlock:
+    """A paragraph or heading: lines in order; ``heading`` when set by size or by markup."""
+
+    lines: list[LayoutLine] = field(default_factory=list)
+    heading: bool = False
+    ident: str = ""  # the block's id in its file (ALTO TextBlock ID), for METS
+
+    def text(self) -> str:
+        """The lines joined: no space between CJK line ends, one space otherwise."""
+        return join_lines(line.text for line in self.lines)
+
+    def region(self) -> Region:
+        """The page and line boxes of the block."""
+        return Region(self.lines[0].page, tuple(line.box for line in self.lines))
+
+
+def join_lines(lines: Iterable[str]) -> str:
+    """Join lines (or OCR words); a break between CJK characters is no space, others one."""
+    text = ""
+    for line in lines:
+        line = line.strip()
+        if not line:
+            continue
+        if text and not (_CJK_EDGE_RE.match(text[-1]) or _CJK_EDGE_RE.match(line[0])):
+            text += " "
+        text += line
+    return text
+
+
+def lines_from_glyphs(
+    glyphs: Iterable[tuple[str, Box]], page: int, *, max_gap: float = 1.0
+) -> list[LayoutLine]:
+    """Gather glyphs (PDF characters) in content order into lines.
+
+    A glyph stays on the current line when its middle lies in the line's band and it
+    starts right of the previous one, less than ``max_gap`` line heights away (a wider
+    gap is a column gap). Whitespace glyphs are kept inside a line, dropped at its ends.
+    """
+    lines: list[LayoutLine] = []
+    parts: list[str] = []
+    box: list[float] | None = None
+    last_right = 0.0
+
+    def close() -> None:
+        nonlocal parts, box
+        if box is not None and parts:
+            text = "".join(parts).strip()
+            lines.append(LayoutLine(text, page, (box[0], box[1], box[2], box[3])))
+        parts, box = [], None
+
+    for text, (x0, y0, x1, y1) in glyphs:
+        if not text.strip():
+            if parts and not parts[-1].endswith(" "):
+                parts.append(" ")
+            continue
+        if box is not None:
+            height = box[3] - box[1]
+            same_line = box[1] <= (y0 + y1) / 2 <= box[3] and (
+                -0.5 * height <= x0 - last_right <= max_gap * height
+            )
+            if not same_line:
+                close()
+        if box is None:
+            box = [x0, y0, x1, y1]
+        else:
+            box = [min(box[0], x0), min(box[1], y0), max(box[2], x1), max(box[3], y1)]
+        parts.append(text)
+        last_right = x1
+    close()
+    return lines
+
+
+def layout_blocks(lines: Sequence[LayoutLine]) -> list[LayoutBlock]:
+    """Lines of one page in any order → paragraphs and headings in reading order."""
+    if not lines:
+        return []
+    body = body_line_height(lines)
+    return blocks_from_columns(order_lines(lines, body), body)
+
+
+def body_line_height(lines: Sequence[LayoutLine]) -> float:
+    """The typical (median) line height of a page, weighted by characters."""
+    heights = [line.size for line in lines for _ in range(max(1, len(line.text)))]
+    return statistics.median(heights) if heights else 1.0
+
+
+def mark_headings(blocks: Iterable[LayoutBlock], body_height: float) -> list[LayoutBlock]:
+    """Flag blocks whose lines are clearly taller than body text as headings."""
+    marked = list(blocks)
+    for block in marked:
+        if block.lines and min(line.size for line in block.lines) >= (
+            HEADING_SIZE_RATIO * body_height
+        ):
+            block.heading = True
+    return marked
+
+
+def page_lines_from_blocks(blocks: Iterable[LayoutBlock]) -> Iterator[PageLine]:
+    """Blocks in reading order as page lines for :func:`~embedder.newspaper.split_page`.
+
+    Each block is one line (paragraphs are one line each in a ``.txt`` page); a heading
+    that follows body text opens an article, told to the segmentation by a wide gap.
+    """
+    previous_heading = True
+    for block in blocks:
+        text = block.text()
+        if not text:
+            continue
+        gap = ARTICLE_GAP_LINES if block.heading and not previous_heading else 1
+        previous_heading = block.heading
+        yield PageLine(text, gap, block.region())
+
+
+def order_lines(lines: Sequence[LayoutLine], body_height: float) -> list[list[LayoutLine]]:
+    """Put the lines of one page in reading order by recursive XY-cut.
+
+    A region is first cut at every horizontal empty band wider than line spacing (rows of
+    a page: banners, headline blocks, an article's columns; top to bottom), else at its
+    widest vertical empty band (columns, left before right); a region that cannot be cut
+    is one column read from top to bottom. Rows first, because a short centred headline
+    leaves the column gaps of a page open from top to bottom.
+
+    Returns:
+        The columns' lines, in reading order.
+    """
+    if not lines:
+        return []
+    rows = _horizontal_slabs(lines, MIN_ROW_GAP_LINES * body_height)
+    if len(rows) > 1:
+        return [column for row in rows for column in order_lines(row, body_height)]
+    column_cut = _vertical_cut(lines, MIN_COLUMN_GAP_LINES * body_height)
+    if column_cut is not None:
+        left = [line for line in lines if line.box[2] <= column_cut]
+        right = [line for line in lines if line.box[2] > column_cut]
+        return order_lines(left, body_height) + order_lines(right, body_height)
+    return [sorted(lines, key=lambda line: (line.box[1], line.box[0]))]
+
+
+def _vertical_cut(lines: Sequence[LayoutLine], min_gap: float) -> float | None:
+    spans = sorted((line.box[0], line.box[2]) for line in lines)
+    best: tuple[float, float] | None = None
+    reach = spans[0][1]
+    for start, end in spans[1:]:
+        if start - reach >= min_gap and (best is None or start - reach > best[1] - best[0]):
+            best = (reach, start)
+        reach = max(reach, end)
+    return None if best is None else (best[0] + best[1]) / 2
+
+
+def _horizontal_slabs(lines: Sequence[LayoutLine], min_gap: float) -> list[list[LayoutLine]]:
+    ordered = sorted(lines, key=lambda line: line.box[1])
+    slabs: list[list[LayoutLine]] = [[ordered[0]]]
+    reach = ordered[0].box[3]
+    for line in ordered[1:]:
+        if line.box[1] - reach >= min_gap:
+            slabs.append([])
+        slabs[-1].append(line)
+        reach = max(reach, line.box[3])
+    return slabs
+
+
+def blocks_from_columns(
+    columns: Iterable[Sequence[LayoutLine]], body_height: float
+) -> list[LayoutBlock]:
+    """Group each column's lines into paragraphs and headings.
+
+    A block ends at a wide vertical gap, an indented first line, or a change between
+    heading-sized and body-sized lines; it never runs across columns.
+    """
+    blocks: list[LayoutBlock] = []
+    heading_size = HEADING_SIZE_RATIO * body_height
+    for column in columns:
+        left = min(line.box[0] for line in column)
+        previous: LayoutLine | None = None
+        for line in column:
+            heading = line.size >= heading_size
+            starts = (
+                previous is None
+                or heading != blocks[-1].heading
+                or line.box[1] - previous.box[3] >= PARAGRAPH_GAP_LINES * body_height
+                or (not heading and line.box[0] - left >= INDENT_LINES * body_height)
+            )
+            if starts:
+                blocks.append(LayoutBlock(heading=heading))
+            blocks[-1].lines.append(line)
+            previous = line
+    return blocks
