@@ -43,6 +43,14 @@ from semsearch.embedder.dates import (
     year_in_text,
 )
 from semsearch.embedder.errors import InputError
+from semsearch.embedder.fields import (
+    REPORTER_SEPARATOR,
+    article_id,
+    author_field,
+    check_size,
+    check_unicode,
+    string_field,
+)
 from semsearch.embedder.newspaper import (
     Byline,
     PageArticle,
@@ -70,6 +78,7 @@ from semsearch.embedder.reading import (
     read_sample,
 )
 from semsearch.embedder.records import Article, Paragraph, Passage, content_hash
+from semsearch.embedder.settings import DEFAULT_MAX_RECORD_BYTES, DEFAULT_MAX_TITLE_CHARS
 
 __all__ = [
     "IngestInput",
@@ -97,7 +106,6 @@ _KNOWN_FIELDS = frozenset(
 )
 # Skip messages kept verbatim in the stats; beyond this only the counts grow.
 MAX_SKIP_EXAMPLES = 20
-REPORTER_SEPARATOR = "、"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -111,6 +119,8 @@ class IngestOptions:
     id already read (and other content) does: ``error`` (the default) stops, ``first``
     keeps the first and counts the later one as a duplicate, ``last`` lets the later one
     replace it when written. An identical repeat is always left out and counted.
+    ``max_record_bytes`` and ``max_title_chars`` are the size limits of one record (and
+    of one line of a file), as in :class:`~embedder.settings.Settings`.
     """
 
     encoding: str | None = None
@@ -120,8 +130,12 @@ class IngestOptions:
     skip_bad: bool = False
     banners: tuple[str, ...] = ()
     on_duplicate: OnDuplicate = "error"
+    max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES
+    max_title_chars: int = DEFAULT_MAX_TITLE_CHARS
 
     def __post_init__(self) -> None:
+        if self.max_record_bytes < 1 or self.max_title_chars < 1:
+            raise InputError("max_record_bytes and max_title_chars must be at least 1")
         if self.on_duplicate not in ON_DUPLICATE:
             raise InputError(
                 f"on_duplicate {self.on_duplicate!r} is not one of {', '.join(ON_DUPLICATE)}"
@@ -339,7 +353,13 @@ def _read_file(
     path: Path, plan: _FilePlan, options: IngestOptions, on_bad: OnBad, stats: IngestStats
 ) -> Iterator[tuple[Article, str]]:
     if plan.format is Format.TEXT:
-        lines = iter_lines(path, plan.encoding, on_bad, progress=stats.add_bytes)
+        lines = iter_lines(
+            path,
+            plan.encoding,
+            on_bad,
+            progress=stats.add_bytes,
+            max_line_bytes=options.max_record_bytes,
+        )
         for number, article in enumerate(_page_articles(path, lines, options, on_bad)):
             yield article, f"{path} (article {number + 1} of the page)"
         return
@@ -351,7 +371,13 @@ def _read_file(
             on_bad(error)
             return
     else:
-        lines = iter_lines(path, plan.encoding, on_bad, progress=stats.add_bytes)
+        lines = iter_lines(
+            path,
+            plan.encoding,
+            on_bad,
+            progress=stats.add_bytes,
+            max_line_bytes=options.max_record_bytes,
+        )
         if plan.format is Format.JSONL:
             records = iter_jsonl(lines, path, on_bad)
         else:
@@ -372,50 +398,60 @@ def _guard(records: Iterator[RawRecord], on_bad: OnBad) -> Iterator[RawRecord]:
         on_bad(error)
 
 
-def _string(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, list):
-        text = REPORTER_SEPARATOR.join(str(item) for item in value if item)
-    else:
-        text = str(value)
-    return text.strip() or None
-
-
 def article_from_record(record: RawRecord, options: IngestOptions) -> Article:
-    """Build an article from a JSONL/CSV/HTML record.
+    """Build an article from a JSONL/CSV/HTML record or a record given in Python.
+
+    Every path into the index reads records here, so they are checked the same way
+    (:mod:`embedder.fields`): strings where strings belong, valid Unicode, an addressable
+    id, the size limits of ``options``.
 
     Args:
         record: Raw fields and their location.
-        options: Metadata defaults.
+        options: Metadata defaults and size limits.
 
     Returns:
         The clean article.
 
     Raises:
-        BadInput: No text, or a date that cannot be read.
+        BadInput: No text, a field of the wrong type, a lone surrogate, an id that cannot
+            be addressed, a record over the limits, or a date that cannot be read.
     """
-    fields = record.fields
-    text = fields.get("text")
-    if not isinstance(text, str) or not text.strip():
-        raise BadInput(record.location, "record has no text")
-    given_id = next((_string(fields[key]) for key in _ID_FIELDS if _string(fields.get(key))), None)
-    date = _string(fields.get("date"))
+    fields, location = record.fields, record.location
+    for name, value in fields.items():
+        check_unicode(name, location, "field name")
+        check_unicode(value, location, str(name))
+    text = string_field(fields, "text", location)
+    if text is None:
+        raise BadInput(location, "record has no text")
+    title = string_field(fields, "title", location) or ""
+    check_size(
+        title,
+        text,
+        location,
+        max_bytes=options.max_record_bytes,
+        max_title=options.max_title_chars,
+    )
+    given_id = article_id(fields, _ID_FIELDS, location)
+    date = string_field(fields, "date", location)
     iso_date = normalize_date(date) if date else options.date
     if date and iso_date is None:
-        raise BadInput(record.location, f"date {date!r} is not a date (use YYYY-MM-DD)")
+        raise BadInput(location, f"date {date!r} is not a date (use YYYY-MM-DD)")
+    source = string_field(fields, "source", location)
+    section = string_field(fields, "section", location)
+    url = string_field(fields, "url", location)
+    author = author_field(fields, location)
     metadata = {name: value for name, value in fields.items() if name not in _KNOWN_FIELDS}
     article = build_article(
-        title=_string(fields.get("title")) or "",
+        title=title,
         lines=text.splitlines(),
         article_id=given_id,
         date=iso_date,
-        location=record.location,
+        location=location,
     )
-    article.source = _string(fields.get("source")) or options.source
-    article.section = _string(fields.get("section")) or options.section
-    article.url = _string(fields.get("url"))
-    article.author = _string(fields.get("author")) or article.author
+    article.source = source or options.source
+    article.section = section or options.section
+    article.url = url
+    article.author = author or article.author
     article.metadata = {**metadata, **article.metadata}
     return article
 
@@ -500,7 +536,7 @@ def _page_articles(
     year_hint: int | None = None
     for page_article in split_page(page_lines(text for _, text in lines)):
         try:
-            article = _page_article(page_article, banners, date, year_hint, str(path))
+            article = _page_article(page_article, banners, date, year_hint, str(path), options)
             article.source, article.section = options.source, options.section
         except BadInput as error:
             on_bad(error)
@@ -516,15 +552,24 @@ def _page_article(
     date: str | None,
     year_hint: int | None,
     location: str,
+    options: IngestOptions,
 ) -> Article:
     heading_lines = [
         line.text for line in page_article.headings if standalone_byline(line.text) is None
     ]
     headings = parse_headings(heading_lines, banners)
+    body = [line.text for line in page_article.body]
+    check_size(
+        headings.title,
+        "\n".join(body),
+        location,
+        max_bytes=options.max_record_bytes,
+        max_title=options.max_title_chars,
+    )
     byline = standalone_byline(page_article.byline_line) if page_article.byline_line else None
     article = build_article(
         title=headings.title,
-        lines=[line.text for line in page_article.body],
+        lines=body,
         date=date,
         location=location,
         byline=byline,
