@@ -286,19 +286,18 @@ def test_main_refuses_a_surrogate_argument(capsys: pytest.CaptureFixture[str]) -
 # --------------------------------------------------------------------- the real model
 
 
+BAD_LINES = [
+    ('{"id": true, "text": "数字经济"}', "'id' must be a string, got a boolean"),
+    ('{"id": "a", "text": "数字经济", "source": {"x": 1}}', "'source' must be a string"),
+    ('{"id": "a", "text": "数字经济\\ud800"}', "'text' is not valid Unicode text"),
+    ('{"id": "a/b", "text": "数字经济"}', "cannot be an id"),
+    ('{"id": "", "text": "数字经济"}', "'id' is blank"),
+]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    ("line", "message"),
-    [
-        ('{"id": true, "text": "数字经济"}', "'id' must be a string, got a boolean"),
-        ('{"id": "a", "text": "数字经济", "source": {"x": 1}}', "'source' must be a string"),
-        ('{"id": "a", "text": "数字经济\\ud800"}', "'text' is not valid Unicode text"),
-        ('{"id": "a/b", "text": "数字经济"}', "cannot be an id"),
-        ('{"id": "", "text": "数字经济"}', "'id' is blank"),
-    ],
-)
 def test_cli_ingest_refuses_bad_records_with_the_real_model(
-    tmp_path: Path, model_dir: Path, capsys: pytest.CaptureFixture[str], line: str, message: str
+    tmp_path: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     index = tmp_path / "index"
     common = ["--index", str(index), "--model-dir", str(model_dir), "--json"]
@@ -306,15 +305,19 @@ def test_cli_ingest_refuses_bad_records_with_the_real_model(
     capsys.readouterr()
     before = json.loads(_run(capsys, "info", "--index", str(index), "--json")[1])
     bad = tmp_path / "bad.jsonl"
-    bad.write_text('{"id": "ok", "text": "好的"}\n' + line + "\n", encoding="utf-8")
-    code, _out, err = _run(capsys, "ingest", str(bad), *common)
-    assert code == 2
-    assert err.count("\n") == 1 and err.startswith(f"semsearch: error: {bad}:2: ")
-    assert message in err
+    for line, message in BAD_LINES:
+        bad.write_text('{"id": "ok", "text": "好的"}\n' + line + "\n", encoding="utf-8")
+        code, _out, err = _run(capsys, "ingest", str(bad), *common)
+        assert code == 2
+        assert err.count("\n") == 1 and err.startswith(f"semsearch: error: {bad}:2: ")
+        assert message in err
     assert json.loads(_run(capsys, "info", "--index", str(index), "--json")[1]) == before
-    # The size limit is a flag too, and its error names the flag.
+    # The size limits are flags too, and their errors name the flag.
     code, _out, err = _run(capsys, "ingest", str(SEED), *common, "--max-record-bytes", "2048")
     assert code == 2 and "over the limit of 2048" in err and "[--max-record-bytes]" in err
+    code, _out, err = _run(capsys, "ingest", str(SEED), *common, "--max-title-chars", "5")
+    assert code == 2 and "over the limit of 5" in err and "[--max-title-chars]" in err
+    assert json.loads(_run(capsys, "info", "--index", str(index), "--json")[1]) == before
 
 
 @pytest.mark.slow

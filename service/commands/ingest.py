@@ -184,9 +184,8 @@ def _service_settings(args: argparse.Namespace) -> ServiceSettings:
         "max_record_bytes": args.max_record_bytes,
         "max_title_chars": args.max_title_chars,
     }
-    return build_settings(
-        ServiceSettings, **base.model_dump(), **{k: v for k, v in flags.items() if v is not None}
-    )
+    given = {k: v for k, v in flags.items() if v is not None}
+    return build_settings(ServiceSettings, **{**base.model_dump(), **given})
 
 
 class _Reader:
