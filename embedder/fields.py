@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from semsearch.embedder.reading import BadInput
+from semsearch.embedder.records import Article
 
 # Ids appear in URLs (``/articles/{id}``) and file names of reports; longer ones are not ids.
 MAX_ID_CHARS = 256
@@ -122,16 +123,51 @@ def article_id(fields: Mapping[str, Any], names: tuple[str, ...], location: str)
         given = value.strip()
         if not given:
             raise BadInput(location, f"field {name!r} is blank; leave it out for a content-hash id")
-        if len(given) > MAX_ID_CHARS:
-            raise BadInput(location, f"field {name!r} is over {MAX_ID_CHARS} characters")
-        if given in _DOT_SEGMENTS or _ID_FORBIDDEN.search(given):
-            raise BadInput(
-                location,
-                f"field {name!r} ({given!r}) cannot be an id: no '/', '\\' or control"
-                " characters, and not '.' or '..'",
-            )
+        check_id(given, location, name)
         return given
     return None
+
+
+def check_id(value: str, location: str, name: str = "id") -> None:
+    """Refuse an id that could be stored but not addressed as ``/articles/{id}``.
+
+    Args:
+        value: The id.
+        location: The record, for the message.
+        name: The field, for the message.
+
+    Raises:
+        BadInput: Blank, over :data:`MAX_ID_CHARS`, ``.``/``..``, or holding ``/``, ``\\``,
+            a control character or a lone surrogate.
+    """
+    check_unicode(value, location, name)
+    if not value.strip():
+        raise BadInput(location, f"field {name!r} is blank")
+    if len(value) > MAX_ID_CHARS:
+        raise BadInput(location, f"field {name!r} is over {MAX_ID_CHARS} characters")
+    if value in _DOT_SEGMENTS or _ID_FORBIDDEN.search(value):
+        raise BadInput(
+            location,
+            f"field {name!r} ({value!r}) cannot be an id: no '/', '\\' or control"
+            " characters, and not '.' or '..'",
+        )
+
+
+def check_article(article: Article) -> None:
+    """The checks of a record, for an :class:`Article` built in Python (``Collection.upsert``).
+
+    Args:
+        article: The article about to be written.
+
+    Raises:
+        BadInput: An unaddressable id, or text that is not valid Unicode.
+    """
+    location = f"article {article.id!r}"
+    check_id(article.id, location)
+    for name in ("title", "text", "source", "section", "url", "author", "kicker", "subtitle"):
+        check_unicode(getattr(article, name), location, name)
+    check_unicode(article.reporters, location, "reporters")
+    check_unicode(article.metadata, location, "metadata")
 
 
 def check_size(title: str, text: str, location: str, *, max_bytes: int, max_title: int) -> None:

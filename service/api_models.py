@@ -320,7 +320,11 @@ class ArticleIn(BaseModel):
 
     model_config = ConfigDict(extra="allow", strict=True)
 
-    id: str | None = Field(default=None, description="Stable id; default: hash of title+text.")
+    id: str | None = Field(
+        default=None,
+        description="Stable id; default: hash of title+text. At most 256 characters, no '/',"
+        " '\\' or control characters, not '.' or '..'.",
+    )
     title: str | None = None
     text: str = Field(description="Body; paragraphs separated by newlines.")
     date: str | None = Field(default=None, description="Publication date (YYYY-MM-DD).")

@@ -75,6 +75,24 @@ def test_bad_record_is_refused_and_changes_nothing(
     assert (collection.counts(), collection.info().generation) == before
 
 
+@pytest.mark.parametrize(
+    ("article_id", "text", "message"),
+    [
+        ("a/b", "正文", "cannot be an id"),
+        ("..", "正文", "cannot be an id"),
+        ("", "正文", "'id' is blank"),
+        ("ok", "正文\ud800", "'text' is not valid Unicode"),
+    ],
+)
+def test_articles_built_in_python_are_checked_at_the_index(
+    collection: Collection, article_id: str, text: str, message: str
+) -> None:
+    before = (collection.counts(), collection.info().generation)
+    with pytest.raises(InputError, match=message):
+        collection.upsert([make_article("fine", ["好的"]), make_article(article_id, [text])])
+    assert (collection.counts(), collection.info().generation) == before
+
+
 @pytest.mark.parametrize(("record", "message"), BAD_RECORDS[:12])
 def test_a_jsonl_file_is_checked_the_same_way(
     tmp_path: Path, record: dict[str, Any], message: str
