@@ -14,8 +14,10 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from semsearch.embedder.cache import EmbeddingCache
 from semsearch.index import Collection, CollectionError
 from semsearch.service.cli import main
 from tests.fakes import FakeEmbedder, make_article
@@ -88,6 +90,17 @@ def test_full_disk_is_a_clear_error_and_changes_nothing(
         assert [h.article_id for h in coll.search("数字经济", mode="lexical").results] == ["keep"]
     with Collection.open(path, FakeEmbedder(dimension=dimension)) as reopened:
         assert reopened.check().ok and reopened.counts() == before[0]
+
+
+def test_a_full_cache_disk_only_costs_caching(small_disk: Path) -> None:
+    # Embedding goes on (and so does the ingest or search that asked) without the cache.
+    cache = EmbeddingCache(small_disk / "cache", 384)
+    cache.put_many([b"k0"], np.ones((1, 384), dtype=np.float32))
+    fill(small_disk, 0)
+    keys = [bytes([i % 256, i // 256]) for i in range(5000)]
+    cache.put_many(keys, np.ones((len(keys), 384), dtype=np.float32))
+    assert len(cache) == 1 and set(cache.get_many([b"k0", keys[0]])) == {b"k0"}
+    cache.close()
 
 
 @pytest.mark.slow
