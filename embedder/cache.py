@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import sqlite3
 import threading
 from collections.abc import Sequence
@@ -13,6 +14,9 @@ import numpy as np
 CACHE_FILE = "embeddings.sqlite"
 _BUSY_TIMEOUT_MS = 30_000
 _SQLITE_MAX_VARIABLES = 900  # below SQLite's historical 999-parameter limit
+_SQLITE_FULL = 13  # SQLite's result code for "database or disk is full"
+
+log = logging.getLogger("semsearch.cache")
 
 
 def cache_key(namespace: str, text: str) -> bytes:
@@ -75,7 +79,10 @@ class EmbeddingCache:
         return found
 
     def put_many(self, keys: Sequence[bytes], vectors: np.ndarray) -> None:
-        """Store vectors under keys (one transaction).
+        """Store vectors under keys (one transaction); on a full disk, store nothing.
+
+        A cache that cannot grow only costs model time later, so a full disk is a
+        warning here, not the failure of the search or ingest that embedded the texts.
 
         Args:
             keys: Keys from :func:`cache_key`.
@@ -85,10 +92,15 @@ class EmbeddingCache:
             (key, np.ascontiguousarray(vec, dtype=np.float32).tobytes())
             for key, vec in zip(keys, vectors, strict=True)
         ]
-        with self._lock, self._db:
-            self._db.executemany(
-                "INSERT OR REPLACE INTO embeddings (key, vector) VALUES (?, ?)", rows
-            )
+        try:
+            with self._lock, self._db:
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO embeddings (key, vector) VALUES (?, ?)", rows
+                )
+        except sqlite3.OperationalError as exc:
+            if getattr(exc, "sqlite_errorcode", None) != _SQLITE_FULL:
+                raise
+            log.warning("embedding cache %s: disk full, %d vectors not cached", self.path, len(rows))
 
     def __len__(self) -> int:
         with self._lock:

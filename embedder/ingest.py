@@ -44,6 +44,14 @@ from semsearch.embedder.dates import (
     year_in_text,
 )
 from semsearch.embedder.errors import InputError
+from semsearch.embedder.fields import (
+    REPORTER_SEPARATOR,
+    article_id,
+    author_field,
+    check_size,
+    check_unicode,
+    string_field,
+)
 from semsearch.embedder.layout import page_lines_from_blocks
 from semsearch.embedder.layout_files import LayoutGroups, mets_members, read_layout
 from semsearch.embedder.newspaper import (
@@ -75,6 +83,7 @@ from semsearch.embedder.reading import (
     read_sample,
 )
 from semsearch.embedder.records import Article, Paragraph, Passage, Region, content_hash
+from semsearch.embedder.settings import DEFAULT_MAX_RECORD_BYTES, DEFAULT_MAX_TITLE_CHARS
 
 __all__ = [
     "IngestInput",
@@ -102,7 +111,6 @@ _KNOWN_FIELDS = frozenset(
 )
 # Skip messages kept verbatim in the stats; beyond this only the counts grow.
 MAX_SKIP_EXAMPLES = 20
-REPORTER_SEPARATOR = "、"
 # A PDF with more pages is refused: an edition has dozens of pages, a book is not a paper.
 DEFAULT_MAX_PAGES = 48
 
@@ -120,6 +128,8 @@ class IngestOptions:
     replace it when written. An identical repeat is always left out and counted.
     ``ocr`` reads page images and PDF pages without a text layer with Tesseract;
     ``max_pages`` refuses PDFs with more pages.
+    ``max_record_bytes`` and ``max_title_chars`` are the size limits of one record (and
+    of one line of a file), as in :class:`~embedder.settings.Settings`.
     """
 
     encoding: str | None = None
@@ -131,10 +141,14 @@ class IngestOptions:
     on_duplicate: OnDuplicate = "error"
     ocr: bool = False
     max_pages: int = DEFAULT_MAX_PAGES
+    max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES
+    max_title_chars: int = DEFAULT_MAX_TITLE_CHARS
 
     def __post_init__(self) -> None:
         if self.max_pages < 1:
             raise InputError("max_pages must be at least 1", options=("max_pages",))
+        if self.max_record_bytes < 1 or self.max_title_chars < 1:
+            raise InputError("max_record_bytes and max_title_chars must be at least 1")
         if self.on_duplicate not in ON_DUPLICATE:
             raise InputError(
                 f"on_duplicate {self.on_duplicate!r} is not one of {', '.join(ON_DUPLICATE)}"
@@ -361,7 +375,13 @@ def _read_file(
     path: Path, plan: _FilePlan, options: IngestOptions, on_bad: OnBad, stats: IngestStats
 ) -> Iterator[tuple[Article, str]]:
     if plan.format is Format.TEXT:
-        lines = iter_lines(path, plan.encoding, on_bad, progress=stats.add_bytes)
+        lines = iter_lines(
+            path,
+            plan.encoding,
+            on_bad,
+            progress=stats.add_bytes,
+            max_line_bytes=options.max_record_bytes,
+        )
         texts = page_lines(text for _, text in lines)
         for number, article in enumerate(_page_articles(path, texts, options, on_bad)):
             yield article, f"{path} (article {number + 1} of the page)"
@@ -384,7 +404,13 @@ def _read_file(
             on_bad(error)
             return
     else:
-        lines = iter_lines(path, plan.encoding, on_bad, progress=stats.add_bytes)
+        lines = iter_lines(
+            path,
+            plan.encoding,
+            on_bad,
+            progress=stats.add_bytes,
+            max_line_bytes=options.max_record_bytes,
+        )
         if plan.format is Format.JSONL:
             records = iter_jsonl(lines, path, on_bad)
         else:
@@ -405,22 +431,6 @@ def _guard(records: Iterator[RawRecord], on_bad: OnBad) -> Iterator[RawRecord]:
         on_bad(error)
 
 
-def _string(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, list):
-        text = REPORTER_SEPARATOR.join(str(item) for item in value if item)
-    else:
-        text = str(value)
-    return text.strip() or None
-
-
-def _field(value: Any) -> str | None:
-    """A metadata string field (source, url, ...) without control characters."""
-    text = _string(value)
-    return (strip_controls(text).strip() or None) if text else None
-
-
 def _without_controls(value: Any) -> Any:
     """Extra (metadata) values with control characters dropped from every string in them."""
     if isinstance(value, str):
@@ -432,28 +442,53 @@ def _without_controls(value: Any) -> Any:
     return value
 
 
+def _field(text: str | None) -> str | None:
+    """A metadata string field (source, url, ...) without control characters."""
+    return (strip_controls(text).strip() or None) if text else None
+
+
 def article_from_record(record: RawRecord, options: IngestOptions) -> Article:
-    """Build an article from a JSONL/CSV/HTML record.
+    """Build an article from a JSONL/CSV/HTML record or a record given in Python.
+
+    Every path into the index reads records here, so they are checked the same way
+    (:mod:`embedder.fields`): strings where strings belong, valid Unicode, an addressable
+    id, the size limits of ``options``.
 
     Args:
         record: Raw fields and their location.
-        options: Metadata defaults.
+        options: Metadata defaults and size limits.
 
     Returns:
         The clean article.
 
     Raises:
-        BadInput: No text, or a date that cannot be read.
+        BadInput: No text, a field of the wrong type, a lone surrogate, an id that cannot
+            be addressed, a record over the limits, or a date that cannot be read.
     """
-    fields = record.fields
-    text = fields.get("text")
-    if not isinstance(text, str) or not text.strip():
-        raise BadInput(record.location, "record has no text")
-    given_id = next((_string(fields[key]) for key in _ID_FIELDS if _string(fields.get(key))), None)
-    date = _string(fields.get("date"))
+    fields, location = record.fields, record.location
+    for name, value in fields.items():
+        check_unicode(name, location, "field name")
+        check_unicode(value, location, str(name))
+    text = string_field(fields, "text", location)
+    if text is None:
+        raise BadInput(location, "record has no text")
+    title = string_field(fields, "title", location) or ""
+    check_size(
+        title,
+        text,
+        location,
+        max_bytes=options.max_record_bytes,
+        max_title=options.max_title_chars,
+    )
+    given_id = article_id(fields, _ID_FIELDS, location)
+    date = string_field(fields, "date", location)
     iso_date = normalize_date(date) if date else options.date
     if date and iso_date is None:
-        raise BadInput(record.location, f"date {date!r} is not a date (use YYYY-MM-DD)")
+        raise BadInput(location, f"date {date!r} is not a date (use YYYY-MM-DD)")
+    source = string_field(fields, "source", location)
+    section = string_field(fields, "section", location)
+    url = string_field(fields, "url", location)
+    author = author_field(fields, location)
     # Text and title lose control characters in the cleaning; the other fields here. The
     # id is kept as given: it is a key the caller addresses the article by.
     metadata = {
@@ -462,16 +497,16 @@ def article_from_record(record: RawRecord, options: IngestOptions) -> Article:
         if name not in _KNOWN_FIELDS
     }
     article = build_article(
-        title=_string(fields.get("title")) or "",
+        title=title,
         lines=text.splitlines(),
         article_id=given_id,
         date=iso_date,
-        location=record.location,
+        location=location,
     )
-    article.source = _field(fields.get("source")) or options.source
-    article.section = _field(fields.get("section")) or options.section
-    article.url = _field(fields.get("url"))
-    article.author = _field(fields.get("author")) or article.author
+    article.source = _field(source) or options.source
+    article.section = _field(section) or options.section
+    article.url = _field(url)
+    article.author = _field(author) or article.author
     article.metadata = {**metadata, **article.metadata}
     return article
 
@@ -591,7 +626,7 @@ def _page_articles(
     year_hint: int | None = None
     for page_article in split_page(lines) if articles is None else articles:
         try:
-            article = _page_article(page_article, banners, date, year_hint, str(path))
+            article = _page_article(page_article, banners, date, year_hint, str(path), options)
             article.source, article.section = options.source, options.section
         except BadInput as error:
             on_bad(error)
@@ -607,15 +642,24 @@ def _page_article(
     date: str | None,
     year_hint: int | None,
     location: str,
+    options: IngestOptions,
 ) -> Article:
     heading_lines = [
         line.text for line in page_article.headings if standalone_byline(line.text) is None
     ]
     headings = parse_headings(heading_lines, banners)
+    body = [line.text for line in page_article.body]
+    check_size(
+        headings.title,
+        "\n".join(body),
+        location,
+        max_bytes=options.max_record_bytes,
+        max_title=options.max_title_chars,
+    )
     byline = standalone_byline(page_article.byline_line) if page_article.byline_line else None
     article = build_article(
         title=headings.title,
-        lines=[line.text for line in page_article.body],
+        lines=body,
         regions=[line.region for line in page_article.body],
         date=date,
         location=location,

@@ -286,8 +286,9 @@ def iter_lines(
     on_bad: OnBad,
     *,
     progress: Callable[[int], None] | None = None,
+    max_line_bytes: int | None = None,
 ) -> Iterator[tuple[int, str]]:
-    """Stream the decoded lines of a file with their 1-based numbers.
+    """Stream the decoded lines of a file with their 1-based numbers, in bounded memory.
 
     Args:
         path: The file.
@@ -295,14 +296,29 @@ def iter_lines(
         on_bad: Called with a :class:`BadInput` for an undecodable line (which is skipped
             if the callback returns).
         progress: Called with the byte size of each line read.
+        max_line_bytes: A longer line is a :class:`BadInput` for ``on_bad`` (skipped if
+            the callback returns) and is never held whole in memory.
 
     Yields:
         ``(line_number, text)`` with the line ending removed.
     """
+    limit = max_line_bytes if max_line_bytes is not None else -1
     with open_binary(path) as handle:
-        for number, raw in enumerate(handle, start=1):
+        number = 0
+        while raw := handle.readline(limit + 1 if limit >= 0 else -1):
+            number += 1
             if progress is not None:
                 progress(len(raw))
+            if 0 <= limit < len(raw) and not _ends_line(raw, limit):
+                _skip_rest_of_line(handle, limit, progress)
+                on_bad(
+                    BadInput(
+                        f"{path}:{number}",
+                        f"line longer than {limit} bytes (the record size limit)",
+                        options=("max_record_bytes",),
+                    )
+                )
+                continue
             try:
                 text = raw.decode(encoding)
             except UnicodeDecodeError as exc:
@@ -322,6 +338,21 @@ def iter_lines(
                 on_bad(BadInput(f"{path}:{number}", "binary data (NUL bytes) in a text line"))
                 continue
             yield number, text
+
+
+def _ends_line(raw: bytes, limit: int) -> bool:
+    # A line of exactly ``limit`` bytes plus its newline is still within the limit.
+    return len(raw) == limit + 1 and raw.endswith(b"\n")
+
+
+def _skip_rest_of_line(
+    handle: IO[bytes], chunk: int, progress: Callable[[int], None] | None
+) -> None:
+    while piece := handle.readline(max(chunk, 1)):
+        if progress is not None:
+            progress(len(piece))
+        if piece.endswith(b"\n"):
+            return
 
 
 def json_objects(

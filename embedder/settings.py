@@ -14,6 +14,13 @@ DEFAULT_MODEL_NAME = "multilingual-e5-small"
 
 Backend = Literal["auto", "openvino", "onnx-int8", "torch"]
 
+# Input size limits (Settings fields below; IngestOptions takes the same defaults). A long
+# news article is some 50 KB; 4 MiB leaves room for books, yet a runaway single-line file
+# stops being read at 4 MiB instead of being cleaned, analysed and embedded whole.
+DEFAULT_MAX_RECORD_BYTES = 4 << 20
+# A headline is tens of characters; a longer "title" is a body in the wrong field.
+DEFAULT_MAX_TITLE_CHARS = 1000
+
 
 def _data_dir() -> Path:
     return Path(user_data_dir("semsearch", appauthor=False))
@@ -49,6 +56,15 @@ class Settings(BaseSettings):
     cache: bool = Field(default=True, description="Use the on-disk embedding cache.")
     cache_dir: Path | None = None
     progress: bool = Field(default=True, description="Show progress bars on long jobs.")
+    max_record_bytes: int = Field(
+        default=DEFAULT_MAX_RECORD_BYTES,
+        ge=1024,
+        description="Largest input record (UTF-8 bytes of a line read, or of an article's title"
+        " and text); a larger one is refused as bad input.",
+    )
+    max_title_chars: int = Field(
+        default=DEFAULT_MAX_TITLE_CHARS, ge=1, description="Longest accepted article title."
+    )
 
     def resolved_model_dir(self) -> Path:
         """Directory of the bundled model built by ``semsearch model install``."""

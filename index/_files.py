@@ -7,10 +7,12 @@ files through the functions here; the layout itself is described in
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
 import re
+import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -26,6 +28,26 @@ LOCK_NAME = "write.lock"
 VECTORS_PATTERN = re.compile(r"^vectors-(\d{8})\.faiss$")
 LOCK_TIMEOUT_S = 60.0
 LOCK_POLL_S = 0.05
+
+
+# SQLite's result code for "database or disk is full".
+_SQLITE_FULL = 13
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """True when a write failed because the device (or the user's quota) is full.
+
+    Args:
+        exc: What a write raised: an ``OSError`` from a file write, or SQLite's error.
+
+    Returns:
+        Whether freeing space would let the write succeed.
+    """
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    if isinstance(exc, sqlite3.Error):
+        return getattr(exc, "sqlite_errorcode", None) == _SQLITE_FULL
+    return False
 
 
 def vectors_name(generation: int) -> str:

@@ -21,6 +21,7 @@ from semsearch.index import store
 from semsearch.index._files import (
     LOCK_POLL_S,
     file_lock,
+    is_disk_full,
     load_vectors,
     meta_state,
     remove_stray_files,
@@ -188,6 +189,7 @@ class Snapshots:
             raise CollectionError(f"{self.path} is open read-only")
         with self.exclusive():
             self.conn.execute("BEGIN IMMEDIATE")
+            old_generation: int | None = None
             try:
                 self.sync()
                 remove_stray_files(self.path, self.generation)
@@ -198,17 +200,35 @@ class Snapshots:
                 self.vectors.save(self.path / vectors_name(new_generation))
                 store.set_meta(self.conn, "generation", new_generation)
                 self.conn.execute("COMMIT")  # the commit point
-            except BaseException:
+            except BaseException as exc:
                 if self.conn.in_transaction:
                     self.conn.execute("ROLLBACK")
                 # The in-memory index may hold uncommitted changes: reload on next use.
                 self.vectors = None
                 self.generation = None
                 self._passages_of = None
+                if is_disk_full(exc):
+                    if old_generation is not None:  # the next generation's file, if saved
+                        remove_stray_files(self.path, old_generation)
+                    raise CollectionError(
+                        f"{self.path}: no space left on the device; nothing was written"
+                        " (free some space and run the write again)"
+                    ) from exc
                 raise
             self.generation = new_generation
             self.tombstones = np.asarray(store.tombstones(self.conn), dtype=np.int64)
-            rewrite_manifest(self.path, self.conn)
+            try:
+                rewrite_manifest(self.path, self.conn)
+            except OSError as exc:
+                if not is_disk_full(exc):
+                    raise
+                # Committed: readers follow SQLite's generation; the manifest catches up on
+                # the next write or `semsearch index repair`.
+                raise CollectionError(
+                    f"{self.path}: the write was committed, but the manifest could not be"
+                    " updated (no space left on the device); free some space and run"
+                    " `semsearch index repair`"
+                ) from exc
             remove_stray_files(self.path, self.generation)
 
     @contextmanager

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from semsearch.embedder.base import TextEmbedder
+from semsearch.embedder.fields import check_article
 from semsearch.embedder.records import Article, Passage
 from semsearch.index import lexical, store
 from semsearch.index.errors import InputError
@@ -53,6 +54,8 @@ def upsert(
         pending.clear()
 
     for article, passages in items:
+        # Records read by ingest were checked already; articles built in Python were not.
+        check_article(article)
         _check_owner(article, passages)
         old_hash = store.article_hash(conn, article.id)
         if old_hash is not None and old_hash == article.content_hash():

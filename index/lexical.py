@@ -31,6 +31,13 @@ _WORD = re.compile(r"[\w\u3400-\u9fff]", re.UNICODE)
 _CJK_CHAR = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _LATIN_CHAR = re.compile(r"[A-Za-z\u00c0-\u024f]")
 _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]{2,}")
+# What jieba keeps together as one block (its ``re_han_default``); any other character is
+# a boundary jieba cuts at anyway, so cutting there too changes no term.
+_JIEBA_BLOCK = re.compile(r"[\u4e00-\u9fd5a-zA-Z0-9+#&._%\-]")
+# Longest piece handed to jieba at once: its HMM for words outside the dictionary copies
+# paths at every character, quadratic in the block (a 100k run of 丨 took 40 s). Real text
+# breaks far more often; a longer block is cut hard, so no term is longer than this either.
+MAX_SEGMENT_CHARS = 200
 
 # Frequent function words: they match nearly every passage, so they only add noise to an
 # OR query. BM25's IDF would down-weight them anyway; dropping them also keeps queries short.
@@ -77,12 +84,40 @@ def tokenize(text: str) -> list[str]:
     """
     warm_up()
     terms: list[str] = []
-    for token in jieba.cut_for_search(normalise(text)):
-        token = token.strip()
-        # ``_`` would survive unicode61 as a separator anyway; skip pure punctuation.
-        if token and _WORD.search(token) and token != "_":
-            terms.append(token)
+    for piece in segments(normalise(text)):
+        for token in jieba.cut_for_search(piece):
+            token = token.strip()
+            # ``_`` would survive unicode61 as a separator anyway; skip pure punctuation.
+            if token and _WORD.search(token) and token != "_":
+                terms.append(token)
     return terms
+
+
+def segments(text: str, limit: int = MAX_SEGMENT_CHARS) -> list[str]:
+    """Cut text into pieces of at most ``limit`` characters for the segmenter, in linear time.
+
+    A piece ends after the last character jieba would cut at anyway (in the second half
+    of the window); only a longer unbroken block is cut hard at ``limit``.
+
+    Args:
+        text: Normalised text.
+        limit: Longest piece.
+
+    Returns:
+        The pieces, which join back to ``text``.
+    """
+    pieces: list[str] = []
+    start = 0
+    while len(text) - start > limit:
+        cut = start + limit
+        for end in range(start + limit, start + limit // 2, -1):
+            if not _JIEBA_BLOCK.match(text, end - 1):
+                cut = end
+                break
+        pieces.append(text[start:cut])
+        start = cut
+    pieces.append(text[start:])
+    return pieces
 
 
 def query_terms(text: str) -> list[str]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,12 +72,27 @@ def write_atomic(path: Path, data: bytes) -> None:
         data: Full new content.
     """
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as handle:
+    with removed_on_error(tmp), open(tmp, "wb") as handle:
         handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, path)
     fsync_dir(path.parent)
+
+
+@contextmanager
+def removed_on_error(tmp: Path) -> Iterator[None]:
+    """Delete a half-written temporary file when writing it fails (a full disk, say).
+
+    Args:
+        tmp: The temporary file being written.
+    """
+    try:
+        yield
+    except BaseException:
+        with suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
 
 
 def read_manifest(directory: Path) -> Manifest:

@@ -27,7 +27,7 @@ from typing import Any
 import faiss as _faiss
 import numpy as np
 
-from semsearch.index.manifest import fsync_dir
+from semsearch.index.manifest import fsync_dir, removed_on_error
 
 # FAISS's bundled type stubs miss much of its SWIG API (HNSW params, downcasts, selectors).
 faiss: Any = _faiss
@@ -425,12 +425,14 @@ class VectorIndex:
         """
         index = self.index if self.index is not None else FACTORY["flat"](self.dimension, {}, 0)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        faiss.write_index(index, str(tmp))
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        # Written through Python's file object: FAISS's own writer can lose the error of a
+        # final buffered write (a full disk), and then a truncated file would be published.
+        with removed_on_error(tmp), open(tmp, "wb") as handle:
+            writer = faiss.PyCallbackIOWriter(handle.write)
+            faiss.write_index(index, writer)
+            del writer  # flushes FAISS's buffer into the file now
+            handle.flush()
+            os.fsync(handle.fileno())
         os.replace(tmp, path)
         fsync_dir(path.parent)
 

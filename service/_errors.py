@@ -64,8 +64,10 @@ def error_response(
     Returns:
         The response.
     """
+    # A message may quote request text; a lone surrogate in it could not be encoded as JSON.
+    safe = message.encode("utf-8", "backslashreplace").decode("utf-8")
     return JSONResponse(
-        {"error": {"code": code, "message": message}}, status_code=status, headers=headers
+        {"error": {"code": code, "message": safe}}, status_code=status, headers=headers
     )
 
 

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends
 from fastapi import Path as PathParam
 from starlette.concurrency import run_in_threadpool
 
+from semsearch.embedder.ingest import IngestOptions
 from semsearch.service import api_models as m
 from semsearch.service._auth import require_key
 from semsearch.service._convert import article_ref, article_ref_of, passage_ref
@@ -110,7 +111,11 @@ async def post_articles(state: StateDep, batch: m.ArticlesIn) -> m.WriteReport:
         )
     records = [a.model_dump(exclude_none=True) for a in batch.articles]
     # Clean and cut everything before writing, so a bad record costs no model time.
-    items = await run_in_threadpool(prepare_records, records, runtime.encoder.inner)
+    limits = IngestOptions(
+        max_record_bytes=state.settings.max_record_bytes,
+        max_title_chars=state.settings.max_title_chars,
+    )
+    items = await run_in_threadpool(prepare_records, records, runtime.encoder.inner, limits)
     report = await run_in_threadpool(runtime.upsert, items)
     return m.WriteReport(
         added=report.added,

@@ -79,9 +79,11 @@ async def search_get(
         float | None, Query(allow_inf_nan=False, description="Score floor.")
     ] = None,
     date_from: Annotated[
-        str | None, Query(description="YYYY-MM-DD", examples=["2023-04-01"])
+        m.IsoDate | None, Query(description="YYYY-MM-DD", examples=["2023-04-01"])
     ] = None,
-    date_to: Annotated[str | None, Query(description="YYYY-MM-DD", examples=["2023-04-30"])] = None,
+    date_to: Annotated[
+        m.IsoDate | None, Query(description="YYYY-MM-DD", examples=["2023-04-30"])
+    ] = None,
     source: Annotated[
         list[str] | None, Query(description="Source (repeatable).", examples=[["郑州晚报"]])
     ] = None,
@@ -135,8 +137,8 @@ async def similar(
     offset: Annotated[int, Query(ge=0, examples=[0])] = 0,
     collapse: Annotated[bool, Query(description="One hit per article.")] = False,
     min_score: Annotated[float | None, Query(allow_inf_nan=False)] = None,
-    date_from: Annotated[str | None, Query()] = None,
-    date_to: Annotated[str | None, Query()] = None,
+    date_from: Annotated[m.IsoDate | None, Query(description="YYYY-MM-DD")] = None,
+    date_to: Annotated[m.IsoDate | None, Query(description="YYYY-MM-DD")] = None,
     source: Annotated[list[str] | None, Query()] = None,
     section: Annotated[list[str] | None, Query()] = None,
 ) -> m.SearchResult:

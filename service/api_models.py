@@ -2,12 +2,62 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import re
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue
+
+from semsearch.embedder.dates import normalize_date
+
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+# Enough of a bad value to recognise it in an error message.
+_SHOWN_CHARS = 40
+
+
+def valid_text(value: str) -> str:
+    """Refuse a lone surrogate (JSON ``"\\ud800"``): not text, and SQLite cannot store it.
+
+    Args:
+        value: A string from a request.
+
+    Returns:
+        The string, unchanged.
+
+    Raises:
+        ValueError: It holds a UTF-16 surrogate code point.
+    """
+    found = _SURROGATE.search(value)
+    if found:
+        raise ValueError(
+            f"not valid Unicode text (lone surrogate U+{ord(found.group()):04X}"
+            f" at character {found.start() + 1})"
+        )
+    return value
+
+
+def iso_date(value: str) -> str:
+    """Read a date filter as ingest reads dates, and return it as ``YYYY-MM-DD``.
+
+    Args:
+        value: ``2023-04-20``, ``2023/4/20``, ``20230420``, ``2023年4月20日``...
+
+    Returns:
+        The ISO date.
+
+    Raises:
+        ValueError: Not a date.
+    """
+    iso = normalize_date(valid_text(value))
+    if iso is None:
+        raise ValueError(f"{value[:_SHOWN_CHARS]!r} is not a date (use YYYY-MM-DD)")
+    return iso
+
 
 Mode = Literal["hybrid", "dense", "lexical"]
-MetadataValue = str | int | float | bool | list[str | int | float | bool]
+# Every string a request hands to the index is checked to be valid Unicode text.
+Text = Annotated[str, AfterValidator(valid_text)]
+IsoDate = Annotated[str, AfterValidator(iso_date)]
+MetadataValue = Text | int | float | bool | list[Text | int | float | bool]
 
 EXAMPLE_ARTICLE: dict[str, JsonValue] = {
     "id": "zzwb-2023-04-20-02",
@@ -50,12 +100,14 @@ class SearchFilters(BaseModel):
         },
     )
 
-    date_from: str | None = Field(default=None, description="Earliest date, YYYY-MM-DD.")
-    date_to: str | None = Field(default=None, description="Latest date (inclusive), YYYY-MM-DD.")
-    sources: list[str] | None = Field(default=None, description="Any of these sources.")
-    sections: list[str] | None = Field(default=None, description="Any of these sections.")
-    article_ids: list[str] | None = Field(default=None, description="Only these articles.")
-    metadata: dict[str, MetadataValue] = Field(
+    date_from: IsoDate | None = Field(default=None, description="Earliest date, YYYY-MM-DD.")
+    date_to: IsoDate | None = Field(
+        default=None, description="Latest date (inclusive), YYYY-MM-DD."
+    )
+    sources: list[Text] | None = Field(default=None, description="Any of these sources.")
+    sections: list[Text] | None = Field(default=None, description="Any of these sections.")
+    article_ids: list[Text] | None = Field(default=None, description="Only these articles.")
+    metadata: dict[Text, MetadataValue] = Field(
         default_factory=dict, description="Extra record fields that must equal (any of) a value."
     )
 
@@ -78,7 +130,7 @@ class SearchRequest(BaseModel):
         },
     )
 
-    q: str = Field(min_length=1, description="The query, in any language the model covers.")
+    q: Text = Field(min_length=1, description="The query, in any language the model covers.")
     k: int = Field(default=10, ge=1, description="Results per page.")
     mode: Mode = Field(default="hybrid", description="hybrid (default), dense or lexical.")
     offset: int = Field(default=0, ge=0, description="Results to skip.")
@@ -281,7 +333,11 @@ class ArticleIn(BaseModel):
 
     model_config = ConfigDict(extra="allow", strict=True)
 
-    id: str | None = Field(default=None, description="Stable id; default: hash of title+text.")
+    id: str | None = Field(
+        default=None,
+        description="Stable id; default: hash of title+text. At most 256 characters, no '/',"
+        " '\\' or control characters, not '.' or '..'.",
+    )
     title: str | None = None
     text: str = Field(description="Body; paragraphs separated by newlines.")
     date: str | None = Field(default=None, description="Publication date (YYYY-MM-DD).")

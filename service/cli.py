@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,6 +24,7 @@ from semsearch.service.terminal import printable
 # Each module defines ``register(subparsers)``; the parser it adds sets ``func``.
 COMMAND_MODULES = ["model", "ingest", "search", "manage", "eval", "serve", "report"]
 EXIT_USAGE = 2
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -161,6 +163,16 @@ def _flag_hint(exc: SemsearchError) -> str:
     return f" [{', '.join('--' + o.replace('_', '-') for o in options)}]" if options else ""
 
 
+def _undecodable_argument(argv: Sequence[str]) -> str | None:
+    """Say which argument is not valid UTF-8 (Python hands such bytes over as surrogates)."""
+    for number, arg in enumerate(argv, start=1):
+        if _SURROGATE.search(arg):
+            raw = arg.encode("utf-8", "surrogateescape")
+            shown = raw.decode("utf-8", "backslashreplace")
+            return f"argument {number} ('{shown}') is not valid UTF-8 text"
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``semsearch`` console script.
 
@@ -170,6 +182,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns:
         The process exit code.
     """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    undecodable = _undecodable_argument(argv)
+    if undecodable:
+        print(f"semsearch: error: {undecodable}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # usage errors and --help: return the code, callers may be tests

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from semsearch.embedder.base import TextEmbedder
-from semsearch.embedder.ingest import PARAGRAPH_SEPARATOR, prepare_articles
+from semsearch.embedder.ingest import PARAGRAPH_SEPARATOR, IngestOptions, prepare_articles
 from semsearch.embedder.records import Article, Passage
 from semsearch.index import Collection, StoredPassage, UpsertReport
 from semsearch.service.config import ServiceSettings
@@ -231,7 +231,9 @@ def split_paragraphs(text: str) -> list[dict[str, Any]]:
 
 
 def prepare_records(
-    records: Sequence[dict[str, Any]], embedder: TextEmbedder
+    records: Sequence[dict[str, Any]],
+    embedder: TextEmbedder,
+    options: IngestOptions | None = None,
 ) -> list[tuple[Article, list[Passage]]]:
     """Clean and cut records exactly as ``semsearch ingest`` does for JSONL input.
 
@@ -239,6 +241,7 @@ def prepare_records(
         records: Raw record dicts (``id``, ``title``, ``text``, ``date``... extra fields
             become metadata).
         embedder: Counts tokens for the passage cutter.
+        options: Size limits (and defaults) as for ``semsearch ingest``.
 
     Returns:
         ``(article, passages)`` pairs.
@@ -247,7 +250,7 @@ def prepare_records(
         InputError: A record is unusable (message names it as ``articles[i]``).
     """
     # Errors (InputError) name the record as ``articles[i]``.
-    return list(prepare_articles(records, embedder, label="articles"))
+    return list(prepare_articles(records, embedder, options=options, label="articles"))
 
 
 class Runtime:

@@ -88,6 +88,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "or let the last replace it",
     )
     parser.add_argument(
+        "--max-record-bytes",
+        type=at_least(1024),
+        metavar="N",
+        help="refuse a record (or file line) over N UTF-8 bytes (env SEMSEARCH_MAX_RECORD_BYTES)",
+    )
+    parser.add_argument(
+        "--max-title-chars",
+        type=at_least(1),
+        metavar="N",
+        help="refuse a title over N characters (env SEMSEARCH_MAX_TITLE_CHARS)",
+    )
+    parser.add_argument(
         "--engine",
         choices=["local", "ray"],
         help="embed in this process (local, default) or on Ray (env SEMSEARCH_INGEST_ENGINE)",
@@ -120,6 +132,8 @@ def run(args: argparse.Namespace) -> int:
         on_duplicate=args.on_duplicate,
         ocr=args.ocr,
         max_pages=args.max_pages,
+        max_record_bytes=settings.max_record_bytes,
+        max_title_chars=settings.max_title_chars,
     )
     files = expand_paths(args.paths)
     # A first pass costs seconds and means a bad line stops us before any model time is spent
@@ -181,10 +195,15 @@ def run(args: argparse.Namespace) -> int:
 def _service_settings(args: argparse.Namespace) -> ServiceSettings:
     """Common settings plus the engine fields, each flag overriding its variable."""
     base = settings_from_args(args)
-    flags = {"ingest_engine": args.engine, "ray_address": args.address, "ray_workers": args.workers}
-    return build_settings(
-        ServiceSettings, **base.model_dump(), **{k: v for k, v in flags.items() if v is not None}
-    )
+    flags = {
+        "ingest_engine": args.engine,
+        "ray_address": args.address,
+        "ray_workers": args.workers,
+        "max_record_bytes": args.max_record_bytes,
+        "max_title_chars": args.max_title_chars,
+    }
+    given = {k: v for k, v in flags.items() if v is not None}
+    return build_settings(ServiceSettings, **{**base.model_dump(), **given})
 
 
 class _Reader:
