@@ -1,11 +1,11 @@
 """Traditional ⇄ simplified folding: one script for matching, the original text for display.
 
-OpenCC's ``t2s`` conversion is applied one character at a time to every CJK code point once,
-and the result kept as a :meth:`str.translate` table. Folding is therefore character for
-character: the folded text has exactly the length of the original, so an offset found in
-the folded text (a page rule, a highlighted term) is an offset into the original. OpenCC's
-phrase tables would convert better for reading (``乾隆`` stays ``乾隆``) but may change
-length; for matching, folding query and text the same way is what counts.
+Text is folded to simplified with OpenCC's ``t2s`` conversion. Folding must keep the length
+of the text, so that an offset found in the folded text (a page rule, a highlighted term) is
+an offset into the original: OpenCC's phrase tables (``瞭解`` → ``了解``, ``藉口`` → ``借口``)
+nearly always map a phrase to one of the same length, and their result is used when the
+lengths agree; otherwise the text is folded with OpenCC's character table alone, one
+character at a time (:func:`fold_table`), which keeps the length by construction.
 """
 
 from __future__ import annotations
@@ -20,6 +20,15 @@ _CJK_BLOCKS = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0
 
 _lock = threading.Lock()
 _table: dict[int, str] | None = None
+# One converter per thread: the binding does not document its thread safety.
+_local = threading.local()
+
+
+def _converter() -> opencc.OpenCC:
+    converter: opencc.OpenCC | None = getattr(_local, "t2s", None)
+    if converter is None:
+        converter = _local.t2s = opencc.OpenCC("t2s")
+    return converter
 
 
 def _build_table() -> dict[int, str]:
@@ -31,7 +40,9 @@ def _build_table() -> dict[int, str]:
         raise RuntimeError("OpenCC's t2s conversion changed the number of lines")
     # Only one-to-one mappings keep offsets; OpenCC's character table has no others today.
     return {
-        ord(src): dst for src, dst in zip(chars, converted, strict=True) if dst != src and len(dst) == 1
+        ord(src): dst
+        for src, dst in zip(chars, converted, strict=True)
+        if dst != src and len(dst) == 1
     }
 
 
@@ -46,7 +57,7 @@ def fold_table() -> dict[int, str]:
 
 
 def fold_script(text: str) -> str:
-    """Fold traditional characters to simplified, one character at a time.
+    """Fold traditional characters to simplified, keeping the length of the text.
 
     Args:
         text: Any text.
@@ -54,4 +65,9 @@ def fold_script(text: str) -> str:
     Returns:
         The folded text, of the same length (offsets carry over to ``text``).
     """
+    if not text:
+        return text
+    converted: str = _converter().convert(text)
+    if len(converted) == len(text):
+        return converted
     return text.translate(fold_table())
