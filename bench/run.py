@@ -19,6 +19,7 @@ BENCHMARKS: list[tuple[str, list[str]]] = [
     ("bench.index", ["vectors"]),
     ("bench.quality", []),
     ("bench.fusion_tuning", []),
+    ("bench.folding", []),
     ("bench.http", []),
     ("bench.reports", []),
     ("bench.peers", []),

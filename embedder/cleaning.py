@@ -22,6 +22,8 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from semsearch.embedder.folding import fold_script
+
 # Han ideographs (basic, extension A, compatibility) and Japanese kana: scripts written
 # without spaces between words. Hangul is deliberately absent: Korean uses spaces.
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -245,7 +247,8 @@ def looks_like_fragment(text: str) -> bool:
         True for ``、…``, ``，…``, ``新、以项目…`` (a lone character before an enumeration
         comma; ``一、`` list numbering excluded) or a lowercase Latin start.
     """
-    return bool(_FRAGMENT_START_RE.match(text.lstrip()))
+    # Folded, so traditional numerals (``兩、``) are list numbering too.
+    return bool(_FRAGMENT_START_RE.match(fold_script(text.lstrip())))
 
 
 def join_continuation(head: str, tail: str) -> str:

@@ -6,6 +6,10 @@ of headings followed by body text opens an article when the body starts with a b
 has two or more lines. A lone heading inside an article is a sub-heading and stays in the
 body. In a heading run, known page/section banners are set aside, then the remaining lines
 are read as kicker / headline / subtitle.
+
+The rules are written in simplified characters; lines are script-folded
+(:func:`embedder.folding.fold_script`, same length) before matching, so a page printed in
+traditional characters parses the same way, and what is kept is the original text.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from semsearch.embedder.cleaning import (
     is_heading_like,
     normalize_width,
 )
+from semsearch.embedder.folding import fold_script
 from semsearch.embedder.records import Region
 
 # Section and page banners seen above articles; more can be passed by the caller.
@@ -128,13 +133,13 @@ class PageArticle:
 def compile_banners(extra: Sequence[str] = ()) -> list[re.Pattern[str]]:
     """Compile the banner patterns plus literal extra banners given by the caller."""
     return [re.compile(pattern) for pattern in BANNER_PATTERNS] + [
-        re.compile(re.escape(clean_heading(text))) for text in extra
+        re.compile(re.escape(fold_script(clean_heading(text)))) for text in extra
     ]
 
 
 def is_banner(text: str, banners: Sequence[re.Pattern[str]]) -> bool:
     """Return True if a heading line is a page or section banner, not an article heading."""
-    heading = clean_heading(text)
+    heading = fold_script(clean_heading(text))
     return any(pattern.fullmatch(heading) for pattern in banners)
 
 
@@ -157,7 +162,9 @@ def parse_headings(lines: Sequence[str], banners: Sequence[re.Pattern[str]]) -> 
     if not rest:
         return found
     if len(rest) == MAX_HEADING_LINES or (
-        len(rest) == 2 and _KICKER_RE.search(rest[0]) and not _SUBTITLE_DASH_RE.match(rest[1])
+        len(rest) == 2
+        and _KICKER_RE.search(fold_script(rest[0]))
+        and not _SUBTITLE_DASH_RE.match(rest[1])
     ):
         found.kicker, rest = rest[0], rest[1:]
     found.title = rest[0]
@@ -197,6 +204,7 @@ def _segment_names(token: str) -> list[str] | None:
 
 
 def _is_name(piece: str) -> bool:
+    piece = fold_script(piece)
     if piece[:2] in COMPOUND_SURNAMES:
         return len(piece) - 2 in (1, 2)
     return len(piece) in _NAME_LENGTHS and piece[0] in SURNAMES
@@ -212,12 +220,17 @@ def parse_credit(credit: str) -> list[str]:
         Reporter names in order, without duplicates.
     """
     text = normalize_width(credit)
-    parts = _ROLE_RE.split(text)
-    if len(parts) == 1:
+    roles = list(_ROLE_RE.finditer(fold_script(text)))
+    if not roles:
         segments = [text]
     else:
-        # parts alternates text / role / text ...; keep the text after name-bearing roles.
-        segments = [parts[k + 1] for k in range(1, len(parts), 2) if parts[k] in _NAME_ROLES]
+        # Keep the text after name-bearing roles, up to the next role.
+        ends = [m.start() for m in roles[1:]] + [len(text)]
+        segments = [
+            text[role.end() : end]
+            for role, end in zip(roles, ends, strict=True)
+            if role.group() in _NAME_ROLES
+        ]
     reporters: list[str] = []
     for segment in segments:
         for token in _NAME_SEP_RE.split(segment):
@@ -236,19 +249,20 @@ def split_byline(paragraph: str) -> tuple[Byline | None, str]:
     Returns:
         The byline (or None) and the paragraph without it.
     """
-    match = _BYLINE_LEAD_RE.match(paragraph)
+    match = _BYLINE_LEAD_RE.match(fold_script(paragraph))
     if not match:
         return None, paragraph
-    lead = clean_heading(match.group("lead"))
-    return Byline(lead, parse_credit(match.group("credit"))), paragraph[match.end() :]
+    lead = clean_heading(paragraph[match.start("lead") : match.end("lead")])
+    credit = paragraph[match.start("credit") : match.end("credit")]
+    return Byline(lead, parse_credit(credit)), paragraph[match.end() :]
 
 
 def standalone_byline(line: str) -> Byline | None:
     """Return the byline if the whole line is one (``本报记者 张昕 王治``), else None."""
-    match = _BYLINE_LINE_RE.match(line)
+    match = _BYLINE_LINE_RE.match(fold_script(line))
     if not match:
         return None
-    reporters = parse_credit(match.group("credit"))
+    reporters = parse_credit(line[match.start("credit") : match.end("credit")])
     return Byline(clean_heading(line), reporters) if reporters else None
 
 

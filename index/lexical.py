@@ -4,15 +4,18 @@ Text is analysed in Python and stored space-separated in an FTS5 table whose ``u
 tokenizer then only splits on those spaces and on punctuation, so SQLite's BM25 ranks
 the analyzer's terms rather than single characters.
 
-Two analyzers exist; a collection records which one built its lexical index and analyses
+Three analyzers exist; a collection records which one built its lexical index and analyses
 queries with the same one (see :class:`Analyzer`):
 
 - ``jieba``: jieba's search-mode words plus English words and numbers.
-- ``jieba+bigrams`` (the default for new collections): those words plus every overlapping
-  pair of Chinese characters, as Lucene's CJK analyzer indexes. Bigrams still match where
-  the segmenter cut a name or a rare word differently in the query and in the text; on
-  the tuning halves of the Chinese evaluation sets they raised hybrid nDCG@10 on the
-  long-article, the Wikipedia and the XQuAD sets (``bench/fusion_tuning.py``).
+- ``jieba+bigrams``: those words plus every overlapping pair of Chinese characters, as
+  Lucene's CJK analyzer indexes. Bigrams still match where the segmenter cut a name or a
+  rare word differently in the query and in the text; on the tuning halves of the Chinese
+  evaluation sets they raised hybrid nDCG@10 on the long-article, the Wikipedia and the
+  XQuAD sets (``bench/fusion_tuning.py``).
+- ``jieba+bigrams+fold`` (the default for new collections): the same after folding
+  traditional characters to simplified (:func:`embedder.folding.fold_script`), so a
+  simplified query finds traditional-script text and the reverse (``bench/folding.py``).
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import jieba
+
+from semsearch.embedder.folding import fold_script
 
 # OCR'd newspaper columns break words with spaces (``传 统产业``); join CJK across them.
 _CJK_GAP = re.compile(r"(?<=[\u3400-\u9fff])\s+(?=[\u3400-\u9fff])")
@@ -158,10 +163,12 @@ class Analyzer:
     Attributes:
         name: The name recorded in the collection.
         bigrams: Add Chinese character bigrams to the words.
+        fold: Fold traditional characters to simplified before segmenting.
     """
 
     name: str
     bigrams: bool
+    fold: bool = False
 
     def index_terms(self, text: str) -> list[str]:
         """Terms of a passage or title, duplicates kept (BM25 needs term frequencies).
@@ -172,6 +179,8 @@ class Analyzer:
         Returns:
             The terms.
         """
+        if self.fold:
+            text = fold_script(text)
         terms = tokenize(text)
         return terms + bigrams(text) if self.bigrams else terms
 
@@ -185,6 +194,10 @@ class Analyzer:
         Returns:
             The terms.
         """
+        if self.fold:
+            # Segment the folded query, as the text was: the caller's words are unfolded.
+            text = fold_script(text)
+            words = None
         if words is None:
             words = query_terms(text)
         if not self.bigrams:
@@ -193,9 +206,14 @@ class Analyzer:
 
 
 ANALYZERS: dict[str, Analyzer] = {
-    a.name: a for a in (Analyzer("jieba", bigrams=False), Analyzer("jieba+bigrams", bigrams=True))
+    a.name: a
+    for a in (
+        Analyzer("jieba", bigrams=False),
+        Analyzer("jieba+bigrams", bigrams=True),
+        Analyzer("jieba+bigrams+fold", bigrams=True, fold=True),
+    )
 }
-DEFAULT_ANALYZER = "jieba+bigrams"
+DEFAULT_ANALYZER = "jieba+bigrams+fold"
 # Collections built before analyzers were recorded used plain jieba words.
 LEGACY_ANALYZER = "jieba"
 

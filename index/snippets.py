@@ -1,10 +1,17 @@
-"""Readable snippets: a window of the passage around the query's terms, terms highlighted."""
+"""Readable snippets: a window of the passage around the query's terms, terms highlighted.
+
+Terms are found in the script-folded text (:func:`embedder.folding.fold_script`), which has
+the original's length, so a simplified term highlights its traditional form and the
+reverse, and the snippet shows the original characters.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from semsearch.embedder.folding import fold_script
 
 SNIPPET_CHARS = 160
 # Start the window a little before the first term so the reader sees some context.
@@ -56,8 +63,8 @@ def make_snippet(text: str, terms: Sequence[str], style: SnippetStyle | None = N
         The snippet; the passage start when no term occurs (e.g. a cross-lingual hit).
     """
     style = style or SnippetStyle()
-    pattern = term_regex(terms)
-    matches = list(pattern.finditer(text)) if pattern else []
+    pattern = term_regex([fold_script(term) for term in terms])
+    matches = list(pattern.finditer(fold_script(text))) if pattern else []
     width = style.width
     if len(text) <= width:
         start, end = 0, len(text)
@@ -77,11 +84,12 @@ def make_snippet(text: str, terms: Sequence[str], style: SnippetStyle | None = N
     for match in matches:
         if match.start() < start or match.end() > end:
             continue
+        original = text[match.start() : match.end()]
         if match.start() == cursor and len(pieces) >= 2 and pieces[-1] == style.post:
             # Adjacent terms (数字 + 经济) read better as one highlighted phrase.
-            pieces[-2] += match.group(0)
+            pieces[-2] += original
         else:
-            pieces += [text[cursor : match.start()], style.pre, match.group(0), style.post]
+            pieces += [text[cursor : match.start()], style.pre, original, style.post]
         cursor = match.end()
     pieces.append(text[cursor:end])
     if end < len(text):

@@ -195,7 +195,7 @@ def test_reanalyze_switches_the_lexical_index(
         assert code == 0
         return str(json.loads(out)["lexical_analyzer"])
 
-    assert analyzer() == "jieba+bigrams"
+    assert analyzer() == "jieba+bigrams+fold"
     code, out, _ = run(capsys, "index", "reanalyze", *common, "--analyzer", "jieba")
     assert code == 0 and "rebuilt with jieba:" in out
     assert analyzer() == "jieba"
@@ -204,9 +204,9 @@ def test_reanalyze_switches_the_lexical_index(
     words_only = search_json(capsys, seed_index, model_dir, "数字经济", "--mode", "lexical")
     assert words_only["results"][0]["title"] == SECOND_TITLE
     assert run(capsys, "index", "reanalyze", *common)[0] == 0
-    assert analyzer() == "jieba+bigrams"
+    assert analyzer() == "jieba+bigrams+fold"
     assert run(capsys, "index", "reanalyze", *common, "--analyzer", "ngram")[0] == 2
-    assert analyzer() == "jieba+bigrams"
+    assert analyzer() == "jieba+bigrams+fold"
 
 
 def test_delete_removes_an_article(

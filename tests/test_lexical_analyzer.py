@@ -69,7 +69,7 @@ def test_unknown_analyzer_is_refused(tmp_path: Path) -> None:
 def test_new_collections_index_bigrams(tmp_path: Path) -> None:
     with Collection.create(tmp_path / "c", FakeEmbedder()) as coll:
         coll.upsert(_articles())
-        assert coll.info().lexical_analyzer == lexical.DEFAULT_ANALYZER == "jieba+bigrams"
+        assert coll.info().lexical_analyzer == lexical.DEFAULT_ANALYZER == "jieba+bigrams+fold"
         hits = coll.search(NAME_QUERY, mode="lexical").results
         assert [h.article_id for h in hits] == ["n1"]
         # Snippets mark the query's words, not its bigrams (京大 would light up 南京大桥).
@@ -95,14 +95,14 @@ def test_legacy_collection_keeps_its_analyzer_until_reanalyzed(tmp_path: Path) -
         before = coll.info()
         assert coll.reanalyze() == before.passages
         after = coll.info()
-        assert after.lexical_analyzer == "jieba+bigrams"
+        assert after.lexical_analyzer == "jieba+bigrams+fold"
         assert (after.articles, after.passages) == (before.articles, before.passages)
         assert [h.article_id for h in coll.search(NAME_QUERY, mode="lexical").results] == ["n1"]
         assert "京大" in _fts_terms(path, "n2").split()
         # Vectors are untouched: dense search answers as before.
         assert coll.search("mayor", mode="dense").results
     with Collection.open(path, FakeEmbedder(), read_only=True) as again:
-        assert again.info().lexical_analyzer == "jieba+bigrams"
+        assert again.info().lexical_analyzer == "jieba+bigrams+fold"
         assert again.check().ok
 
 
