@@ -15,12 +15,18 @@ import numpy as np
 
 from semsearch.embedder.base import TextEmbedder
 from semsearch.index import store
-from semsearch.index._files import load_vectors, meta_state, remove_stray_files, vectors_name
+from semsearch.index._files import (
+    listed_files,
+    load_generation,
+    meta_state,
+    remove_stray_files,
+    save_segments,
+)
 from semsearch.index._rebuild import rebuild
 from semsearch.index.errors import ModelMismatchError
 from semsearch.index.manifest import Manifest, read_manifest
 from semsearch.index.results import CheckReport
-from semsearch.index.vectors import VectorIndex
+from semsearch.index.segments import SegmentedVectors
 
 
 def check_model(path: Path, manifest: Manifest, embedder: TextEmbedder) -> None:
@@ -62,13 +68,13 @@ def check(path: Path, conn: Any) -> CheckReport:
     notes: list[str] = []
     conn.execute("BEGIN")
     try:
-        generation, kind, params = meta_state(conn)
+        generation, _, _ = meta_state(conn)
         manifest = read_manifest(path)
         if manifest.generation != generation:
             notes.append(f"manifest at generation {manifest.generation}, database at {generation}")
         if manifest.model_fingerprint != store.get_meta(conn, "model_fingerprint"):
             problems.append("manifest and database record different models")
-        vectors_problem = _vectors_problem(path, conn, generation, kind, params)
+        vectors_problem = _vectors_problem(path, conn, generation)
         if vectors_problem is not None:
             problems.append(vectors_problem)
         articles, passages = store.counts(conn)
@@ -81,14 +87,15 @@ def check(path: Path, conn: Any) -> CheckReport:
     return CheckReport(ok=not problems, problems=problems + notes)
 
 
-def _vectors_problem(
-    path: Path, conn: Any, generation: int, kind: str, params: dict[str, Any]
-) -> str | None:
-    """What is wrong with the FAISS file of ``generation``, or None when it fits the rows."""
+def _vectors_problem(path: Path, conn: Any, generation: int) -> str | None:
+    """What is wrong with the segments of ``generation``, or None when they fit the rows.
+
+    Every live or tombstoned passage must be stored exactly once over all segments.
+    """
     live = np.asarray(store.all_passage_ids(conn), dtype=np.int64)
     tombs = np.asarray(store.tombstones(conn), dtype=np.int64)
     try:
-        vectors = load_vectors(path, conn, generation, kind, params, read_only=True)
+        vectors = load_generation(path, conn, {}, read_only=True)
     except (FileNotFoundError, RuntimeError, ValueError) as exc:
         return f"vectors of generation {generation} unreadable ({exc})"
     stored = np.sort(vectors.ids())
@@ -103,7 +110,7 @@ def _vectors_problem(
 
 def rebuild_vectors(
     path: Path, conn: Any, embedder: Callable[[], TextEmbedder]
-) -> tuple[VectorIndex, int]:
+) -> tuple[SegmentedVectors, int]:
     """Rebuild the vectors of the current rows from SQLite and commit them.
 
     The caller holds the writer's file lock; the manifest is left for it to rewrite.
@@ -114,21 +121,24 @@ def rebuild_vectors(
         embedder: Gives the embedder that re-embeds every passage.
 
     Returns:
-        ``(vectors, generation)``: the rebuilt index and the generation it was saved as.
+        ``(vectors, generation)``: the rebuilt vectors (one sealed segment) and the
+        generation they were committed as.
     """
     # Rebuild into the current generation's slot under the writer lock; the
     # rows are unchanged, so readers may pair them with the rebuilt vectors.
     conn.execute("BEGIN IMMEDIATE")
     try:
         generation, kind, params = meta_state(conn)
-        remove_stray_files(path, generation)
+        remove_stray_files(path, listed_files(conn))
         # Do not trust any loaded index here: re-embed (the cache makes it cheap).
         auto = store.get_int(conn, "index_auto")
-        vectors, _recall = rebuild(
+        rebuilt, _recall = rebuild(
             conn, kind, {} if auto else params, current=None, embedder=embedder
         )
+        vectors = SegmentedVectors(rebuilt.dimension, kind, rebuilt.params, [])
+        vectors.replace_all(rebuilt)
         new_generation = generation + 1
-        vectors.save(path / vectors_name(new_generation))
+        save_segments(path, conn, vectors)
         store.set_meta(conn, "index_params", json.dumps(vectors.params))
         store.clear_tombstones(conn)
         store.set_meta(conn, "generation", new_generation)

@@ -13,7 +13,7 @@ import numpy as np
 
 from semsearch.embedder.base import TextEmbedder
 from semsearch.index.errors import InputError
-from semsearch.index.vectors import VectorIndex
+from semsearch.index.segments import SegmentedVectors
 
 # Passages re-embedded per call when the index keeps only quantised vectors (the embedding
 # cache answers these without model time for ingested collections).
@@ -48,7 +48,7 @@ class PassageVectors:
 
 def read_passage_vectors(
     conn: sqlite3.Connection,
-    vectors: VectorIndex,
+    vectors: SegmentedVectors,
     fingerprint: str,
     embedder: TextEmbedder | None,
     *,
@@ -75,7 +75,7 @@ def read_passage_vectors(
 
 
 def _matrix(
-    vectors: VectorIndex,
+    vectors: SegmentedVectors,
     passage_ids: np.ndarray,
     texts: Sequence[str],
     embedder: TextEmbedder | None,

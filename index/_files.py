@@ -21,11 +21,16 @@ from typing import Any
 
 from semsearch.index import store
 from semsearch.index.errors import CollectionLockedError
-from semsearch.index.manifest import Manifest, read_manifest, write_manifest
+from semsearch.index.manifest import MANIFEST_NAME, Manifest, read_manifest, write_manifest
+from semsearch.index.segments import Segment, SegmentedVectors
 from semsearch.index.vectors import VectorIndex
 
 LOCK_NAME = "write.lock"
+# One FAISS file per generation: the layout before segments (read as one sealed segment).
 VECTORS_PATTERN = re.compile(r"^vectors-(\d{8})\.faiss$")
+SEGMENT_PATTERN = re.compile(r"^segment-(\d{8})\.faiss$")
+SEGMENTS_KEY = "segments"
+NEXT_SEGMENT_KEY = "next_segment"
 LOCK_TIMEOUT_S = 60.0
 LOCK_POLL_S = 0.05
 
@@ -70,35 +75,125 @@ def meta_state(conn: Any) -> tuple[int, str, dict[str, Any]]:
     return generation, kind, params
 
 
-def load_vectors(
-    path: Path,
-    conn: Any,
-    generation: int,
-    kind: str,
-    params: dict[str, Any],
-    *,
-    read_only: bool,
-) -> VectorIndex:
-    """Load the FAISS index of ``generation`` with the dimension SQLite records.
+def segment_name(number: int) -> str:
+    """File name of segment ``number`` (numbers are never reused once committed)."""
+    return f"segment-{number:08d}.faiss"
+
+
+def segment_records(conn: Any) -> list[dict[str, Any]]:
+    """The segments SQLite records for the current generation.
+
+    A collection written before segments records none: its generation's single FAISS
+    file is then read as one sealed segment of the collection's kind.
+
+    Args:
+        conn: Connection (inside a transaction when the answer must stay true).
+
+    Returns:
+        One dict per segment: ``file``, ``sealed``, ``kind``, ``params``, ``vectors``.
+    """
+    raw = store.get_meta(conn, SEGMENTS_KEY)
+    if raw is not None:
+        records: list[dict[str, Any]] = json.loads(raw)
+        return records
+    generation, kind, params = meta_state(conn)
+    return [{"file": vectors_name(generation), "sealed": True, "kind": kind, "params": params}]
+
+
+def load_generation(
+    path: Path, conn: Any, loaded: dict[str, Segment], *, read_only: bool
+) -> SegmentedVectors:
+    """The vectors of the generation the snapshot of ``conn`` records.
+
+    Segments already in ``loaded`` are reused (saved segments never change); only the
+    others are read from disk. ``loaded`` is left holding exactly this generation's.
 
     Args:
         path: Collection directory.
-        conn: Connection of the snapshot that recorded ``generation``.
-        generation: Generation whose FAISS file to load.
-        kind: Index kind.
-        params: Kind parameters.
+        conn: Connection of the snapshot.
+        loaded: Segments loaded so far, by file name (updated in place).
         read_only: Memory-map large files instead of reading them.
 
     Returns:
-        The loaded index.
+        The generation's vectors.
     """
-    return VectorIndex.load(
-        path / vectors_name(generation),
-        dimension=store.get_int(conn, "dimension"),
-        kind=kind,
-        params=params,
+    _, kind, params = meta_state(conn)
+    dimension = store.get_int(conn, "dimension")
+    segments = []
+    for record in segment_records(conn):
+        segment = loaded.get(record["file"])
+        if segment is None:
+            segment = load_segment(path, record, dimension, read_only=read_only)
+        segments.append(segment)
+    loaded.clear()
+    loaded.update({s.file: s for s in segments if s.file is not None})
+    return SegmentedVectors(dimension, kind, params, segments)
+
+
+def load_segment(
+    path: Path, record: dict[str, Any], dimension: int, *, read_only: bool
+) -> Segment:
+    """Read one recorded segment.
+
+    Args:
+        path: Collection directory.
+        record: Its entry in :func:`segment_records`.
+        dimension: Expected dimension.
+        read_only: Memory-map large files instead of reading them.
+
+    Returns:
+        The segment.
+    """
+    index = VectorIndex.load(
+        path / record["file"],
+        dimension=dimension,
+        kind=record["kind"],
+        params=record.get("params") or {},
         read_only=read_only,
     )
+    return Segment(index, file=record["file"], sealed=bool(record["sealed"]))
+
+
+def save_segments(path: Path, conn: Any, vectors: SegmentedVectors) -> None:
+    """Inside a write: save the segments the write made and record the generation's list.
+
+    Each new segment gets a fresh number, so no committed file is ever overwritten;
+    a crash before the commit leaves only unlisted files, removed on the next write.
+
+    Args:
+        path: Collection directory.
+        conn: Connection inside the write transaction.
+        vectors: The vectors being written.
+    """
+    # An empty segment (nothing added, or a merge of deleted vectors only) is not kept.
+    vectors.segments = [s for s in vectors.segments if s.ntotal]
+    number = store.get_int(conn, NEXT_SEGMENT_KEY)
+    for segment in vectors.segments:
+        if segment.file is None:
+            name = segment_name(number)
+            number += 1
+            segment.index.save(path / name)
+            segment.file = name
+    store.set_meta(conn, NEXT_SEGMENT_KEY, number)
+    records = [s.record() for s in vectors.segments]
+    store.set_meta(conn, SEGMENTS_KEY, json.dumps(records))
+
+
+def generation_files(path: Path, conn: Any) -> list[Path]:
+    """Every file the current generation of a collection consists of.
+
+    The manifest, the SQLite database and each segment's FAISS file (what a backup
+    copies; the write lock and SQLite's -wal/-shm companions are not listed).
+
+    Args:
+        path: Collection directory.
+        conn: Connection (inside a transaction when the answer must stay true).
+
+    Returns:
+        The paths, manifest and database first.
+    """
+    segments = [path / record["file"] for record in segment_records(conn)]
+    return [path / MANIFEST_NAME, path / store.DATABASE_NAME, *segments]
 
 
 @contextmanager
@@ -137,6 +232,7 @@ def rewrite_manifest(path: Path, conn: Any) -> None:
         conn: Connection of the write that just committed (or holds the writer lock).
     """
     generation, kind, params = meta_state(conn)
+    records = segment_records(conn)
     articles, passages = store.counts(conn)
     recall = store.get_meta(conn, "recall_at_10")
     previous = read_manifest(path)
@@ -151,26 +247,34 @@ def rewrite_manifest(path: Path, conn: Any) -> None:
         articles=articles,
         passages=passages,
         generation=generation,
-        vectors_file=vectors_name(generation),
+        segments=[
+            {"file": r["file"], "sealed": r["sealed"], "kind": r["kind"], "vectors": r.get("vectors")}
+            for r in records
+        ],
     )
     write_manifest(path, manifest)
 
 
-def remove_stray_files(path: Path, current: int | None) -> None:
-    """Delete FAISS files of other generations and leftover temporary files.
+def remove_stray_files(path: Path, keep: set[str]) -> None:
+    """Delete FAISS files no longer listed and leftover temporary files.
 
     Args:
         path: Collection directory.
-        current: The generation whose FAISS file stays.
+        keep: File names of the current generation's segments.
     """
     for entry in path.iterdir():
-        match = VECTORS_PATTERN.match(entry.name)
-        stale = (match and int(match.group(1)) != current) or (
+        faiss_file = VECTORS_PATTERN.match(entry.name) or SEGMENT_PATTERN.match(entry.name)
+        stale = (faiss_file and entry.name not in keep) or (
             entry.name.startswith(".") and entry.name.endswith(".tmp")
         )
         if stale:
             with suppress(FileNotFoundError):
                 entry.unlink()
+
+
+def listed_files(conn: Any) -> set[str]:
+    """File names of the segments the current generation lists."""
+    return {record["file"] for record in segment_records(conn)}
 
 
 def remove_collection_files(path: Path) -> None:
@@ -180,5 +284,6 @@ def remove_collection_files(path: Path) -> None:
             entry.name in ("manifest.json", LOCK_NAME)
             or entry.name.startswith(store.DATABASE_NAME)
             or VECTORS_PATTERN.match(entry.name)
+            or SEGMENT_PATTERN.match(entry.name)
         ):
             os.unlink(entry)

@@ -20,8 +20,8 @@ from semsearch.index.errors import InputError
 from semsearch.index.filters import Filters
 from semsearch.index.fusion import DEFAULT_FUSION, Fused, FusionParams, fuse, lexical_weight
 from semsearch.index.results import SearchHit
+from semsearch.index.segments import SegmentedVectors
 from semsearch.index.snippets import SnippetStyle, make_snippet
-from semsearch.index.vectors import VectorIndex
 
 # Candidates fetched from each side before fusion / collapsing; doubled until a page fills.
 MIN_CANDIDATES = 100
@@ -207,7 +207,7 @@ def _allowed_ids(
 
 def _hybrid(
     conn: Any,
-    vectors: VectorIndex,
+    vectors: SegmentedVectors,
     query_vector: np.ndarray | None,
     dense: Ranked,
     lexical_hits: Ranked,
@@ -265,7 +265,7 @@ def _hits(
 
 
 def _dense(
-    vectors: VectorIndex,
+    vectors: SegmentedVectors,
     query_vector: np.ndarray,
     depth: int,
     allowed: np.ndarray | None,
@@ -290,7 +290,7 @@ def _articles_of(conn: Any, dense: Ranked, lexical_hits: Ranked) -> dict[int, st
 
 
 def lead_scores(
-    conn: Any, vectors: VectorIndex, query_vector: np.ndarray, article_ids: set[str]
+    conn: Any, vectors: SegmentedVectors, query_vector: np.ndarray, article_ids: set[str]
 ) -> dict[str, float] | None:
     """Cosine of the query with each article's first passage (None: the kind cannot say).
 

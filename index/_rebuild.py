@@ -14,6 +14,7 @@ import numpy as np
 
 from semsearch.embedder.base import TextEmbedder
 from semsearch.index import store
+from semsearch.index.segments import SegmentedVectors
 from semsearch.index.vectors import VectorIndex, choose_kind
 
 # Passages read (and embedded) per batch while rebuilding the vector or lexical index.
@@ -28,7 +29,7 @@ RECALL_K = 10
 Batches = Iterator[tuple[np.ndarray, np.ndarray]]
 
 
-def reshape_target(conn: Any, vectors: VectorIndex) -> str | None:
+def reshape_target(conn: Any, vectors: SegmentedVectors) -> str | None:
     """Inside a write: the kind to rebuild as, or None to keep the index as it is.
 
     An auto collection switches kind when its size crossed a threshold; any kind is
@@ -57,7 +58,7 @@ def rebuild(
     kind: str,
     params: dict[str, Any],
     *,
-    current: VectorIndex | None,
+    current: SegmentedVectors | None,
     embedder: Callable[[], TextEmbedder],
 ) -> tuple[VectorIndex, float | None]:
     """Build a fresh index of ``kind`` over the live passages.
@@ -94,11 +95,14 @@ def rebuild(
 
 
 def _live_batches(
-    conn: Any, live: np.ndarray, current: VectorIndex | None, embedder: Callable[[], TextEmbedder]
+    conn: Any,
+    live: np.ndarray,
+    current: SegmentedVectors | None,
+    embedder: Callable[[], TextEmbedder],
 ) -> Batches:
     """The live passages' ids and vectors: from ``current`` when it holds them all."""
     source = None
-    if current is not None and current.index is not None:
+    if current is not None:
         with suppress(RuntimeError):
             source = current.reconstruct_all()
     if source is not None and np.isin(live, source[0]).all():

@@ -1,9 +1,10 @@
 """The generation a collection has loaded, and the snapshots that pair it with SQLite.
 
 Private: :class:`~index.collection.Collection` reads and writes through one
-:class:`Snapshots`. A read takes a SQLite snapshot and the FAISS index of the generation
-that snapshot records; a write holds the file lock and one SQLite transaction, saves the
-next generation's FAISS file, commits, then swaps the manifest.
+:class:`Snapshots`. A read takes a SQLite snapshot and the segments of the generation
+that snapshot records (segments already loaded are kept, only new ones are read); a write
+holds the file lock and one SQLite transaction, saves the segments it made (and merged),
+commits, then swaps the manifest and deletes files no longer listed.
 """
 
 from __future__ import annotations
@@ -22,14 +23,16 @@ from semsearch.index._files import (
     LOCK_POLL_S,
     file_lock,
     is_disk_full,
-    load_vectors,
+    listed_files,
+    load_generation,
     meta_state,
     remove_stray_files,
     rewrite_manifest,
-    vectors_name,
+    save_segments,
 )
+from semsearch.index._merging import merge_due
 from semsearch.index.errors import CollectionError
-from semsearch.index.vectors import VectorIndex
+from semsearch.index.segments import Segment, SegmentedVectors
 
 # A reader retries when a writer deleted the FAISS file of the generation it just read.
 READ_RETRIES = 5
@@ -38,7 +41,7 @@ READ_RETRIES = 5
 class ReadView(NamedTuple):
     """What one read snapshot searches: a generation's vectors, tombstones and size."""
 
-    vectors: VectorIndex
+    vectors: SegmentedVectors
     tombstones: np.ndarray
     passages: int
 
@@ -55,8 +58,10 @@ class Snapshots:
         self.read_only = read_only
         self._main_conn = conn
         self.lock = threading.RLock()
-        self.vectors: VectorIndex | None = None
+        self.vectors: SegmentedVectors | None = None
         self.generation: int | None = None
+        # Saved segments by file name: a new generation reloads only what it adds.
+        self.loaded: dict[str, Segment] = {}
         self.tombstones = np.zeros(0, dtype=np.int64)
         # Passage count of the loaded generation: counting rows costs ~1.5 ms at 100k.
         self._passages_of: tuple[int, int] | None = None
@@ -74,23 +79,24 @@ class Snapshots:
         with self.lock:
             self.vectors = None
             self.generation = None
+            self.loaded.clear()
             for conn in [*self._reader_conns, self._main_conn]:
                 with suppress(Exception):
                     conn.close()
             self._reader_conns.clear()
 
     def sync(self, *, force: bool = False) -> None:
-        """Load the FAISS file of the generation the current SQLite snapshot records.
+        """Load the segments of the generation the current SQLite snapshot records.
 
         Must run inside a transaction (or when no writer can interfere) so that the
         generation read and the rows read later belong together.
         """
-        generation, kind, params = meta_state(self.conn)
+        generation, _, _ = meta_state(self.conn)
         if not force and generation == self.generation and self.vectors is not None:
             return
-        self.vectors = load_vectors(
-            self.path, self.conn, generation, kind, params, read_only=self.read_only
-        )
+        if force:
+            self.loaded.clear()
+        self.vectors = load_generation(self.path, self.conn, self.loaded, read_only=self.read_only)
         self.tombstones = np.asarray(store.tombstones(self.conn), dtype=np.int64)
         self.generation = generation
 
@@ -119,7 +125,7 @@ class Snapshots:
         return conn
 
     @contextmanager
-    def snapshot(self) -> Iterator[VectorIndex]:
+    def snapshot(self) -> Iterator[SegmentedVectors]:
         """A consistent read: SQLite snapshot plus the FAISS index of its generation."""
         if self.read_only and getattr(self._local, "conn", None) is None:
             with self._parallel_snapshot() as vectors:
@@ -149,7 +155,7 @@ class Snapshots:
                 return
 
     @contextmanager
-    def _parallel_snapshot(self) -> Iterator[VectorIndex]:
+    def _parallel_snapshot(self) -> Iterator[SegmentedVectors]:
         """A read snapshot on this thread's own connection; others read at the same time.
 
         Only the generation check (and a load when a writer moved on) takes the lock;
@@ -183,8 +189,13 @@ class Snapshots:
             self._local.conn = None
 
     @contextmanager
-    def write(self) -> Iterator[VectorIndex]:
-        """Exclusive write: file lock, one SQLite transaction, new FAISS file, manifest swap."""
+    def write(self) -> Iterator[SegmentedVectors]:
+        """Exclusive write: file lock, one SQLite transaction, new segments, manifest swap.
+
+        The vectors the write adds become a new segment file; when the merge policy says
+        so (:func:`index._merging.merge_due`) the write also folds small segments. Both are
+        saved under fresh names before the commit, so until it the old generation stands.
+        """
         if self.read_only:
             raise CollectionError(f"{self.path} is open read-only")
         with self.exclusive():
@@ -192,12 +203,20 @@ class Snapshots:
             old_generation: int | None = None
             try:
                 self.sync()
-                remove_stray_files(self.path, self.generation)
+                remove_stray_files(self.path, listed_files(self.conn))
                 assert self.vectors is not None and self.generation is not None
                 old_generation = self.generation
+                # The write works on its own list; loaded segments stay as they are.
+                self.vectors = SegmentedVectors(
+                    self.vectors.dimension,
+                    self.vectors.kind,
+                    self.vectors.params,
+                    self.vectors.segments,
+                )
                 yield self.vectors
+                merge_due(self.conn, self.vectors)
                 new_generation = old_generation + 1
-                self.vectors.save(self.path / vectors_name(new_generation))
+                save_segments(self.path, self.conn, self.vectors)
                 store.set_meta(self.conn, "generation", new_generation)
                 self.conn.execute("COMMIT")  # the commit point
             except BaseException as exc:
@@ -208,14 +227,15 @@ class Snapshots:
                 self.generation = None
                 self._passages_of = None
                 if is_disk_full(exc):
-                    if old_generation is not None:  # the next generation's file, if saved
-                        remove_stray_files(self.path, old_generation)
+                    # Segment files this write saved are listed by no committed generation.
+                    remove_stray_files(self.path, listed_files(self.conn))
                     raise CollectionError(
                         f"{self.path}: no space left on the device; nothing was written"
                         " (free some space and run the write again)"
                     ) from exc
                 raise
             self.generation = new_generation
+            self.loaded = {s.file: s for s in self.vectors.segments if s.file is not None}
             self.tombstones = np.asarray(store.tombstones(self.conn), dtype=np.int64)
             try:
                 rewrite_manifest(self.path, self.conn)
@@ -229,7 +249,7 @@ class Snapshots:
                     " updated (no space left on the device); free some space and run"
                     " `semsearch index repair`"
                 ) from exc
-            remove_stray_files(self.path, self.generation)
+            remove_stray_files(self.path, set(self.loaded))
 
     @contextmanager
     def exclusive(self) -> Iterator[None]:
@@ -237,14 +257,15 @@ class Snapshots:
         with self.lock, file_lock(self.path):
             yield
 
-    def install(self, vectors: VectorIndex, generation: int) -> None:
+    def install(self, vectors: SegmentedVectors, generation: int) -> None:
         """Adopt vectors committed as ``generation`` without tombstones (inside :meth:`exclusive`).
 
         Args:
-            vectors: The committed index.
-            generation: The generation it was saved as.
+            vectors: The committed vectors (their segments saved).
+            generation: The generation they were committed as.
         """
         self.vectors, self.generation = vectors, generation
+        self.loaded = {s.file: s for s in vectors.segments if s.file is not None}
         self.tombstones = np.zeros(0, dtype=np.int64)
         rewrite_manifest(self.path, self.conn)
-        remove_stray_files(self.path, self.generation)
+        remove_stray_files(self.path, set(self.loaded))

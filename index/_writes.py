@@ -18,7 +18,7 @@ from semsearch.embedder.records import Article, Passage
 from semsearch.index import lexical, store
 from semsearch.index.errors import InputError
 from semsearch.index.results import UpsertReport
-from semsearch.index.vectors import VectorIndex
+from semsearch.index.segments import SegmentedVectors
 
 # Passages embedded per call while ingesting.
 EMBED_BATCH = 256
@@ -26,7 +26,7 @@ EMBED_BATCH = 256
 
 def upsert(
     conn: Any,
-    vectors: VectorIndex,
+    vectors: SegmentedVectors,
     embedder: TextEmbedder,
     items: Iterable[tuple[Article, list[Passage]]],
 ) -> UpsertReport:
@@ -84,7 +84,7 @@ def upsert(
     return report
 
 
-def delete(conn: Any, vectors: VectorIndex, article_ids: Sequence[str]) -> int:
+def delete(conn: Any, vectors: SegmentedVectors, article_ids: Sequence[str]) -> int:
     """Delete articles, their passages and vectors.
 
     Args:
@@ -108,7 +108,7 @@ def _check_owner(article: Article, passages: list[Passage]) -> None:
 
 
 def _forget_vectors(
-    conn: Any, vectors: VectorIndex, ids: list[int], pending: dict[int, str]
+    conn: Any, vectors: SegmentedVectors, ids: list[int], pending: dict[int, str]
 ) -> None:
     in_index = [i for i in ids if pending.pop(i, None) is None]
     if not in_index:

@@ -4,16 +4,20 @@ Layout of a collection directory::
 
     manifest.json           format, model fingerprint, dimension, index kind, counts, generation
     collection.sqlite       articles, passages, FTS5 lexical index, meta (WAL mode)
-    vectors-00000042.faiss  the FAISS index of generation 42
+    segment-00000042.faiss  one segment of vectors (see index.segments); a generation
+                            has several, listed in meta.segments and the manifest
+    vectors-00000007.faiss  format 1's single FAISS file of a generation (read as one
+                            sealed segment until a rebuild replaces it)
     write.lock              fcntl lock held by the one writer
 
-Crash safety: SQLite's ``meta.generation`` is the commit point. A write saves the new
-FAISS file under the next generation's name, then commits the SQLite transaction that
-records that generation, then swaps the manifest (``os.replace``), then deletes older
-FAISS files. A crash before the commit leaves the old generation (the orphan file is
-deleted on the next write/open); after it, the new one (the manifest is rolled forward on
-open). Readers take a SQLite snapshot, read its generation and load that FAISS file, so
-they always pair vectors and rows of the same generation while a writer runs.
+Crash safety: SQLite's ``meta.generation`` and ``meta.segments`` are the commit point. A
+write saves the segments it made (its new vectors, and any merge) under fresh file names,
+then commits the SQLite transaction that records the new generation and its segment
+list, then swaps the manifest (``os.replace``), then deletes files no longer listed. A
+crash before the commit leaves the old generation (unlisted files are deleted on the next
+write); after it, the new one (the manifest is rolled forward on open). Readers take a
+SQLite snapshot and load the segments it lists that they do not hold yet, so they always
+pair vectors and rows of the same generation while a writer runs.
 """
 
 from __future__ import annotations
@@ -31,7 +35,12 @@ from semsearch.index import _writes, lexical, store
 from semsearch.index._consistency import check as check_collection
 from semsearch.index._consistency import check_model, rebuild_vectors
 from semsearch.index._export import PassageVectors, read_passage_vectors
-from semsearch.index._files import remove_collection_files, rewrite_manifest, vectors_name
+from semsearch.index._files import (
+    NEXT_SEGMENT_KEY,
+    SEGMENTS_KEY,
+    remove_collection_files,
+    rewrite_manifest,
+)
 from semsearch.index._ranking import collect, example_query, lead_scores, query_weight
 from semsearch.index._rebuild import REBUILD_BATCH, rebuild, reshape_target
 from semsearch.index._snapshot import ReadView, Snapshots
@@ -46,6 +55,7 @@ from semsearch.index.results import (
     SearchResponse,
     UpsertReport,
 )
+from semsearch.index.segments import SegmentedVectors
 from semsearch.index.snippets import SnippetStyle
 from semsearch.index.store import StoredPassage
 from semsearch.index.vectors import KINDS, VectorIndex, choose_kind, measure_recall
@@ -115,7 +125,8 @@ class Collection:
             store.set_meta(conn, "model_fingerprint", embedder.fingerprint)
             store.set_meta(conn, "dimension", embedder.dimension)
             store.set_meta(conn, store.ANALYZER_KEY, analyzer)
-        VectorIndex(embedder.dimension, actual_kind, dict(params or {})).save(path / vectors_name(0))
+            store.set_meta(conn, SEGMENTS_KEY, "[]")
+            store.set_meta(conn, NEXT_SEGMENT_KEY, 0)
         manifest = Manifest(
             model_fingerprint=embedder.fingerprint,
             model_name=embedder.model_name,
@@ -123,7 +134,6 @@ class Collection:
             index_kind=actual_kind,
             index_params=dict(params or {}),
             index_auto=kind == "auto",
-            vectors_file=vectors_name(0),
         )
         write_manifest(path, manifest)
         collection = cls(path, embedder, conn, read_only=False)
@@ -216,12 +226,12 @@ class Collection:
         """The current thread's read view (inside :meth:`_snapshot`)."""
         return self._state.view()
 
-    def _snapshot(self) -> AbstractContextManager[VectorIndex]:
+    def _snapshot(self) -> AbstractContextManager[SegmentedVectors]:
         """A consistent read: SQLite snapshot plus the FAISS index of its generation."""
         return self._state.snapshot()
 
-    def _writer(self) -> AbstractContextManager[VectorIndex]:
-        """Exclusive write: file lock, one SQLite transaction, new FAISS file, manifest swap."""
+    def _writer(self) -> AbstractContextManager[SegmentedVectors]:
+        """Exclusive write: file lock, one SQLite transaction, new segments, manifest swap."""
         return self._state.write()
 
     # ------------------------------------------------------------------ checks
@@ -300,10 +310,11 @@ class Collection:
         """
         if vectors.ntotal:
             raise InputError("prepare_bulk takes an empty index")
-        with self._writer():
+        with self._writer() as current:
             if store.counts(self._conn) != (0, 0):
                 raise CollectionError(f"{self.path} is not empty; bulk preparation needs a new collection")
-            self._state.vectors = vectors  # saved as the next generation when the write commits
+            # The kind and params are what the bulk write's sealed segment is built as.
+            current.replace_all(vectors)
             store.set_meta(self._conn, "index_kind", vectors.kind)
             store.set_meta(self._conn, "index_params", json.dumps(vectors.params))
             store.set_meta(self._conn, "index_auto", int(auto))
@@ -323,7 +334,7 @@ class Collection:
             self._maybe_reshape(vectors)
         return deleted
 
-    def _maybe_reshape(self, vectors: VectorIndex) -> None:
+    def _maybe_reshape(self, vectors: SegmentedVectors) -> None:
         """Inside a write: switch kind when auto and the size crossed a threshold, or
         compact HNSW tombstones."""
         target = reshape_target(self._conn, vectors)
@@ -335,7 +346,8 @@ class Collection:
         rebuilt, recall = rebuild(
             self._conn, kind, params, current=self._state.vectors, embedder=self._require_embedder
         )
-        self._state.vectors = rebuilt
+        assert self._state.vectors is not None
+        self._state.vectors.replace_all(rebuilt)
         store.set_meta(self._conn, "index_kind", kind)
         store.set_meta(self._conn, "index_params", json.dumps(rebuilt.params))
         store.set_meta(self._conn, "recall_at_10", "" if recall is None else f"{recall:.4f}")
@@ -405,6 +417,10 @@ class Collection:
                 generation=self._state.generation or 0,
                 tombstones=len(self._state.tombstones),
                 size_bytes=size,
+                segments=[
+                    {"file": s.file, "sealed": s.sealed, "kind": s.index.kind, "vectors": s.ntotal}
+                    for s in vectors.segments
+                ],
             )
 
     def get_article(self, article_id: str) -> dict[str, Any] | None:

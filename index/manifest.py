@@ -13,15 +13,18 @@ from typing import Any
 from semsearch.index.errors import CollectionError
 
 MANIFEST_NAME = "manifest.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# Format 1 (one FAISS file per generation) opens as one sealed segment.
+READABLE_VERSIONS = (1, 2)
 
 
 @dataclass(kw_only=True)
 class Manifest:
     """What a collection is: model, vector index kind, counts and the current generation.
 
-    ``generation`` increases by one with every committed write; ``vectors_file`` names the
-    FAISS file of that generation (older files are garbage once a newer one is committed).
+    ``generation`` increases by one with every committed write; ``segments`` lists the
+    FAISS files of that generation (file, sealed, kind, vectors), as SQLite records them;
+    files no longer listed are garbage. ``vectors_file`` is format 1's single file.
     """
 
     format_version: int = FORMAT_VERSION
@@ -36,6 +39,7 @@ class Manifest:
     passages: int = 0
     generation: int = 0
     vectors_file: str | None = None
+    segments: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> str:
         """Serialise to pretty JSON."""
@@ -115,7 +119,7 @@ def read_manifest(directory: Path) -> Manifest:
     except (OSError, ValueError) as exc:
         raise CollectionError(f"cannot read {path}: {exc}") from exc
     version = data.get("format_version")
-    if version != FORMAT_VERSION:
+    if version not in READABLE_VERSIONS:
         raise CollectionError(
             f"{directory} has collection format {version}; this semsearch reads format {FORMAT_VERSION}"
         )

@@ -87,6 +87,8 @@ class CollectionInfo:
     generation: int
     tombstones: int
     size_bytes: int
+    # One dict per segment of the generation: file, sealed, kind, vectors.
+    segments: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict for JSON."""

@@ -495,6 +495,11 @@ def add_tombstones(conn: sqlite3.Connection, ids: Sequence[int]) -> None:
     conn.executemany("INSERT OR IGNORE INTO tombstones(id) VALUES (?)", [(i,) for i in ids])
 
 
+def remove_tombstones(conn: sqlite3.Connection, ids: Sequence[int]) -> None:
+    """Forget tombstones whose vectors a merge dropped."""
+    conn.executemany("DELETE FROM tombstones WHERE id = ?", [(int(i),) for i in ids])
+
+
 def clear_tombstones(conn: sqlite3.Connection) -> None:
     """Forget all tombstones (after a rebuild)."""
     conn.execute("DELETE FROM tombstones")

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from semsearch.index import Collection, CollectionError, Filters, ModelMismatchError, SnippetStyle
-from semsearch.index.collection import vectors_name
 from tests.fakes import FakeEmbedder, make_article
 
 
@@ -132,9 +131,9 @@ def test_model_mismatch_refused(coll: Collection, tmp_path: Path) -> None:
 
 
 def test_missing_vectors_repaired_or_refused(coll: Collection, tmp_path: Path) -> None:
-    generation = coll.info().generation
+    segment = coll.info().segments[0]["file"]
     coll.close()
-    (tmp_path / "c" / vectors_name(generation)).unlink()
+    (tmp_path / "c" / segment).unlink()
     with pytest.raises(CollectionError, match="inconsistent"):
         Collection.open(tmp_path / "c", FakeEmbedder(), read_only=True)
     embedder = FakeEmbedder()

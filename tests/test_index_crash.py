@@ -15,6 +15,7 @@ from tests.fakes import FakeEmbedder
 
 ROOT = Path(__file__).resolve().parents[1]
 KILLS = 22
+MERGE_KILLS = 12
 BATCH_ARTICLES = 4
 
 # The child ingests numbered batches forever; each article records its batch number and
@@ -23,9 +24,15 @@ CHILD = f"""
 import sys
 sys.path.insert(0, {str(ROOT)!r})
 from pathlib import Path
-from semsearch.index import Collection, lexical
+from semsearch.index import Collection, lexical, segments
 from tests.fakes import FakeEmbedder, make_article
 path = Path(sys.argv[1])
+if sys.argv[3] == "merging":
+    # Fold every two segments of a tier and seal from 24 vectors (as HNSW): nearly every
+    # write merges, often in cascades, so most kills land inside a merge.
+    segments.MERGE_FACTOR, segments.SEAL_VECTORS = 2, 24
+    if not Collection.exists(path):
+        Collection.create(path, FakeEmbedder(), kind="hnsw").close()
 coll = Collection.open(path, FakeEmbedder(), create=True)
 lexical.tokenize("预热")  # load jieba's dictionary before the parent starts its timer
 # Batch numbers grow across children; the parent only checks batches are whole.
@@ -66,13 +73,14 @@ def _verify(path: Path) -> None:
         coll.close()
 
 
-def test_sigkill_during_ingest(tmp_path: Path) -> None:
-    path = tmp_path / "c"
+def _kill_repeatedly(path: Path, kills: int, mode: str) -> None:
     rng = random.Random(20230420)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    for run in range(KILLS):
+    for run in range(kills):
         child = subprocess.Popen(
-            [sys.executable, "-c", CHILD, str(path), str(run)], stdout=subprocess.PIPE, env=env
+            [sys.executable, "-c", CHILD, str(path), str(run), mode],
+            stdout=subprocess.PIPE,
+            env=env,
         )
         assert child.stdout is not None
         assert child.stdout.readline().strip() == b"ready"
@@ -80,6 +88,23 @@ def test_sigkill_during_ingest(tmp_path: Path) -> None:
         child.send_signal(signal.SIGKILL)
         child.wait()
         _verify(path)
+
+
+def test_sigkill_during_ingest(tmp_path: Path) -> None:
+    path = tmp_path / "c"
+    _kill_repeatedly(path, KILLS, "ingest")
     final = Collection.open(path, FakeEmbedder())
     assert final.info().articles > 0  # some batches committed across the kills
+    final.close()
+
+
+def test_sigkill_during_merges(tmp_path: Path) -> None:
+    path = tmp_path / "c"
+    _kill_repeatedly(path, MERGE_KILLS, "merging")
+    final = Collection.open(path, FakeEmbedder())
+    info = final.info()
+    assert info.articles > 0
+    # Merges ran and committed: far fewer segments than writes, some sealed as HNSW.
+    assert any(s["sealed"] and s["kind"] == "hnsw" for s in info.segments), info.segments
+    assert len(info.segments) < info.generation / 2
     final.close()

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from semsearch.index import Collection
+from semsearch.index import Collection, segments
 from tests.fakes import FakeEmbedder, make_article
 
 WORDS = ["经济", "项目", "数字", "产业", "城市", "交通", "mayor", "economy", "2023", "科技", "人才", "市场"]
@@ -50,10 +50,20 @@ def _check_against_numpy(coll: Collection, live: dict[str, list[str]], kind: str
     assert info.articles == len(live) and info.passages == len(texts)
 
 
+# "tight": fold every two segments of a tier and seal from 6 vectors, so a few writes
+# give multi-segment collections with merged, sealed (of each kind) and appendable parts.
+POLICIES = {"default": (segments.MERGE_FACTOR, segments.SEAL_VECTORS), "tight": (2, 6)}
+
+
+@pytest.mark.parametrize("policy", list(POLICIES))
 @pytest.mark.parametrize("kind", list(SCORE_TOLERANCE))
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ops=st.lists(operation, min_size=1, max_size=8))
-def test_random_updates_match_bruteforce(kind: str, ops: list) -> None:
+def test_random_updates_match_bruteforce(
+    kind: str, policy: str, ops: list, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(segments, "MERGE_FACTOR", POLICIES[policy][0])
+    monkeypatch.setattr(segments, "SEAL_VECTORS", POLICIES[policy][1])
     with tempfile.TemporaryDirectory() as tmp:
         coll = Collection.create(Path(tmp) / "c", FakeEmbedder(), kind=kind, params=KIND_PARAMS.get(kind))
         live: dict[str, list[str]] = {}
@@ -70,6 +80,8 @@ def test_random_updates_match_bruteforce(kind: str, ops: list) -> None:
                 coll.delete([aid])
                 live.pop(aid, None)
         _check_against_numpy(coll, live, kind)
+        if policy == "tight":  # the 12 seed vectors were sealed as the collection's kind
+            assert any(s["sealed"] and s["kind"] == kind for s in coll.info().segments)
         coll.close()
         reopened = Collection.open(Path(tmp) / "c", FakeEmbedder())
         _check_against_numpy(reopened, live, kind)

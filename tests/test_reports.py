@@ -80,6 +80,8 @@ def test_corpus_of_a_quantised_index_is_re_embedded(tmp_path: Path, fake: FakeEm
     path = tmp_path / "hnsw"
     with Collection.create(path, fake, kind="hnsw_sq8") as collection:
         collection.upsert([make_article("a", PROJECT), make_article("b", DIGITAL)])
+        # A small write stays an exact appendable segment; sealing quantises it.
+        collection.optimize("hnsw_sq8")
     corpus = load_corpus(path, fake)
     np.testing.assert_allclose(
         corpus.passage_vectors[0], fake.embed_passages([PROJECT[0]])[0], atol=1e-6

@@ -68,6 +68,10 @@ def run_info(args: argparse.Namespace) -> int:
         else ""
     )
     print(f"lexical analyzer {info.lexical_analyzer}{upgrade}")
+    print(f"generation {info.generation}: {len(info.segments)} segments, {info.tombstones} tombstones")
+    for segment in info.segments:
+        state = "sealed" if segment["sealed"] else "appendable"
+        print(f"  {segment['file']}  {state} {segment['kind']}  {segment['vectors']} vectors")
     return 0
 
 
