@@ -33,6 +33,24 @@ def vectors_name(generation: int) -> str:
     return f"vectors-{generation:08d}.faiss"
 
 
+def generation_files(path: Path, conn: Any, generation: int) -> list[str]:
+    """Names of the files, beside the database, that hold the vectors of ``generation``.
+
+    The one list of a generation's files: backups copy exactly these, so a layout with
+    more files per generation only has to be described here.
+
+    Args:
+        path: Collection directory.
+        conn: Connection of the snapshot that recorded ``generation``.
+        generation: A committed generation.
+
+    Returns:
+        File names relative to ``path``.
+    """
+    del path, conn  # one FAISS file per generation: its name follows from the number
+    return [vectors_name(generation)]
+
+
 def meta_state(conn: Any) -> tuple[int, str, dict[str, Any]]:
     """The generation, index kind and index params that SQLite records.
 
