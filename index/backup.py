@@ -95,7 +95,9 @@ def restore_collection(source: str | Path, dest: str | Path) -> BackupReport:
     """
     source, dest = Path(source), Path(dest)
     if not (source / MANIFEST_NAME).is_file():
-        raise CollectionError(f"{source} is not a semsearch backup or collection (no {MANIFEST_NAME})")
+        raise CollectionError(
+            f"{source} is not a semsearch backup or collection (no {MANIFEST_NAME})"
+        )
     problems = _problems(source)
     if problems:
         raise CollectionError(f"{source} is not a usable backup: {'; '.join(problems)}")
@@ -136,7 +138,9 @@ def _copy(source: Path, dest: Path, *, marker: bool) -> BackupReport:
         if marker:
             created = datetime.now(UTC).isoformat(timespec="seconds")
             record = {"format": BACKUP_FORMAT, "created": created, **report.to_dict()}
-            write_atomic(partial / BACKUP_NAME, json.dumps(record, ensure_ascii=False, indent=2).encode())
+            write_atomic(
+                partial / BACKUP_NAME, json.dumps(record, ensure_ascii=False, indent=2).encode()
+            )
         fsync_dir(partial)
         _publish(partial, dest)
     except BaseException:
