@@ -34,7 +34,10 @@ def _state(coll: Collection) -> tuple:
     """What a state of the collection answers: counts, all articles, top-10 of each query."""
     everything = coll.search("批次", mode="lexical", k=100_000).results
     tops = tuple(
-        tuple((hit.passage_id, round(hit.score, 5)) for hit in coll.search(query, mode=mode, k=10).results)
+        tuple(
+            (hit.passage_id, round(hit.score, 5))
+            for hit in coll.search(query, mode=mode, k=10).results
+        )
         for query in QUERIES
         for mode in ("hybrid", "dense", "lexical")
     )
@@ -70,7 +73,9 @@ def test_backup_and_restore_answer_like_the_source(source: Collection, tmp_path:
         [store.DATABASE_NAME, *vector_files, "manifest.json", BACKUP_NAME]
     )
     record = json.loads((tmp_path / "bk" / BACKUP_NAME).read_text())
-    assert record["generation"] == generation and record["source"] == str((tmp_path / "src").resolve())
+    assert record["generation"] == generation and record["source"] == str(
+        (tmp_path / "src").resolve()
+    )
     assert _entries(tmp_path) == ["bk", "src"]  # no partial directory left behind
 
     source.upsert(_batch(99))  # the source moves on; the backup does not
@@ -176,7 +181,9 @@ def test_a_damaged_backup_is_refused(source: Collection, tmp_path: Path) -> None
     with pytest.raises(CollectionError, match="not a usable backup"):
         restore_collection(tmp_path / "bk", tmp_path / "out")
     (tmp_path / "bk2").mkdir()
-    (tmp_path / "bk2" / "manifest.json").write_bytes((tmp_path / "bk" / "manifest.json").read_bytes())
+    (tmp_path / "bk2" / "manifest.json").write_bytes(
+        (tmp_path / "bk" / "manifest.json").read_bytes()
+    )
     (tmp_path / "bk2" / store.DATABASE_NAME).write_bytes(b"not a database" * 100)
     with pytest.raises(CollectionError, match="not a usable backup"):
         restore_collection(tmp_path / "bk2", tmp_path / "out")

@@ -157,7 +157,9 @@ def _kill_during(verb: str, src: Path, work: Path, expected: tuple, seed: int) -
     return outcomes
 
 
-def test_sigkill_during_backup_leaves_no_dest_or_a_whole_one(big_source: Path, tmp_path: Path) -> None:
+def test_sigkill_during_backup_leaves_no_dest_or_a_whole_one(
+    big_source: Path, tmp_path: Path
+) -> None:
     expected = _state(big_source)
     outcomes = _kill_during("backup", big_source, tmp_path, expected, seed=20230420)
     print("backup kills:", outcomes)
@@ -185,7 +187,9 @@ def test_backups_while_another_process_writes(tmp_path: Path) -> None:
             make_article(f"b0-{i}", [f"批次 0 文章 {i} 段 {j}" for j in range(PASSAGES)])
             for i in range(4)
         )
-    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE, env=ENV)
+    writer = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE, env=ENV
+    )
     try:
         assert writer.stdout is not None and writer.stdout.readline().strip() == b"ready"
         generations = []
