@@ -108,44 +108,57 @@ def _copy(source: Path, dest: Path, *, marker: bool) -> BackupReport:
     """Copy ``source`` into a partial directory beside ``dest``, check it, rename it."""
     read_manifest(source)  # refuses a directory that is not a collection
     _refuse_dest(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    _remove_abandoned(dest)
-    partial = dest.parent / f".{dest.name}.{os.getpid()}-{secrets.token_hex(4)}.partial"
-    partial.mkdir()
     try:
-        generation, names = _copy_snapshot(source, partial)
-        # The model fields come from the source manifest (they never change); the rest
-        # is rewritten from the copied database, so it describes the copied generation.
-        write_atomic(partial / MANIFEST_NAME, (source / MANIFEST_NAME).read_bytes())
-        conn = store.connect(partial / store.DATABASE_NAME, read_only=True)
-        try:
-            rewrite_manifest(partial, conn)
-            articles, passages = store.counts(conn)
-        finally:
-            conn.close()
-        problems = _problems(partial)
-        if problems:
-            raise CollectionError(f"the copy of {source} failed its check: {'; '.join(problems)}")
-        report = BackupReport(
-            path=str(dest),
-            source=str(source.resolve()),
-            generation=generation,
-            articles=articles,
-            passages=passages,
-            files=[store.DATABASE_NAME, *names, MANIFEST_NAME],
-        )
-        report.size_bytes = sum((partial / name).stat().st_size for name in report.files)
-        if marker:
-            created = datetime.now(UTC).isoformat(timespec="seconds")
-            record = {"format": BACKUP_FORMAT, "created": created, **report.to_dict()}
-            write_atomic(
-                partial / BACKUP_NAME, json.dumps(record, ensure_ascii=False, indent=2).encode()
-            )
-        fsync_dir(partial)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        _remove_abandoned(dest)
+        partial = dest.parent / f".{dest.name}.{os.getpid()}-{secrets.token_hex(4)}.partial"
+        partial.mkdir()
+    except OSError as exc:
+        raise InputError(f"cannot create {dest}: {exc.strerror or exc}") from exc
+    try:
+        report = _fill(source, partial, dest, marker=marker)
         _publish(partial, dest)
+    except (OSError, sqlite3.Error) as exc:
+        # A full disk or an unreadable source: nothing is left behind, the source is untouched.
+        shutil.rmtree(partial, ignore_errors=True)
+        raise CollectionError(f"copying {source} to {dest} failed: {exc}") from exc
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
+    return report
+
+
+def _fill(source: Path, partial: Path, dest: Path, *, marker: bool) -> BackupReport:
+    """Write the copy of ``source`` into ``partial`` and check it (``dest`` names it)."""
+    generation, names = _copy_snapshot(source, partial)
+    # The model fields come from the source manifest (they never change); the rest is
+    # rewritten from the copied database, so it describes the copied generation.
+    write_atomic(partial / MANIFEST_NAME, (source / MANIFEST_NAME).read_bytes())
+    conn = store.connect(partial / store.DATABASE_NAME, read_only=True)
+    try:
+        rewrite_manifest(partial, conn)
+        articles, passages = store.counts(conn)
+    finally:
+        conn.close()
+    problems = _problems(partial)
+    if problems:
+        raise CollectionError(f"the copy of {source} failed its check: {'; '.join(problems)}")
+    report = BackupReport(
+        path=str(dest),
+        source=str(source.resolve()),
+        generation=generation,
+        articles=articles,
+        passages=passages,
+        files=[store.DATABASE_NAME, *names, MANIFEST_NAME],
+    )
+    report.size_bytes = sum((partial / name).stat().st_size for name in report.files)
+    if marker:
+        created = datetime.now(UTC).isoformat(timespec="seconds")
+        record = {"format": BACKUP_FORMAT, "created": created, **report.to_dict()}
+        write_atomic(
+            partial / BACKUP_NAME, json.dumps(record, ensure_ascii=False, indent=2).encode()
+        )
+    fsync_dir(partial)
     return report
 
 

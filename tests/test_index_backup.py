@@ -204,3 +204,10 @@ def test_a_killed_backups_partial_copy_is_removed_by_the_next(
     source.backup(tmp_path / "bk")
     assert not dead.exists() and live.exists()
     assert Collection.exists(tmp_path / "bk")
+
+
+def test_an_unwritable_dest_is_a_clear_error(source: Collection, tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(InputError, match="cannot create"):
+        source.backup(tmp_path / "file" / "bk")
+    assert _entries(tmp_path) == ["file", "src"]

@@ -210,3 +210,31 @@ def test_backups_while_another_process_writes(tmp_path: Path) -> None:
         writer.wait()
     assert len(set(generations)) == len(generations), generations  # writes went on
     assert _state(path)[0][0] > 0
+
+
+# Runs the CLI with a file size limit, so writing the copy fails as on a full disk.
+LIMITED = """
+import resource, signal, sys
+from semsearch.service.cli import main
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG
+resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, resource.RLIM_INFINITY))
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize("verb", ["backup", "restore"])
+def test_a_failing_write_is_one_line_exit_2_and_leaves_nothing(
+    big_source: Path, tmp_path: Path, verb: str
+) -> None:
+    expected = _state(big_source)
+    dest = tmp_path / "dest"
+    args = ["index", "backup", str(dest), "--index", str(big_source)]
+    if verb == "restore":
+        args = ["index", "restore", str(big_source), str(dest)]
+    done = subprocess.run(
+        [sys.executable, "-c", LIMITED, *args], capture_output=True, text=True, env=ENV, check=False
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("semsearch: error: copying ") and done.stderr.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []  # no DEST, no partial directory
+    assert _state(big_source) == expected
