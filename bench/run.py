@@ -24,6 +24,7 @@ BENCHMARKS: list[tuple[str, list[str]]] = [
     ("bench.reports", []),
     ("bench.peers", []),
     ("bench.distributed", []),
+    ("bench.backup", []),
 ]
 
 

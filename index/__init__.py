@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from semsearch.index._export import ArticleFields, PassageVectors
+from semsearch.index.backup import BackupReport, restore_collection
 from semsearch.index.collection import Collection
 from semsearch.index.errors import CollectionError, CollectionLockedError, ModelMismatchError
 from semsearch.index.filters import Filters
@@ -23,6 +24,7 @@ __all__ = [
     "DEFAULT_ANALYZER",
     "KINDS",
     "ArticleFields",
+    "BackupReport",
     "CheckReport",
     "Collection",
     "CollectionError",
@@ -36,4 +38,5 @@ __all__ = [
     "SnippetStyle",
     "StoredPassage",
     "UpsertReport",
+    "restore_collection",
 ]

@@ -192,7 +192,7 @@ def generation_files(path: Path, conn: Any) -> list[Path]:
     Returns:
         The paths, manifest and database first.
     """
-    segments = [path / record["file"] for record in segment_records(conn)]
+    segments = [path / name for name in vector_files(conn)]
     return [path / MANIFEST_NAME, path / store.DATABASE_NAME, *segments]
 
 
@@ -274,7 +274,12 @@ def remove_stray_files(path: Path, keep: set[str]) -> None:
 
 def listed_files(conn: Any) -> set[str]:
     """File names of the segments the current generation lists."""
-    return {record["file"] for record in segment_records(conn)}
+    return set(vector_files(conn))
+
+
+def vector_files(conn: Any) -> list[str]:
+    """File names of the current generation's segments, in the order it lists them."""
+    return [record["file"] for record in segment_records(conn)]
 
 
 def remove_collection_files(path: Path) -> None:

@@ -44,6 +44,7 @@ from semsearch.index._files import (
 from semsearch.index._ranking import collect, example_query, lead_scores, query_weight
 from semsearch.index._rebuild import REBUILD_BATCH, rebuild, reshape_target
 from semsearch.index._snapshot import ReadView, Snapshots
+from semsearch.index.backup import BackupReport, backup_collection
 from semsearch.index.errors import CollectionError, InputError
 from semsearch.index.filters import Filters
 from semsearch.index.fusion import DEFAULT_FUSION, FusionParams
@@ -273,6 +274,27 @@ class Collection:
             repaired.append("manifest rewritten from the database")
         after = self.check()
         return CheckReport(ok=after.ok, problems=after.problems, repaired=repaired)
+
+    def backup(self, dest: str | Path) -> BackupReport:
+        """Copy the collection to the new directory ``dest`` while it stays in use.
+
+        The copy is taken from one database snapshot with the vector files of the
+        generation that snapshot records, so it equals a state the collection had;
+        searches and writes (from any process) go on meanwhile. ``dest`` appears only
+        once the copy is complete and checked. Open it as a collection, or restore it
+        with :func:`restore_collection`.
+
+        Args:
+            dest: Absent or empty directory.
+
+        Returns:
+            What was written (generation, counts, files, bytes).
+
+        Raises:
+            InputError: ``dest`` exists and is not an empty directory.
+            CollectionError: The copy failed its check.
+        """
+        return backup_collection(self.path, Path(dest))
 
     # ------------------------------------------------------------------ writes
 

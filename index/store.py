@@ -519,3 +519,26 @@ def _chunks(items: list[Any]) -> Iterator[list[Any]]:
     for start in range(0, len(items), SQL_CHUNK):
         yield items[start : start + SQL_CHUNK]
 
+
+def copy_snapshot(conn: sqlite3.Connection, target: Path) -> None:
+    """Copy the database as ``conn``'s open read snapshot sees it (SQLite online backup).
+
+    Writers in other connections go on meanwhile; the copy is one self-contained file
+    in rollback-journal mode (opening it for writing switches it to WAL, as any collection).
+
+    Args:
+        conn: Connection inside a read transaction on the source.
+        target: New database file.
+    """
+    copy = sqlite3.connect(target, isolation_level=None)
+    try:
+        conn.backup(copy)
+        copy.execute("PRAGMA journal_mode=DELETE")
+    finally:
+        copy.close()
+
+
+def integrity_problems(conn: sqlite3.Connection) -> list[str]:
+    """What SQLite's ``quick_check`` finds wrong with the database (empty when sound)."""
+    rows = [str(row[0]) for row in conn.execute("PRAGMA quick_check").fetchall()]
+    return [] if rows == ["ok"] else rows

@@ -29,6 +29,7 @@ from semsearch.embedder.records import Article, Paragraph, Passage, Region
 from semsearch.embedder.settings import Settings
 from semsearch.index import (
     ArticleFields,
+    BackupReport,
     CheckReport,
     Collection,
     CollectionError,
@@ -42,6 +43,7 @@ from semsearch.index import (
     SnippetStyle,
     StoredPassage,
     UpsertReport,
+    restore_collection,
 )
 
 __version__ = "0.1.0"
@@ -49,6 +51,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Article",
     "ArticleFields",
+    "BackupReport",
     "CheckReport",
     "Collection",
     "CollectionError",
@@ -77,4 +80,5 @@ __all__ = [
     "__version__",
     "iter_articles",
     "prepare_articles",
+    "restore_collection",
 ]

@@ -1,12 +1,22 @@
-"""``semsearch info``, ``semsearch delete`` and ``semsearch index optimize|check|repair|reanalyze``."""
+"""``semsearch info``, ``semsearch delete`` and ``semsearch index
+optimize|check|repair|reanalyze|backup|restore``."""
 
 from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from semsearch.embedder.errors import InputError
-from semsearch.index import ANALYZERS, DEFAULT_ANALYZER, KINDS, CheckReport, CollectionError
+from semsearch.index import (
+    ANALYZERS,
+    DEFAULT_ANALYZER,
+    KINDS,
+    BackupReport,
+    CheckReport,
+    CollectionError,
+    restore_collection,
+)
 from semsearch.service.cli import add_common_options, settings_from_args
 from semsearch.service.context import open_for_reading, open_for_writing
 
@@ -47,6 +57,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_common_options(reanalyze)
     reanalyze.add_argument("--analyzer", default=DEFAULT_ANALYZER, choices=list(ANALYZERS))
     reanalyze.set_defaults(func=run_reanalyze)
+    backup = verbs.add_parser(
+        "backup", help="copy the collection consistently to DEST while it is searched and written"
+    )
+    add_common_options(backup)
+    backup.add_argument("dest", type=Path, metavar="DEST", help="new (or empty) directory")
+    backup.set_defaults(func=run_backup)
+    restore = verbs.add_parser("restore", help="restore a backup into a new collection directory")
+    restore.add_argument("src", type=Path, metavar="SRC", help="a backup (or a collection)")
+    restore.add_argument("dest", type=Path, metavar="DEST", help="new (or empty) directory")
+    restore.add_argument("--json", action="store_true", help="machine-readable output")
+    restore.set_defaults(func=run_restore)
 
 
 def run_info(args: argparse.Namespace) -> int:
@@ -147,3 +168,28 @@ def run_repair(args: argparse.Namespace) -> int:
         else ("; ".join(report.repaired) or "nothing to repair")
     )
     return 0 if report.ok else 1
+
+
+def run_backup(args: argparse.Namespace) -> int:
+    """Back the collection up into DEST and say which generation the copy holds."""
+    with open_for_reading(settings_from_args(args), with_model=False) as collection:
+        report = collection.backup(args.dest)
+    _print_copy(args, "backed up", report)
+    return 0
+
+
+def run_restore(args: argparse.Namespace) -> int:
+    """Restore SRC (a backup or a collection) into the new collection directory DEST."""
+    _print_copy(args, "restored", restore_collection(args.src, args.dest))
+    return 0
+
+
+def _print_copy(args: argparse.Namespace, verb: str, report: BackupReport) -> None:
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False))
+        return
+    print(
+        f"{verb} {report.source} to {report.path}: generation {report.generation},"
+        f" {report.articles} articles, {report.passages} passages,"
+        f" {report.size_bytes / 1e6:.1f} MB"
+    )

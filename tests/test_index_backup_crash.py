@@ -1,0 +1,245 @@
+"""Backups across processes: a writer process running meanwhile, SIGKILL during backup and restore."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from semsearch import Collection, CollectionError, restore_collection
+from tests.fakes import FakeEmbedder, make_article
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+KILLS = 10
+PASSAGES = 3
+QUERIES = ("经济 发展", "文章 17", "段 2 报道")
+
+# Opens SRC, says ready, waits for a line on stdin, then backs SRC up (or restores it) to DEST.
+COPIER = """
+import sys
+from semsearch import Collection, restore_collection
+verb, src, dest = sys.argv[1:4]
+if verb == "backup":
+    coll = Collection.open(src, None, read_only=True)
+print("ready", flush=True)
+sys.stdin.readline()
+if verb == "backup":
+    coll.backup(dest)
+else:
+    restore_collection(src, dest)
+print("done", flush=True)
+"""
+
+# Writes forever: batch n is upserted (one generation), then for odd n the first article of
+# batch n-1 is deleted (another generation), so each generation's articles are known.
+WRITER = f"""
+import sys
+from semsearch import Collection
+from tests.fakes import FakeEmbedder, make_article
+coll = Collection.open(sys.argv[1], FakeEmbedder())
+n = 1
+while True:
+    coll.upsert([make_article(f"b{{n}}-{{i}}", [f"批次 {{n}} 文章 {{i}} 段 {{j}}" for j in range({PASSAGES})])
+                 for i in range(4)])
+    if n % 2:
+        coll.delete([f"b{{n - 1}}-0"])
+    if n == 1:
+        print("ready", flush=True)  # jieba is loaded: from now on it writes continuously
+    n += 1
+"""
+
+
+def _articles_at(generation: int) -> set[str]:
+    """The articles WRITER's collection holds at ``generation`` (batch 0 is generation 1)."""
+    ids = {f"b0-{i}" for i in range(4)}
+    current, n = 1, 1
+    while current < generation:
+        ids |= {f"b{n}-{i}" for i in range(4)}
+        current += 1
+        if n % 2 and current < generation:
+            ids.discard(f"b{n - 1}-0")
+            current += 1
+        n += 1
+    return ids
+
+
+def _state(path: Path) -> tuple:
+    """Check the collection in ``path`` and return what it answers (counts and top-10s)."""
+    with Collection.open(path, FakeEmbedder(), read_only=True) as coll:
+        report = coll.check()
+        assert report.ok and not report.problems, report.problems
+        tops = tuple(
+            tuple(hit.passage_id for hit in coll.search(query, k=10).results) for query in QUERIES
+        )
+        return coll.counts(), tops
+
+
+@pytest.fixture(scope="module")
+def big_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A collection large enough that a backup takes a while (kills land inside it)."""
+    path = tmp_path_factory.mktemp("crash") / "src"
+    with Collection.create(path, FakeEmbedder()) as coll:
+        coll.upsert(
+            make_article(
+                f"a{i}",
+                [f"文章 {i} 段 {j} 经济 发展 报道 {i * 7 + j}" for j in range(PASSAGES)],
+            )
+            for i in range(3000)
+        )
+    return path
+
+
+def _start(verb: str, src: Path, dest: Path) -> subprocess.Popen[bytes]:
+    child = subprocess.Popen(
+        [sys.executable, "-c", COPIER, verb, str(src), str(dest)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=ENV,
+    )
+    assert child.stdout is not None and child.stdin is not None
+    assert child.stdout.readline().strip() == b"ready"
+    return child
+
+
+def _go(child: subprocess.Popen[bytes]) -> None:
+    assert child.stdin is not None
+    child.stdin.write(b"go\n")
+    child.stdin.flush()
+
+
+def _timed_copy(verb: str, src: Path, dest: Path) -> float:
+    """Seconds a child takes from "go" to "done" (how long a kill window must be)."""
+    child = _start(verb, src, dest)
+    started = time.perf_counter()
+    _go(child)
+    assert child.stdout is not None and child.stdout.readline().strip() == b"done"
+    elapsed = time.perf_counter() - started
+    assert child.wait() == 0
+    return elapsed
+
+
+def _kill_during(verb: str, src: Path, work: Path, expected: tuple, seed: int) -> dict[str, int]:
+    """Kill children copying ``src`` at random points; check DEST and ``src`` after each."""
+    rng = random.Random(seed)
+    window = _timed_copy(verb, src, work / "timing") * 1.5
+    outcomes = {"absent": 0, "complete": 0}
+    dest = work / "dest"
+    for _ in range(KILLS):
+        child = _start(verb, src, dest)
+        _go(child)
+        time.sleep(rng.uniform(0.0, window))
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        assert _state(src) == expected  # the source is never damaged
+        if dest.exists():
+            # Whatever is at DEST is a whole, valid copy.
+            assert _state(dest) == expected
+            outcomes["complete"] += 1
+            shutil.rmtree(dest)
+        else:
+            with pytest.raises(CollectionError):
+                restore_collection(dest, work / "never")
+            outcomes["absent"] += 1
+    # The next copy to DEST removes what killed ones left beside it, and succeeds.
+    child = _start(verb, src, dest)
+    _go(child)
+    assert child.wait() == 0
+    assert _state(dest) == expected
+    assert sorted(p.name for p in work.iterdir()) == ["dest", "timing"]
+    return outcomes
+
+
+def test_sigkill_during_backup_leaves_no_dest_or_a_whole_one(
+    big_source: Path, tmp_path: Path
+) -> None:
+    expected = _state(big_source)
+    outcomes = _kill_during("backup", big_source, tmp_path, expected, seed=20230420)
+    print("backup kills:", outcomes)
+    assert outcomes["absent"] > 0, outcomes  # some kills landed inside the copy
+
+
+def test_sigkill_during_restore_leaves_no_dest_or_a_whole_one(
+    big_source: Path, tmp_path: Path
+) -> None:
+    expected = _state(big_source)
+    with Collection.open(big_source, None, read_only=True) as coll:
+        coll.backup(tmp_path / "backup")
+    work = tmp_path / "work"
+    work.mkdir()
+    outcomes = _kill_during("restore", tmp_path / "backup", work, expected, seed=20230419)
+    print("restore kills:", outcomes)
+    assert outcomes["absent"] > 0, outcomes
+    assert _state(tmp_path / "backup") == expected  # the backup restored from is intact
+
+
+def test_backups_while_another_process_writes(tmp_path: Path) -> None:
+    path = tmp_path / "src"
+    with Collection.create(path, FakeEmbedder()) as coll:
+        coll.upsert(
+            make_article(f"b0-{i}", [f"批次 0 文章 {i} 段 {j}" for j in range(PASSAGES)])
+            for i in range(4)
+        )
+    writer = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE, env=ENV
+    )
+    try:
+        assert writer.stdout is not None and writer.stdout.readline().strip() == b"ready"
+        generations = []
+        with Collection.open(path, None, read_only=True) as source:
+            for attempt in range(6):
+                time.sleep(0.2)
+                dest = tmp_path / f"bk{attempt}"
+                report = source.backup(dest)
+                generations.append(report.generation)
+                with Collection.open(dest, FakeEmbedder(), read_only=True) as backup:
+                    assert backup.check().ok
+                    hits = backup.search("批次", mode="lexical", k=100_000).results
+                    assert len(hits) == report.passages == PASSAGES * report.articles
+                    assert {hit.article_id for hit in hits} == _articles_at(report.generation)
+        assert writer.poll() is None  # it was writing all along
+    finally:
+        writer.send_signal(signal.SIGKILL)
+        writer.wait()
+    assert len(set(generations)) == len(generations), generations  # writes went on
+    # The writer was killed mid-write: the source may lag its manifest by one committed
+    # generation (a note that check reports as ok), never worse.
+    with Collection.open(path, FakeEmbedder(), read_only=True) as coll:
+        report = coll.check()
+        assert report.ok and coll.counts()[0] > 0
+        assert all(note.startswith("manifest at generation") for note in report.problems)
+
+
+# Runs the CLI with a file size limit, so writing the copy fails as on a full disk.
+LIMITED = """
+import resource, signal, sys
+from semsearch.service.cli import main
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG
+resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, resource.RLIM_INFINITY))
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize("verb", ["backup", "restore"])
+def test_a_failing_write_is_one_line_exit_2_and_leaves_nothing(
+    big_source: Path, tmp_path: Path, verb: str
+) -> None:
+    expected = _state(big_source)
+    dest = tmp_path / "dest"
+    args = ["index", "backup", str(dest), "--index", str(big_source)]
+    if verb == "restore":
+        args = ["index", "restore", str(big_source), str(dest)]
+    done = subprocess.run(
+        [sys.executable, "-c", LIMITED, *args], capture_output=True, text=True, env=ENV, check=False
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("semsearch: error: copying ") and done.stderr.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []  # no DEST, no partial directory
+    assert _state(big_source) == expected
