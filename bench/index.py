@@ -20,7 +20,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ from typing import Any
 import faiss as _faiss
 import numpy as np
 
-from semsearch.index import store
+from semsearch import Collection, InputError
 from semsearch.index.vectors import VectorIndex
 
 from .common import ROOT, table, write_section
@@ -87,31 +86,20 @@ def rss_mb() -> float:
 def real_vectors(collection: Path) -> np.ndarray:
     """Every live passage vector of a collection (real embeddings of real news).
 
-    Works for the kinds that keep exact vectors (flat, hnsw): an HNSW index reconstructs
-    from its flat storage. Tombstoned vectors (deleted from an HNSW collection but not yet
-    rebuilt away) are dropped.
+    Works for the kinds that keep exact vectors (flat, hnsw); tombstoned vectors are left
+    out (the collection reads live passages only).
 
     Args:
         collection: Collection directory.
 
     Returns:
-        ``(n, dimension)`` float32, in storage order.
+        ``(n, dimension)`` float32, grouped by article.
     """
-    manifest = json.loads((collection / "manifest.json").read_text(encoding="utf-8"))
-    index = VectorIndex.load(
-        collection / manifest["vectors_file"],
-        dimension=int(manifest["dimension"]),
-        kind=str(manifest["index_kind"]),
-        params=dict(manifest.get("index_params") or {}),
-        read_only=True,
-    )
-    stored = index.reconstruct_all()
-    if stored is None:
-        raise SystemExit(f"{collection} holds quantised vectors; the bench needs flat or hnsw")
-    ids, vectors = stored
-    with closing(store.connect(collection / store.DATABASE_NAME, read_only=True)) as conn:
-        dead = np.asarray(store.tombstones(conn), dtype=np.int64)
-    return np.ascontiguousarray(vectors[~np.isin(ids, dead)], dtype=np.float32)
+    with Collection.open(collection, None, read_only=True) as opened:
+        try:
+            return opened.passage_vectors().vectors
+        except InputError as exc:
+            raise SystemExit(f"{collection}: {exc}; the bench needs flat or hnsw") from exc
 
 
 def derive(base: np.ndarray, size: int, noise: float, seed: int = SEED) -> np.ndarray:
