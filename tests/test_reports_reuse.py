@@ -188,3 +188,25 @@ def test_cli_report_reuse_and_duplicates_level(
     assert json.loads(capsys.readouterr().out)["level"] == "same_event"
     assert main(["report", "reuse", "x", "--index", str(reuse_index), "--out", str(out)]) == 2
     assert "takes no INPUT" in capsys.readouterr().err
+
+
+def test_api_article_reuse_lists_copies_and_reuse_with_spans(reuse_index: Path) -> None:
+    from .test_api import assert_error, make_client
+
+    client, runtime = make_client(reuse_index)
+    with client:
+        body = client.get("/articles/a/reuse").json()
+        text_a = client.get("/articles/a").json()["text"]
+        text_b = client.get("/articles/b").json()["text"]
+        missing = client.get("/articles/nope/reuse")
+    runtime.close()
+    assert body["article"]["id"] == "a"
+    assert [(x["other"]["id"], x["level"]) for x in body["links"]] == [
+        ("a-copy", "copy"),
+        ("b", "reuse"),
+    ]
+    (span,) = body["links"][1]["spans"]
+    shared = text_a[span["start"] : span["end"]]
+    assert normalise(shared).text == normalise(text_b[span["other_start"] : span["other_end"]]).text
+    assert normalise(shared).text == normalise(QUOTE).text
+    assert_error(missing, 404, "not_found")
