@@ -71,7 +71,9 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
         "--model", help="sentence-transformers model path or name (env SEMSEARCH_MODEL)"
     )
     parser.add_argument("--model-dir", type=Path, help="where the bundled model is installed")
-    parser.add_argument("--backend", choices=list(get_args(Backend)), help="embedding backend")
+    parser.add_argument(
+        "--backend", choices=list(get_args(Backend)), help="embedding backend"
+    )
     parser.add_argument("--threads", type=at_least(1), help="CPU threads for the model")
     parser.add_argument("--batch-size", type=at_least(1), help="texts per model batch")
     parser.add_argument(

@@ -149,11 +149,7 @@ class QueryEncoder:
                 remaining = deadline - time.monotonic()
                 try:
                     # What queued up while the model was busy joins without waiting.
-                    job = (
-                        self._queue.get(timeout=remaining)
-                        if remaining > 0
-                        else self._queue.get_nowait()
-                    )
+                    job = self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait()
                 except queue.Empty:
                     break
                 if job is None:

@@ -62,9 +62,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "-k", type=int, default=10, help="cutoff of nDCG, Recall and MRR (default 10)"
     )
-    parser.add_argument(
-        "--limit", type=at_least(1), metavar="N", help="only the first N judged queries"
-    )
+    parser.add_argument("--limit", type=at_least(1), metavar="N", help="only the first N judged queries")
     parser.set_defaults(func=run)
 
 

@@ -42,8 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_common_options(repair)
     repair.set_defaults(func=run_repair)
     reanalyze = verbs.add_parser(
-        "reanalyze",
-        help=f"rebuild the lexical index with another analyzer (default {DEFAULT_ANALYZER})",
+        "reanalyze", help=f"rebuild the lexical index with another analyzer (default {DEFAULT_ANALYZER})"
     )
     add_common_options(reanalyze)
     reanalyze.add_argument("--analyzer", default=DEFAULT_ANALYZER, choices=list(ANALYZERS))
