@@ -450,6 +450,11 @@ class Collection:
         with self._snapshot():
             return store.article_row(self._conn, article_id)
 
+    def article_texts(self) -> dict[str, str]:
+        """Every article's stored text by id, read in one snapshot (for batch reports)."""
+        with self._snapshot():
+            return store.article_texts(self._conn)
+
     def counts(self) -> tuple[int, int]:
         """``(articles, passages)`` stored now."""
         with self._snapshot():

@@ -515,6 +515,11 @@ def article_row(conn: sqlite3.Connection, article_id: str) -> dict[str, Any] | N
     return data
 
 
+def article_texts(conn: sqlite3.Connection) -> dict[str, str]:
+    """Every stored article's text by id."""
+    return {str(row[0]): str(row[1]) for row in conn.execute("SELECT id, text FROM articles")}
+
+
 def _chunks(items: list[Any]) -> Iterator[list[Any]]:
     for start in range(0, len(items), SQL_CHUNK):
         yield items[start : start + SQL_CHUNK]

@@ -21,6 +21,7 @@ from semsearch.service._errors import ERRORS, WRITE_ERRORS, ApiError
 from semsearch.service._limits import MAX_ID
 from semsearch.service._state import StateDep
 from semsearch.service.config import ServiceSettings
+from semsearch.service.reuse_lookup import article_reuse
 from semsearch.service.runtime import prepare_records, read_article
 
 
@@ -43,6 +44,16 @@ def add_routes(api: APIRouter, settings: ServiceSettings) -> None:
         get_article,
         response_model=m.ArticleResponse,
         summary="An article with its paragraphs and passages",
+    )
+    read(
+        "/articles/{article_id}/reuse",
+        get_article_reuse,
+        response_model=m.ReuseResponse,
+        summary="An article's copies and text-reuse links with the shared spans",
+        description="Candidates are the articles of the passages most like each of this "
+        "article's passages; each is aligned with it and kept as a copy (the same text "
+        "edited) or reuse (a shared span of at least 50 characters) by the rules of "
+        "`semsearch report reuse`, which covers the whole collection.",
     )
     read(
         "/passages/{passage_id}",
@@ -86,6 +97,36 @@ async def get_article(state: StateDep, article_id: ArticleId) -> m.ArticleRespon
         text=str(fields["text"]),
         paragraphs=[m.Paragraph(**p) for p in found.paragraphs],
         passages=[passage_ref(p.id, p) for p in found.passages],
+    )
+
+
+async def get_article_reuse(state: StateDep, article_id: ArticleId) -> m.ReuseResponse:
+    runtime = state.require()
+    links = await run_in_threadpool(article_reuse, runtime.collection, article_id)
+    if links is None:
+        raise ApiError(404, "not_found", f"no article {article_id!r}")
+    fields = await run_in_threadpool(runtime.collection.get_article, article_id)
+    others = [
+        (link, await run_in_threadpool(runtime.collection.get_article, link.other_id))
+        for link in links
+    ]
+    return m.ReuseResponse(
+        article=article_ref(fields or {"id": article_id}),
+        links=[
+            m.ReuseLinkOut(
+                other=article_ref(other),
+                level=link.level,  # type: ignore[arg-type]
+                spans=[
+                    m.ReuseSpan(start=a, end=b, other_start=c, other_end=d)
+                    for a, b, c, d in link.spans
+                ],
+                share=link.share,
+                other_share=link.other_share,
+                longest_span=link.longest_span,
+            )
+            for link, other in others
+            if other is not None
+        ],
     )
 
 

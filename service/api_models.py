@@ -438,3 +438,31 @@ class Ready(BaseModel):
     passages: int
     model: str
     writes_enabled: bool
+
+
+class ReuseSpan(BaseModel):
+    """Aligned text: ``[start, end)`` in the asked article, ``[other_start, other_end)`` in
+    the other (character offsets into each article's ``text``)."""
+
+    start: int
+    end: int
+    other_start: int
+    other_end: int
+
+
+class ReuseLinkOut(BaseModel):
+    """A copy or reuse link of the asked article (levels as in ``semsearch report reuse``)."""
+
+    other: ArticleRef
+    level: Literal["copy", "reuse"]
+    spans: list[ReuseSpan]
+    share: float = Field(description="Share of the asked article's text the spans cover.")
+    other_share: float = Field(description="Share of the other article's text they cover.")
+    longest_span: int = Field(description="Longest span, in normalised characters.")
+
+
+class ReuseResponse(BaseModel):
+    """An article's copies and reuse links, copies first."""
+
+    article: ArticleRef
+    links: list[ReuseLinkOut]

@@ -149,7 +149,7 @@ def test_related_report_lists_neighbours_with_the_passage_pair(corpus: Corpus) -
     report = related_report(corpus, k=2, threshold=THRESHOLD, progress=False)
     by_id = {r["article_id"]: r for r in report.records}
     first = by_id["p1"]["neighbors"][0]
-    assert first["neighbor_id"] == "p2" and first["duplicate"] is True
+    assert first["neighbor_id"] == "p2" and first["level"] == "copy"
     assert first["passage_snippet"] == first["neighbor_passage_snippet"] == PROJECT[1]
     assert first["passage_score"] == pytest.approx(1.0, abs=1e-4)
     assert all(len(r["neighbors"]) == 2 for r in report.records)
@@ -194,7 +194,7 @@ def test_match_report_ingests_files_like_ingest(
     assert other.article_ids == ["w1", "w2"]
     report = match_report(corpus, other, k=3, threshold=THRESHOLD, progress=False)
     best = {r["article_id"]: r["neighbors"][0] for r in report.records}
-    assert best["w1"]["neighbor_id"] == "p2" and best["w1"]["duplicate"]
+    assert best["w1"]["neighbor_id"] == "p2" and best["w1"]["level"] == "copy"
     assert report.summary["with_duplicate"] == 1
 
 

@@ -23,10 +23,13 @@ from semsearch.service.reports import (
     queries_report,
     read_queries,
     related_report,
+    reuse_report,
     write_report,
 )
 
-DEFAULT_K = {"related": 5, "duplicates": 10, "queries": 10, "match": 3}
+DEFAULT_K = {"related": 5, "duplicates": 10, "queries": 10, "match": 3, "reuse": 1}
+# --level of report duplicates: the spelling on the command line -> the level.
+DUPLICATE_LEVELS = {"copy": "copy", "same-event": "same_event"}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -37,11 +40,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """
     parser = subparsers.add_parser(
         "report",
-        help="batch similarity reports: related, duplicates, queries, match",
+        help="batch similarity reports: related, duplicates, queries, match, reuse",
         description="Offline jobs over a whole collection. KIND is related (each article's "
         "most similar articles), duplicates (groups above --threshold), queries (INPUT: a "
         "file of queries, one per line or .jsonl/.csv with id and text) or match (INPUT: "
-        "files or a collection matched against this one). The format follows --out: .csv, "
+        "files or a collection matched against this one) or reuse (copy and text-reuse links "
+        "with aligned spans). The format follows --out: .csv, "
         ".jsonl or .html (self-contained).",
     )
     add_common_options(parser)
@@ -61,6 +65,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help=f"cosine from which two articles are duplicates (default {DUPLICATE_THRESHOLD}, "
         "calibrated on SOHU same-event pairs)",
     )
+    parser.add_argument(
+        "--level",
+        choices=list(DUPLICATE_LEVELS),
+        default="copy",
+        help="duplicates: group edited copies (default) or same-event articles (--threshold)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -73,7 +83,7 @@ def _check(args: argparse.Namespace) -> int:
         raise InputError("-k must be at least 1")
     if not -1.0 <= args.threshold <= 1.0:
         raise InputError("--threshold is a cosine between -1 and 1")
-    if args.kind in ("related", "duplicates") and args.inputs:
+    if args.kind in ("related", "duplicates", "reuse") and args.inputs:
         raise InputError(f"report {args.kind} takes no INPUT")
     if args.kind == "queries" and len(args.inputs) != 1:
         raise InputError("report queries needs exactly one query file")
@@ -95,7 +105,15 @@ def run(args: argparse.Namespace) -> int:
     if args.kind == "related":
         report = related_report(corpus, k=k, threshold=args.threshold, progress=progress)
     elif args.kind == "duplicates":
-        report = duplicates_report(corpus, threshold=args.threshold, k=k, progress=progress)
+        report = duplicates_report(
+            corpus,
+            threshold=args.threshold,
+            k=k,
+            level=DUPLICATE_LEVELS[args.level],  # type: ignore[arg-type]
+            progress=progress,
+        )
+    elif args.kind == "reuse":
+        report = reuse_report(corpus, progress=progress)
     elif args.kind == "queries":
         report = queries_report(corpus, embedder, queries, k=k, progress=progress)
     else:

@@ -1,4 +1,4 @@
-"""Batch similarity reports over a whole collection: related, duplicates, queries, match.
+"""Batch similarity reports over a whole collection: related, duplicates, queries, match, reuse.
 
 Each kind builds a :class:`~service.reports.model.Report`; :func:`write_report` writes it
 as CSV, JSONL or a self-contained HTML page, chosen by the output file's extension.
@@ -12,9 +12,10 @@ from semsearch.service.reports.match import load_other, match_report
 from semsearch.service.reports.model import Report
 from semsearch.service.reports.queries import queries_report, read_queries
 from semsearch.service.reports.related import related_report
+from semsearch.service.reports.reuse import reuse_report
 from semsearch.service.reports.writers import FORMATS, output_format, write_report
 
-KINDS = ("related", "duplicates", "queries", "match")
+KINDS = ("related", "duplicates", "queries", "match", "reuse")
 
 __all__ = [
     "DUPLICATE_THRESHOLD",
@@ -30,5 +31,6 @@ __all__ = [
     "queries_report",
     "read_queries",
     "related_report",
+    "reuse_report",
     "write_report",
 ]

@@ -6,7 +6,7 @@ snapshot, and this module adds the article means and the same-event space. It ne
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +15,7 @@ from semsearch.embedder.base import TextEmbedder
 from semsearch.embedder.errors import InputError
 from semsearch.index import ArticleFields, Collection, PassageVectors
 from semsearch.service.reports.centroid import centre, news_centroid
+from semsearch.service.reports.normalise import Normalised, normalise
 
 _EPS = 1e-12
 
@@ -39,8 +40,18 @@ class Corpus:
     passage_texts: list[str]
     passage_vectors: np.ndarray  # (n_passages, d) float32, L2-normalised
     article_vectors: np.ndarray  # (n_articles, d) float32, L2-normalised
+    # Stored article texts (copy and reuse alignment); empty when not loaded.
+    texts: list[str] = field(default_factory=list)
 
     _events: np.ndarray | None = None
+    _normal: dict[int, Normalised] = field(default_factory=dict)
+
+    def normalised(self, article: int) -> Normalised:
+        """Article ``article``'s text normalised for copy and reuse alignment (cached)."""
+        found = self._normal.get(article)
+        if found is None:
+            found = self._normal[article] = normalise(self.texts[article] if self.texts else "")
+        return found
 
     def centroid(self) -> np.ndarray:
         """The news centroid of this corpus's model (its own mean for an unknown model)."""
@@ -91,15 +102,19 @@ def load_corpus(path: Path, embedder: TextEmbedder | None, *, progress: bool = F
         raise InputError(f"no collection at {path}")
     with Collection.open(path, embedder, read_only=True) as collection:
         exported = collection.passage_vectors(progress=progress)
-    return build_corpus(str(path), exported)
+        texts = collection.article_texts()
+    return build_corpus(str(path), exported, texts)
 
 
-def build_corpus(path: str, exported: PassageVectors) -> Corpus:
+def build_corpus(
+    path: str, exported: PassageVectors, texts: dict[str, str] | None = None
+) -> Corpus:
     """Assemble a :class:`Corpus` from passages already grouped by article.
 
     Args:
         path: Where the data came from (shown in reports).
         exported: Passages grouped by article, their vectors and article fields.
+        texts: Article texts by id (absent ones read as ''); None leaves them out.
 
     Returns:
         The corpus.
@@ -129,4 +144,5 @@ def build_corpus(path: str, exported: PassageVectors) -> Corpus:
         passage_texts=exported.texts,
         passage_vectors=np.ascontiguousarray(matrix, dtype=np.float32),
         article_vectors=np.ascontiguousarray(means, dtype=np.float32),
+        texts=[texts.get(a, "") for a in ids] if texts is not None else [],
     )

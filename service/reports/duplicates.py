@@ -1,19 +1,26 @@
-"""``duplicates``: groups of near-duplicate / same-event articles above a threshold.
+"""``duplicates``: groups of copies (default) or of same-event articles.
 
-Candidate pairs come from a k-NN search over article vectors (never all pairs); pairs at
-or above the threshold are joined into groups by complete linkage (see :func:`find_groups`).
+``copy`` groups join articles linked at the copy level (MinHash LSH candidates, span
+alignment, see ``textreuse``) into connected components. ``same_event`` groups: candidate
+pairs come from a k-NN search over article vectors (never all pairs); pairs at or above the
+threshold are joined into groups by complete linkage (see :func:`find_groups`).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from semsearch.service.reports import knn
 from semsearch.service.reports.corpus import Corpus
+from semsearch.service.reports.levels import COPY_MIN_COVER
 from semsearch.service.reports.model import HEATMAP_MAX, Heatmap, Report, score_summary
 from semsearch.service.reports.related import explain
+from semsearch.service.reports.reuse import corpus_links
+from semsearch.service.reports.textreuse import Link, clusters
+
+DuplicateLevel = Literal["copy", "same_event"]
 
 # Calibrated on the 1,000 labelled SOHU 2021 news pairs (../shared/eval/pairs/sohu2021-dd-
 # and -dc-test.jsonl; label 5 = same event is positive, 3 and 0 negative) with the bundled
@@ -101,15 +108,33 @@ def find_groups(
     return groups, sorted(links)
 
 
+def copy_groups(corpus: Corpus, *, progress: bool) -> list[tuple[list[int], list[Link]]]:
+    """Connected components of copy links, each with its links (largest group first)."""
+    links, _ = corpus_links(corpus, progress=progress)
+    copies = [link for link in links if link.level == "copy"]
+    groups = clusters(corpus.size, copies, ("copy",))
+    group_of = {node: number for number, group in enumerate(groups) for node in group}
+    by_group: list[list[Link]] = [[] for _ in groups]
+    for link in copies:
+        by_group[group_of[link.i]].append(link)
+    return list(zip(groups, by_group, strict=True))
+
+
 def duplicates_report(
-    corpus: Corpus, *, threshold: float, k: int = CANDIDATES, progress: bool
+    corpus: Corpus,
+    *,
+    threshold: float,
+    k: int = CANDIDATES,
+    level: DuplicateLevel = "copy",
+    progress: bool,
 ) -> Report:
-    """Build the ``duplicates`` report (scores are centred cosines, see ``centroid``).
+    """Build the ``duplicates`` report.
 
     Args:
-        corpus: The collection.
-        threshold: Minimum article cosine for two articles to be grouped.
-        k: Candidate neighbours per article.
+        corpus: The collection (with texts for the ``copy`` level).
+        threshold: Minimum centred cosine for two articles to be grouped (``same_event``).
+        k: Candidate neighbours per article (``same_event``).
+        level: ``copy`` (edited copies of one text) or ``same_event``.
         progress: Show progress bars.
 
     Returns:
@@ -118,7 +143,16 @@ def duplicates_report(
     events = corpus.event_vectors()
     index = knn.build_index(events)
     found = knn.search(index, events, k, exclude_self=True, progress=progress)
-    groups, edges = find_groups(found, events, threshold)
+    if level == "copy":
+        found_groups = copy_groups(corpus, progress=progress)
+        groups = [g for g, _ in found_groups]
+        edges = [
+            (link.i, link.j, max(link.alignment.share, link.alignment.other_share))
+            for _, group_links in found_groups
+            for link in group_links
+        ]
+    else:
+        groups, edges = find_groups(found, events, threshold)
     group_of = {node: number for number, group in enumerate(groups, 1) for node in group}
     edges_by_group: dict[int, list[tuple[int, int, float]]] = {}
     for edge in edges:
@@ -148,11 +182,13 @@ def duplicates_report(
                 member["best_match_score"] = round(float(sims[position, best[position]]), 4)
             members.append(member)
             rows.append({"group_id": number, "group_size": len(group), **member})
+        low = min(p["score"] for p in pairs) if level == "copy" else sims[np.isfinite(sims)].min()
         records.append(
             {
                 "group_id": number,
+                "level": level,
                 "size": len(group),
-                "min_score": round(float(sims[np.isfinite(sims)].min()), 4),
+                "min_score": round(float(low), 4),
                 "max_score": round(max(p["score"] for p in pairs), 4),
                 "members": members,
                 "pairs": pairs,
@@ -165,33 +201,39 @@ def duplicates_report(
         "collection": corpus.path,
         "articles": corpus.size,
         "passages": len(corpus.passage_ids),
-        "threshold": threshold,
+        "level": level,
+        "threshold": COPY_MIN_COVER if level == "copy" else threshold,
         "candidates_per_article": k,
         "groups": len(groups),
         "articles_in_groups": grouped,
         "largest_group": len(groups[0]) if groups else 0,
         **score_summary(nearest),
     }
+    copy_note = (
+        "Copy groups: articles joined by copy links (aligned text covering at least "
+        f"{COPY_MIN_COVER:.0%} of one article); a pair's score is that coverage."
+    )
+    event_note = (
+        "Every two members of a group score at least the threshold (complete linkage); "
+        "min_score is the lowest cosine between any two members."
+    )
     return Report(
         kind="duplicates",
-        title=f"Near-duplicate / same-event groups — {corpus.path}",
+        title=f"{'Copy' if level == 'copy' else 'Same-event'} groups — {corpus.path}",
         summary=summary,
         columns=GROUP_COLUMNS,
         rows=rows,
         records=records,
         scores=nearest,
         score_label="same-event score (centred cosine) of each article and its nearest neighbour",
-        threshold=threshold,
+        threshold=threshold if level == "same_event" else None,
         heatmap=_group_heatmap(
             corpus,
             list(range(corpus.size))
             if corpus.size <= HEATMAP_MAX
             else [i for g in groups for i in g],
         ),
-        notes=[
-            "Every two members of a group score at least the threshold (complete linkage); "
-            "min_score is the lowest cosine between any two members."
-        ],
+        notes=[copy_note if level == "copy" else event_note],
     )
 
 

@@ -31,6 +31,9 @@ th{background:#fafafa}td.num{text-align:right;font-variant-numeric:tabular-nums;
 .why{color:#444;font-size:.85rem}.why q{quotes:none;background:#fff7d6}.dup{color:#c0392b;font-weight:600}
 figure{margin:1rem 0}figcaption{font-size:.85rem;color:#555}svg{max-width:100%;height:auto}
 .muted{color:#777;font-size:.85rem}ol.legend{columns:2;font-size:.85rem}
+.pair{display:grid;grid-template-columns:1fr 1fr;gap:1rem}.pair div{white-space:pre-wrap;
+max-height:24rem;overflow:auto;font-size:.85rem;border:1px solid #e3e3e3;padding:.4rem}
+mark{background:#ffe08a}
 """
 
 
@@ -148,7 +151,8 @@ def _neighbours(report: Report) -> str:
         )
         rows = []
         for item in record["neighbors"]:
-            flag = ' <span class="dup">duplicate</span>' if item["duplicate"] else ""
+            level = item["level"]
+            flag = f' <span class="dup">{escape(level)}</span>' if level != "related" else ""
             target = anchored if report.kind == "related" else set()
             rows.append(
                 f'<tr><td class="num">{item["rank"]}</td><td>'
@@ -220,7 +224,45 @@ def _queries(report: Report) -> str:
     return "\n".join(parts)
 
 
+def marked(text: str, spans: list[tuple[int, int]]) -> str:
+    """``text`` escaped, the ``[start, end)`` spans inside ``<mark>``."""
+    parts, position = [], 0
+    for start, end in sorted(spans):
+        start = max(start, position)
+        if end <= start:
+            continue
+        parts.append(escape(text[position:start]))
+        parts.append(f"<mark>{escape(text[start:end])}</mark>")
+        position = end
+    parts.append(escape(text[position:]))
+    return "".join(parts)
+
+
+def _reuse(report: Report) -> str:
+    shown, note = _limited(report.records, "links")
+    parts = ["<h2>Links</h2>", note]
+    if not shown:
+        parts.append("<p>No copy or reuse link.</p>")
+    for link in shown:
+        left = [(s["start"], s["end"]) for s in link["spans"]]
+        right = [(s["other_start"], s["other_end"]) for s in link["spans"]]
+        source = link["source_id"]
+        parts.append(
+            f'<section><h3><span class="dup">{escape(link["level"])}</span> '
+            f"{_link(link['title'], link['url'], link['article_id'], set())} ↔ "
+            f"{_link(link['other_title'], link['other_url'], link['other_id'], set())}</h3>"
+            f'<p class="muted">{escape(link["article_id"])} covers {link["share"]:.0%} · '
+            f"{escape(link['other_id'])} covers {link['other_share']:.0%} · longest span "
+            f"{link['longest_span']} characters · likely source {escape(source)}</p>"
+            f'<div class="pair"><div>{marked(report.texts.get(link["article_id"], ""), left)}'
+            f"</div><div>{marked(report.texts.get(link['other_id'], ''), right)}</div></div>"
+            "</section>"
+        )
+    return "\n".join(parts)
+
+
 _RENDERERS: dict[str, Callable[[Report], str]] = {
+    "reuse": _reuse,
     "related": _neighbours,
     "match": _neighbours,
     "duplicates": _groups,

@@ -42,6 +42,8 @@ class Report:
     threshold: float | None = None
     heatmap: Heatmap | None = None
     notes: list[str] = field(default_factory=list)
+    # Article texts by id for pages that show them (``reuse``); not written to CSV/JSONL.
+    texts: dict[str, str] = field(default_factory=dict)
 
 
 def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:

@@ -8,8 +8,10 @@ import numpy as np
 from tqdm import tqdm
 
 from semsearch.service.reports import knn
+from semsearch.service.reports.align import align
 from semsearch.service.reports.centroid import centre
 from semsearch.service.reports.corpus import Corpus
+from semsearch.service.reports.levels import LEVELS, level_of
 from semsearch.service.reports.model import HEATMAP_MAX, Heatmap, Report, score_summary, snippet
 
 NEIGHBOUR_COLUMNS = (
@@ -21,7 +23,7 @@ NEIGHBOUR_COLUMNS = (
     "neighbor_url",
     "score",
     "event_score",
-    "duplicate",
+    "level",
     "passage_id",
     "passage_snippet",
     "neighbor_passage_id",
@@ -71,7 +73,8 @@ def neighbour_records(
         left: Articles that asked.
         right: Articles that were found.
         found: The k-NN result.
-        threshold: Same-event score (centred cosine) from which a pair is a ``duplicate``.
+        threshold: Same-event score (centred cosine) from which a pair not sharing text is
+            ``same_event``; shared text makes it ``copy`` or ``reuse`` (see ``levels``).
         progress: Show a progress bar over the articles.
 
     Returns:
@@ -90,6 +93,11 @@ def neighbour_records(
             if j < 0:
                 break
             event = float(left_events[i] @ right_events[j])
+            alignment = (
+                align(left.normalised(i).text, right.normalised(int(j)).text)
+                if left.texts and right.texts
+                else None
+            )
             item = {
                 "rank": rank,
                 "neighbor_id": right.article_ids[j],
@@ -97,7 +105,7 @@ def neighbour_records(
                 "neighbor_url": right.urls[j],
                 "score": round(float(score), 4),
                 "event_score": round(event, 4),
-                "duplicate": bool(event >= threshold),
+                "level": level_of(alignment, event, threshold),
                 **explain(left, i, right, int(j)),
             }
             neighbours.append(item)
@@ -142,7 +150,8 @@ def related_report(corpus: Corpus, *, k: int, threshold: float, progress: bool) 
         "passages": len(corpus.passage_ids),
         "k": k,
         "pairs": len(rows),
-        "pairs_above_threshold": int(sum(r["duplicate"] for r in rows)),
+        "pairs_above_threshold": int(sum(r["event_score"] >= threshold for r in rows)),
+        **{f"{level}_pairs": sum(r["level"] == level for r in rows) for level in LEVELS},
         "threshold": threshold,
         **score_summary(all_scores),
     }

@@ -1,0 +1,73 @@
+"""The levels of likeness between two articles, each with its own rule.
+
+From closest to loosest:
+
+- ``copy``: the same text, edited (truncated, sentences dropped, boilerplate or datelines
+  added, OCR spacing and punctuation noise, traditional vs simplified script).
+- ``reuse``: otherwise different articles sharing an aligned span of at least
+  :data:`REUSE_MIN_CHARS` normalised characters (letters and digits, see ``normalise``).
+- ``same_event``: different texts on one event: the centred-cosine rule calibrated on SOHU
+  same-event pairs (``duplicates.DUPLICATE_THRESHOLD``).
+- ``related``: anything else a similarity search returned.
+
+The copy and reuse rules were calibrated on the tuning half of the labelled set built by
+``bench/reuse_set.py``; ``python -m bench.reuse`` reproduces the held-out figures in
+docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from semsearch.service.reports.align import Alignment
+
+Level = Literal["copy", "reuse", "same_event", "related"]
+LEVELS: tuple[Level, ...] = ("copy", "reuse", "same_event", "related")
+
+# About two short sentences: longer than a dateline, an agency credit or a headline, so
+# those alone never make two articles a reuse pair.
+REUSE_MIN_CHARS = 50
+# A copy covers most of one article (the shorter, as truncation only shortens) ...
+COPY_MIN_COVER = 0.8
+# ... and a fair part of the other (a long article quoting a short one is reuse).
+COPY_MIN_OTHER = 0.3
+
+
+def text_level(alignment: Alignment) -> Level | None:
+    """``copy`` or ``reuse`` from an alignment of two normalised texts, None if neither.
+
+    Args:
+        alignment: The two texts' alignment.
+
+    Returns:
+        The level the shared text supports.
+    """
+    high = max(alignment.share, alignment.other_share)
+    low = min(alignment.share, alignment.other_share)
+    if high >= COPY_MIN_COVER and low >= COPY_MIN_OTHER and alignment.matched >= SHORT_COPY:
+        return "copy"
+    if alignment.longest >= REUSE_MIN_CHARS:
+        return "reuse"
+    return None
+
+
+# Texts shorter than this (normalised characters) are copies only when identical, so two
+# headlines sharing a few words are not copies.
+SHORT_COPY = 8
+
+
+def level_of(alignment: Alignment | None, event_score: float, threshold: float) -> Level:
+    """The level of a pair from its alignment (None: not aligned) and same-event score.
+
+    Args:
+        alignment: Alignment of the two normalised texts, or None.
+        event_score: Centred cosine of the two articles.
+        threshold: Same-event threshold.
+
+    Returns:
+        The closest level the pair reaches.
+    """
+    level = text_level(alignment) if alignment is not None else None
+    if level is not None:
+        return level
+    return "same_event" if event_score >= threshold else "related"

@@ -1,0 +1,212 @@
+"""Copy and reuse detection: normalisation, LSH candidates, alignment, levels, the reports."""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from semsearch.index import Collection
+from semsearch.service.cli import main
+from semsearch.service.reports import duplicates_report, load_corpus, reuse_report, write_report
+from semsearch.service.reports.align import align
+from semsearch.service.reports.levels import REUSE_MIN_CHARS, level_of, text_level
+from semsearch.service.reports.normalise import normalise
+from semsearch.service.reports.shingles import SPAN_FOUND, candidate_pairs
+from semsearch.service.reports.textreuse import clusters, earliest, find_links, normalise_all
+
+from .fakes import FakeEmbedder, make_article
+
+# Two unrelated stories long enough to hold several LSH windows each.
+STORY_A = (
+    "郑州市举行二零二三年重大项目观摩活动，市领导分别带队，深入各区县产业园区和重点企业，"
+    "实地察看项目建设进展情况。观摩组一行先后来到新能源汽车零部件、电子信息和生物医药等"
+    "十余个项目现场，听取项目负责人汇报，详细了解投资规模、建设周期和预期效益。"
+    "市委主要负责同志指出，重大项目是经济发展的压舱石，要坚持项目为王，抓好招商引资，"
+    "推动更多优质项目落地见效，为全市高质量发展提供坚实支撑。"
+)
+STORY_B = (
+    "今年春季以来，本市气温回升较快，各地农民抓住有利时机开展春耕备耕工作。记者在城郊"
+    "多个乡镇看到，田间地头一派繁忙景象，农机手驾驶拖拉机来回穿梭，村民们忙着施肥播种。"
+    "农业技术人员深入田间，指导农户科学选种、合理用肥，确保粮食稳产增收。据介绍，全市"
+    "今年计划播种小麦玉米等粮食作物面积超过一百万亩，各类农资储备充足，供应渠道畅通。"
+)
+QUOTE = STORY_A[120:200]  # a span of STORY_A, reused inside STORY_B
+
+
+def test_normalise_folds_script_spacing_and_punctuation_and_maps_offsets() -> None:
+    plain = normalise("这是简体中文，ABC１２３。")
+    noisy = normalise("這是 簡體中文, abc123")
+    assert plain.text == noisy.text == "这是简体中文abc123"
+    start, end = noisy.original_span(2, 6)
+    assert "這是 簡體中文, abc123"[start:end] == "簡體中文"
+
+
+def test_align_finds_the_shared_span_and_each_share() -> None:
+    a, b = normalise(STORY_A).text, normalise(STORY_B[:60] + QUOTE + STORY_B[60:]).text
+    result = align(a, b)
+    quote = normalise(QUOTE).text
+    assert len(result.spans) == 1
+    span = result.spans[0]
+    assert a[span.start : span.end] == b[span.other_start : span.other_end] == quote
+    assert result.share == pytest.approx(len(quote) / len(a))
+    assert result.other_share == pytest.approx(len(quote) / len(b))
+    assert not align(a, normalise(STORY_B).text).spans
+
+
+def test_align_joins_runs_across_ocr_misreads() -> None:
+    rng = random.Random(1)
+    noisy = "".join(
+        ("口" if rng.random() < 0.01 else c) + (" " if rng.random() < 0.05 else "") for c in STORY_A
+    )
+    result = align(normalise(STORY_A).text, normalise(noisy).text)
+    assert len(result.spans) <= 2 and result.share > 0.97 and text_level(result) == "copy"
+
+
+def test_levels_copy_reuse_and_neither() -> None:
+    a = normalise(STORY_A).text
+    truncated = normalise(STORY_A[: len(STORY_A) // 2]).text
+    assert text_level(align(truncated, a)) == "copy"
+    host = normalise(STORY_B[:60] + QUOTE + STORY_B[60:]).text
+    assert len(normalise(QUOTE).text) >= REUSE_MIN_CHARS
+    assert text_level(align(host, a)) == "reuse"
+    short_quote = normalise(STORY_B + STORY_A[120:150]).text
+    assert text_level(align(short_quote, a)) is None
+    assert level_of(None, 0.5, 0.332) == "same_event"
+    assert level_of(None, 0.2, 0.332) == "related"
+    assert level_of(align(truncated, a), 0.1, 0.332) == "copy"
+
+
+def test_candidates_find_a_shared_span_without_all_pairs() -> None:
+    filler = [normalise(STORY_B[i:] + STORY_B[:i]).text[:40] + str(i) for i in range(20)]
+    host = normalise(STORY_B[:60] + QUOTE + STORY_B[60:]).text
+    texts = [normalise(STORY_A).text, host, *filler]
+    pairs = candidate_pairs(texts)
+    assert (0, 1) in pairs
+    assert len(normalise(QUOTE).text) >= SPAN_FOUND
+    # Fillers share no 43-character span with STORY_A: none pairs with it.
+    assert not any(0 in pair for pair in pairs - {(0, 1)})
+
+
+def test_clusters_and_earliest_source() -> None:
+    texts = [STORY_A, STORY_A[:150], STORY_B, STORY_B[:60] + QUOTE + STORY_B[60:]]
+    links = find_links(normalise_all(texts))
+    assert {(link.i, link.j): link.level for link in links} == {
+        (0, 1): "copy",
+        (0, 3): "reuse",
+        (2, 3): "copy",
+    }
+    assert clusters(4, links, ("copy",)) == [[0, 1], [2, 3]]
+    assert earliest([0, 1, 2], ["2024-02-01", "2024-01-01", None]) == 1
+    assert earliest([0, 2], [None, "2024-01-01", None]) == 0
+
+
+@pytest.fixture()
+def reuse_index(tmp_path: Path) -> Path:
+    fake = FakeEmbedder()
+    items = [
+        make_article("a", [STORY_A], title="观摩 <b>原稿</b>", date="2024-01-02"),
+        make_article("a-copy", [STORY_A.replace("，", ", ")[:170]], date="2024-01-05"),
+        make_article(
+            "b",
+            [STORY_B[:60] + QUOTE, "<script>alert(1)</script>" + STORY_B[60:]],
+            date="2024-03-01",
+        ),
+        make_article("c", ["<script>alert(1)</script>" + STORY_B[::-1]], date="2023-12-01"),
+    ]
+    items[0][0].url = "javascript:alert(1)"
+    path = tmp_path / "index"
+    with Collection.create(path, fake) as collection:
+        collection.upsert(items)
+    return path
+
+
+def test_reuse_report_spans_point_at_the_shared_text(reuse_index: Path, tmp_path: Path) -> None:
+    corpus = load_corpus(reuse_index, FakeEmbedder())
+    report = reuse_report(corpus, progress=False)
+    by_pair = {(r["article_id"], r["other_id"]): r for r in report.records}
+    assert set(by_pair) == {("a", "a-copy"), ("a", "b")}
+    assert by_pair[("a", "a-copy")]["level"] == "copy"
+    link = by_pair[("a", "b")]
+    assert link["level"] == "reuse" and link["source_id"] == "a"
+    texts = dict(zip(corpus.article_ids, corpus.texts, strict=True))
+    (span,) = link["spans"]
+    left = texts["a"][span["start"] : span["end"]]
+    right = texts["b"][span["other_start"] : span["other_end"]]
+    assert normalise(left).text == normalise(right).text == normalise(QUOTE).text
+    assert link["share"] < 0.5 and link["other_share"] < 0.5
+
+    write_report(report, tmp_path / "r.jsonl")
+    lines = [json.loads(x) for x in (tmp_path / "r.jsonl").read_text("utf-8").splitlines()]
+    assert {"article_id", "other_id", "level", "spans", "share", "other_share", "source_id"} <= set(
+        lines[0]
+    )
+    write_report(report, tmp_path / "r.csv")
+    with (tmp_path / "r.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 2 and rows[0]["spans"].count(":") >= 1
+    write_report(report, tmp_path / "r.html")
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert page.count('<div class="pair">') == 2 and "<mark>" in page
+    assert "&lt;b&gt;原稿&lt;/b&gt;" in page and "<b>原稿" not in page
+    assert "javascript:" not in page and "<script" not in page and "&lt;script&gt;" in page
+
+
+def test_duplicates_groups_copies_by_default_and_same_event_on_request(
+    reuse_index: Path,
+) -> None:
+    corpus = load_corpus(reuse_index, FakeEmbedder())
+    copies = duplicates_report(corpus, threshold=0.332, progress=False)
+    assert [sorted(m["article_id"] for m in g["members"]) for g in copies.records] == [
+        ["a", "a-copy"]
+    ]
+    assert copies.summary["level"] == "copy"
+    events = duplicates_report(corpus, threshold=-1.0, level="same_event", progress=False)
+    assert events.summary["level"] == "same_event" and events.summary["articles_in_groups"] >= 2
+
+
+def test_cli_report_reuse_and_duplicates_level(
+    reuse_index: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from semsearch.service.commands import report
+
+    fake = FakeEmbedder()
+    monkeypatch.setattr(report.Embedder, "from_settings", classmethod(lambda cls, s=None: fake))
+    out = tmp_path / "links.jsonl"
+    assert main(["report", "reuse", "--index", str(reuse_index), "--out", str(out), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["copy_links"] == 1 and summary["reuse_links"] == 1
+    groups = tmp_path / "g.jsonl"
+    argv = ["report", "duplicates", "--level", "same-event", "--threshold", "-1"]
+    assert main([*argv, "--index", str(reuse_index), "--out", str(groups), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["level"] == "same_event"
+    assert main(["report", "reuse", "x", "--index", str(reuse_index), "--out", str(out)]) == 2
+    assert "takes no INPUT" in capsys.readouterr().err
+
+
+def test_api_article_reuse_lists_copies_and_reuse_with_spans(reuse_index: Path) -> None:
+    from .test_api import assert_error, make_client
+
+    client, runtime = make_client(reuse_index)
+    with client:
+        body = client.get("/articles/a/reuse").json()
+        text_a = client.get("/articles/a").json()["text"]
+        text_b = client.get("/articles/b").json()["text"]
+        missing = client.get("/articles/nope/reuse")
+    runtime.close()
+    assert body["article"]["id"] == "a"
+    assert [(x["other"]["id"], x["level"]) for x in body["links"]] == [
+        ("a-copy", "copy"),
+        ("b", "reuse"),
+    ]
+    (span,) = body["links"][1]["spans"]
+    shared = text_a[span["start"] : span["end"]]
+    assert normalise(shared).text == normalise(text_b[span["other_start"] : span["other_end"]]).text
+    assert normalise(shared).text == normalise(QUOTE).text
+    assert_error(missing, 404, "not_found")

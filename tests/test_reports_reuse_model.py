@@ -1,0 +1,100 @@
+"""Copies and reuse end to end with the real model, and the held-out targets on the set.
+
+Slow: ingest embeds with the real model; the labelled-set check runs the text pipeline
+over ~800 articles (about half a minute).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from bench.reuse import evaluate
+from bench.reuse_set import build, ocr, reused, traditional, truncated
+from semsearch.service.cli import main
+
+from .conftest import shared_path
+
+pytestmark = pytest.mark.slow
+
+
+def _articles() -> list[str]:
+    lines = shared_path("corpus", "thucnews-1k-articles.tsv").read_text("utf-8").splitlines()
+    # Articles of different categories, none a reprint of another.
+    return [lines[n].split("\t", 1)[1] for n in (1, 3, 9, 14, 22, 30)]
+
+
+def test_reuse_and_copy_reports_on_a_real_collection(
+    tmp_path: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rng = random.Random(3)
+    texts = _articles()
+    records = [
+        {"id": f"art{n}", "title": t[:20], "text": t, "date": f"2024-01-0{n + 1}"}
+        for n, t in enumerate(texts)
+    ]
+    records += [
+        {"id": "art0-ocr", "title": "copy", "text": ocr(texts[0], rng), "date": "2024-02-01"},
+        {"id": "art0-trad", "title": "copy", "text": traditional(texts[0], rng)},
+        {"id": "art1-cut", "title": "copy", "text": truncated(texts[1], rng), "date": "2024-02-03"},
+        {
+            "id": "art3-reuses-2",
+            "title": "reuse",
+            "text": reused(texts[3], texts[2], rng),
+            "date": "2024-03-01",
+        },
+    ]
+    records = [r for r in records if r["id"] != "art3"]
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records), "utf-8")
+    common = ["--index", str(tmp_path / "index"), "--model-dir", str(model_dir), "--no-progress"]
+    assert main(["ingest", str(feed), *common, "--json"]) == 0
+    capsys.readouterr()
+
+    links_file = tmp_path / "links.jsonl"
+    assert main(["report", "reuse", *common, "--out", str(links_file)]) == 0
+    links = [json.loads(line) for line in links_file.read_text("utf-8").splitlines()]
+    levels = {tuple(sorted((x["article_id"], x["other_id"]))): x["level"] for x in links}
+    assert levels == {
+        ("art0", "art0-ocr"): "copy",
+        ("art0", "art0-trad"): "copy",
+        ("art0-ocr", "art0-trad"): "copy",
+        ("art1", "art1-cut"): "copy",
+        ("art2", "art3-reuses-2"): "reuse",
+    }
+    assert {x["source_id"] for x in links if "art0" in x["article_id"]} == {"art0"}
+    reuse = next(x for x in links if x["level"] == "reuse")
+    assert reuse["source_id"] == "art2" and reuse["spans"]
+    assert min(reuse["share"], reuse["other_share"]) < 0.5
+    assert main(["report", "reuse", *common, "--out", str(tmp_path / "links.html")]) == 0
+    page = (tmp_path / "links.html").read_text("utf-8")
+    assert page.count("<mark>") >= 5
+
+    groups_file = tmp_path / "groups.jsonl"
+    assert main(["report", "duplicates", *common, "--out", str(groups_file)]) == 0
+    groups = [json.loads(line) for line in groups_file.read_text("utf-8").splitlines()]
+    assert sorted(sorted(m["article_id"] for m in g["members"]) for g in groups) == [
+        ["art0", "art0-ocr", "art0-trad"],
+        ["art1", "art1-cut"],
+    ]
+    related_file = tmp_path / "related.jsonl"
+    assert main(["report", "related", *common, "-k", "2", "--out", str(related_file)]) == 0
+    related = {
+        r["article_id"]: r["neighbors"]
+        for r in map(json.loads, related_file.read_text("utf-8").splitlines())
+    }
+    assert related["art1-cut"][0]["neighbor_id"] == "art1"
+    assert related["art1-cut"][0]["level"] == "copy"
+
+
+def test_held_out_copy_targets() -> None:
+    shared_path("corpus", "thucnews-1k-articles.tsv")
+    result = evaluate(build().split("heldout"))
+    precision, recall, f1 = result["copy_groups"]  # type: ignore[misc]
+    assert precision >= 0.97 and recall >= 0.97
+    grouped, free = result["free_in_group"]  # type: ignore[misc]
+    assert f1 >= 0.97 and grouped <= 0.01 * free
+    assert result["reuse_not_copy"][1] >= 0.9  # type: ignore[index]
