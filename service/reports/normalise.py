@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-import opencc
+
+from semsearch.embedder.folding import fold_table
 
 # Unicode categories dropped: punctuation, symbols, separators (spaces), controls.
 _DROPPED = ("P", "S", "Z", "C")
-_T2S = opencc.OpenCC("t2s")
 
 
 @dataclass(frozen=True)
@@ -39,8 +39,7 @@ def _fold(char: str) -> str:
     for part in unicodedata.normalize("NFKC", char):
         if unicodedata.category(part)[0] in _DROPPED:
             continue
-        simple = _T2S.convert(part)
-        out.append((simple if len(simple) == 1 else part).lower())
+        out.append(fold_table().get(ord(part), part).lower())
     return "".join(out)
 
 
@@ -48,7 +47,8 @@ def normalise(text: str) -> Normalised:
     """Normalise ``text`` for copy and reuse matching.
 
     NFKC (full-width letters and digits to ASCII), traditional to simplified script
-    (OpenCC ``t2s``, character by character so offsets stay exact), lower case; spaces,
+    (OpenCC's character table, :func:`~semsearch.embedder.folding.fold_table`, so offsets
+    stay exact), lower case; spaces,
     punctuation, symbols and controls dropped.
 
     Args:
