@@ -6,14 +6,18 @@ docstrings because FastAPI would publish them as OpenAPI descriptions.
 
 from __future__ import annotations
 
+import logging
 from functools import partial
+from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query, Response
 from fastapi import Path as PathParam
 from starlette.concurrency import run_in_threadpool
 
-from semsearch.embedder.ingest import IngestOptions
+from semsearch.embedder.errors import InputError
+from semsearch.embedder.ingest import PAGE_FILE_KEY, IngestOptions
+from semsearch.embedder.page_image import page_png
 from semsearch.service import api_models as m
 from semsearch.service._auth import require_key
 from semsearch.service._convert import article_ref, article_ref_of, passage_ref
@@ -23,6 +27,8 @@ from semsearch.service._state import StateDep
 from semsearch.service.config import ServiceSettings
 from semsearch.service.reuse_lookup import article_reuse
 from semsearch.service.runtime import prepare_records, read_article
+
+log = logging.getLogger(__name__)
 
 
 def add_routes(api: APIRouter, settings: ServiceSettings) -> None:
@@ -55,6 +61,19 @@ def add_routes(api: APIRouter, settings: ServiceSettings) -> None:
         "edited) or reuse (a shared span of at least 50 characters) by the rules of "
         "`semsearch report reuse`, which covers the whole collection.",
     )
+    api.add_api_route(
+        "/articles/{article_id}/pages/{page}",
+        get_article_page,
+        methods=["GET"],
+        responses={**ERRORS, 200: {"content": {"image/png": {}}, "description": "The page."}},
+        response_class=Response,
+        tags=["articles"],
+        summary="A page an article was printed on, as a PNG picture",
+        description="Drawn from the PDF or page image the article was ingested from, when "
+        "that file is still at its ingest path on the server (404 otherwise); with "
+        "`passage`, that passage's line boxes on the page are marked. Only articles read "
+        "from a PDF or a page image have pages.",
+    )
     read(
         "/passages/{passage_id}",
         get_passage,
@@ -82,6 +101,46 @@ def add_routes(api: APIRouter, settings: ServiceSettings) -> None:
 
 
 ArticleId = Annotated[str, PathParam(description="Article id.", examples=["zzwb-2023-04-20-02"])]
+
+
+async def get_article_page(
+    state: StateDep,
+    article_id: ArticleId,
+    page: Annotated[int, PathParam(ge=1, le=100_000, description="1-based page number.")],
+    passage: Annotated[
+        int | None, Query(ge=0, description="Mark this passage's line boxes on the page.")
+    ] = None,
+) -> Response:
+    runtime = state.require()
+    found = await run_in_threadpool(read_article, runtime.collection, article_id)
+    if found is None:
+        raise ApiError(404, "not_found", f"no article {article_id!r}")
+    pages = {region["page"] for p in found.passages for region in (p.layout or [])}
+    source = (found.fields.get("metadata") or {}).get(PAGE_FILE_KEY)
+    # A record may carry any metadata: only an article the layout readers made has pages.
+    if not pages or not isinstance(source, str):
+        raise ApiError(404, "not_found", f"article {article_id!r} was not read from a page")
+    if page not in pages:
+        raise ApiError(404, "not_found", f"article {article_id!r} is not on page {page}")
+    marked = [p for p in found.passages if p.id == passage]
+    if passage is not None and not marked:
+        raise ApiError(404, "not_found", f"article {article_id!r} has no passage {passage}")
+    boxes = [
+        (box[0], box[1], box[2], box[3])
+        for p in marked
+        for region in (p.layout or [])
+        if region["page"] == page
+        for box in region["boxes"]
+    ]
+    try:
+        png = await run_in_threadpool(page_png, Path(source), page, boxes)
+    except InputError as exc:
+        # The reason names a server path: it goes to the log, not to the client.
+        log.info("page %s of article %r not drawn: %s", page, article_id, exc)
+        raise ApiError(
+            404, "not_found", f"page {page} of article {article_id!r} is not available"
+        ) from None
+    return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=300"})
 
 
 async def get_article(state: StateDep, article_id: ArticleId) -> m.ArticleResponse:

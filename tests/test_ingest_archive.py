@@ -417,3 +417,65 @@ def test_a_folder_with_mets_reads_its_alto_only_through_the_mets(
     stats = IngestStats()
     (article,) = list(iter_articles([folder], stats=stats))  # not the page's two as well
     assert stats.files == 1 and article.title == txt_articles[0].title
+
+
+def test_page_route_draws_the_source_page_with_the_hit_marked(made: dict, tmp_path: Path) -> None:
+    import io
+    import json
+
+    import numpy as np
+    from fastapi.testclient import TestClient
+    from PIL import Image
+
+    from semsearch.embedder.ingest import PAGE_FILE_KEY, prepare_articles
+    from semsearch.embedder.page_image import BOX_COLOUR, PDF_SCALE
+    from semsearch.service.app import create_app
+    from semsearch.service.config import ServiceSettings
+    from semsearch.service.runtime import Runtime
+
+    # ALTO names no page picture here: its articles get no page file.
+    assert all(PAGE_FILE_KEY not in a.metadata for a in iter_articles([made["alto"]]))
+    pdf = Path(shutil.copy(made["pdf"], tmp_path / "edition.pdf"))
+    hostile = tmp_path / "hostile.jsonl"
+    # A record naming a page file of its own: it has no page regions, so it gets no pages.
+    hostile.write_text(
+        json.dumps({"id": "rec", "title": "t", "text": "数字经济", "page_file": str(pdf)}) + "\n",
+        encoding="utf-8",
+    )
+    embedder = FakeEmbedder()
+    with Collection.create(tmp_path / "index", embedder) as collection:
+        collection.upsert(prepare_articles([pdf, hostile], embedder))
+    runtime = Runtime(tmp_path / "index", embedder, ServiceSettings(batch_window_ms=0))
+
+    def boxed(image: Image.Image) -> np.ndarray:
+        return (np.asarray(image.convert("RGB")) == BOX_COLOUR).all(axis=2)
+
+    try:
+        with TestClient(create_app(runtime)) as client:
+            hits = client.get("/search", params={"q": "数字经济", "k": 10}).json()["results"]
+            hit = next(h for h in hits if h["passage"]["layout"])
+            article_id, passage = hit["article"]["id"], hit["passage"]
+            article = client.get(f"/articles/{article_id}").json()
+            assert article["metadata"][PAGE_FILE_KEY] == str(pdf.resolve())
+            plain = client.get(f"/articles/{article_id}/pages/1")
+            assert plain.status_code == 200 and plain.headers["content-type"] == "image/png"
+            marked = client.get(f"/articles/{article_id}/pages/1", params={"passage": passage["id"]})
+            assert marked.status_code == 200
+            image = Image.open(io.BytesIO(marked.content))
+            assert image.width == pytest.approx(842 * PDF_SCALE, abs=2)  # A3 in points
+            assert not boxed(Image.open(io.BytesIO(plain.content))).any()
+            mask = boxed(image)
+            assert mask.sum() > 100
+            x0, y0, x1, y1 = (round(v * PDF_SCALE) for v in passage["layout"][0]["boxes"][0])
+            assert mask[y0 - 4 : y1 + 4, x0 - 4 : x1 + 4].any()  # the box is where the text is
+            # No such page, no such passage, a record's own field, a file moved away.
+            assert client.get(f"/articles/{article_id}/pages/2").status_code == 404
+            assert client.get(f"/articles/{article_id}/pages/0").status_code == 422
+            missing = client.get(f"/articles/{article_id}/pages/1", params={"passage": 10**6})
+            assert missing.status_code == 404
+            assert client.get("/articles/rec/pages/1").status_code == 404
+            pdf.rename(tmp_path / "moved.pdf")
+            gone = client.get(f"/articles/{article_id}/pages/1")
+            assert gone.status_code == 404 and str(tmp_path) not in gone.text
+    finally:
+        runtime.close()

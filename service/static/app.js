@@ -113,6 +113,20 @@ async function runPage(append) {
   }
 }
 
+// Links to the printed pages of an article read from a PDF or page image; the hit's
+// passage is marked on its page. Other articles have no page file and get no links.
+function pageLinks(articleId, article, passage) {
+  if (!(article.metadata && article.metadata.page_file)) return [];
+  const marked = passage && passage.layout ? passage.layout.map((r) => r.page) : [];
+  const pages = new Set(article.passages.flatMap((p) => (p.layout || []).map((r) => r.page)));
+  return [...pages].sort((a, b) => a - b).map((page) => {
+    const params = marked.includes(page) ? "?" + new URLSearchParams({ passage: String(passage.id) }).toString() : "";
+    const href = "/articles/" + encodeURIComponent(articleId) + "/pages/" + page + params;
+    const label = marked.includes(page) ? `Page ${page} 第${page}版 (hit marked 标出命中)` : `Page ${page} 第${page}版`;
+    return el("a", { href, target: "_blank", rel: "noopener", className: "page-link", text: label });
+  });
+}
+
 async function showArticle(articleId, passageId) {
   articleBox.replaceChildren();
   articleBox.hidden = false;
@@ -145,6 +159,8 @@ async function showArticle(articleId, passageId) {
       }
       articleBox.append(p);
     }
+    const pages = pageLinks(articleId, article, passage);
+    if (pages.length) articleBox.append(el("div", { className: "pages" }, pages));
     const similar = el("button", { type: "button", className: "link more-like-this", text: "More like this article 相似文章" });
     similar.addEventListener("click", () => navigate("/?" + new URLSearchParams({ like_article: articleId }).toString()));
     articleBox.append(el("div", { className: "actions" }, [similar]));

@@ -1,0 +1,90 @@
+"""A source page as a PNG picture, with a passage's line boxes marked.
+
+Pages come from the files the layout readers took them from: a PDF page rendered with PDFium
+(its boxes are in PDF points), or a page image (boxes in pixels). The picture is what a
+reader checks a hit against, so it is drawn from the file itself, not from stored text.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from pathlib import Path
+
+import pypdfium2 as pdfium
+from PIL import Image, ImageDraw
+
+from semsearch.embedder.errors import InputError
+from semsearch.embedder.reading import Format, detect_format, read_sample
+
+# PDF pages are drawn at 2 pixels per point (144 dpi): type stays legible on a screen.
+PDF_SCALE = 2.0
+# Boxes are drawn this many pixels wide, in a colour that is not newsprint.
+BOX_WIDTH = 3
+BOX_COLOUR = (220, 40, 40)
+# Page images larger than this are shrunk first: a 600 dpi scan is ~20 MB as a PNG.
+MAX_SIDE = 4000
+
+Box = tuple[float, float, float, float]
+
+
+def page_png(path: Path, page: int, boxes: Sequence[Box] = ()) -> bytes:
+    """Draw page ``page`` (1-based) of a PDF or page image, marking ``boxes``.
+
+    Args:
+        path: The PDF or image file an article was read from.
+        page: Page number, from 1.
+        boxes: ``(x0, y0, x1, y1)`` in the source's units (PDF points, image pixels).
+
+    Returns:
+        The PNG bytes.
+
+    Raises:
+        InputError: The file is missing, not a PDF or page image, or has no such page.
+    """
+    if not path.is_file():
+        raise InputError(f"{path}: the source file is not available")
+    file_format = detect_format(path, read_sample(path))
+    if file_format is Format.PDF:
+        image, scale = _pdf_page(path, page), PDF_SCALE
+    elif file_format is Format.IMAGE:
+        image, scale = _image_page(path, page), 1.0
+    else:
+        raise InputError(f"{path}: not a PDF or a page image")
+    shrink = min(1.0, MAX_SIDE / max(image.size))
+    if shrink < 1.0:
+        image = image.resize((round(image.width * shrink), round(image.height * shrink)))
+        scale *= shrink
+    draw = ImageDraw.Draw(image)
+    for x0, y0, x1, y1 in boxes:
+        draw.rectangle(
+            (x0 * scale, y0 * scale, x1 * scale, y1 * scale), outline=BOX_COLOUR, width=BOX_WIDTH
+        )
+    out = io.BytesIO()
+    image.save(out, format="PNG", optimize=False)
+    return out.getvalue()
+
+
+def _pdf_page(path: Path, page: int) -> Image.Image:
+    try:
+        document = pdfium.PdfDocument(str(path))
+    except pdfium.PdfiumError as exc:
+        raise InputError(f"{path}: not a readable PDF ({exc})") from None
+    try:
+        if not 1 <= page <= len(document):
+            raise InputError(f"{path}: no page {page} (it has {len(document)})")
+        return document[page - 1].render(scale=PDF_SCALE).to_pil().convert("RGB")
+    finally:
+        document.close()
+
+
+def _image_page(path: Path, page: int) -> Image.Image:
+    try:
+        image = Image.open(path)
+        frames = getattr(image, "n_frames", 1)
+        if not 1 <= page <= frames:
+            raise InputError(f"{path}: no page {page} (it has {frames})")
+        image.seek(page - 1)
+        return image.convert("RGB")
+    except (OSError, Image.DecompressionBombError) as exc:
+        raise InputError(f"{path}: not a readable image ({exc})") from None

@@ -1,0 +1,85 @@
+"""The page view of an article read from a PDF: links to its printed page, hit marked.
+
+Real model, Debian's headless Chromium (driven by Playwright) and a test page printed from
+the sample page (tests/pages.py).
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from semsearch import Collection, prepare_articles
+from semsearch.service.app import create_app
+from semsearch.service.config import ServiceSettings
+from semsearch.service.runtime import Runtime
+
+from . import pages
+from .conftest import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS
+
+pytestmark = pytest.mark.slow
+
+if not CHROMIUM.exists() or pages.CHROMIUM is None:
+    pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)", allow_module_level=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, real_embedder: object) -> Iterator[str]:
+    import uvicorn
+
+    folder = tmp_path_factory.mktemp("page-view")
+    pdf = pages.render_pdf(pages.seed_page(), folder / "page-2023-04-20.pdf")
+    with Collection.create(folder / "index", real_embedder) as collection:  # type: ignore[arg-type]
+        collection.upsert(prepare_articles([pdf], real_embedder))  # type: ignore[arg-type]
+    runtime = Runtime(folder / "index", real_embedder, ServiceSettings())  # type: ignore[arg-type]
+    port = _free_port()
+    config = uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port, log_level="warning")
+    uvicorn_server = uvicorn.Server(config)
+    thread = threading.Thread(target=uvicorn_server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not uvicorn_server.started:
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        uvicorn_server.should_exit = True
+        thread.join(timeout=10)
+        runtime.close()
+
+
+def test_article_view_links_to_the_printed_page_with_the_hit_marked(server: str) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            page.goto(server + "/?q=" + "数字经济核心产业")
+            first = page.locator(".hit a").first
+            expect(first).to_be_visible(timeout=60_000)
+            first.click()
+            link = page.locator("a.page-link", has_text="hit marked")
+            expect(link).to_have_count(1, timeout=60_000)
+            href = link.get_attribute("href")
+            assert href and href.startswith("/articles/") and "/pages/1?passage=" in href
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "page-view-article.png"), full_page=True)
+            response = page.goto(server + href)
+            assert response is not None and response.status == 200
+            assert response.headers["content-type"] == "image/png"
+            page.screenshot(path=str(ARTIFACTS / "page-view-page.png"))
+        finally:
+            browser.close()
