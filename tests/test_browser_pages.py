@@ -6,6 +6,7 @@ the sample page (tests/pages.py).
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -13,7 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from semsearch import Collection, prepare_articles
+from semsearch import Collection, iter_articles, prepare_articles
 from semsearch.service.app import create_app
 from semsearch.service.config import ServiceSettings
 from semsearch.service.runtime import Runtime
@@ -39,8 +40,13 @@ def server(tmp_path_factory: pytest.TempPathFactory, real_embedder: object) -> I
 
     folder = tmp_path_factory.mktemp("page-view")
     pdf = pages.render_pdf(pages.seed_page(), folder / "page-2023-04-20.pdf")
+    # A wire copy of the page's second article: most of its text, a credit line added.
+    original = list(iter_articles([pages.seed_page()]))[1]
+    copy = {"id": "copy-1", "title": "转载：" + original.title, "date": "2023-04-21",
+            "text": original.text[: len(original.text) * 3 // 4] + "\n（来源：郑州晚报）"}
+    (folder / "wire.jsonl").write_text(json.dumps(copy, ensure_ascii=False) + "\n", encoding="utf-8")
     with Collection.create(folder / "index", real_embedder) as collection:  # type: ignore[arg-type]
-        collection.upsert(prepare_articles([pdf], real_embedder))  # type: ignore[arg-type]
+        collection.upsert(prepare_articles([pdf, folder / "wire.jsonl"], real_embedder))  # type: ignore[arg-type]
     runtime = Runtime(folder / "index", real_embedder, ServiceSettings())  # type: ignore[arg-type]
     port = _free_port()
     config = uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port, log_level="warning")
@@ -80,5 +86,26 @@ def test_article_view_links_to_the_printed_page_with_the_hit_marked(server: str)
             assert response is not None and response.status == 200
             assert response.headers["content-type"] == "image/png"
             page.screenshot(path=str(ARTIFACTS / "page-view-page.png"))
+        finally:
+            browser.close()
+
+
+def test_article_view_shows_copies_with_the_shared_text_marked(server: str) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    original = list(iter_articles([pages.seed_page()]))[1]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            page.goto(server + "/?article=" + original.id)
+            link = page.locator(".reuse-link", has_text="copy")
+            expect(link).to_have_count(1, timeout=60_000)
+            assert link.locator("a").get_attribute("href") == "/?article=copy-1"
+            shared = page.locator("mark.reused").first.text_content() or ""
+            assert len(shared) > 100 and shared in original.text
+            expect(page.locator("p.reused-paragraph").first).to_be_visible()
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "page-view-reuse.png"), full_page=True)
         finally:
             browser.close()

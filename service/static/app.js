@@ -113,6 +113,39 @@ async function runPage(append) {
   }
 }
 
+// Most shared spans quoted per link; the paragraphs holding any are marked too.
+const REUSE_QUOTES = 3;
+
+// The article's copies and text-reuse links (GET /articles/{id}/reuse), each with the shared
+// text quoted and marked; the article's paragraphs that hold shared text get a side bar.
+async function showReuse(articleId, article, paragraphNodes, box) {
+  let found;
+  try {
+    found = await getJSON("/articles/" + encodeURIComponent(articleId) + "/reuse");
+  } catch (error) {
+    return; // reuse is extra: the article itself is already shown
+  }
+  if (!found.links.length) return;
+  box.append(el("h3", { text: "Copies and reuse 转载与文本复用" }));
+  for (const link of found.links) {
+    const level = link.level === "copy" ? "copy 转载" : "reuse 复用";
+    const share = `${Math.round(link.share * 100)}% of this text 本文${Math.round(link.share * 100)}%`;
+    const head = el("div", { className: "reuse-link" }, [
+      el("span", { className: "reuse-level", text: level }),
+      el("a", { href: articleLink(link.other.id), text: link.other.title || link.other.id }),
+      el("span", { className: "meta", text: [link.other.date, link.other.source, share].filter(Boolean).join(" · ") }),
+    ]);
+    box.append(head);
+    for (const span of link.spans.slice(0, REUSE_QUOTES)) {
+      const quote = el("blockquote", {}, [el("mark", { className: "reused", text: article.text.slice(span.start, span.end) })]);
+      box.append(quote);
+    }
+    for (const [paragraph, node] of paragraphNodes) {
+      if (link.spans.some((span) => span.start < paragraph.end && span.end > paragraph.start)) node.classList.add("reused-paragraph");
+    }
+  }
+}
+
 // Links to the printed pages of an article read from a PDF or page image; the hit's
 // passage is marked on its page. Other articles have no page file and get no links.
 function pageLinks(articleId, article, passage) {
@@ -147,6 +180,7 @@ async function showArticle(articleId, passageId) {
       );
     }
     let target = null;
+    const paragraphNodes = [];
     for (const paragraph of article.paragraphs) {
       const ranges = [];
       if (passage && passage.start < paragraph.end && passage.end > paragraph.start) {
@@ -158,7 +192,11 @@ async function showArticle(articleId, passageId) {
         target = target || p;
       }
       articleBox.append(p);
+      paragraphNodes.push([paragraph, p]);
     }
+    const reuseBox = el("section", { className: "reuse" });
+    articleBox.append(reuseBox);
+    showReuse(articleId, article, paragraphNodes, reuseBox);
     const pages = pageLinks(articleId, article, passage);
     if (pages.length) articleBox.append(el("div", { className: "pages" }, pages));
     const similar = el("button", { type: "button", className: "link more-like-this", text: "More like this article 相似文章" });
