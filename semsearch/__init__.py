@@ -36,12 +36,15 @@ from semsearch.index import (
     CollectionLockedError,
     Filters,
     ModelMismatchError,
+    ParsedQuery,
     PassageVectors,
+    QuerySyntaxError,
     SearchHit,
     SearchResponse,
     SnippetStyle,
     StoredPassage,
     UpsertReport,
+    parse_query,
 )
 
 __version__ = "0.1.0"
@@ -63,8 +66,10 @@ __all__ = [
     "ModelError",
     "ModelMismatchError",
     "Paragraph",
+    "ParsedQuery",
     "Passage",
     "PassageVectors",
+    "QuerySyntaxError",
     "SearchHit",
     "SearchResponse",
     "SemsearchError",
@@ -75,5 +80,6 @@ __all__ = [
     "UpsertReport",
     "__version__",
     "iter_articles",
+    "parse_query",
     "prepare_articles",
 ]
