@@ -51,7 +51,7 @@ def test_date_sort(client: TestClient, sort: str, first: str) -> None:
         "/search", params={"q": "+数字", "mode": "lexical", "sort": sort, "collapse": "true"}
     ).json()
     assert body["sort"] == sort
-    assert [h["article"]["id"] for h in body["results"]][0] == first
+    assert body["results"][0]["article"]["id"] == first
     dates = [h["article"]["date"] for h in body["results"]]
     assert dates == sorted(dates, reverse=sort == "date-desc")
 
