@@ -78,9 +78,10 @@ def test_cli_syntax_facets_sort_and_errors(
     assert main(["search", "数字经济 -观摩", *common, "--facets", "month"]) == 0
     out = capsys.readouterr().out
     assert "of 1 matching articles" in out and "month: 2023-04 1" in out
-    for bad in ['"项目为王', "-观摩"]:
-        assert main(["search", bad, *common]) == 2
+    for bad, message in [('"项目为王', "unbalanced quote"), ("-观摩", "only exclusions")]:
+        # ``--`` ends the options, so a query may start with ``-``.
+        assert main(["search", *common, "--", bad]) == 2
         err = capsys.readouterr().err
-        assert err.startswith("semsearch: error:") and err.count("\n") == 1
+        assert err.startswith("semsearch: error:") and err.count("\n") == 1 and message in err
     assert main(["search", "数字", *common, "--facets", "colour"]) == 2
     assert "unknown facet" in capsys.readouterr().err
