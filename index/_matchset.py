@@ -146,7 +146,9 @@ def _dense_range(
 ) -> dict[int, float]:
     """Passages whose cosine with the query reaches ``floor`` (deepening until it is crossed)."""
     reachable = view.passages if allowed is None else len(allowed)
-    depth = min(RANGE_START, max(reachable, 1))
+    if reachable == 0:
+        return {}
+    depth = min(RANGE_START, reachable)
     while True:
         scores, ids = view.vectors.search(
             query_vector, depth, allowed=allowed, excluded=view.tombstones

@@ -233,3 +233,12 @@ def test_deleted_articles_leave_the_match_set(tmp_path: Path) -> None:
         response = coll.search('"项目为王"', mode="hybrid", k=100, collapse=True, count=True)
         assert {h.article_id for h in response.results} == truth["phrase"] - set(gone)
         assert response.total == len(truth["phrase"]) - 3
+
+
+@pytest.mark.parametrize("mode", ["lexical", "dense", "hybrid"])
+def test_phrase_found_nowhere_gives_an_empty_counted_page(generated: Any, mode: str) -> None:
+    coll, _ = generated
+    for sort in ("relevance", "date-desc"):
+        response = coll.search('"不存在的短语"', mode=mode, sort=sort, facets=["month"])
+        assert response.results == [] and response.total == 0
+        assert response.facets == {"month": []}
