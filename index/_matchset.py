@@ -5,10 +5,12 @@ snapshot. Relevance order ranks every candidate, however weak; counting and date
 need a set with an edge, defined per mode (always inside the filters and the query's
 phrase / ``+must`` / exclusion constraints):
 
-- ``lexical``: passages matching any lexical term (what BM25 can return);
+- ``lexical``: passages whose BM25 reaches :data:`LEXICAL_SHARE` of the query's best
+  BM25 score (every passage sharing one bigram with a sentence would be mostly junk);
 - ``dense``: passages whose cosine with the query reaches :data:`DENSE_FLOOR`;
-- ``hybrid``: those dense passages plus passages holding every plain word of the query as
-  typed (each word is checked like a ``+must`` part).
+- ``hybrid``: those dense passages, plus the lexical ones when the query's script lets
+  the lexical side count (its fusion weight is above 0), plus passages holding every
+  plain word of the query as typed (each word is checked like a ``+must`` part).
 
 A query made only of required parts (``"项目为王"``) matches exactly the passages that
 satisfy them. ``bench/matchset.py`` calibrated the floor and measures the set's precision
@@ -34,6 +36,9 @@ from semsearch.index.query import ParsedQuery
 # Cosine floor of the dense side of the match set (multilingual-e5-small). Chosen for the
 # best F1 of the set on the tuning half of the queries of bench/matchset.py's sets.
 DENSE_FLOOR = 0.9
+# Share of the best BM25 score of a query a passage needs to be a lexical match; chosen
+# like the floor (bench/matchset.py).
+LEXICAL_SHARE = 0.9
 # Vectors fetched by the first dense range step; doubled until the floor is crossed.
 RANGE_START = 1000
 SORTS = ("relevance", "date-desc", "date-asc")
@@ -90,7 +95,10 @@ def match_set(
     terms: list[str],
     mode: str,
     allowed: np.ndarray | None,
-    floor: float = DENSE_FLOOR,
+    *,
+    lexical_side: bool = True,
+    floor: float | None = None,
+    share: float | None = None,
 ) -> MatchSet:
     """The passages that match the query in this mode.
 
@@ -102,11 +110,16 @@ def match_set(
         terms: Lexical terms of the ranking text.
         mode: ``hybrid``, ``dense`` or ``lexical``.
         allowed: Passages the filters and constraints let through (None: all).
-        floor: Dense cosine floor.
+        lexical_side: Hybrid only: add the lexical matches (False when fusion gives the
+            lexical side no weight, e.g. an English query over Chinese text).
+        floor: Dense cosine floor (default :data:`DENSE_FLOOR`).
+        share: Lexical share of the best BM25 (default :data:`LEXICAL_SHARE`).
 
     Returns:
         The match set.
     """
+    floor = DENSE_FLOOR if floor is None else floor
+    share = LEXICAL_SHARE if share is None else share
     only = None if allowed is None else allowed.tolist()
     dense: dict[int, float] = {}
     lex: dict[int, float] = {}
@@ -116,12 +129,15 @@ def match_set(
         if match is not None and members:
             lex = dict(store.bm25_search(conn, match, -1, only=only))
     elif mode == "lexical":
-        lex = dict(store.bm25_search(conn, match, -1, only=only)) if match else {}
+        lex = _best_share(dict(store.bm25_search(conn, match, -1, only=only)) if match else {}, share)
         members = set(lex)
     else:
         if query_vector is not None:
             dense = _dense_range(view, query_vector, allowed, floor)
         members = set(dense)
+        if mode == "hybrid" and lexical_side and match is not None:
+            lex = _best_share(dict(store.bm25_search(conn, match, -1, only=only)), share)
+            members |= set(lex)
         if mode == "hybrid" and parsed.words:
             every_word = replace(parsed, required=tuple((w,) for w in parsed.words), excluded=())
             holding = constrained_ids(conn, every_word, view.tombstones)
@@ -130,7 +146,7 @@ def match_set(
             if holding is not None and len(holding):
                 members |= set(holding.tolist())
                 if match is not None:
-                    lex = dict(store.bm25_search(conn, match, -1, only=holding.tolist()))
+                    lex |= dict(store.bm25_search(conn, match, -1, only=holding.tolist()))
     members -= set(view.tombstones.tolist())
     missing = [pid for pid in members if pid not in dense]
     if query_vector is not None and missing:
@@ -139,6 +155,14 @@ def match_set(
             dense.update(zip(missing, (float(s) for s in sims), strict=True))
     scores = {pid: dense.get(pid, lex.get(pid, 0.0)) for pid in members}
     return MatchSet(scores, dense, lex, store.article_ids_of(conn, members))
+
+
+def _best_share(scores: dict[int, float], share: float) -> dict[int, float]:
+    """The scores reaching ``share`` of the best one."""
+    if not scores:
+        return {}
+    cut = share * max(scores.values())
+    return {pid: score for pid, score in scores.items() if score >= cut}
 
 
 def _dense_range(

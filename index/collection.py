@@ -546,6 +546,7 @@ class Collection:
                     terms,
                     mode,
                     allowed_ids(conn, filters, (), constraint),
+                    lexical_side=(weight or 0.0) > 0,
                 )
             if matches is not None and sort != "relevance":
                 entries = date_page(
