@@ -125,7 +125,8 @@ def main(argv: list[str] | None = None) -> None:
             "worktree; the full corpus takes ~15 minutes to embed on the shared machine. "
             f"{args.queries} distinct queries per row, in process (`Collection.search`, "
             "k=10, per article; query vectors come from the embedding cache after a first run, so "
-            "the rows compare the search itself). Seven other developers were running "
+            "the rows compare the search itself). Seven other developers (and this worktree's own "
+            "bench.matchset run) were running "
             "tests and builds on the same two cores, so absolute figures are noisy.",
             table(["query", "p50 ms", "p90 ms"], rows),
             f"Facets and total add {p50['counted'] - p50['plain']:.1f} ms to the hybrid p50 "
