@@ -8,6 +8,7 @@ from semsearch.index.collection import Collection
 from semsearch.index.errors import CollectionError, CollectionLockedError, ModelMismatchError
 from semsearch.index.filters import Filters
 from semsearch.index.lexical import ANALYZERS, DEFAULT_ANALYZER
+from semsearch.index.query import ParsedQuery, QuerySyntaxError, parse_query
 from semsearch.index.results import (
     CheckReport,
     CollectionInfo,
@@ -32,11 +33,14 @@ __all__ = [
     "CollectionLockedError",
     "Filters",
     "ModelMismatchError",
+    "ParsedQuery",
     "PassageVectors",
+    "QuerySyntaxError",
     "SearchHit",
     "SearchResponse",
     "SnippetStyle",
     "StoredPassage",
     "UpsertReport",
+    "parse_query",
     "restore_collection",
 ]

@@ -127,6 +127,7 @@ def collect(
     snippet_terms: list[str],
     style: SnippetStyle | None,
     fusion: FusionParams = DEFAULT_FUSION,
+    constraint: np.ndarray | None = None,
 ) -> list[SearchHit]:
     """Rank candidates, deepening the candidate lists until the page can be filled.
 
@@ -146,12 +147,14 @@ def collect(
         snippet_terms: Terms the snippets highlight.
         style: Highlight markers and snippet width.
         fusion: How ``hybrid`` blends its two rankings.
+        constraint: Passages the query's phrases, ``+must`` parts and exclusions allow
+            (None: no constraint).
 
     Returns:
         The hits of the page.
     """
     vectors = view.vectors
-    allowed = _allowed_ids(conn, filters, exclude_ids)
+    allowed = allowed_ids(conn, filters, exclude_ids, constraint)
     excluded = view.tombstones
     if exclude_ids:
         excluded = np.union1d(excluded, np.asarray(exclude_ids, dtype=np.int64))
@@ -170,11 +173,12 @@ def collect(
             dense = _dense(vectors, query_vector, depth, allowed, excluded)
         lexical_hits: Ranked = []
         if match is not None and limit > 0:
-            lexical_hits = [
-                (pid, score)
-                for pid, score in store.bm25_search(conn, match, depth, filters)
-                if pid not in exclude_ids
-            ]
+            found = (
+                store.bm25_search(conn, match, depth, filters)
+                if constraint is None
+                else store.bm25_search(conn, match, depth, only=_as_list(allowed))
+            )
+            lexical_hits = [(pid, score) for pid, score in found if pid not in exclude_ids]
         # One look-up serves fusing by article and collapsing the page.
         article_of = _articles_of(conn, dense, lexical_hits) if collapse else None
         if mode == "lexical":
@@ -190,16 +194,32 @@ def collect(
         if len(page) >= need or exhausted or not lists_full or depth >= limit:
             break
         depth *= 2
-    return _hits(conn, page[offset:need], offset, snippet_terms, style)
+    return hits_of(conn, page[offset:need], offset, snippet_terms, style)
 
 
-def _allowed_ids(
-    conn: Any, filters: Filters | None, exclude_ids: Sequence[int]
+def _as_list(ids: np.ndarray | None) -> list[int]:
+    return [] if ids is None else ids.tolist()
+
+
+def allowed_ids(
+    conn: Any,
+    filters: Filters | None,
+    exclude_ids: Sequence[int],
+    constraint: np.ndarray | None = None,
 ) -> np.ndarray | None:
-    """Passages the filters let through, less the excluded ones (None: no filter)."""
+    """Passages the filters and the query's constraints let through, less the excluded ones.
+
+    Returns:
+        Sorted ids, or None when nothing restricts the passages.
+    """
     if filters is None or filters.is_empty():
-        return None
-    allowed = np.asarray(store.filtered_passage_ids(conn, filters), dtype=np.int64)
+        if constraint is None:
+            return None
+        allowed = constraint
+    else:
+        allowed = np.asarray(store.filtered_passage_ids(conn, filters), dtype=np.int64)
+        if constraint is not None:
+            allowed = np.intersect1d(allowed, constraint)
     if exclude_ids:
         allowed = np.setdiff1d(allowed, np.asarray(exclude_ids, dtype=np.int64))
     return allowed
@@ -224,7 +244,7 @@ def _hybrid(
     return fuse(dense, lexical_hits, weight, params=fusion, article_of=article_of, lead=lead)
 
 
-def _hits(
+def hits_of(
     conn: Any,
     shown: list[tuple[Fused, int]],
     offset: int,

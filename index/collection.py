@@ -34,6 +34,7 @@ from semsearch.embedder.records import Article, Passage
 from semsearch.index import _writes, lexical, store
 from semsearch.index._consistency import check as check_collection
 from semsearch.index._consistency import check_model, rebuild_vectors
+from semsearch.index._constraints import constrained_ids
 from semsearch.index._export import PassageVectors, read_passage_vectors
 from semsearch.index._files import (
     NEXT_SEGMENT_KEY,
@@ -41,7 +42,15 @@ from semsearch.index._files import (
     remove_collection_files,
     rewrite_manifest,
 )
-from semsearch.index._ranking import collect, example_query, lead_scores, query_weight
+from semsearch.index._matchset import SORTS, check_facets, date_page, facet_counts, match_set
+from semsearch.index._ranking import (
+    allowed_ids,
+    collect,
+    example_query,
+    hits_of,
+    lead_scores,
+    query_weight,
+)
 from semsearch.index._rebuild import REBUILD_BATCH, rebuild, reshape_target
 from semsearch.index._snapshot import ReadView, Snapshots
 from semsearch.index.backup import BackupReport, backup_collection
@@ -49,6 +58,7 @@ from semsearch.index.errors import CollectionError, InputError
 from semsearch.index.filters import Filters
 from semsearch.index.fusion import DEFAULT_FUSION, FusionParams
 from semsearch.index.manifest import MANIFEST_NAME, Manifest, read_manifest, write_manifest
+from semsearch.index.query import parse_query
 from semsearch.index.results import (
     SEARCH_MODES,
     CheckReport,
@@ -513,8 +523,15 @@ class Collection:
         min_score: float | None = None,
         snippet_style: SnippetStyle | None = None,
         fusion: FusionParams = DEFAULT_FUSION,
+        sort: str = "relevance",
+        facets: Sequence[str] = (),
+        count: bool = False,
+        syntax: bool = True,
     ) -> SearchResponse:
         """Search passages.
+
+        The query may use the syntax of :mod:`index.query` (``"phrase"``, ``+must``,
+        ``-exclude``, ``OR``); its constraints apply like filters, before the top-k cut.
 
         Args:
             query: Free text (any language the model knows).
@@ -526,43 +543,79 @@ class Collection:
             min_score: Drop hits scoring below this (in the mode's score scale).
             snippet_style: Highlight markers and snippet width.
             fusion: How ``hybrid`` blends its two rankings (default: the measured choice).
+            sort: ``relevance`` (default), ``date-desc`` or ``date-asc`` (the match set of
+                :mod:`index._matchset` in date order).
+            facets: Count matching articles per value of these fields (``source``,
+                ``section``, ``year``, ``month``, ``meta.KEY``).
+            count: Fill ``total`` / ``total_passages`` (implied by a date sort or facets).
+            syntax: False reads the query as plain text (quotes, signs, ``OR`` mean nothing).
 
         Returns:
             The page of results.
+
+        Raises:
+            InputError: Unknown mode, sort or facet, bad paging, or a malformed query.
         """
         if mode not in SEARCH_MODES:
             raise InputError(f"unknown search mode {mode!r}; choose one of {', '.join(SEARCH_MODES)}")
+        if sort not in SORTS:
+            raise InputError(f"unknown sort {sort!r}; choose one of {', '.join(SORTS)}")
         if k < 1 or offset < 0:
             raise InputError("k must be >= 1 and offset >= 0")
+        facet_names = check_facets(facets)
+        parsed = parse_query(query, syntax=syntax)
         started = time.perf_counter()
         query_vector = None
         if mode != "lexical":
-            query_vector = self._require_embedder().embed_queries([query])
-        # Snippets mark the query's words; matching may add the collection's extra terms.
-        words = lexical.query_terms(query)
+            query_vector = self._require_embedder().embed_queries([parsed.text])
+        words = lexical.query_terms(parsed.text)
+        # Snippets mark phrases whole (not their words one by one) and the plain words.
+        plain = words if not parsed.constrained else lexical.query_terms(" ".join(parsed.words))
+        marks = [*parsed.highlights, *plain]
         with self._snapshot():
             conn, view = self._conn, self._view()
-            terms = lexical.analyzer(store.analyzer_name(conn)).query_terms(query, words)
+            terms = lexical.analyzer(store.analyzer_name(conn)).query_terms(parsed.text, words)
             weight: float | None = None
             if mode == "hybrid":
-                weight = query_weight(conn, view.passages, query, terms, fusion)
-            hits = collect(
-                conn,
-                view,
-                query_vector,
-                terms if mode != "dense" else [],
-                mode,
-                weight or 0.0,
-                k=k,
-                offset=offset,
-                filters=filters,
-                collapse=collapse,
-                min_score=min_score,
-                exclude_ids=(),
-                snippet_terms=words,
-                style=snippet_style,
-                fusion=fusion,
-            )
+                weight = query_weight(conn, view.passages, parsed.text, terms, fusion)
+            constraint = constrained_ids(conn, parsed, view.tombstones)
+            matches = None
+            if count or facet_names or sort != "relevance":
+                matches = match_set(
+                    conn,
+                    view,
+                    parsed,
+                    query_vector,
+                    terms,
+                    mode,
+                    allowed_ids(conn, filters, (), constraint),
+                    lexical_side=(weight or 0.0) > 0,
+                )
+            if matches is not None and sort != "relevance":
+                entries = date_page(
+                    conn, matches, sort, collapse=collapse, min_score=min_score
+                )
+                hits = hits_of(conn, entries[offset : offset + k], offset, marks, snippet_style)
+            else:
+                hits = collect(
+                    conn,
+                    view,
+                    query_vector,
+                    terms if mode != "dense" else [],
+                    mode,
+                    weight or 0.0,
+                    k=k,
+                    offset=offset,
+                    filters=filters,
+                    collapse=collapse,
+                    min_score=min_score,
+                    exclude_ids=(),
+                    snippet_terms=marks,
+                    style=snippet_style,
+                    fusion=fusion,
+                    constraint=constraint,
+                )
+            facet_values = facet_counts(conn, matches, facet_names) if matches else None
         return SearchResponse(
             query=query,
             mode=mode,
@@ -572,6 +625,10 @@ class Collection:
             offset=offset,
             collapsed=collapse,
             lexical_weight=weight,
+            sort=sort,
+            total=matches.articles if matches else None,
+            total_passages=len(matches.scores) if matches else None,
+            facets=facet_values if facet_names else None,
         )
 
     def similar(

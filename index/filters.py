@@ -12,6 +12,11 @@ from semsearch.index.errors import InputError
 _METADATA_KEY = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
+def is_metadata_key(key: str) -> bool:
+    """True when ``key`` can name an extra field in a JSON path (letters, digits, ``_.-``)."""
+    return bool(_METADATA_KEY.match(key))
+
+
 @dataclass(frozen=True, kw_only=True)
 class Filters:
     """Restrictions applied before the top-k is cut.

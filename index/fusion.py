@@ -182,7 +182,8 @@ def normaliser(scores: Sequence[float], params: FusionParams) -> Callable[[float
     mean = sum(top) / len(top)
     spread = math.sqrt(sum((v - mean) ** 2 for v in top) / len(top))
     if spread <= 0:
-        return lambda value: 0.0
+        # One candidate (a phrase found in one article): keep raw order, centred on it.
+        return lambda value: value - mean
     return lambda value: (value - mean) / spread
 
 

@@ -54,9 +54,22 @@ class SearchResponse:
     offset: int = 0
     collapsed: bool = False
     lexical_weight: float | None = None
+    sort: str = "relevance"
+    total: int | None = None
+    total_passages: int | None = None
+    facets: dict[str, list[dict[str, Any]]] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The ``--json`` shape: ``{"query","mode","took_ms","results":[...]}`` plus extras."""
+        """The ``--json`` shape: ``{"query","mode","took_ms","results":[...]}`` plus extras.
+
+        ``total`` / ``total_passages`` (matching articles / passages, when counted) and
+        ``facets`` (when asked for) appear only when known.
+        """
+        extras: dict[str, Any] = {"sort": self.sort}
+        if self.total is not None:
+            extras |= {"total": self.total, "total_passages": self.total_passages}
+        if self.facets is not None:
+            extras["facets"] = self.facets
         return {
             "query": self.query,
             "mode": self.mode,
@@ -65,6 +78,7 @@ class SearchResponse:
             "offset": self.offset,
             "collapsed": self.collapsed,
             "lexical_weight": self.lexical_weight,
+            **extras,
             "results": [hit.to_dict() for hit in self.results],
         }
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from semsearch.embedder.records import Article, Passage
 from semsearch.index import lexical
-from semsearch.index.filters import Filters
+from semsearch.index.filters import Filters, is_metadata_key
 
 DATABASE_NAME = "collection.sqlite"
 # A writer may hold the database for a while (one transaction per ingest batch); readers in
@@ -421,20 +421,30 @@ def filtered_passage_ids(conn: sqlite3.Connection, filters: Filters) -> list[int
 
 
 def bm25_search(
-    conn: sqlite3.Connection, match: str, limit: int, filters: Filters | None = None
+    conn: sqlite3.Connection,
+    match: str,
+    limit: int,
+    filters: Filters | None = None,
+    only: Sequence[int] | None = None,
 ) -> list[tuple[int, float]]:
     """Rank passages by FTS5 BM25 (higher is better).
 
     Args:
         conn: Connection.
         match: FTS5 MATCH expression.
-        limit: Maximum hits.
+        limit: Maximum hits (-1: all).
         filters: Optional article filters, applied inside the query before the limit.
+        only: Optional passage ids the hits must be among (a query's constraints).
 
     Returns:
         ``(passage_id, score)`` best first.
     """
     condition, params = filters.to_sql() if filters else ("", [])
+    if only is not None:
+        # One JSON parameter rather than a temp table: the read connection is read-only.
+        only_clause = "p.id IN (SELECT value FROM json_each(?))"
+        condition = f"{condition} AND {only_clause}" if condition else only_clause
+        params = [*params, json.dumps([int(i) for i in only])]
     rank = f"bm25(passages_fts, {BM25_TEXT_WEIGHT}, {BM25_TITLE_WEIGHT})"
     if condition:
         sql = (
@@ -450,6 +460,64 @@ def bm25_search(
         )
         args = [match, limit]
     return [(int(row[0]), float(row[1])) for row in conn.execute(sql, args)]
+
+
+def passage_texts(conn: sqlite3.Connection, match: str | None) -> list[tuple[int, str, str]]:
+    """``(passage_id, text, article title)`` of the passages an FTS5 expression matches.
+
+    Args:
+        conn: Connection.
+        match: FTS5 MATCH expression; None reads every passage.
+
+    Returns:
+        The rows, in no particular order.
+    """
+    sql = "SELECT p.id, p.text, a.title FROM passages p JOIN articles a ON a.id = p.article_id"
+    if match is None:
+        return [(int(r[0]), r[1], r[2] or "") for r in conn.execute(sql)]
+    sql += " WHERE p.id IN (SELECT rowid FROM passages_fts WHERE passages_fts MATCH ?)"
+    return [(int(r[0]), r[1], r[2] or "") for r in conn.execute(sql, [match])]
+
+
+def article_dates(conn: sqlite3.Connection, article_ids: Iterable[str]) -> dict[str, str | None]:
+    """Date of each article (unknown ids are left out)."""
+    sql = "SELECT id, date FROM articles WHERE id IN (SELECT value FROM json_each(?))"
+    return {r[0]: r[1] for r in conn.execute(sql, [json.dumps(sorted(article_ids))])}
+
+
+def facet_counts(
+    conn: sqlite3.Connection,
+    article_ids: Sequence[str],
+    *,
+    column: str | None = None,
+    date_prefix: int | None = None,
+    metadata_key: str | None = None,
+) -> list[tuple[Any, int]]:
+    """Articles per value of one field, among ``article_ids`` (null values left out).
+
+    Args:
+        conn: Connection.
+        article_ids: The articles to count.
+        column: ``source`` or ``section``.
+        date_prefix: Count by the first this many characters of the date (4: year, 7: month).
+        metadata_key: Count by this extra field (checked by the caller).
+
+    Returns:
+        ``(value, count)`` pairs, unordered.
+    """
+    if column in ("source", "section"):
+        expr = f"a.{column}"
+    elif date_prefix is not None:
+        expr = f"substr(a.date, 1, {int(date_prefix)})"
+    elif metadata_key is not None and is_metadata_key(metadata_key):
+        expr = f"json_extract(a.metadata, '$.\"{metadata_key}\"')"
+    else:
+        raise ValueError("facet_counts needs a column, a date prefix or a metadata key")
+    sql = (
+        f"SELECT {expr} AS v, count(*) FROM articles a"
+        " WHERE a.id IN (SELECT value FROM json_each(?)) AND v IS NOT NULL GROUP BY v"
+    )
+    return [(r[0], int(r[1])) for r in conn.execute(sql, [json.dumps(list(article_ids))])]
 
 
 def lead_passages(conn: sqlite3.Connection, article_ids: Iterable[str]) -> dict[str, int]:

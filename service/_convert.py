@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import html
 import time
-from typing import Any
+from typing import Any, cast
 
 from semsearch.index import Filters, SearchResponse, SnippetStyle
 from semsearch.index import SearchHit as IndexHit
@@ -38,7 +38,10 @@ def search_result(response: SearchResponse, k: int, started: float) -> m.SearchR
         query=response.query,
         mode=response.mode,
         took_ms=round((time.perf_counter() - started) * 1000.0, 3),
-        total=len(hits),
+        total=len(hits) if response.total is None else response.total,
+        total_passages=response.total_passages,
+        sort=cast(m.Sort, response.sort),
+        facets=_facets(response.facets),
         has_more=len(response.results) > k,
         k=k,
         offset=response.offset,
@@ -46,6 +49,12 @@ def search_result(response: SearchResponse, k: int, started: float) -> m.SearchR
         lexical_weight=response.lexical_weight,
         results=[search_hit(h) for h in hits],
     )
+
+
+def _facets(facets: dict[str, list[dict[str, Any]]] | None) -> dict[str, list[m.FacetValue]] | None:
+    if facets is None:
+        return None
+    return {name: [m.FacetValue(**v) for v in values] for name, values in facets.items()}
 
 
 def search_hit(hit: IndexHit) -> m.SearchHit:

@@ -41,7 +41,8 @@ def add_routes(api: APIRouter, settings: ServiceSettings) -> None:
         summary="Search passages",
         description="Hybrid (default), dense or lexical search. Filters narrow the articles "
         "before the top-k cut; repeat `source`, `section`, `article_id`, `meta` for several "
-        f"values. {note}",
+        f"values. Query syntax: {m.QUERY_SYNTAX} `total` counts the matching articles; "
+        f"`facets` counts them per value. {note}",
     )
     route(
         "/search",
@@ -93,6 +94,15 @@ async def search_get(
         list[str] | None,
         Query(description="KEY=VALUE on extra fields (repeatable).", examples=[["page=2"]]),
     ] = None,
+    sort: Annotated[m.Sort, Query(description="Result order.")] = "relevance",
+    facets: Annotated[
+        list[str] | None,
+        Query(
+            description="Facets to count, comma-separated or repeated: source, section, "
+            "year, month, meta.KEY.",
+            examples=[["source,month"]],
+        ),
+    ] = None,
 ) -> m.SearchResult:
     request = m.SearchRequest(
         q=q,
@@ -109,6 +119,8 @@ async def search_get(
             article_ids=article_id,
             metadata=metadata_filter(meta),
         ),
+        sort=sort,
+        facets=[name for value in facets or () for name in value.split(",") if name.strip()],
     )
     return await _search(state, request)
 
@@ -187,6 +199,9 @@ async def _search(state: AppState, request: m.SearchRequest) -> m.SearchResult:
         collapse=request.collapse,
         min_score=request.min_score,
         snippet_style=SNIPPET_STYLE,
+        sort=request.sort,
+        facets=request.facets,
+        count=True,
     )
     # One extra result was fetched only to tell whether there is a next page.
     return search_result(response, request.k, started)

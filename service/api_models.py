@@ -58,6 +58,11 @@ Mode = Literal["hybrid", "dense", "lexical"]
 Text = Annotated[str, AfterValidator(valid_text)]
 IsoDate = Annotated[str, AfterValidator(iso_date)]
 MetadataValue = Text | int | float | bool | list[Text | int | float | bool]
+Sort = Literal["relevance", "date-desc", "date-asc"]
+QUERY_SYNTAX = (
+    '`"exact phrase"`, `+must`, `-exclude`, `-"phrase"`, `A OR B`; phrases, `+` and `-` '
+    "parts are hard constraints, the rest ranks."
+)
 
 EXAMPLE_ARTICLE: dict[str, JsonValue] = {
     "id": "zzwb-2023-04-20-02",
@@ -130,7 +135,10 @@ class SearchRequest(BaseModel):
         },
     )
 
-    q: Text = Field(min_length=1, description="The query, in any language the model covers.")
+    q: Text = Field(
+        min_length=1,
+        description=f"The query, in any language the model covers. Syntax: {QUERY_SYNTAX}",
+    )
     k: int = Field(default=10, ge=1, description="Results per page.")
     mode: Mode = Field(default="hybrid", description="hybrid (default), dense or lexical.")
     offset: int = Field(default=0, ge=0, description="Results to skip.")
@@ -139,6 +147,11 @@ class SearchRequest(BaseModel):
         default=None, allow_inf_nan=False, description="Drop hits scoring below this."
     )
     filters: SearchFilters = Field(default_factory=SearchFilters)
+    sort: Sort = Field(default="relevance", description="relevance, date-desc or date-asc.")
+    facets: list[str] = Field(
+        default_factory=list,
+        description="Count matching articles per value: source, section, year, month, meta.KEY.",
+    )
 
 
 class ArticleRef(BaseModel):
@@ -198,6 +211,13 @@ class SearchHit(BaseModel):
     lexical_score: float | None = None
 
 
+class FacetValue(BaseModel):
+    """One value of a facet and how many matching articles have it."""
+
+    value: str | int | float | bool
+    count: int
+
+
 class SearchResult(BaseModel):
     """A page of results."""
 
@@ -209,6 +229,9 @@ class SearchResult(BaseModel):
                     "mode": "hybrid",
                     "took_ms": 31.2,
                     "total": 1,
+                    "total_passages": 1,
+                    "sort": "relevance",
+                    "facets": {"month": [{"value": "2023-04", "count": 1}]},
                     "has_more": False,
                     "k": 10,
                     "offset": 0,
@@ -243,7 +266,17 @@ class SearchResult(BaseModel):
     query: str = Field(description="The query as received (for /similar: what was the example).")
     mode: str
     took_ms: float = Field(description="Server time for the whole request, milliseconds.")
-    total: int = Field(description="Results on this page.")
+    total: int = Field(
+        description="Matching articles: the whole match set after filters, not the page "
+        "(for /similar: results on this page)."
+    )
+    total_passages: int | None = Field(
+        default=None, description="Matching passages (search only)."
+    )
+    sort: Sort = Field(default="relevance", description="The order of the results.")
+    facets: dict[str, list[FacetValue]] | None = Field(
+        default=None, description="Matching articles per value of each facet asked for."
+    )
     has_more: bool = Field(description="True when a next page (offset + k) has results.")
     k: int
     offset: int

@@ -267,7 +267,8 @@ def run_mode(
     started = time.perf_counter()
     for qid, text in dataset.queries.items():
         began = time.perf_counter()
-        response = collection.search(text, mode=mode, k=depth, collapse=True)
+        # Evaluation queries are natural text: their quotes are not phrases.
+        response = collection.search(text, mode=mode, k=depth, collapse=True, syntax=False)
         latencies.append((time.perf_counter() - began) * 1000.0)
         rankings[qid] = [hit.article_id for hit in response.results]
         if progress is not None:

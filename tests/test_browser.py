@@ -92,3 +92,48 @@ def test_query_on_the_page_shows_the_article(server: str) -> None:
             page.screenshot(path=str(ARTIFACTS / "browser-similar.png"), full_page=True)
         finally:
             browser.close()
+
+
+def test_facets_timeline_sort_and_syntax_help(server: str) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1100, "height": 900})
+            page.set_default_timeout(TIMEOUT_MS)
+            page.goto(server + "/")
+            page.click("#syntax-help summary")
+            expect(page.locator("#syntax-help")).to_contain_text("exact phrase")
+            page.fill("#q", '"数字经济" OR "项目为王"')
+            page.click("#options summary")
+            page.select_option("#sort", "date-desc")
+            page.check("#collapse")
+            page.click("#go")
+            expect(page.locator(".hit")).to_have_count(2)
+            expect(page.locator("#status")).to_contain_text("of 2 articles")
+            year = page.locator('.facet-group[data-facet="year"] .facet-value')
+            expect(year).to_have_count(1)
+            expect(year.locator(".facet-count")).to_have_text("2")
+            bar = page.locator(".timeline-bar")
+            expect(bar).to_have_count(1)
+            assert bar.get_attribute("title") == "2023-04: 2"
+            assert "sort=date-desc" in page.url
+            page.screenshot(path=str(ARTIFACTS / "browser-facets.png"), full_page=True)
+
+            bar.click()  # narrows the dates to that month
+            expect(page.locator(".hit")).to_have_count(2)
+            assert "date_from=2023-04-01" in page.url and "date_to=2023-04-30" in page.url
+            year.click()  # a year facet sets the whole year
+            expect(page.locator(".hit")).to_have_count(2)
+            assert "date_from=2023-01-01" in page.url and "date_to=2023-12-31" in page.url
+
+            page.fill("#q", '"项目为王')
+            page.click("#go")
+            expect(page.locator("#status")).to_contain_text("unbalanced quote")
+            page.screenshot(path=str(ARTIFACTS / "browser-syntax-error.png"))
+        finally:
+            browser.close()

@@ -26,8 +26,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "search", help="search a collection with a natural-language query"
     )
     add_common_options(search)
-    search.add_argument("query", help="the query, in any language the model covers")
+    search.add_argument(
+        "query",
+        help='the query, in any language the model covers; "exact phrase", +must, -exclude, '
+        '-"phrase" and A OR B are constraints, the rest ranks',
+    )
     search.add_argument("--mode", choices=["hybrid", "dense", "lexical"], default="hybrid")
+    search.add_argument(
+        "--sort",
+        choices=["relevance", "date-desc", "date-asc"],
+        default="relevance",
+        help="result order (date orders list the match set; see README)",
+    )
+    search.add_argument(
+        "--facets",
+        type=lambda v: [f.strip() for f in v.split(",") if f.strip()],
+        default=[],
+        metavar="LIST",
+        help="count matching articles per value: source,section,year,month,meta.KEY",
+    )
     _add_result_options(search)
     search.set_defaults(func=run_search)
 
@@ -104,6 +121,9 @@ def run_search(args: argparse.Namespace) -> int:
             collapse=args.collapse,
             min_score=args.min_score,
             snippet_style=_snippet_style(args),
+            sort=args.sort,
+            facets=args.facets,
+            count=True,
         )
     _print(response, args)
     return 0
@@ -158,4 +178,12 @@ def _print(response: SearchResponse, args: argparse.Namespace) -> None:
         )
         print(f"     {printable_marked(hit.snippet, marks)}")
         print(f"     article {printable(hit.article_id)} · passage {hit.passage_id}{more}")
-    print(f"{len(response.results)} results ({response.mode}, {response.took_ms:.0f} ms)")
+    matching = (
+        f" of {response.total} matching articles ({response.total_passages} passages)"
+        if response.total is not None
+        else ""
+    )
+    print(f"{len(response.results)} results{matching} ({response.mode}, {response.took_ms:.0f} ms)")
+    for name, values in (response.facets or {}).items():
+        listed = ", ".join(f"{printable(str(v['value']))} {v['count']}" for v in values)
+        print(f"{name}: {listed or '(none)'}")

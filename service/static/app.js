@@ -10,7 +10,8 @@ const statusLine = $("status");
 const resultsBox = $("results");
 const moreButton = $("more");
 const articleBox = $("article");
-const FILTER_FIELDS = ["mode", "date_from", "date_to", "source", "section"];
+const FILTER_FIELDS = ["mode", "sort", "date_from", "date_to", "source", "section"];
+const FIELD_DEFAULTS = { mode: "hybrid", sort: "relevance" };
 const PAGE_SIZE = 10;
 let current = null; // {kind: "search"|"similar", params: URLSearchParams, offset}
 
@@ -98,6 +99,7 @@ async function runPage(append) {
   params.set("k", String(PAGE_SIZE));
   params.set("offset", String(current.offset));
   const endpoint = current.kind === "similar" ? "/similar" : "/search";
+  if (current.kind === "search") params.set("facets", FACETS_ASKED); // facets.js
   setStatus("Searching… 检索中…");
   moreButton.hidden = true;
   try {
@@ -105,7 +107,9 @@ async function runPage(append) {
     if (!append) resultsBox.replaceChildren();
     for (const hit of page.results) resultsBox.append(renderHit(hit));
     const shown = resultsBox.childElementCount;
-    setStatus(shown ? `${shown} results 条结果 (${Math.round(page.took_ms)} ms)` : "No results 无结果");
+    const of = current.kind === "search" ? ` of ${page.total} articles 篇` : "";
+    setStatus(shown ? `${shown} results 条结果${of} (${Math.round(page.took_ms)} ms)` : "No results 无结果");
+    renderFacets(current.kind === "search" ? page : {}, current.params, navigate);
     moreButton.hidden = !page.has_more;
     current.offset += page.results.length;
   } catch (error) {
@@ -164,6 +168,7 @@ async function showArticle(articleId, passageId) {
   articleBox.replaceChildren();
   articleBox.hidden = false;
   resultsBox.replaceChildren();
+  renderFacets({}, new URLSearchParams(), navigate);
   moreButton.hidden = true;
   setStatus("Loading… 加载中…");
   try {
@@ -213,7 +218,7 @@ function formParams() {
   const params = new URLSearchParams({ q: $("q").value.trim() });
   for (const name of FILTER_FIELDS) {
     const value = $(name).value.trim();
-    if (value && !(name === "mode" && value === "hybrid")) params.set(name, value);
+    if (value && value !== FIELD_DEFAULTS[name]) params.set(name, value);
   }
   if ($("collapse").checked) params.set("collapse", "true");
   return params;
@@ -221,7 +226,7 @@ function formParams() {
 
 function fillForm(params) {
   $("q").value = params.get("q") || "";
-  for (const name of FILTER_FIELDS) $(name).value = params.get(name) || (name === "mode" ? "hybrid" : "");
+  for (const name of FILTER_FIELDS) $(name).value = params.get(name) || FIELD_DEFAULTS[name] || "";
   $("collapse").checked = params.get("collapse") === "true";
 }
 
@@ -246,6 +251,7 @@ function route() {
     return runPage(false);
   }
   resultsBox.replaceChildren();
+  renderFacets({}, params, navigate);
   setStatus("");
 }
 

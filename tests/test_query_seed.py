@@ -1,0 +1,87 @@
+"""Query syntax, facets, totals and date order on the sample page with the real model."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from semsearch.index import Collection
+from semsearch.service.cli import main
+
+from .conftest import SEED
+
+pytestmark = pytest.mark.slow
+
+FIRST_TITLE = "2023年全市重大项目观摩活动举行"
+SECOND_TITLE = "促进数字技术与实体经济深度融合全力以赴打造数字经济发展新高地"
+MODES = ["hybrid", "dense", "lexical"]
+
+
+def _titles(coll: Collection, query: str, mode: str, **kw: object) -> set[str]:
+    response = coll.search(query, mode=mode, k=50, **kw)  # type: ignore[arg-type]
+    return {hit.title for hit in response.results}
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_phrase_finds_only_passages_holding_it(seed_collection: Collection, mode: str) -> None:
+    response = seed_collection.search('"项目为王"', mode=mode, k=20, count=True)
+    assert len(response.results) == 2 and response.total == 1 and response.total_passages == 2
+    for hit in response.results:
+        assert hit.title == FIRST_TITLE
+        assert "项目为王" in re.sub(r"\s", "", hit.text)
+        assert "<mark>项目为王</mark>" in hit.snippet
+    # Without quotes the same words rank passages that lack the phrase too.
+    assert len(seed_collection.search("项目为王", mode=mode, k=20).results) > 2
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_must_exclude_and_or_on_the_sample(seed_collection: Collection, mode: str) -> None:
+    assert _titles(seed_collection, "数字经济 -观摩", mode) == {SECOND_TITLE}
+    assert _titles(seed_collection, '重大项目 -"数字 经济"', mode) == {FIRST_TITLE}
+    assert _titles(seed_collection, '"数字经济" OR "项目为王"', mode) == {FIRST_TITLE, SECOND_TITLE}
+    assert _titles(seed_collection, "+算力 项目", mode) == {SECOND_TITLE}
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_facets_and_date_order_on_the_sample(seed_collection: Collection, mode: str) -> None:
+    response = seed_collection.search(
+        '"数字经济" OR "重大项目"', mode=mode, k=1, collapse=True, sort="date-desc",
+        facets=["month", "year", "source"],
+    )
+    assert response.total == 2 and len(response.results) == 1
+    assert response.facets == {
+        "month": [{"value": "2023-04", "count": 2}],
+        "year": [{"value": "2023", "count": 2}],
+        "source": [],
+    }
+    dates = [h.date for h in seed_collection.search(
+        "数字经济", mode=mode, k=10, sort="date-asc").results]
+    assert dates == sorted(dates)
+
+
+def test_cli_syntax_facets_sort_and_errors(
+    tmp_path: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    index = str(tmp_path / "index")
+    common = ["--index", index, "--model-dir", str(model_dir)]
+    assert main(["ingest", str(SEED), *common]) == 0
+    capsys.readouterr()
+    code = main(["search", '"项目为王"', *common, "--facets", "month", "--sort", "date-desc",
+                 "--json"])
+    body = json.loads(capsys.readouterr().out)
+    assert code == 0 and body["total"] == 1 and body["total_passages"] == 2
+    assert body["facets"] == {"month": [{"value": "2023-04", "count": 1}]}
+    assert body["sort"] == "date-desc"
+    assert main(["search", "数字经济 -观摩", *common, "--facets", "month"]) == 0
+    out = capsys.readouterr().out
+    assert "of 1 matching articles" in out and "month: 2023-04 1" in out
+    for bad, message in [('"项目为王', "unbalanced quote"), ("-观摩", "only exclusions")]:
+        # ``--`` ends the options, so a query may start with ``-``.
+        assert main(["search", *common, "--", bad]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("semsearch: error:") and err.count("\n") == 1 and message in err
+    assert main(["search", "数字", *common, "--facets", "colour"]) == 2
+    assert "unknown facet" in capsys.readouterr().err
