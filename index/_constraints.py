@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from semsearch.embedder.folding import fold_script
 from semsearch.index import lexical, store
 from semsearch.index.query import ParsedQuery
 from semsearch.index.snippets import term_regex
@@ -58,13 +59,15 @@ def constrained_ids(conn: Any, parsed: ParsedQuery, tombstones: np.ndarray) -> n
 
 
 def _matching(conn: Any, analyzer: lexical.Analyzer, text: str) -> np.ndarray:
-    """Ids of passages whose text or title holds ``text``."""
-    pattern = term_regex([text])
+    """Ids of passages whose text or title holds ``text`` (in either Chinese script)."""
+    # Folded on both sides, as the highlights are: a simplified phrase holds in a
+    # traditional-script passage that the folding analyzer already returned as a candidate.
+    pattern = term_regex([fold_script(text)])
     if pattern is None:
         return np.zeros(0, dtype=np.int64)
     match = _candidate_match(analyzer, text)
     rows = store.passage_texts(conn, match)
-    found = [pid for pid, body, title in rows if pattern.search(f"{title}{_SEPARATOR}{body}")]
+    found = [pid for pid, body, title in rows if pattern.search(fold_script(f"{title}{_SEPARATOR}{body}"))]
     return np.asarray(found, dtype=np.int64)
 
 
@@ -72,7 +75,8 @@ def _candidate_match(analyzer: lexical.Analyzer, text: str) -> str | None:
     """An FTS5 expression every passage holding ``text`` matches (None: scan them all)."""
     if not analyzer.bigrams:
         return None  # jieba alone may segment the text differently in context
-    normal = lexical.normalise(text)
+    # The index holds the folding analyzer's bigrams in simplified script.
+    normal = lexical.normalise(fold_script(text) if analyzer.fold else text)
     parts: list[str] = []
     runs = _CJK_RUN.findall(normal)
     for run in runs:

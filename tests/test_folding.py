@@ -148,3 +148,22 @@ def test_character_table_alone_keeps_length(traditional_page: Path) -> None:
     folded = page.translate(fold_table())
     assert len(folded) == len(page) and "何雄调研数字经济发展时强调" in folded
     assert all(len(simplified) == 1 for simplified in fold_table().values())
+
+
+def test_a_phrase_in_one_script_holds_in_the_other(tmp_path: Path) -> None:
+    simplified = "全市重大项目观摩活动举行，坚持项目为王，推动数字经济发展。"
+    traditional = TO_TRADITIONAL.convert(simplified)
+    assert traditional != simplified
+    with Collection.create(tmp_path / "c", FakeEmbedder()) as coll:
+        records = [
+            {"id": "s1", "title": "简体", "text": simplified},
+            {"id": "t1", "title": "繁體", "text": traditional},
+            {"id": "x1", "title": "其他", "text": "数字化转型推动经济"},
+        ]
+        coll.upsert(prepare_articles(records, FakeEmbedder()))
+        for query in ('"数字经济"', '"數字經濟"'):
+            for mode in ("lexical", "hybrid", "dense"):
+                found = {h.article_id for h in coll.search(query, mode=mode, k=10).results}
+                assert found == {"s1", "t1"}, (query, mode, found)
+        excluded = coll.search('经济 -"數字經濟"', mode="lexical", k=10).results
+        assert {h.article_id for h in excluded} == {"x1"}
