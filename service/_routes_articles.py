@@ -65,7 +65,18 @@ def add_routes(api: APIRouter, settings: ServiceSettings) -> None:
         "/articles/{article_id}/pages/{page}",
         get_article_page,
         methods=["GET"],
-        responses={**ERRORS, 200: {"content": {"image/png": {}}, "description": "The page."}},
+        responses={
+            **ERRORS,
+            200: {
+                "description": "The page as a PNG picture.",
+                "content": {
+                    "image/png": {
+                        "schema": {"type": "string", "format": "binary"},
+                        "example": "(PNG bytes: the page, the passage's lines boxed in red)",
+                    }
+                },
+            },
+        },
         response_class=Response,
         tags=["articles"],
         summary="A page an article was printed on, as a PNG picture",

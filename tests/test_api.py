@@ -504,6 +504,7 @@ def test_openapi_documents_every_route_with_examples(client: TestClient) -> None
         ("delete", "/articles/{article_id}"),
         ("post", "/articles"),
         ("get", "/passages/{passage_id}"),
+        ("get", "/articles/{article_id}/pages/{page}"),
         ("get", "/healthz"),
         ("get", "/readyz"),
         ("get", "/metrics"),
