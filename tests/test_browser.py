@@ -5,9 +5,6 @@ Skips when /usr/bin/chromium is absent; screenshots go to ``artifacts/`` at the 
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +15,7 @@ from semsearch.service.config import ServiceSettings
 from semsearch.service.runtime import Runtime
 
 from .conftest import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS
+from .live_server import serving
 from .test_api_model import SECOND_TITLE, build_seed_index
 
 pytestmark = pytest.mark.slow
@@ -30,33 +28,17 @@ if not CHROMIUM.exists():
     pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)", allow_module_level=True)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(
     tmp_path_factory: pytest.TempPathFactory, model_dir: Path, real_embedder: object
 ) -> Iterator[str]:
-    import uvicorn
-
     path = build_seed_index(tmp_path_factory.mktemp("browser") / "index", model_dir)
     runtime = Runtime(path, real_embedder, ServiceSettings())  # type: ignore[arg-type]
-    port = _free_port()
-    config = uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port, log_level="warning")
-    uvicorn_server = uvicorn.Server(config)
-    thread = threading.Thread(target=uvicorn_server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not uvicorn_server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    uvicorn_server.should_exit = True
-    thread.join(timeout=10)
-    runtime.close()
+    try:
+        with serving(create_app(runtime)) as base:
+            yield base
+    finally:
+        runtime.close()
 
 
 def test_query_on_the_page_shows_the_article(server: str) -> None:

@@ -7,9 +7,6 @@ the sample page (tests/pages.py).
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -21,6 +18,7 @@ from semsearch.service.runtime import Runtime
 
 from . import pages
 from .conftest import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS
+from .live_server import serving
 
 pytestmark = pytest.mark.slow
 
@@ -28,16 +26,8 @@ if not CHROMIUM.exists() or pages.CHROMIUM is None:
     pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)", allow_module_level=True)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, real_embedder: object) -> Iterator[str]:
-    import uvicorn
-
     folder = tmp_path_factory.mktemp("page-view")
     pdf = pages.render_pdf(pages.seed_page(), folder / "page-2023-04-20.pdf")
     # A wire copy of the page's second article: most of its text, a credit line added.
@@ -48,20 +38,10 @@ def server(tmp_path_factory: pytest.TempPathFactory, real_embedder: object) -> I
     with Collection.create(folder / "index", real_embedder) as collection:  # type: ignore[arg-type]
         collection.upsert(prepare_articles([pdf, folder / "wire.jsonl"], real_embedder))  # type: ignore[arg-type]
     runtime = Runtime(folder / "index", real_embedder, ServiceSettings())  # type: ignore[arg-type]
-    port = _free_port()
-    config = uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port, log_level="warning")
-    uvicorn_server = uvicorn.Server(config)
-    thread = threading.Thread(target=uvicorn_server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not uvicorn_server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}"
+        with serving(create_app(runtime)) as base:
+            yield base
     finally:
-        uvicorn_server.should_exit = True
-        thread.join(timeout=10)
         runtime.close()
 
 

@@ -8,9 +8,6 @@ and ``/redoc`` render with every request off this machine refused (the network "
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +21,7 @@ from semsearch.service.config import ServiceSettings
 from semsearch.service.runtime import Runtime
 
 from .conftest import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS
+from .live_server import serving
 from .test_api_model import build_seed_index
 
 pytestmark = pytest.mark.slow
@@ -44,46 +42,29 @@ SAFE_URLS = {"ok1": "https://example.com/a?b=1", "ok2": "/?article=x1"}
 REDOC_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(
     tmp_path_factory: pytest.TempPathFactory, model_dir: Path, real_embedder: object
 ) -> Iterator[str]:
-    import uvicorn
-
     path = build_seed_index(tmp_path_factory.mktemp("browser-safety") / "index", model_dir)
     settings = ServiceSettings(api_key=SecretStr(API_KEY))
     runtime = Runtime(path, real_embedder, settings)  # type: ignore[arg-type]
-    port = _free_port()
-    config = uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port, log_level="warning")
-    uvicorn_server = uvicorn.Server(config)
-    thread = threading.Thread(target=uvicorn_server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not uvicorn_server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    base = f"http://127.0.0.1:{port}"
     records = [
         {"id": key, "title": f"t {key}", "text": "数字经济", "url": url}
         for key, url in (HOSTILE_URLS | SAFE_URLS).items()
     ]
-    request = urllib.request.Request(
-        base + "/articles",
-        data=json.dumps({"articles": records}).encode("utf-8"),
-        headers={"Content-Type": "application/json", "X-API-Key": API_KEY},
-    )
-    with urllib.request.urlopen(request, timeout=120) as response:
-        assert response.status == 200
-    yield base
-    uvicorn_server.should_exit = True
-    thread.join(timeout=10)
-    runtime.close()
+    try:
+        with serving(create_app(runtime)) as base:
+            request = urllib.request.Request(
+                base + "/articles",
+                data=json.dumps({"articles": records}).encode("utf-8"),
+                headers={"Content-Type": "application/json", "X-API-Key": API_KEY},
+            )
+            with urllib.request.urlopen(request, timeout=120) as response:
+                assert response.status == 200
+            yield base
+    finally:
+        runtime.close()
 
 
 class Browser:

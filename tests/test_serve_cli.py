@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -13,17 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from .live_server import free_port
 from .test_api_model import SECOND_TITLE, build_seed_index
 
 pytestmark = pytest.mark.slow
 
 START_TIMEOUT_S = 180  # model load on a busy machine
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _get(url: str, method: str = "GET") -> tuple[int, bytes]:
@@ -38,7 +32,7 @@ def _get(url: str, method: str = "GET") -> tuple[int, bytes]:
 def test_serve_with_no_progress_starts_and_searches(tmp_path: Path, model_dir: Path) -> None:
     # Issue 16 item 5: --no-progress used to crash at startup with a TypeError.
     index = build_seed_index(tmp_path / "index", model_dir)
-    port = _free_port()
+    port = free_port()
     argv = [sys.executable, "-m", "semsearch.service.cli", "serve", "--no-progress"]
     argv += ["--index", str(index), "--model-dir", str(model_dir), "--port", str(port)]
     server = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
