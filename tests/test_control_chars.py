@@ -152,8 +152,9 @@ def test_cli_search_prints_no_escape_from_new_or_old_collections(
     index = tmp_path / "index"
     common = ["--index", str(index), "--model-dir", str(model_dir)]
     assert main(["ingest", str(feed), *common, "--json"]) == 0
-    # A collection written before ingest dropped controls: stored as they came.
-    old = make_article("old\x1b[2J", [hostile(body)], title=hostile("旧标题"), source="\x07src")
+    # A collection written before ingest dropped controls: stored as they came (ids with
+    # control characters are refused by every write path now, so only the fields carry them).
+    old = make_article("old", [hostile(body)], title=hostile("旧标题"), source="\x07src")
     with Collection.open(index, real_embedder) as collection:
         collection.upsert([old])
     capsys.readouterr()
