@@ -7,19 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from semsearch.service.cli import main
-
 from .conftest import SEED
+from .test_cli import run, search_json
 
 pytestmark = pytest.mark.slow
 
 QUERIES = ("数字经济", "major project inspection")
-
-
-def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def _top10(
@@ -30,24 +23,13 @@ def _top10(
     queries: tuple[str, ...] = QUERIES,
 ) -> list[list]:
     """Top-10 (passage id, score) of each query, through ``semsearch search --json``."""
-    tops = []
-    for query in queries:
-        code, out, _ = _run(
-            capsys,
-            "search",
-            query,
-            "--index",
-            str(index),
-            "--model-dir",
-            str(model_dir),
-            "--json",
-            *extra,
-        )
-        assert code == 0
-        tops.append(
-            [(hit["passage_id"], round(hit["score"], 5)) for hit in json.loads(out)["results"]]
-        )
-    return tops
+    return [
+        [
+            (hit["passage_id"], round(hit["score"], 5))
+            for hit in search_json(capsys, index, model_dir, query, *extra)["results"]
+        ]
+        for query in queries
+    ]
 
 
 def test_backup_and_restore_through_the_cli(
@@ -55,12 +37,12 @@ def test_backup_and_restore_through_the_cli(
 ) -> None:
     src, backup, restored = tmp_path / "src", tmp_path / "backup", tmp_path / "restored"
     common = ("--model-dir", str(model_dir))
-    assert _run(capsys, "ingest", str(SEED), "--index", str(src), *common)[0] == 0
+    assert run(capsys, "ingest", str(SEED), "--index", str(src), *common)[0] == 0
     expected = _top10(capsys, src, model_dir)
     lexical = _top10(capsys, src, model_dir, "--mode", "lexical", queries=QUERIES[:1])
     assert all(expected) and all(lexical)
 
-    code, out, _ = _run(capsys, "index", "backup", str(backup), "--index", str(src), "--json")
+    code, out, _ = run(capsys, "index", "backup", str(backup), "--index", str(src), "--json")
     assert code == 0
     report = json.loads(out)
     assert report["path"] == str(backup) and report["articles"] == 2
@@ -74,13 +56,13 @@ def test_backup_and_restore_through_the_cli(
         + "\n",
         encoding="utf-8",
     )
-    assert _run(capsys, "ingest", str(extra), "--index", str(src), *common)[0] == 0
+    assert run(capsys, "ingest", str(extra), "--index", str(src), *common)[0] == 0
     assert _top10(capsys, src, model_dir, queries=QUERIES[:1]) != expected[:1]
 
-    code, out, _ = _run(capsys, "index", "restore", str(backup), str(restored))
+    code, out, _ = run(capsys, "index", "restore", str(backup), str(restored))
     assert code == 0 and out.startswith("restored ") and f"generation {report['generation']}" in out
     for copy in (backup, restored):
-        assert _run(capsys, "index", "check", "--index", str(copy)) == (0, "ok\n", "")
+        assert run(capsys, "index", "check", "--index", str(copy)) == (0, "ok\n", "")
         assert _top10(capsys, copy, model_dir) == expected
 
     # Refusals: one line on stderr, exit 2, nothing changed.
@@ -89,7 +71,7 @@ def test_backup_and_restore_through_the_cli(
         ("index", "restore", str(backup), str(restored)),
         ("index", "restore", str(tmp_path), str(tmp_path / "elsewhere")),
     ):
-        code, out, err = _run(capsys, *argv)
+        code, out, err = run(capsys, *argv)
         assert (
             code == 2
             and out == ""
