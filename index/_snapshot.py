@@ -200,7 +200,6 @@ class Snapshots:
             raise CollectionError(f"{self.path} is open read-only")
         with self.exclusive():
             self.conn.execute("BEGIN IMMEDIATE")
-            old_generation: int | None = None
             try:
                 self.sync()
                 remove_stray_files(self.path, listed_files(self.conn))
