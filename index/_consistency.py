@@ -95,7 +95,7 @@ def _vectors_problem(path: Path, conn: Any, generation: int) -> str | None:
     live = np.asarray(store.all_passage_ids(conn), dtype=np.int64)
     tombs = np.asarray(store.tombstones(conn), dtype=np.int64)
     try:
-        vectors = load_generation(path, conn, {}, read_only=True)
+        vectors = load_generation(path, conn, {})
     except (FileNotFoundError, RuntimeError, ValueError) as exc:
         return f"vectors of generation {generation} unreadable ({exc})"
     stored = np.sort(vectors.ids())

@@ -13,7 +13,9 @@ import json
 import os
 import re
 import sqlite3
+import threading
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -100,9 +102,7 @@ def segment_records(conn: Any) -> list[dict[str, Any]]:
     return [{"file": vectors_name(generation), "sealed": True, "kind": kind, "params": params}]
 
 
-def load_generation(
-    path: Path, conn: Any, loaded: dict[str, Segment], *, read_only: bool
-) -> SegmentedVectors:
+def load_generation(path: Path, conn: Any, loaded: dict[str, Segment]) -> SegmentedVectors:
     """The vectors of the generation the snapshot of ``conn`` records.
 
     Segments already in ``loaded`` are reused (saved segments never change); only the
@@ -112,7 +112,6 @@ def load_generation(
         path: Collection directory.
         conn: Connection of the snapshot.
         loaded: Segments loaded so far, by file name (updated in place).
-        read_only: Memory-map large files instead of reading them.
 
     Returns:
         The generation's vectors.
@@ -123,35 +122,72 @@ def load_generation(
     for record in segment_records(conn):
         segment = loaded.get(record["file"])
         if segment is None:
-            segment = load_segment(path, record, dimension, read_only=read_only)
+            segment = load_segment(path, record, dimension)
         segments.append(segment)
     loaded.clear()
     loaded.update({s.file: s for s in segments if s.file is not None})
     return SegmentedVectors(dimension, kind, params, segments)
 
 
-def load_segment(
-    path: Path, record: dict[str, Any], dimension: int, *, read_only: bool
-) -> Segment:
-    """Read one recorded segment.
+def load_segment(path: Path, record: dict[str, Any], dimension: int) -> Segment:
+    """One recorded segment: the one this process already holds for its file, else read.
+
+    Saved segments never change, so every collection object of the process that opens
+    the same file (a server's reader and writer) shares one copy, and a writer's open
+    maps the file as a reader's does.
 
     Args:
         path: Collection directory.
         record: Its entry in :func:`segment_records`.
         dimension: Expected dimension.
-        read_only: Memory-map large files instead of reading them.
 
     Returns:
         The segment.
     """
+    file = path / record["file"]
+    key = _file_key(file)
+    with _SHARED_LOCK:
+        segment = _SHARED_SEGMENTS.get(key)
+    if segment is not None and segment.index.dimension == dimension:
+        return segment
     index = VectorIndex.load(
-        path / record["file"],
+        file,
         dimension=dimension,
         kind=record["kind"],
         params=record.get("params") or {},
-        read_only=read_only,
+        read_only=True,
     )
-    return Segment(index, file=record["file"], sealed=bool(record["sealed"]))
+    segment = Segment(index, file=record["file"], sealed=bool(record["sealed"]))
+    with _SHARED_LOCK:
+        return _SHARED_SEGMENTS.setdefault(key, segment)
+
+
+def share_segments(path: Path, segments: list[Segment]) -> None:
+    """Offer segments a write just saved to the other collection objects of this process.
+
+    Args:
+        path: Collection directory.
+        segments: Saved segments (``file`` set).
+    """
+    with _SHARED_LOCK:
+        for segment in segments:
+            if segment.file is not None:
+                with suppress(FileNotFoundError):
+                    _SHARED_SEGMENTS.setdefault(_file_key(path / segment.file), segment)
+
+
+def _file_key(file: Path) -> tuple[int, int, int, int]:
+    """Identity of a saved segment file: a rebuilt directory reusing a name differs."""
+    st = file.stat()
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+# Segments loaded by this process, by file identity; an entry goes when no collection
+# object holds its segment any more.
+_SHARED_SEGMENTS: weakref.WeakValueDictionary[tuple[int, int, int, int], Segment] = (
+    weakref.WeakValueDictionary()
+)
+_SHARED_LOCK = threading.Lock()
 
 
 def save_segments(path: Path, conn: Any, vectors: SegmentedVectors) -> None:

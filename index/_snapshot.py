@@ -29,6 +29,7 @@ from semsearch.index._files import (
     remove_stray_files,
     rewrite_manifest,
     save_segments,
+    share_segments,
 )
 from semsearch.index._merging import merge_due
 from semsearch.index.errors import CollectionError
@@ -96,7 +97,7 @@ class Snapshots:
             return
         if force:
             self.loaded.clear()
-        self.vectors = load_generation(self.path, self.conn, self.loaded, read_only=self.read_only)
+        self.vectors = load_generation(self.path, self.conn, self.loaded)
         self.tombstones = np.asarray(store.tombstones(self.conn), dtype=np.int64)
         self.generation = generation
 
@@ -189,12 +190,13 @@ class Snapshots:
             self._local.conn = None
 
     @contextmanager
-    def write(self) -> Iterator[SegmentedVectors]:
+    def write(self, *, merge: bool = True) -> Iterator[SegmentedVectors]:
         """Exclusive write: file lock, one SQLite transaction, new segments, manifest swap.
 
-        The vectors the write adds become a new segment file; when the merge policy says
-        so (:func:`index._merging.merge_due`) the write also folds small segments. Both are
-        saved under fresh names before the commit, so until it the old generation stands.
+        The vectors the write adds become a new segment file; with ``merge``, when the
+        merge policy says so (:func:`index._merging.merge_due`), the write also folds
+        small segments. Both are saved under fresh names before the commit, so until it
+        the old generation stands.
         """
         if self.read_only:
             raise CollectionError(f"{self.path} is open read-only")
@@ -213,7 +215,8 @@ class Snapshots:
                     self.vectors.segments,
                 )
                 yield self.vectors
-                merge_due(self.conn, self.vectors)
+                if merge:
+                    merge_due(self.conn, self.vectors)
                 new_generation = old_generation + 1
                 save_segments(self.path, self.conn, self.vectors)
                 store.set_meta(self.conn, "generation", new_generation)
@@ -235,6 +238,7 @@ class Snapshots:
                 raise
             self.generation = new_generation
             self.loaded = {s.file: s for s in self.vectors.segments if s.file is not None}
+            share_segments(self.path, list(self.loaded.values()))
             self.tombstones = np.asarray(store.tombstones(self.conn), dtype=np.int64)
             try:
                 rewrite_manifest(self.path, self.conn)
@@ -265,6 +269,7 @@ class Snapshots:
         """
         self.vectors, self.generation = vectors, generation
         self.loaded = {s.file: s for s in vectors.segments if s.file is not None}
+        share_segments(self.path, list(self.loaded.values()))
         self.tombstones = np.zeros(0, dtype=np.int64)
         rewrite_manifest(self.path, self.conn)
         remove_stray_files(self.path, set(self.loaded))

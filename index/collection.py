@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,7 @@ from semsearch.index._files import (
     rewrite_manifest,
 )
 from semsearch.index._matchset import SORTS, check_facets, date_page, facet_counts, match_set
+from semsearch.index._merging import BackgroundMerges, fold_in, merge_of, next_merge
 from semsearch.index._ranking import (
     allowed_ids,
     collect,
@@ -82,12 +83,23 @@ class Collection:
     """
 
     def __init__(
-        self, path: Path, embedder: TextEmbedder | None, conn: Any, *, read_only: bool
+        self,
+        path: Path,
+        embedder: TextEmbedder | None,
+        conn: Any,
+        *,
+        read_only: bool,
+        background_merges: bool = False,
     ) -> None:
         self.path = path
         self.embedder = embedder
         self.read_only = read_only
         self._state = Snapshots(path, conn, read_only=read_only)
+        self._merges = (
+            BackgroundMerges(self._merge_step, str(path))
+            if background_merges and not read_only
+            else None
+        )
 
     @property
     def _conn(self) -> Any:
@@ -105,6 +117,7 @@ class Collection:
         kind: str = "auto",
         params: dict[str, Any] | None = None,
         analyzer: str = lexical.DEFAULT_ANALYZER,
+        background_merges: bool = False,
     ) -> Collection:
         """Create an empty collection.
 
@@ -115,6 +128,8 @@ class Collection:
                 :func:`index.vectors.choose_kind`).
             params: Kind parameters (defaults filled in).
             analyzer: Lexical analyzer (one of :data:`index.lexical.ANALYZERS`).
+            background_merges: Fold segments on a thread of this object after writes
+                instead of inside them (see :meth:`open`).
 
         Returns:
             The open collection (writable).
@@ -147,7 +162,7 @@ class Collection:
             index_auto=kind == "auto",
         )
         write_manifest(path, manifest)
-        collection = cls(path, embedder, conn, read_only=False)
+        collection = cls(path, embedder, conn, read_only=False, background_merges=background_merges)
         collection._sync(force=True)
         return collection
 
@@ -165,6 +180,7 @@ class Collection:
         read_only: bool = False,
         repair: bool = True,
         create: bool = False,
+        background_merges: bool = False,
     ) -> Collection:
         """Open a collection, checking manifest, SQLite and FAISS against each other.
 
@@ -175,6 +191,10 @@ class Collection:
             repair: Rebuild inconsistent vectors from SQLite through the embedder (whose
                 cache makes that cheap) instead of refusing.
             create: Create the collection when the directory holds none.
+            background_merges: Writes only add segments; a thread of this object folds
+                them as the merge policy says, building each merge with no lock held and
+                committing it as a short write of its own (a long-lived writer such as
+                a server wants this; a one-shot process merges inside its writes).
 
         Returns:
             The open collection.
@@ -187,7 +207,7 @@ class Collection:
         if create and not cls.exists(path):
             if embedder is None:
                 raise InputError("creating a collection needs an embedder")
-            return cls.create(path, embedder)
+            return cls.create(path, embedder, background_merges=background_merges)
         manifest = read_manifest(path)
         if embedder is not None:
             check_model(path, manifest, embedder)
@@ -195,7 +215,9 @@ class Collection:
         if not database.exists():
             raise CollectionError(f"{path}: {store.DATABASE_NAME} is missing")
         conn = store.connect(database, read_only=read_only)
-        collection = cls(path, embedder, conn, read_only=read_only)
+        collection = cls(
+            path, embedder, conn, read_only=read_only, background_merges=background_merges
+        )
         try:
             try:
                 lexical.analyzer(store.analyzer_name(conn))
@@ -218,8 +240,21 @@ class Collection:
         return collection
 
     def close(self) -> None:
-        """Release the database connection and vectors."""
+        """Release the database connection and vectors (after a merge in progress)."""
+        if self._merges is not None:
+            self._merges.close()
         self._state.close()
+
+    def wait_for_merges(self, timeout: float | None = None) -> bool:
+        """Block until the background merges asked for so far have run.
+
+        Args:
+            timeout: Seconds to wait at most (None: no limit).
+
+        Returns:
+            False on timeout; True at once without background merges.
+        """
+        return self._merges.wait_idle(timeout) if self._merges is not None else True
 
     def __enter__(self) -> Collection:
         return self
@@ -241,9 +276,35 @@ class Collection:
         """A consistent read: SQLite snapshot plus the FAISS index of its generation."""
         return self._state.snapshot()
 
-    def _writer(self) -> AbstractContextManager[SegmentedVectors]:
-        """Exclusive write: file lock, one SQLite transaction, new segments, manifest swap."""
-        return self._state.write()
+    @contextmanager
+    def _writer(self) -> Iterator[SegmentedVectors]:
+        """Exclusive write: file lock, one SQLite transaction, new segments, manifest swap.
+
+        With background merges the write only adds its segment, then wakes the merger.
+        """
+        with self._state.write(merge=self._merges is None) as vectors:
+            yield vectors
+        if self._merges is not None:
+            self._merges.wake()
+
+    def _merge_step(self) -> bool:
+        """One background merge: planned on a snapshot, built unlocked, committed briefly.
+
+        Returns:
+            Whether a merge was committed (the policy may want another).
+        """
+        with self._snapshot() as vectors:
+            tombstones = self._view().tombstones
+            planned = SegmentedVectors(
+                vectors.dimension, vectors.kind, vectors.params, vectors.segments
+            )
+        positions = next_merge(planned.segments, tombstones)
+        if not positions:
+            return False
+        chosen = [planned.segments[p] for p in positions]
+        merged, dropped = merge_of(planned, chosen, tombstones)
+        with self._state.write(merge=False) as current:
+            return fold_in(self._conn, current, chosen, merged, dropped)
 
     # ------------------------------------------------------------------ checks
 

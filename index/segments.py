@@ -224,13 +224,9 @@ def mergeable(segment: Segment, live: int) -> bool:
     return segment.index.kind in DECODABLE_KINDS and live <= MAX_MERGE_VECTORS
 
 
-def oversized_new(segments: Sequence[Segment]) -> list[int]:
-    """Positions of appendable segments this write made that are big enough to seal."""
-    return [
-        p
-        for p, s in enumerate(segments)
-        if s.file is None and not s.sealed and s.ntotal >= SEAL_VECTORS
-    ]
+def oversized(segments: Sequence[Segment]) -> list[int]:
+    """Positions of appendable segments big enough to seal (a bulk write's batch)."""
+    return [p for p, s in enumerate(segments) if not s.sealed and s.ntotal >= SEAL_VECTORS]
 
 
 def merge_candidates(segments: Sequence[Segment], tombstones: np.ndarray) -> list[int]:

@@ -63,8 +63,9 @@ DEFAULT_HNSW_M = {"hnsw": 32, "hnsw_sq8": 32, "hnsw_fp16": 16}
 DEFAULT_EF_SEARCH = {"hnsw": 96, "hnsw_sq8": 512, "hnsw_fp16": 512}
 DEFAULT_PQ_BYTES = 48
 PQ_BITS = 8
-# Memory-map index files at least this large when opened read-only; small ones are read.
-MMAP_MIN_BYTES = 64 * 1024 * 1024
+# Memory-map index files at least this large when opened read-only; smaller ones are read
+# (a mapping per tiny appendable segment costs more than the copy).
+MMAP_MIN_BYTES = 1024 * 1024
 TRAIN_SEED = 1234
 # SQ8 learns each dimension's range from the training vectors and clips anything outside
 # it; widen the range so later vectors are not clipped (much wider when trained on few).
@@ -460,7 +461,7 @@ class VectorIndex:
         """
         flags = 0
         if read_only and path.stat().st_size >= MMAP_MIN_BYTES:
-            flags = faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY
+            flags = mmap_flags(kind)
         index = faiss.read_index(str(path), flags)
         if index.d != dimension:
             raise ValueError(f"{path.name} has dimension {index.d}, expected {dimension}")
@@ -486,6 +487,18 @@ class VectorIndex:
         if self.kind == "flat":
             return isinstance(inner, faiss.IndexFlat)
         return isinstance(inner, faiss.IndexHNSW)
+
+
+def mmap_flags(kind: str) -> int:
+    """FAISS read flags that map an index file of ``kind`` instead of copying it.
+
+    ``IO_FLAG_MMAP`` maps only inverted lists; flat codes and HNSW graphs (with their flat
+    or scalar-quantised storage) need ``IO_FLAG_MMAP_IFC`` to be used in place, so pages
+    live in the page cache, shared by every reader of the file, and not as private copies.
+    """
+    if kind.startswith("ivf"):
+        return int(faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
+    return int(faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY)
 
 
 def measure_recall(
