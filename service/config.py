@@ -26,6 +26,8 @@ SEMSEARCH_RAY_MAX_RESTARTS 3       restarts of a lost actor
 SEMSEARCH_RAY_MAX_TASK_RETRIES 3   retries of a batch whose actor was lost
 SEMSEARCH_BULK_SHARD_PASSAGES 100000  vectors per on-disk shard of a distributed job
 SEMSEARCH_BULK_INDEX_KIND auto     vector index kind of a collection a bulk job creates
+SEMSEARCH_BACKGROUND_MERGES true   ``serve`` folds vector segments on a thread behind its
+                                   writes (false: inside each write, as the CLI does)
 ======================  =========  ====================================================
 """
 
@@ -84,6 +86,11 @@ class ServiceSettings(Settings):
     )
     bulk_index_kind: str = Field(
         default="auto", description="Vector index kind of a collection a bulk job creates."
+    )
+    background_merges: bool = Field(
+        default=True,
+        description="Fold vector segments on a server thread behind its writes, so a write"
+        " never waits for a merge (false: merge inside the write that calls for it).",
     )
 
     @property

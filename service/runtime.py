@@ -277,7 +277,9 @@ class Runtime:
 
     def _writable(self) -> Collection:
         if self._writer is None:
-            self._writer = Collection.open(self.path, self.encoder.inner)
+            self._writer = Collection.open(
+                self.path, self.encoder.inner, background_merges=self.settings.background_merges
+            )
         return self._writer
 
     def upsert(self, items: list[tuple[Article, list[Passage]]]) -> UpsertReport:

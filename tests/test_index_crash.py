@@ -27,13 +27,14 @@ from pathlib import Path
 from semsearch.index import Collection, lexical, segments
 from tests.fakes import FakeEmbedder, make_article
 path = Path(sys.argv[1])
-if sys.argv[3] == "merging":
+if sys.argv[3] in ("merging", "background"):
     # Fold every two segments of a tier and seal from 24 vectors (as HNSW): nearly every
     # write merges, often in cascades, so most kills land inside a merge.
     segments.MERGE_FACTOR, segments.SEAL_VECTORS = 2, 24
     if not Collection.exists(path):
         Collection.create(path, FakeEmbedder(), kind="hnsw").close()
-coll = Collection.open(path, FakeEmbedder(), create=True)
+# "background": writes only add segments; this object's merge thread folds them behind.
+coll = Collection.open(path, FakeEmbedder(), create=True, background_merges=sys.argv[3] == "background")
 lexical.tokenize("预热")  # load jieba's dictionary before the parent starts its timer
 # Batch numbers grow across children; the parent only checks batches are whole.
 batch = int(sys.argv[2]) * 1000
@@ -107,4 +108,15 @@ def test_sigkill_during_merges(tmp_path: Path) -> None:
     # Merges ran and committed: far fewer segments than writes, some sealed as HNSW.
     assert any(s["sealed"] and s["kind"] == "hnsw" for s in info.segments), info.segments
     assert len(info.segments) < info.generation / 2
+    final.close()
+
+
+def test_sigkill_during_background_merges(tmp_path: Path) -> None:
+    path = tmp_path / "c"
+    _kill_repeatedly(path, MERGE_KILLS, "background")
+    final = Collection.open(path, FakeEmbedder())
+    info = final.info()
+    assert info.articles > 0
+    # The merge thread committed merges between the writes, some sealed as HNSW.
+    assert any(s["sealed"] and s["kind"] == "hnsw" for s in info.segments), info.segments
     final.close()

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
-from semsearch.index import Collection, segments, store
+from semsearch.index import Collection, _merging, segments, store, vectors
 from semsearch.index._files import NEXT_SEGMENT_KEY, SEGMENTS_KEY, generation_files, vectors_name
 from semsearch.index.manifest import MANIFEST_NAME
 from tests.conftest import shared_path
@@ -220,3 +222,115 @@ def test_real_model_segments_match_one_index(
     ]
     assert segmented == single
     coll.close()
+
+
+def _held_merges(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event, threading.Event]:
+    """Make every merge build wait for ``release``; ``started`` is set when one begins."""
+    started, release = threading.Event(), threading.Event()
+    real = _merging.merge
+
+    def held(*args: Any, **kwargs: Any) -> Any:
+        started.set()
+        assert release.wait(30), "the test never released the merge"
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_merging, "merge", held)
+    return started, release
+
+
+def test_background_merges_run_behind_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _tight_policy(monkeypatch, factor=3, seal=1000)
+    started, release = _held_merges(monkeypatch)
+    coll = Collection.create(tmp_path / "c", FakeEmbedder(), background_merges=True)
+    for n in range(3):
+        coll.upsert([_article(n)])
+    assert started.wait(10)  # the thread took the three tier-0 segments
+    # While that merge is being built, writes and reads go on and commit.
+    for n in range(3, 6):
+        coll.upsert([_article(n)])
+    coll.delete(["a4"])
+    assert len(coll.info().segments) == 6
+    assert {h.article_id for h in coll.search("经济", mode="dense", k=30).results} == {
+        f"a{i}" for i in range(6) if i != 4
+    }
+    release.set()
+    assert coll.wait_for_merges(30)
+    info = coll.info()
+    # a0-a2 folded into one tier-1 segment, then a3-a5 into another (a4's tombstones dropped).
+    assert [s["vectors"] for s in info.segments] == [6, 4] and info.tombstones == 0
+    assert coll.check().ok
+    assert {h.article_id for h in coll.search("经济", mode="dense", k=30).results} == {
+        f"a{i}" for i in range(6) if i != 4
+    }
+    coll.close()
+    reopened = Collection.open(tmp_path / "c", FakeEmbedder(), read_only=True)
+    assert reopened.info().segments == info.segments
+    reopened.close()
+
+
+def test_a_background_merge_that_lost_its_segments_changes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _tight_policy(monkeypatch, factor=3, seal=1000)
+    started, release = _held_merges(monkeypatch)
+    coll = Collection.create(tmp_path / "c", FakeEmbedder(), background_merges=True)
+    for n in range(3):
+        coll.upsert([_article(n)])
+    assert started.wait(10)
+    # optimize replaces every segment while the merge of three of them is being built.
+    monkeypatch.setattr(_merging, "merge", segments.merge)
+    optimized = coll.optimize("flat")
+    release.set()
+    assert coll.wait_for_merges(30)
+    info = coll.info()
+    assert info.segments == optimized.segments and [s["vectors"] for s in info.segments] == [6]
+    assert coll.check().ok and info.passages == 6
+    assert _faiss_files(tmp_path / "c") == {info.segments[0]["file"]}
+    coll.close()
+
+
+def test_closing_waits_for_the_merge_in_progress(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _tight_policy(monkeypatch, factor=3, seal=1000)
+    started, release = _held_merges(monkeypatch)
+    coll = Collection.create(tmp_path / "c", FakeEmbedder(), background_merges=True)
+    for n in range(3):
+        coll.upsert([_article(n)])
+    assert started.wait(10)
+    threading.Timer(0.2, release.set).start()
+    coll.close()  # returns once the merge committed (or gave up), never mid-way
+    reopened = Collection.open(tmp_path / "c", FakeEmbedder())
+    assert reopened.check().ok and reopened.info().passages == 6
+    assert [s["vectors"] for s in reopened.info().segments] == [6]
+    reopened.close()
+
+
+def _mappings_of(file: Path) -> int:
+    """How many memory mappings of ``file`` this process holds."""
+    return sum(1 for line in Path("/proc/self/maps").read_text().splitlines() if line.endswith(str(file)))
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs Linux /proc")
+def test_reader_and_writer_share_one_mapped_copy(tmp_path: Path) -> None:
+    # 1,000 passages of 384 floats: a 1.5 MB segment, above MMAP_MIN_BYTES.
+    embedder = FakeEmbedder(dimension=384)
+    writer = Collection.create(tmp_path / "c", embedder)
+    writer.upsert([_article(n, paragraphs=4) for n in range(250)])
+    writer.close()
+    writer = Collection.open(tmp_path / "c", embedder)
+    reader = Collection.open(tmp_path / "c", embedder, read_only=True)
+    [segment] = reader.info().segments
+    file = (tmp_path / "c" / segment["file"]).resolve()
+    assert file.stat().st_size >= vectors.MMAP_MIN_BYTES
+    assert reader.search("经济", mode="dense").results
+    writer.upsert([_article(1000)])  # the writer needs the segment list, not a copy of it
+    assert writer.search("经济", mode="dense").results
+    # Both objects search the one mapping of the file: no private copy, none twice.
+    assert _mappings_of(file) == 1
+    hits = reader.search("第1000篇", mode="lexical").results
+    assert hits and hits[0].article_id == "a1000"
+    reader.close()
+    writer.close()
