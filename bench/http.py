@@ -82,14 +82,17 @@ def make_queries(n: int) -> list[str]:
     return combos[:n]
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A free loopback port."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
-def start_server(index: Path, port: int) -> subprocess.Popen[bytes]:
-    """Start ``semsearch serve`` and wait until ``/readyz`` answers 200."""
+def start_server(
+    index: Path, port: int, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """Start ``semsearch serve`` (writes off unless ``env`` sets a key); wait for ``/readyz``."""
     command = [
         sys.executable,
         "-m",
@@ -102,8 +105,8 @@ def start_server(index: Path, port: int) -> subprocess.Popen[bytes]:
     ]
     # No on-disk embedding cache: the query list is the same every run, and cached vectors
     # would leave query encoding, the largest cost, out of the figures.
-    env = {**os.environ, "SEMSEARCH_API_KEY": "", "SEMSEARCH_CACHE": "false"}
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    full_env = {**os.environ, "SEMSEARCH_API_KEY": "", "SEMSEARCH_CACHE": "false", **(env or {})}
+    process = subprocess.Popen(command, env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + READY_TIMEOUT_S
     url = f"http://127.0.0.1:{port}/readyz"
     while time.monotonic() < deadline:
@@ -160,7 +163,7 @@ def main() -> None:
         queries[WARMUP : WARMUP + single_n],
         queries[WARMUP + single_n :],
     )
-    port = args.port or _free_port()
+    port = args.port or free_port()
     base = f"http://127.0.0.1:{port}"
     index = args.index or news_collection(quick=args.quick)
     process = start_server(index, port)

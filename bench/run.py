@@ -25,6 +25,8 @@ BENCHMARKS: list[tuple[str, list[str]]] = [
     ("bench.peers", []),
     ("bench.distributed", []),
     ("bench.backup", []),
+    ("bench.upsert", []),
+    ("bench.million", []),
 ]
 
 
