@@ -128,7 +128,9 @@ def main() -> None:
         )
         print(rows[-1], flush=True)
     collection_note = "The 112k collection was not built when this ran: not measured."
-    if COLLECTION.joinpath("manifest.json").is_file() and not args.quick:
+    manifest = COLLECTION / "manifest.json"
+    built = manifest.is_file() and json.loads(manifest.read_text("utf-8")).get("articles", 0) > 0
+    if built and not args.quick:
         with tempfile.TemporaryDirectory(prefix="bench-reuse-") as tmp:
             out_file = Path(tmp) / "links.jsonl"
             command = [sys.executable, "-m", "semsearch.service.cli", "report", "reuse"]
