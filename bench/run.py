@@ -25,6 +25,9 @@ BENCHMARKS: list[tuple[str, list[str]]] = [
     ("bench.peers", []),
     ("bench.distributed", []),
     ("bench.backup", []),
+    ("bench.reuse", []),
+    ("bench.reuse_crosslingual", []),
+    ("bench.reuse_scale", []),
     ("bench.upsert", []),
     ("bench.million", []),
 ]

@@ -44,6 +44,9 @@ class PassageVectors:
     texts: list[str]
     vectors: np.ndarray
     articles: dict[str, ArticleFields]
+    # Character offsets of each passage in its article's stored text (int64 arrays).
+    starts: np.ndarray
+    ends: np.ndarray
 
 
 def read_passage_vectors(
@@ -53,14 +56,24 @@ def read_passage_vectors(
     embedder: TextEmbedder | None,
     *,
     progress: bool,
+    article_ids: Sequence[str] | None = None,
 ) -> PassageVectors:
-    """Rows and vectors of one snapshot (the caller holds it)."""
-    rows = conn.execute(
-        "SELECT id, article_id, text FROM passages ORDER BY article_id, ordinal"
-    ).fetchall()
+    """Rows and vectors of one snapshot (the caller holds it); ``article_ids``: only those."""
+    columns = "SELECT id, article_id, text, start, end FROM passages"
+    fields = "SELECT id, title, url, date, source FROM articles"
+    if article_ids is None:
+        rows = conn.execute(f"{columns} ORDER BY article_id, ordinal").fetchall()
+        article_rows = conn.execute(fields).fetchall()
+    else:
+        wanted = sorted(set(article_ids))
+        marks = ",".join("?" * len(wanted))
+        rows = conn.execute(
+            f"{columns} WHERE article_id IN ({marks}) ORDER BY article_id, ordinal", wanted
+        ).fetchall()
+        article_rows = conn.execute(f"{fields} WHERE id IN ({marks})", wanted).fetchall()
     articles = {
         str(row[0]): ArticleFields(title=row[1] or "", url=row[2], date=row[3], source=row[4])
-        for row in conn.execute("SELECT id, title, url, date, source FROM articles")
+        for row in article_rows
     }
     passage_ids = np.asarray([int(r[0]) for r in rows], dtype=np.int64)
     texts = [str(r[2]) for r in rows]
@@ -69,8 +82,10 @@ def read_passage_vectors(
         owners=[str(r[1]) for r in rows],
         passage_ids=passage_ids,
         texts=texts,
-        vectors=_matrix(vectors, passage_ids, texts, embedder, progress),
+        vectors=_matrix(vectors, passage_ids, texts, embedder, progress, all_rows=article_ids is None),
         articles=articles,
+        starts=np.asarray([int(r[3]) for r in rows], dtype=np.int64),
+        ends=np.asarray([int(r[4]) for r in rows], dtype=np.int64),
     )
 
 
@@ -80,11 +95,20 @@ def _matrix(
     texts: Sequence[str],
     embedder: TextEmbedder | None,
     progress: bool,
+    *,
+    all_rows: bool,
 ) -> np.ndarray:
-    """Vectors of ``passage_ids`` in that order, reconstructed or re-embedded."""
+    """Vectors of ``passage_ids`` in that order, reconstructed or re-embedded.
+
+    ``all_rows``: the ids are every live passage (one bulk read beats lookups by id).
+    """
     if len(passage_ids) == 0:
         return np.zeros((0, vectors.dimension), dtype=np.float32)
-    exact = vectors.reconstruct_all()
+    if not all_rows:
+        found = vectors.reconstruct(passage_ids)
+        if found is not None:
+            return np.ascontiguousarray(found, dtype=np.float32)
+    exact = vectors.reconstruct_all() if all_rows else None
     if exact is not None:
         stored_ids, stored = exact
         order = np.argsort(stored_ids)

@@ -551,7 +551,9 @@ class Collection:
             found = store.fetch_passages(self._conn, store.passage_ids_of(self._conn, [article_id]))
         return row, sorted(found.values(), key=lambda p: p.ordinal)
 
-    def passage_vectors(self, *, progress: bool = False) -> PassageVectors:
+    def passage_vectors(
+        self, *, progress: bool = False, article_ids: Sequence[str] | None = None
+    ) -> PassageVectors:
         """Every live passage with its vector, grouped by article, from one snapshot.
 
         Exact vectors come from the FAISS index when its kind keeps them (``flat``,
@@ -559,6 +561,8 @@ class Collection:
 
         Args:
             progress: Show the embedder's progress bar when re-embedding.
+            article_ids: Only the passages of these articles (vectors looked up by id, or
+                re-embedded for IVF kinds); unknown ids are left out.
 
         Returns:
             The passages, their vectors and their articles' display fields.
@@ -569,7 +573,12 @@ class Collection:
         with self._snapshot() as vectors:
             fingerprint = store.get_meta(self._conn, "model_fingerprint") or ""
             return read_passage_vectors(
-                self._conn, vectors, fingerprint, self.embedder, progress=progress
+                self._conn,
+                vectors,
+                fingerprint,
+                self.embedder,
+                progress=progress,
+                article_ids=article_ids,
             )
 
     def search(

@@ -172,6 +172,27 @@ class SegmentedVectors:
             found |= mask
         return out if found.all() else None
 
+    def reconstruct(self, ids: np.ndarray) -> np.ndarray | None:
+        """The stored vectors of ``ids``, looked up in their segments.
+
+        Returns:
+            ``(len(ids), dimension)`` float32, or None when a segment cannot look vectors up
+            by id (IVF) or an id is stored nowhere.
+        """
+        keys = np.asarray(ids, dtype=np.int64)
+        out = np.zeros((len(keys), self.dimension), dtype=np.float32)
+        found = np.zeros(len(keys), dtype=bool)
+        for segment in self.segments:
+            mask = np.isin(keys, segment.sorted_ids()) & ~found
+            if not mask.any():
+                continue
+            rows = segment.index.reconstruct(keys[mask])
+            if rows is None:
+                return None
+            out[mask] = rows
+            found |= mask
+        return out if found.all() else None
+
     def search(
         self,
         queries: np.ndarray,

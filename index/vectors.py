@@ -327,17 +327,28 @@ class VectorIndex:
         Returns:
             One score per id, or None for kinds that cannot look vectors up by id (IVF).
         """
+        vectors = self.reconstruct(ids)
+        if vectors is None:
+            return None
+        return np.asarray(vectors @ np.asarray(query, dtype=np.float32).reshape(-1), dtype=np.float32)
+
+    def reconstruct(self, ids: np.ndarray) -> np.ndarray | None:
+        """The stored vectors of ``ids`` (all must be stored), ``(len(ids), dimension)``.
+
+        Returns:
+            The vectors (quantised kinds decode their codes), or None for kinds that cannot
+            look vectors up by id (IVF) or when an id is not stored.
+        """
         if self.is_ivf or self.index is None:
             return None
         if len(ids) == 0:
-            return np.zeros(0, dtype=np.float32)
+            return np.zeros((0, self.dimension), dtype=np.float32)
         keys = np.ascontiguousarray(ids, dtype=np.int64)
-        # Quantised kinds decode their codes: the score is as exact as their search's.
         try:
             vectors = self.index.reconstruct_batch(keys)
         except RuntimeError:  # an id the index lacks: no answer rather than a failed search
             return None
-        return np.asarray(vectors @ np.asarray(query, dtype=np.float32).reshape(-1), dtype=np.float32)
+        return np.asarray(vectors, dtype=np.float32)
 
     def search(
         self,

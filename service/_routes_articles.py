@@ -55,10 +55,12 @@ def add_routes(api: APIRouter, settings: ServiceSettings) -> None:
         "/articles/{article_id}/reuse",
         get_article_reuse,
         response_model=m.ReuseResponse,
-        summary="An article's copies and text-reuse links with the shared spans",
+        summary="An article's copies, text-reuse and translation links with the shared spans",
         description="Candidates are the articles of the passages most like each of this "
         "article's passages; each is aligned with it and kept as a copy (the same text "
-        "edited) or reuse (a shared span of at least 50 characters) by the rules of "
+        "edited), reuse (a shared span of at least 50 characters) or translation (an "
+        "article in another script whose passages align with this one's, passage by "
+        "passage; `cross_lingual` true, each span an aligned passage pair) by the rules of "
         "`semsearch report reuse`, which covers the whole collection.",
     )
     api.add_api_route(
@@ -193,6 +195,8 @@ async def get_article_reuse(state: StateDep, article_id: ArticleId) -> m.ReuseRe
                 share=link.share,
                 other_share=link.other_share,
                 longest_span=link.longest_span,
+                score=link.score,
+                cross_lingual=link.cross_lingual,
             )
             for link, other in others
             if other is not None

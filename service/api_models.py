@@ -487,15 +487,27 @@ class ReuseLinkOut(BaseModel):
     """A copy or reuse link of the asked article (levels as in ``semsearch report reuse``)."""
 
     other: ArticleRef
-    level: Literal["copy", "reuse"]
+    level: Literal["copy", "reuse", "translation"]
     spans: list[ReuseSpan]
     share: float = Field(description="Share of the asked article's text the spans cover.")
     other_share: float = Field(description="Share of the other article's text they cover.")
-    longest_span: int = Field(description="Longest span, in normalised characters.")
+    longest_span: int = Field(
+        description="Longest span, in normalised characters (translation: characters of the "
+        "longest aligned passage of the asked article)."
+    )
+    score: float | None = Field(
+        default=None,
+        description="translation: mean cosine of the aligned passage pairs; else null.",
+    )
+    cross_lingual: bool = Field(
+        default=False,
+        description="The two articles are in different scripts (a translation link: each "
+        "span is an aligned passage pair).",
+    )
 
 
 class ReuseResponse(BaseModel):
-    """An article's copies and reuse links, copies first."""
+    """An article's copies, reuse and translation links, copies first."""
 
     article: ArticleRef
     links: list[ReuseLinkOut]

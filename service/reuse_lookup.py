@@ -1,9 +1,13 @@
-"""One article's copy and reuse links, for the API: candidates by passage similarity.
+"""One article's copy, reuse and translation links, for the API: candidates by passage similarity.
 
-The batch report finds links over the whole collection with MinHash LSH; a request for one
-article cannot afford that, so its candidates are the articles of the passages most like
-each of its passages (a reused span sits in a passage whose vector is close to the
-donor's), aligned and named by the same rules (``service.reports.levels``).
+The batch report finds links over the whole collection with MinHash LSH and a cross-script
+k-NN search; a request for one article cannot afford that, so its candidates are the
+articles of the passages most like each of its passages (a reused span sits in a passage
+whose vector is close to the donor's; a translated one in a passage close across languages),
+aligned and named by the same rules (``service.reports.levels``, ``crosslingual``). Only the
+asked article's passages query, so in an archive mostly in one script, a translation is
+found from its minority-script side surely, and from the other side only when its passages
+are among the nearest :data:`TRANSLATION_NEIGHBOURS` (the batch report has no such limit).
 """
 
 from __future__ import annotations
@@ -12,13 +16,24 @@ from dataclasses import dataclass
 
 from semsearch.index import Collection
 from semsearch.service.reports.align import Alignment, align
-from semsearch.service.reports.levels import Level, text_level
+from semsearch.service.reports.corpus import build_corpus
+from semsearch.service.reports.crosslingual import align_passages
+from semsearch.service.reports.levels import (
+    TRANSLATION_FLOOR,
+    TRANSLATION_MIN_SHARE,
+    Level,
+    text_level,
+)
 from semsearch.service.reports.normalise import normalise
+from semsearch.service.reports.scripts import script_of
 
 # Similar passages looked at per passage of the article.
 PASSAGE_NEIGHBOURS = 5
 # Passages of the article used as queries (its first ones: long articles stay cheap).
 MAX_QUERY_PASSAGES = 40
+# Similar passages looked at per passage for translations (other scripts, at or above the
+# passage floor): more than for copies, as same-script passages crowd the list.
+TRANSLATION_NEIGHBOURS = 20
 
 
 @dataclass(frozen=True)
@@ -31,6 +46,8 @@ class ReuseLink:
     share: float
     other_share: float
     longest_span: int
+    score: float | None = None  # translation: mean cosine of the aligned passages
+    cross_lingual: bool = False
 
 
 def _spans(alignment: Alignment, text: str, other: str) -> list[tuple[int, int, int, int]]:
@@ -59,16 +76,25 @@ def article_reuse(collection: Collection, article_id: str) -> list[ReuseLink] | 
     row, passages = found
     text = str(row["text"])
     candidates: list[str] = []
+    across: dict[str, None] = {}
     for passage in passages[:MAX_QUERY_PASSAGES]:
-        hits = collection.similar(passage_id=passage.id, k=PASSAGE_NEIGHBOURS).results
-        candidates += [h.article_id for h in hits if h.article_id != article_id]
+        hits = collection.similar(passage_id=passage.id, k=TRANSLATION_NEIGHBOURS).results
+        hits = [h for h in hits if h.article_id != article_id]
+        candidates += [h.article_id for h in hits[:PASSAGE_NEIGHBOURS]]
+        across.update(dict.fromkeys(h.article_id for h in hits if h.score >= TRANSLATION_FLOOR))
     mine = normalise(text).text
+    script = script_of(text)
     links = []
-    for other_id in dict.fromkeys(candidates):
+    translated: dict[str, str] = {}
+    for other_id in dict.fromkeys([*candidates, *across]):
         other = collection.get_article(other_id)
         if other is None:
             continue
         other_text = str(other["text"])
+        if script_of(other_text) != script:
+            if other_id in across:
+                translated[other_id] = other_text
+            continue
         alignment = align(mine, normalise(other_text).text)
         level = text_level(alignment)
         if level is None:
@@ -83,4 +109,51 @@ def article_reuse(collection: Collection, article_id: str) -> list[ReuseLink] | 
                 longest_span=alignment.longest,
             )
         )
-    return sorted(links, key=lambda link: (link.level != "copy", -link.share, link.other_id))
+    links += _translations(collection, article_id, text, translated)
+    order = {"copy": 0, "reuse": 1, "translation": 2}
+    return sorted(links, key=lambda link: (order[link.level], -link.share, link.other_id))
+
+
+def _translations(
+    collection: Collection, article_id: str, text: str, others: dict[str, str]
+) -> list[ReuseLink]:
+    """Translation links of one article to candidate articles of other scripts."""
+    if not others:
+        return []
+    exported = collection.passage_vectors(article_ids=[article_id, *others])
+    corpus = build_corpus("", exported, {article_id: text, **others})
+    number = {a: n for n, a in enumerate(corpus.article_ids)}
+    if article_id not in number:
+        return []
+    mine = number[article_id]
+    links = []
+    for other_id in others:
+        if other_id not in number:
+            continue
+        rows_i, rows_j = corpus.passage_rows(mine), corpus.passage_rows(number[other_id])
+        alignment = align_passages(corpus, mine, number[other_id], TRANSLATION_FLOOR)
+        if max(alignment.share, alignment.other_share) < TRANSLATION_MIN_SHARE:
+            continue
+        starts, ends = corpus.passage_starts, corpus.passage_ends
+        spans = [
+            (
+                int(starts[rows_i.start + r]),
+                int(ends[rows_i.start + r]),
+                int(starts[rows_j.start + c]),
+                int(ends[rows_j.start + c]),
+            )
+            for r, c, _ in alignment.pairs
+        ]
+        links.append(
+            ReuseLink(
+                other_id=other_id,
+                level="translation",
+                spans=spans,
+                share=round(alignment.share, 4),
+                other_share=round(alignment.other_share, 4),
+                longest_span=max(end - start for start, end, _, _ in spans),
+                score=round(alignment.score, 4),
+                cross_lingual=True,
+            )
+        )
+    return links

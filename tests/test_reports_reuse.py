@@ -7,12 +7,20 @@ import json
 import random
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from semsearch.index import Collection
+from semsearch.index import ArticleFields, Collection, PassageVectors
 from semsearch.service.cli import main
-from semsearch.service.reports import duplicates_report, load_corpus, reuse_report, write_report
+from semsearch.service.reports import (
+    Corpus,
+    duplicates_report,
+    load_corpus,
+    reuse_report,
+    write_report,
+)
 from semsearch.service.reports.align import align
+from semsearch.service.reports.corpus import build_corpus
 from semsearch.service.reports.levels import REUSE_MIN_CHARS, level_of, text_level
 from semsearch.service.reports.normalise import normalise
 from semsearch.service.reports.shingles import SPAN_FOUND, candidate_pairs
@@ -210,3 +218,112 @@ def test_api_article_reuse_lists_copies_and_reuse_with_spans(reuse_index: Path) 
     assert normalise(shared).text == normalise(text_b[span["other_start"] : span["other_end"]]).text
     assert normalise(shared).text == normalise(QUOTE).text
     assert_error(missing, 404, "not_found")
+
+
+def test_script_of_names_the_writing_system() -> None:
+    from semsearch.service.reports.scripts import script_of
+
+    assert script_of("郑州市举行重大项目观摩活动, GDP 增长") == "han"
+    assert script_of("Warren plans to take a 'hard look' at running") == "latin"
+    assert script_of("東京都は新しい計画を発表しました") == "japanese"
+    assert script_of("Москва 2024") == "cyrillic"
+    assert script_of("2024, 12:30 —") is None
+
+
+def test_monotone_chain_keeps_order_and_allows_many_to_one() -> None:
+    from semsearch.service.reports.crosslingual import monotone_chain
+
+    sims = np.full((4, 3), 0.5)
+    sims[0, 0], sims[1, 0], sims[2, 1], sims[3, 2] = 0.9, 0.88, 0.92, 0.9
+    sims[0, 2] = 0.95  # out of order: taking it would drop two in-order pairs
+    assert monotone_chain(sims, 0.8) == [(0, 0), (1, 0), (2, 1), (3, 2)]
+    assert monotone_chain(sims, 0.99) == []
+
+
+def _handmade_corpus() -> Corpus:
+    """English article ``en`` (3 passages) translated by ``zh`` (2 passages, one carrying two
+    English ones), an unrelated Chinese ``zh-other``, and ``zh-twin`` whose passages equal
+    zh's (same script: never a translation candidate)."""
+    rng = np.random.default_rng(5)
+    base = rng.normal(size=(6, 16)).astype(np.float32)
+    base[1] = base[0] + 0.2 * base[1]  # two English passages on one point: one Chinese passage
+    base /= np.linalg.norm(base, axis=1, keepdims=True)
+    mixed = base[0] + base[1]
+    rows = {
+        "en": [base[0], base[1], base[2]],
+        "zh": [mixed / np.linalg.norm(mixed), base[2]],
+        "zh-other": [base[4], base[5]],
+        "zh-twin": [mixed / np.linalg.norm(mixed), base[2]],
+    }
+    texts = {
+        "en": "Warren plans a run. She said so Saturday. The Globe reports it.",
+        "zh": "沃伦计划参选，她周六表示。环球报报道了此事。",
+        "zh-other": "今年春季以来本市气温回升较快。各地农民开展春耕。",
+        "zh-twin": "沃伦计划参选，她周六表示。环球报报道了此事。",
+    }
+    cuts = {"en": [(0, 19), (20, 42), (43, 63)], "zh": [(0, 13), (13, 22)]}
+    cuts["zh-other"] = [(0, 14), (14, 24)]
+    cuts["zh-twin"] = cuts["zh"]
+    owners = [a for a in rows for _ in rows[a]]
+    spans = [c for a in rows for c in cuts[a]]
+    vectors = np.vstack([v for a in rows for v in rows[a]]).astype(np.float32)
+    exported = PassageVectors(
+        fingerprint="handmade",
+        owners=owners,
+        passage_ids=np.arange(len(owners), dtype=np.int64),
+        texts=[texts[a][s:e] for a, (s, e) in zip(owners, spans, strict=True)],
+        vectors=vectors / np.linalg.norm(vectors, axis=1, keepdims=True),
+        articles={a: ArticleFields(title=a, url=None, date=None, source=None) for a in rows},
+        starts=np.asarray([s for s, _ in spans], dtype=np.int64),
+        ends=np.asarray([e for _, e in spans], dtype=np.int64),
+    )
+    return build_corpus("handmade", exported, texts)
+
+
+def test_translation_links_align_passages_across_scripts_only() -> None:
+    corpus = _handmade_corpus()
+    report = reuse_report(corpus, levels=("translation",), progress=False)
+    pairs = {(r["article_id"], r["other_id"]): r for r in report.records}
+    assert set(pairs) == {("en", "zh"), ("en", "zh-twin")}
+    link = pairs[("en", "zh")]
+    assert link["level"] == "translation" and link["cross_lingual"] is True
+    assert (link["script"], link["other_script"]) == ("latin", "han")
+    assert link["spans"] == [
+        {"start": 0, "end": 19, "other_start": 0, "other_end": 13},
+        {"start": 20, "end": 42, "other_start": 0, "other_end": 13},
+        {"start": 43, "end": 63, "other_start": 13, "other_end": 22},
+    ]
+    assert link["share"] == link["other_share"] == 1.0
+    assert link["source_id"] in {"en", "zh", "zh-twin"} and link["score"] > 0.9
+    assert report.summary["translation_links"] == 2
+
+
+def test_reuse_report_same_event_links_on_request(reuse_index: Path) -> None:
+    corpus = load_corpus(reuse_index, FakeEmbedder())
+    plain = reuse_report(corpus, progress=False)
+    assert "same_event_links" not in plain.summary
+    report = reuse_report(corpus, levels=("copy", "same_event"), threshold=-1.0, progress=False)
+    levels = {(r["article_id"], r["other_id"]): r["level"] for r in report.records}
+    assert levels[("a", "a-copy")] == "copy"  # the closer level wins; no second link
+    events = [r for r in report.records if r["level"] == "same_event"]
+    assert events and all(r["spans"] == [] and r["score"] is not None for r in events)
+    assert "reuse" not in levels.values()
+
+
+def test_cli_report_reuse_levels(
+    reuse_index: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from semsearch.service.commands import report
+
+    fake = FakeEmbedder()
+    monkeypatch.setattr(report.Embedder, "from_settings", classmethod(lambda cls, s=None: fake))
+    out = tmp_path / "links.csv"
+    argv = ["report", "reuse", "--index", str(reuse_index), "--out", str(out), "--json"]
+    assert main([*argv, "--levels", "copy,same-event", "--threshold", "-1"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["levels"] == "copy,same_event" and summary["same_event_links"] >= 1
+    assert main([*argv, "--levels", "copy,nonsense"]) == 2
+    assert "unknown level nonsense" in capsys.readouterr().err

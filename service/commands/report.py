@@ -26,6 +26,7 @@ from semsearch.service.reports import (
     reuse_report,
     write_report,
 )
+from semsearch.service.reports.reuse import DEFAULT_REUSE_LEVELS, REUSE_LEVELS
 
 DEFAULT_K = {"related": 5, "duplicates": 10, "queries": 10, "match": 3, "reuse": 1}
 # --level of report duplicates: the spelling on the command line -> the level.
@@ -71,7 +72,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default="copy",
         help="duplicates: group edited copies (default) or same-event articles (--threshold)",
     )
+    parser.add_argument(
+        "--levels",
+        default=",".join(DEFAULT_REUSE_LEVELS),
+        help=f"reuse: comma-separated levels to list, of {', '.join(REUSE_LEVELS)} "
+        f"(default {','.join(DEFAULT_REUSE_LEVELS)}; same_event links use --threshold)",
+    )
     parser.set_defaults(func=run)
+
+
+def reuse_levels(spec: str) -> list[str]:
+    """The levels of ``--levels`` (comma-separated; ``same-event`` spelling accepted)."""
+    levels = [part.strip().replace("-", "_") for part in spec.split(",") if part.strip()]
+    unknown = [level for level in levels if level not in REUSE_LEVELS]
+    if unknown or not levels:
+        raise InputError(
+            f"--levels: unknown level {', '.join(unknown) or '(none given)'}; "
+            f"choose from {', '.join(REUSE_LEVELS)}"
+        )
+    return list(dict.fromkeys(levels))
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -85,6 +104,8 @@ def _check(args: argparse.Namespace) -> int:
         raise InputError("--threshold is a cosine between -1 and 1")
     if args.kind in ("related", "duplicates", "reuse") and args.inputs:
         raise InputError(f"report {args.kind} takes no INPUT")
+    if args.kind == "reuse":
+        reuse_levels(args.levels)
     if args.kind == "queries" and len(args.inputs) != 1:
         raise InputError("report queries needs exactly one query file")
     if args.kind == "match" and not args.inputs:
@@ -113,7 +134,12 @@ def run(args: argparse.Namespace) -> int:
             progress=progress,
         )
     elif args.kind == "reuse":
-        report = reuse_report(corpus, progress=progress)
+        report = reuse_report(
+            corpus,
+            levels=reuse_levels(args.levels),  # type: ignore[arg-type]
+            threshold=args.threshold,
+            progress=progress,
+        )
     elif args.kind == "queries":
         report = queries_report(corpus, embedder, queries, k=k, progress=progress)
     else:

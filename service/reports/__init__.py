@@ -7,7 +7,8 @@ as CSV, JSONL or a self-contained HTML page, chosen by the output file's extensi
 from __future__ import annotations
 
 from semsearch.service.reports.corpus import Corpus, load_corpus
-from semsearch.service.reports.duplicates import DUPLICATE_THRESHOLD, duplicates_report
+from semsearch.service.reports.duplicates import duplicates_report
+from semsearch.service.reports.events import DUPLICATE_THRESHOLD
 from semsearch.service.reports.match import load_other, match_report
 from semsearch.service.reports.model import Report
 from semsearch.service.reports.queries import queries_report, read_queries

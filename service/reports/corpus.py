@@ -38,6 +38,9 @@ class Corpus:
     offsets: np.ndarray  # (n_articles + 1,) int64
     passage_ids: np.ndarray  # (n_passages,) int64
     passage_texts: list[str]
+    # Character offsets of each passage in its article's stored text.
+    passage_starts: np.ndarray  # (n_passages,) int64
+    passage_ends: np.ndarray  # (n_passages,) int64
     passage_vectors: np.ndarray  # (n_passages, d) float32, L2-normalised
     article_vectors: np.ndarray  # (n_articles, d) float32, L2-normalised
     # Stored article texts (copy and reuse alignment); empty when not loaded.
@@ -142,6 +145,8 @@ def build_corpus(
         offsets=offsets,
         passage_ids=exported.passage_ids,
         passage_texts=exported.texts,
+        passage_starts=exported.starts,
+        passage_ends=exported.ends,
         passage_vectors=np.ascontiguousarray(matrix, dtype=np.float32),
         article_vectors=np.ascontiguousarray(means, dtype=np.float32),
         texts=[texts.get(a, "") for a in ids] if texts is not None else [],

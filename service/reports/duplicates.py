@@ -14,6 +14,10 @@ import numpy as np
 
 from semsearch.service.reports import knn
 from semsearch.service.reports.corpus import Corpus
+from semsearch.service.reports.events import (
+    EVENT_CANDIDATES,
+    event_pairs,
+)
 from semsearch.service.reports.levels import COPY_MIN_COVER
 from semsearch.service.reports.model import HEATMAP_MAX, Heatmap, Report, score_summary
 from semsearch.service.reports.related import explain
@@ -22,24 +26,9 @@ from semsearch.service.reports.textreuse import Link, clusters
 
 DuplicateLevel = Literal["copy", "same_event"]
 
-# Calibrated on the 1,000 labelled SOHU 2021 news pairs (../shared/eval/pairs/sohu2021-dd-
-# and -dc-test.jsonl; label 5 = same event is positive, 3 and 0 negative) with the bundled
-# multilingual-e5-small (onnx-int8), article vectors built as for reports and centred on the
-# news centroid: the threshold maximising F1 (0.3318; dd half alone 0.417, dc half 0.317).
-# Measured at 0.332: precision 0.615, recall 0.892, F1 0.728; ROC AUC 0.807 (dd 0.850, dc
-# 0.778). Caveat: two different articles of one newspaper page score 0.57, above this; the
-# score separates an edited copy (0.985) from them but SOHU same-event pairs do not.
-# Reproduce with ``python -m bench.reports`` (docs/bench/4-reports.md).
-DUPLICATE_THRESHOLD = 0.332
-# A pair links only when its score is within this margin of each end's best match: an
-# article with a near-copy (centred cosine ~0.98) is not also grouped with an article that is
-# merely on the same topic or page (~0.57 for the seed page's two stories, which SOHU-level
-# thresholds cannot tell from same-event pairs). Same-event groups without a copy have
-# similar pairwise scores and are unaffected.
-RELATIVE_MARGIN = 0.3
-# Neighbours examined per article: a group larger than this is still found, as each member
+# Neighbours examined per article (see events): a group larger than this is still found, as each member
 # links to some of the others.
-CANDIDATES = 10
+CANDIDATES = EVENT_CANDIDATES
 # Members whose pairwise cosine is computed for a group's minimum score (bigger groups are
 # sampled to these many).
 GROUP_MATRIX_MAX = 200
@@ -77,14 +66,7 @@ def find_groups(
         ``(groups, links)``: groups of two or more article numbers (largest first, members
         ascending) and the pairs ``(i, j, score)``, ``i < j``, whose merges formed them.
     """
-    rows, cols = np.nonzero((found.scores >= threshold) & (found.ids >= 0))
-    best = found.scores.max(axis=1, initial=-np.inf) if found.scores.size else found.scores
-    candidates: dict[tuple[int, int], float] = {}
-    for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
-        j = int(found.ids[r, c])
-        score = float(found.scores[r, c])
-        if score >= max(best[r], best[j]) - RELATIVE_MARGIN:
-            candidates[(min(r, j), max(r, j))] = score
+    candidates = event_pairs(found, threshold)
     group_of: dict[int, int] = {}
     members: dict[int, list[int]] = {}
     links: list[tuple[int, int, float]] = []
@@ -110,7 +92,7 @@ def find_groups(
 
 def copy_groups(corpus: Corpus, *, progress: bool) -> list[tuple[list[int], list[Link]]]:
     """Connected components of copy links, each with its links (largest group first)."""
-    links, _ = corpus_links(corpus, progress=progress)
+    links = corpus_links(corpus, progress=progress)
     copies = [link for link in links if link.level == "copy"]
     groups = clusters(corpus.size, copies, ("copy",))
     group_of = {node: number for number, group in enumerate(groups) for node in group}

@@ -238,11 +238,29 @@ def marked(text: str, spans: list[tuple[int, int]]) -> str:
     return "".join(parts)
 
 
+def _link_figures(link: dict[str, Any], source: str | None) -> str:
+    """The shares, span and source line of a reuse link (escaped)."""
+    parts = []
+    if link["share"] is not None:
+        parts += [
+            f"{escape(link['article_id'])} covers {link['share']:.0%}",
+            f"{escape(link['other_id'])} covers {link['other_share']:.0%}",
+            f"longest span {link['longest_span']} characters",
+        ]
+    if link.get("score") is not None:
+        parts.append(f"score {link['score']:.3f}")
+    if link.get("cross_lingual"):
+        parts.append(f"{escape(str(link['script']))} ↔ {escape(str(link['other_script']))}")
+    if source is not None:
+        parts.append(f"likely source {escape(source)}")
+    return " · ".join(parts)
+
+
 def _reuse(report: Report) -> str:
     shown, note = _limited(report.records, "links")
     parts = ["<h2>Links</h2>", note]
     if not shown:
-        parts.append("<p>No copy or reuse link.</p>")
+        parts.append("<p>No link.</p>")
     for link in shown:
         left = [(s["start"], s["end"]) for s in link["spans"]]
         right = [(s["other_start"], s["other_end"]) for s in link["spans"]]
@@ -251,9 +269,7 @@ def _reuse(report: Report) -> str:
             f'<section><h3><span class="dup">{escape(link["level"])}</span> '
             f"{_link(link['title'], link['url'], link['article_id'], set())} ↔ "
             f"{_link(link['other_title'], link['other_url'], link['other_id'], set())}</h3>"
-            f'<p class="muted">{escape(link["article_id"])} covers {link["share"]:.0%} · '
-            f"{escape(link['other_id'])} covers {link['other_share']:.0%} · longest span "
-            f"{link['longest_span']} characters · likely source {escape(source)}</p>"
+            f'<p class="muted">{_link_figures(link, source)}</p>'
             f'<div class="pair"><div>{marked(report.texts.get(link["article_id"], ""), left)}'
             f"</div><div>{marked(report.texts.get(link['other_id'], ''), right)}</div></div>"
             "</section>"

@@ -6,6 +6,8 @@ From closest to loosest:
   added, OCR spacing and punctuation noise, traditional vs simplified script).
 - ``reuse``: otherwise different articles sharing an aligned span of at least
   :data:`REUSE_MIN_CHARS` normalised characters (letters and digits, see ``normalise``).
+- ``translation``: articles in different scripts (a Chinese translation of an English wire
+  story) whose passages align, passage by passage, over a share of one text (``crosslingual``).
 - ``same_event``: different texts on one event: the centred-cosine rule calibrated on SOHU
   same-event pairs (``duplicates.DUPLICATE_THRESHOLD``).
 - ``related``: anything else a similarity search returned.
@@ -21,7 +23,8 @@ from typing import Literal
 
 from semsearch.service.reports.align import Alignment
 
-Level = Literal["copy", "reuse", "same_event", "related"]
+Level = Literal["copy", "reuse", "translation", "same_event", "related"]
+# The levels a `related` neighbour can have (translation needs a passage alignment).
 LEVELS: tuple[Level, ...] = ("copy", "reuse", "same_event", "related")
 
 # About two short sentences: longer than a dateline, an agency credit or a headline, so
@@ -71,3 +74,12 @@ def level_of(alignment: Alignment | None, event_score: float, threshold: float) 
     if level is not None:
         return level
     return "same_event" if event_score >= threshold else "related"
+
+
+# ``translation`` (cross-lingual reuse), see ``crosslingual``: passages of two articles in
+# different scripts pair when their cosine reaches TRANSLATION_FLOOR, and the link holds
+# when the aligned passages cover TRANSLATION_MIN_SHARE of one article's text.
+TRANSLATION_FLOOR = 0.82
+TRANSLATION_MIN_SHARE = 0.5
+# Nearest passages of another script looked at per passage (candidate article pairs).
+TRANSLATION_CANDIDATES = 5

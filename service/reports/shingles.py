@@ -147,6 +147,14 @@ def _band_keys(signatures: np.ndarray) -> np.ndarray:
     return keys
 
 
+# Texts whose window signatures are held at once by :func:`candidate_pairs`.
+KEY_CHUNK_TEXTS = 20_000
+
+
+def _chunks(texts: Sequence[str], size: int) -> list[tuple[int, int]]:
+    return [(start, min(start + size, len(texts))) for start in range(0, len(texts), size)]
+
+
 def candidate_pairs(texts: Sequence[str], *, progress: bool = False) -> set[tuple[int, int]]:
     """Pairs ``(i, j)``, ``i < j``, of texts with a window each in one LSH bucket.
 
@@ -157,9 +165,19 @@ def candidate_pairs(texts: Sequence[str], *, progress: bool = False) -> set[tupl
     Returns:
         The candidate pairs.
     """
-    signatures, owners = window_signatures(texts)
-    keys = _band_keys(signatures).ravel()
-    owner_of_key = np.repeat(owners, BANDS)
+    # Band keys chunk by chunk: a chunk's signatures (NUM_PERM words a window) are dropped
+    # once hashed, so memory holds BANDS words a window, not BANDS + NUM_PERM.
+    key_parts, owner_parts = [], []
+    for chunk_start, chunk_end in _chunks(texts, KEY_CHUNK_TEXTS):
+        signatures, owners = window_signatures(texts[chunk_start:chunk_end])
+        key_parts.append(_band_keys(signatures).ravel())
+        owner_parts.append(np.repeat(owners.astype(np.int32) + np.int32(chunk_start), BANDS))
+        del signatures
+    keys = np.concatenate(key_parts) if key_parts else np.zeros(0, dtype=np.uint64)
+    owner_of_key = (
+        np.concatenate(owner_parts) if owner_parts else np.zeros(0, dtype=np.int32)
+    )
+    del key_parts, owner_parts
     # One entry per (bucket, article): an article's repeated paragraphs count once.
     order = np.lexsort((owner_of_key, keys))
     keys, owner_of_key = keys[order], owner_of_key[order]

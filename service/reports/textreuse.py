@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from tqdm import tqdm
 
@@ -35,17 +36,17 @@ def normalise_all(texts: Sequence[str], *, progress: bool = False) -> list[Norma
     ]
 
 
-def find_links(normal: Sequence[Normalised], *, progress: bool = False) -> list[Link]:
+def find_links(normal: Sequence[Normalised | str], *, progress: bool = False) -> list[Link]:
     """Copy and reuse links among normalised texts (no all-pairs work).
 
     Args:
-        normal: Normalised article texts.
+        normal: Normalised article texts (or just their strings).
         progress: Show progress bars.
 
     Returns:
         Links ordered by ``(i, j)``.
     """
-    texts = [n.text for n in normal]
+    texts = [n if isinstance(n, str) else n.text for n in normal]
     links = []
     for i, j in tqdm(
         sorted(candidate_pairs(texts, progress=progress)),
@@ -60,7 +61,22 @@ def find_links(normal: Sequence[Normalised], *, progress: bool = False) -> list[
     return links
 
 
-def clusters(size: int, links: Sequence[Link], levels: Sequence[Level]) -> list[list[int]]:
+class Joining(Protocol):
+    """Anything that links articles ``i`` and ``j`` at a level (copy, translation links)."""
+
+    @property
+    def i(self) -> int: ...
+
+    @property
+    def j(self) -> int: ...
+
+    @property
+    def level(self) -> Level: ...
+
+
+def clusters(
+    size: int, links: Sequence[Joining], levels: Sequence[Level]
+) -> list[list[int]]:
     """Connected components of the links of the given levels (two or more members).
 
     Args:

@@ -120,8 +120,8 @@ async function runPage(append) {
 // Most shared spans quoted per link; the paragraphs holding any are marked too.
 const REUSE_QUOTES = 3;
 
-// The article's copies and text-reuse links (GET /articles/{id}/reuse), each with the shared
-// text quoted and marked; the article's paragraphs that hold shared text get a side bar.
+// The article's copies, text-reuse and translation links (GET /articles/{id}/reuse), each
+// with the shared text (a translation: the aligned passages) quoted and marked; the article's paragraphs that hold shared text get a side bar.
 async function showReuse(articleId, article, paragraphNodes, box) {
   let found;
   try {
@@ -130,9 +130,9 @@ async function showReuse(articleId, article, paragraphNodes, box) {
     return; // reuse is extra: the article itself is already shown
   }
   if (!found.links.length) return;
-  box.append(el("h3", { text: "Copies and reuse 转载与文本复用" }));
+  box.append(el("h3", { text: "Copies, reuse and translations 转载、文本复用与译文" }));
   for (const link of found.links) {
-    const level = link.level === "copy" ? "copy 转载" : "reuse 复用";
+    const level = { copy: "copy 转载", reuse: "reuse 复用", translation: "translation 译文" }[link.level] || link.level;
     const share = `${Math.round(link.share * 100)}% of this text 本文${Math.round(link.share * 100)}%`;
     const head = el("div", { className: "reuse-link" }, [
       el("span", { className: "reuse-level", text: level }),
