@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from semsearch.embedder.backends.factory import FAST_OPENVINO_PRECISION, create_backend
 from semsearch.embedder.embedder import Embedder
 from semsearch.embedder.errors import ModelError
 from semsearch.embedder.model_files import resolve_model
@@ -66,7 +67,11 @@ def test_english_sentence_retrieves_its_chinese_translation(real_embedder: Embed
 
 
 def test_default_backend_agrees_with_fp32(real_settings: Settings, real_embedder: Embedder) -> None:
-    assert real_embedder.backend_name == "openvino"
+    # auto takes OpenVINO only where it infers in bf16 (AMX / AVX-512 BF16), else onnx-int8.
+    explicit = real_settings.model_copy(update={"backend": "openvino"})
+    openvino = create_backend(resolve_model(explicit.resolved_model()), explicit)
+    bf16 = getattr(openvino, "inference_precision", None) == FAST_OPENVINO_PRECISION
+    assert real_embedder.backend_name == ("openvino" if bf16 else "onnx-int8")
     english, chinese = _ntrex_pairs(30)
     texts = [DIGITAL, PROJECTS, WEATHER, *english, *chinese]
     fp32 = Embedder.from_settings(
