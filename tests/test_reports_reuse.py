@@ -327,3 +327,28 @@ def test_cli_report_reuse_levels(
     assert summary["levels"] == "copy,same_event" and summary["same_event_links"] >= 1
     assert main([*argv, "--levels", "copy,nonsense"]) == 2
     assert "unknown level nonsense" in capsys.readouterr().err
+
+
+def test_translation_pairs_stand_out_by_ratio_margin_not_raw_cosine() -> None:
+    """A hub pair (high cosine, both passages as close to everything) does not align; a
+    pair of lower cosine that stands out from its passages' nearest ones does."""
+    from semsearch.service.reports.crosslingual import margin_matrix, monotone_chain, top_mean
+    from semsearch.service.reports.levels import TRANSLATION_FLOOR, TRANSLATION_MARGIN
+
+    sims = np.asarray([[0.86, 0.70], [0.70, 0.80]])
+    means_a = np.asarray([0.87, 0.72])  # row 0 is a hub: its nearest all score ~0.87
+    means_b = np.asarray([0.87, 0.72])
+    margins = margin_matrix(sims, means_a, means_b, TRANSLATION_FLOOR)
+    assert margins[0, 0] < TRANSLATION_MARGIN < margins[1, 1]
+    assert margins[0, 1] == margins[1, 0] == 0.0  # below the cosine floor: no margin
+    assert monotone_chain(margins, TRANSLATION_MARGIN) == [(1, 1)]
+    # The raw-cosine rule of before (0.82) took the hub and missed the real pair.
+    assert monotone_chain(sims, 0.82) == [(0, 0)]
+    # Means: the k best, padded by the bound on unseen scores; nothing known is inf.
+    assert top_mean([0.9, 0.5, 0.8], 2) == pytest.approx(0.85)
+    assert top_mean([0.9], 3, lowest=0.6) == pytest.approx(0.7)
+    assert top_mean([], 3) == float("inf")
+    assert (
+        margin_matrix(np.asarray([[0.9]]), np.asarray([np.inf]), np.asarray([0.8]), 0.5)[0, 0]
+        == 0.0
+    )
