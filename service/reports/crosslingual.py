@@ -7,7 +7,11 @@ the other scripts (never all pairs, and nothing at all in a one-script collectio
 search gives each passage's mean cosine to its
 :data:`~service.reports.levels.TRANSLATION_MARGIN_K` nearest passages of other scripts, and a
 passage pair is scored by its ratio margin: cosine over the mean of the two passages' means
-(bitext mining's margin: a pair stands out from what each passage is close to anyway). Each
+(bitext mining's margin: a pair stands out from what each passage is close to anyway), and
+only mutual neighbours pair (each among the other's
+:data:`~service.reports.levels.TRANSLATION_CANDIDATES` nearest of other scripts): where the
+other script has few passages, every passage's nearest ones are the same few, margins near 1
+come cheaply, and one such "hub" passage would otherwise pair with hundreds. Each
 candidate pair of articles is aligned passage by passage: the monotone chain of passage pairs
 with margin ≥ :data:`~service.reports.levels.TRANSLATION_MARGIN` and cosine ≥
 :data:`~service.reports.levels.TRANSLATION_FLOOR` with the largest total margin over its floor
@@ -33,9 +37,11 @@ from semsearch.service.reports.levels import (
     TRANSLATION_MARGIN,
     TRANSLATION_MARGIN_K,
     TRANSLATION_MIN_SHARE,
+    TRANSLATION_MIN_WORDS,
+    TRANSLATION_SCRIPT_SHARE,
     Level,
 )
-from semsearch.service.reports.scripts import script_of
+from semsearch.service.reports.scripts import script_of, script_words
 
 
 @dataclass(frozen=True)
@@ -139,6 +145,7 @@ def align_passages(
     i: int,
     j: int,
     means: np.ndarray,
+    mutual: set[tuple[int, int]],
     *,
     floor: float = TRANSLATION_FLOOR,
     margin: float = TRANSLATION_MARGIN,
@@ -151,6 +158,8 @@ def align_passages(
         j: Second article number.
         means: Per passage row of ``corpus``, its mean cosine to its nearest passages of
             other scripts (see :func:`cross_neighbours`).
+        mutual: Passage row pairs ``(a, b)`` of mutual nearest neighbours (either order):
+            the only pairs that may align.
         floor: Lowest cosine of an aligned passage pair.
         margin: Lowest ratio margin of an aligned passage pair.
 
@@ -161,6 +170,9 @@ def align_passages(
     rows_i, rows_j = corpus.passage_rows(i), corpus.passage_rows(j)
     sims = corpus.passage_vectors[rows_i] @ corpus.passage_vectors[rows_j].T
     margins = margin_matrix(sims, means[rows_i], means[rows_j], floor)
+    for r, c in zip(*np.nonzero(margins), strict=True):
+        if (rows_i.start + int(r), rows_j.start + int(c)) not in mutual:
+            margins[r, c] = 0.0
     chain = monotone_chain(margins, margin)
     starts, ends = corpus.passage_starts, corpus.passage_ends
     all_i = range(rows_i.start, rows_i.stop)
@@ -196,11 +208,29 @@ def top_mean(scores: Sequence[float], k: int, lowest: float | None = None) -> fl
 
 def article_scripts(corpus: Corpus) -> list[str | None]:
     """The script of every article (its stored text, else its passages)."""
+    return [script_of(text) for text in _texts(corpus)]
+
+
+def _texts(corpus: Corpus) -> list[str]:
     if corpus.texts:
-        return [script_of(text) for text in corpus.texts]
-    return [
-        script_of("".join(corpus.passage_texts[corpus.passage_rows(a)])) for a in range(corpus.size)
-    ]
+        return corpus.texts
+    return ["".join(corpus.passage_texts[corpus.passage_rows(a)]) for a in range(corpus.size)]
+
+
+def translation_script(text: str) -> str | None:
+    """The script of ``text`` if it may take part in a translation link, else None.
+
+    Args:
+        text: An article text.
+
+    Returns:
+        Its script when it has :data:`~service.reports.levels.TRANSLATION_MIN_WORDS` words,
+        :data:`~service.reports.levels.TRANSLATION_SCRIPT_SHARE` of them in that script.
+    """
+    script, words, total = script_words(text)
+    if words < TRANSLATION_MIN_WORDS or words < TRANSLATION_SCRIPT_SHARE * total:
+        return None
+    return script
 
 
 @dataclass(frozen=True)
@@ -211,6 +241,12 @@ class CrossNeighbours:
     query: np.ndarray  # (h,) passage row of each hit's query
     found: np.ndarray  # (h,) passage row found
     scores: np.ndarray  # (h,) cosine
+    mutual: np.ndarray  # (h,) bool: the query is also among the found passage's hits
+
+    def mutual_pairs(self) -> set[tuple[int, int]]:
+        """The mutual hits as passage row pairs, both orders."""
+        q, f = self.query[self.mutual].tolist(), self.found[self.mutual].tolist()
+        return set(zip(q, f, strict=True)) | set(zip(f, q, strict=True))
 
 
 def cross_neighbours(
@@ -229,7 +265,8 @@ def cross_neighbours(
 
     Args:
         corpus: The collection.
-        scripts: Script of each article (None: no letters, never a candidate).
+        scripts: Script of each article (None: never a candidate, see
+            :func:`translation_script`).
         k: Nearest passages kept per passage (candidates).
         k_margin: Nearest passages averaged for the margin (at most ``k``).
         progress: Show progress bars.
@@ -269,7 +306,9 @@ def cross_neighbours(
         if parts
         else (empty, empty, np.zeros(0, dtype=np.float32))
     )
-    return CrossNeighbours(means=means, query=query, found=found, scores=scores)
+    size = max(len(owner), 1)
+    mutual = np.isin(query * size + found, found * size + query)
+    return CrossNeighbours(means=means, query=query, found=found, scores=scores, mutual=mutual)
 
 
 def candidate_pairs(
@@ -279,7 +318,7 @@ def candidate_pairs(
     floor: float = TRANSLATION_FLOOR,
     margin: float = TRANSLATION_MARGIN,
 ) -> set[tuple[int, int]]:
-    """Article pairs ``(i, j)``, ``i < j``, with a passage pair of cosine and margin enough.
+    """Article pairs ``(i, j)``, ``i < j``, with a mutual passage pair of cosine and margin enough.
 
     Args:
         corpus: The collection.
@@ -293,7 +332,7 @@ def candidate_pairs(
     owner = np.repeat(np.arange(corpus.size), np.diff(corpus.offsets))
     q, f, s = neighbours.query, neighbours.found, neighbours.scores
     scale = np.maximum((neighbours.means[q] + neighbours.means[f]) / 2, 1e-6)
-    keep = (s >= floor) & (s / scale >= margin)
+    keep = (s >= floor) & (s / scale >= margin) & neighbours.mutual
     left, right = owner[q[keep]], owner[f[keep]]
     return set(zip(np.minimum(left, right).tolist(), np.maximum(left, right).tolist(), strict=True))
 
@@ -320,8 +359,9 @@ def find_translations(
     Returns:
         Links ordered by ``(i, j)``.
     """
-    scripts = article_scripts(corpus)
+    scripts = [translation_script(text) for text in _texts(corpus)]
     neighbours = cross_neighbours(corpus, scripts, k_margin=k_margin, progress=progress)
+    mutual = neighbours.mutual_pairs()
     links = []
     for i, j in tqdm(
         sorted(candidate_pairs(corpus, neighbours, floor=floor, margin=margin)),
@@ -329,7 +369,9 @@ def find_translations(
         unit="pair",
         disable=not progress,
     ):
-        alignment = align_passages(corpus, i, j, neighbours.means, floor=floor, margin=margin)
+        alignment = align_passages(
+            corpus, i, j, neighbours.means, mutual, floor=floor, margin=margin
+        )
         if max(alignment.share, alignment.other_share) >= min_share:
             links.append(CrossLink(i, j, "translation", alignment))
     return links

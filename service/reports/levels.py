@@ -85,6 +85,13 @@ def level_of(alignment: Alignment | None, event_score: float, threshold: float) 
 # strangers); the link holds when the aligned passages cover TRANSLATION_MIN_SHARE of one
 # article's text. Values chosen on the tuning half of NTREX (bench/reuse_crosslingual.py).
 TRANSLATION_FLOOR = 0.78
+# Only articles of some length, written mostly in one script, take part: a headline, a URL
+# or a line mixing brand names into Chinese is no translation of anything, and among the
+# few short Latin-script items of a Chinese archive a margin stands out too easily (on
+# news-112k, before this rule, 550 such links, nearly all wrong). Words as in
+# ``scripts.script_words`` (an alphabetic word or a Han character each).
+TRANSLATION_MIN_WORDS = 50
+TRANSLATION_SCRIPT_SHARE = 0.8
 TRANSLATION_MARGIN = 1.0
 TRANSLATION_MARGIN_K = 3
 TRANSLATION_MIN_SHARE = 0.3
