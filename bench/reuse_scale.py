@@ -3,8 +3,10 @@
 ``python -m bench.reuse_scale [--quick]`` runs, each in a child process so its peak RSS is
 its own (``resource.getrusage(RUSAGE_CHILDREN)``):
 
-- ``report reuse`` over the 112k benchmark collection (``bench.corpus``), when it is built,
-  through the CLI (default levels: copy, reuse, translation);
+- with ``--collection``: ``report reuse`` over the 112k benchmark collection
+  (``bench.corpus``, opened read-only) through the CLI, with the default levels (copy,
+  reuse, translation) and with ``--levels copy,reuse,translation,same_event``; writes
+  docs/bench/8d-reuse-collection.md;
 - the text path ``report reuse`` runs for copies and reuse (normalise, MinHash LSH
   candidates, alignment, level rules; no model) over news-112k.jsonl and over derived
   articles: every text plus edited variants of it (truncated, a credit added, punctuation
@@ -89,13 +91,67 @@ def child(limit: int, variants: int) -> None:
 
 
 def _measured(command: list[str]) -> tuple[float, float, str]:
-    """Wall seconds, peak RSS (MB) and stdout of a child run (run one at a time)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    started = time.perf_counter()
-    done = subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True)
-    wall = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return wall, max(peak, before) / 1024, done.stdout
+    """Wall seconds, peak RSS (MB) and stdout of one child run.
+
+    ``os.wait4`` gives the rusage of that child alone, so each run's peak is its own.
+    """
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as out:
+        started = time.perf_counter()
+        proc = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.DEVNULL)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode:
+            raise subprocess.CalledProcessError(proc.returncode, command)
+        out.seek(0)
+        return wall, usage.ru_maxrss / 1024, out.read()
+
+
+def collection_runs() -> None:
+    """Time ``report reuse`` over the 112k collection and write its section."""
+    manifest = COLLECTION / "manifest.json"
+    if not (manifest.is_file() and json.loads(manifest.read_text("utf-8")).get("articles", 0)):
+        raise SystemExit(f"{COLLECTION} is not built (python -m bench.corpus)")
+    rows = []
+    load_before = os.getloadavg()[0]
+    for levels in ("", "copy,reuse,translation,same_event"):
+        with tempfile.TemporaryDirectory(prefix="bench-reuse-") as tmp:
+            command = [sys.executable, "-m", "semsearch.service.cli", "report", "reuse"]
+            command += ["--index", str(COLLECTION), "--out", str(Path(tmp) / "links.jsonl")]
+            command += ["--json", "--no-progress", *(["--levels", levels] if levels else [])]
+            wall, peak, out = _measured(command)
+        summary = json.loads(out.strip().splitlines()[-1])
+        counts = ", ".join(
+            f"{level} {summary.get(f'{level}_links', 0):,}"
+            for level in (levels or "copy,reuse,translation").split(",")
+        )
+        rows.append(
+            [
+                levels or "default (copy,reuse,translation)",
+                f"{summary['articles']:,}",
+                f"{wall:.1f}",
+                f"{peak:.0f}",
+                counts,
+            ]
+        )
+        print(rows[-1], flush=True)
+    body = f"""
+`semsearch report reuse --index var/bench/news-112k --out links.jsonl` (read-only), one child
+process per run: wall time includes starting Python, loading the model, reading all passage
+vectors and texts and writing the links; peak RSS of that child from `os.wait4`.
+
+{table(["levels", "articles", "wall s", "peak RSS MB", "links"], rows)}
+
+Load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after (2 cores shared with
+other developers' jobs): times are upper bounds.
+"""
+    write_section(
+        "8d-reuse-collection",
+        "Copies and reuse over the 112k collection",
+        "python -m bench.reuse_scale --collection",
+        body,
+    )
+    print(body)
 
 
 def main() -> None:
@@ -103,14 +159,25 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="10,000 texts, 3 variants")
     parser.add_argument("--variants", type=int, default=9, help="articles per news text")
     parser.add_argument("--child", nargs=2, type=int, metavar=("LIMIT", "VARIANTS"))
+    parser.add_argument("--collection", action="store_true", help="time report reuse on 112k")
     args = parser.parse_args()
     if args.child:
         child(*args.child)
         return
+    if args.collection:
+        collection_runs()
+        return
     limit, variants = (10_000, 3) if args.quick else (0, args.variants)
     rows = []
     for label, n_variants in (("news-112k texts", 1), ("derived articles", variants)):
-        command = [sys.executable, "-m", "bench.reuse_scale", "--child", str(limit), str(n_variants)]
+        command = [
+            sys.executable,
+            "-m",
+            "bench.reuse_scale",
+            "--child",
+            str(limit),
+            str(n_variants),
+        ]
         wall, _, out = _measured(command)
         f = json.loads(out.strip().splitlines()[-1])
         rows.append(
@@ -127,26 +194,10 @@ def main() -> None:
             ]
         )
         print(rows[-1], flush=True)
-    collection_note = "The 112k collection was not built when this ran: not measured."
-    manifest = COLLECTION / "manifest.json"
-    built = manifest.is_file() and json.loads(manifest.read_text("utf-8")).get("articles", 0) > 0
-    if built and not args.quick:
-        with tempfile.TemporaryDirectory(prefix="bench-reuse-") as tmp:
-            out_file = Path(tmp) / "links.jsonl"
-            command = [sys.executable, "-m", "semsearch.service.cli", "report", "reuse"]
-            command += ["--index", str(COLLECTION), "--out", str(out_file), "--json"]
-            wall, _, out = _measured([*command, "--no-progress"])
-            summary = json.loads(out.strip().splitlines()[-1])
-            peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        collection_note = (
-            f"`semsearch report reuse --index var/bench/news-112k` (default levels copy, reuse, "
-            f"translation; {summary['articles']:,} articles, model loaded, vectors read): "
-            f"{wall:.1f} s wall, {summary['links']:,} links, peak RSS of the largest child so "
-            f"far {peak:.0f} MB."
-        )
     load = os.getloadavg()[0]
     body = f"""
-{collection_note}
+`report reuse` over the 112k collection itself: `python -m bench.reuse_scale --collection`
+("Copies and reuse over the 112k collection").
 
 Text path (what `report reuse` runs for copy and reuse: normalise, MinHash LSH candidates in
 chunks of band keys, span alignment, level rules; no model), one child process each, peak

@@ -8,18 +8,27 @@ aligned and named by the same rules (``service.reports.levels``, ``crosslingual`
 asked article's passages query, so in an archive mostly in one script, a translation is
 found from its minority-script side surely, and from the other side only when its passages
 are among the nearest :data:`TRANSLATION_NEIGHBOURS` (the batch report has no such limit).
+The margin of a passage pair needs each passage's nearest passages of other scripts: they
+are read from the same similar-passage lists (hits in another script than the passage's
+own), the unseen ones bounded by the list's last score, so a margin here is never above the
+report's; mutual neighbours likewise from both passages' lists.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from semsearch.index import Collection
+import numpy as np
+
+from semsearch.index import Collection, SearchHit
 from semsearch.service.reports.align import Alignment, align
 from semsearch.service.reports.corpus import build_corpus
-from semsearch.service.reports.crosslingual import align_passages
+from semsearch.service.reports.crosslingual import align_passages, top_mean, translation_script
 from semsearch.service.reports.levels import (
+    TRANSLATION_CANDIDATES,
     TRANSLATION_FLOOR,
+    TRANSLATION_MARGIN_K,
     TRANSLATION_MIN_SHARE,
     Level,
     text_level,
@@ -77,13 +86,15 @@ def article_reuse(collection: Collection, article_id: str) -> list[ReuseLink] | 
     text = str(row["text"])
     candidates: list[str] = []
     across: dict[str, None] = {}
+    lists: dict[int, list[SearchHit]] = {}
     for passage in passages[:MAX_QUERY_PASSAGES]:
-        hits = collection.similar(passage_id=passage.id, k=TRANSLATION_NEIGHBOURS).results
-        hits = [h for h in hits if h.article_id != article_id]
+        lists[passage.id] = _similar(collection, passage.id)
+        hits = [h for h in lists[passage.id] if h.article_id != article_id]
         candidates += [h.article_id for h in hits[:PASSAGE_NEIGHBOURS]]
         across.update(dict.fromkeys(h.article_id for h in hits if h.score >= TRANSLATION_FLOOR))
     mine = normalise(text).text
     script = script_of(text)
+    eligible = translation_script(text) is not None
     links = []
     translated: dict[str, str] = {}
     for other_id in dict.fromkeys([*candidates, *across]):
@@ -92,7 +103,7 @@ def article_reuse(collection: Collection, article_id: str) -> list[ReuseLink] | 
             continue
         other_text = str(other["text"])
         if script_of(other_text) != script:
-            if other_id in across:
+            if other_id in across and eligible and translation_script(other_text) is not None:
                 translated[other_id] = other_text
             continue
         alignment = align(mine, normalise(other_text).text)
@@ -109,15 +120,44 @@ def article_reuse(collection: Collection, article_id: str) -> list[ReuseLink] | 
                 longest_span=alignment.longest,
             )
         )
-    links += _translations(collection, article_id, text, translated)
+    links += _translations(collection, article_id, text, translated, lists)
     order = {"copy": 0, "reuse": 1, "translation": 2}
     return sorted(links, key=lambda link: (order[link.level], -link.share, link.other_id))
 
 
+def _similar(collection: Collection, passage_id: int) -> list[SearchHit]:
+    """The passages most like one passage (the lists candidates and margins come from)."""
+    return collection.similar(passage_id=passage_id, k=TRANSLATION_NEIGHBOURS).results
+
+
+def _cross(hits: Sequence[SearchHit], script: str | None) -> tuple[float, set[int]]:
+    """A passage's mean cosine to its nearest passages of other scripts, and their ids.
+
+    Args:
+        hits: Its similar-passage list.
+        script: The script of its article.
+
+    Returns:
+        The mean (of :data:`TRANSLATION_MARGIN_K`) and the passage ids of its
+        :data:`TRANSLATION_CANDIDATES` nearest passages of other scripts.
+    """
+    other = [h for h in hits if script_of(h.text) not in (script, None)]
+    lowest = hits[-1].score if len(hits) >= TRANSLATION_NEIGHBOURS else None
+    mean = top_mean([h.score for h in other], TRANSLATION_MARGIN_K, lowest)
+    return mean, {h.passage_id for h in other[:TRANSLATION_CANDIDATES]}
+
+
 def _translations(
-    collection: Collection, article_id: str, text: str, others: dict[str, str]
+    collection: Collection,
+    article_id: str,
+    text: str,
+    others: dict[str, str],
+    lists: dict[int, list[SearchHit]],
 ) -> list[ReuseLink]:
-    """Translation links of one article to candidate articles of other scripts."""
+    """Translation links of one article to candidate articles of other scripts.
+
+    ``lists`` holds the similar-passage lists already fetched, by passage id.
+    """
     if not others:
         return []
     exported = collection.passage_vectors(article_ids=[article_id, *others])
@@ -126,12 +166,22 @@ def _translations(
     if article_id not in number:
         return []
     mine = number[article_id]
+    scripts = {a: script_of(corpus.texts[n]) for a, n in number.items()}
+    owner = np.repeat(np.arange(corpus.size), np.diff(corpus.offsets))
+    found = [
+        _cross(lists.get(pid) or _similar(collection, pid), scripts[corpus.article_ids[a]])
+        for pid, a in zip(corpus.passage_ids.tolist(), owner.tolist(), strict=True)
+    ]
+    means = np.asarray([mean for mean, _ in found])
+    row_of = {pid: row for row, pid in enumerate(corpus.passage_ids.tolist())}
+    nearest = [{row_of[p] for p in ids if p in row_of} for _, ids in found]
+    mutual = {(a, b) for a, near in enumerate(nearest) for b in near if a in nearest[b]}
     links = []
     for other_id in others:
         if other_id not in number:
             continue
         rows_i, rows_j = corpus.passage_rows(mine), corpus.passage_rows(number[other_id])
-        alignment = align_passages(corpus, mine, number[other_id], TRANSLATION_FLOOR)
+        alignment = align_passages(corpus, mine, number[other_id], means, mutual)
         if max(alignment.share, alignment.other_share) < TRANSLATION_MIN_SHARE:
             continue
         starts, ends = corpus.passage_starts, corpus.passage_ends

@@ -228,6 +228,11 @@ def test_script_of_names_the_writing_system() -> None:
     assert script_of("東京都は新しい計画を発表しました") == "japanese"
     assert script_of("Москва 2024") == "cyrillic"
     assert script_of("2024, 12:30 —") is None
+    # Brand names in a Chinese headline: words, not letters, are weighed.
+    assert script_of("Facebook CEO女友曝光上厕所时相识") == "han"
+    assert script_of("AMG GT 63 S Edition 1 官图正式发布") == "han"
+    assert script_of("白色牛仔裤具有无比的清洁感，手袋（ダイアナ）皮鞋") == "han"
+    assert script_of("Xi Jinping 习近平 met Biden in San Francisco on Wednesday") == "latin"
 
 
 def test_monotone_chain_keeps_order_and_allows_many_to_one() -> None:
@@ -240,7 +245,15 @@ def test_monotone_chain_keeps_order_and_allows_many_to_one() -> None:
     assert monotone_chain(sims, 0.99) == []
 
 
-def _handmade_corpus() -> Corpus:
+# Text after the passages (uncut, so no share changes) that makes each article long enough
+# for a translation link (levels.TRANSLATION_MIN_WORDS).
+_TAILS = {
+    "latin": " " + " ".join(["More of the story follows in the next edition."] * 8),
+    "han": "本报将在下一期继续报道此事的最新进展。" * 4,
+}
+
+
+def _handmade_corpus(long: bool = True) -> Corpus:
     """English article ``en`` (3 passages) translated by ``zh`` (2 passages, one carrying two
     English ones), an unrelated Chinese ``zh-other``, and ``zh-twin`` whose passages equal
     zh's (same script: never a translation candidate)."""
@@ -261,6 +274,8 @@ def _handmade_corpus() -> Corpus:
         "zh-other": "今年春季以来本市气温回升较快。各地农民开展春耕。",
         "zh-twin": "沃伦计划参选，她周六表示。环球报报道了此事。",
     }
+    if long:
+        texts = {a: t + _TAILS["latin" if a == "en" else "han"] for a, t in texts.items()}
     cuts = {"en": [(0, 19), (20, 42), (43, 63)], "zh": [(0, 13), (13, 22)]}
     cuts["zh-other"] = [(0, 14), (14, 24)]
     cuts["zh-twin"] = cuts["zh"]
@@ -296,6 +311,9 @@ def test_translation_links_align_passages_across_scripts_only() -> None:
     assert link["share"] == link["other_share"] == 1.0
     assert link["source_id"] in {"en", "zh", "zh-twin"} and link["score"] > 0.9
     assert report.summary["translation_links"] == 2
+    # The same passages in articles of a few words each: too short for a translation.
+    short = reuse_report(_handmade_corpus(long=False), levels=("translation",), progress=False)
+    assert short.summary["translation_links"] == 0
 
 
 def test_reuse_report_same_event_links_on_request(reuse_index: Path) -> None:
@@ -327,3 +345,28 @@ def test_cli_report_reuse_levels(
     assert summary["levels"] == "copy,same_event" and summary["same_event_links"] >= 1
     assert main([*argv, "--levels", "copy,nonsense"]) == 2
     assert "unknown level nonsense" in capsys.readouterr().err
+
+
+def test_translation_pairs_stand_out_by_ratio_margin_not_raw_cosine() -> None:
+    """A hub pair (high cosine, both passages as close to everything) does not align; a
+    pair of lower cosine that stands out from its passages' nearest ones does."""
+    from semsearch.service.reports.crosslingual import margin_matrix, monotone_chain, top_mean
+    from semsearch.service.reports.levels import TRANSLATION_FLOOR, TRANSLATION_MARGIN
+
+    sims = np.asarray([[0.86, 0.70], [0.70, 0.80]])
+    means_a = np.asarray([0.87, 0.72])  # row 0 is a hub: its nearest all score ~0.87
+    means_b = np.asarray([0.87, 0.72])
+    margins = margin_matrix(sims, means_a, means_b, TRANSLATION_FLOOR)
+    assert margins[0, 0] < TRANSLATION_MARGIN < margins[1, 1]
+    assert margins[0, 1] == margins[1, 0] == 0.0  # below the cosine floor: no margin
+    assert monotone_chain(margins, TRANSLATION_MARGIN) == [(1, 1)]
+    # The raw-cosine rule of before (0.82) took the hub and missed the real pair.
+    assert monotone_chain(sims, 0.82) == [(0, 0)]
+    # Means: the k best, padded by the bound on unseen scores; nothing known is inf.
+    assert top_mean([0.9, 0.5, 0.8], 2) == pytest.approx(0.85)
+    assert top_mean([0.9], 3, lowest=0.6) == pytest.approx(0.7)
+    assert top_mean([], 3) == float("inf")
+    assert (
+        margin_matrix(np.asarray([[0.9]]), np.asarray([np.inf]), np.asarray([0.8]), 0.5)[0, 0]
+        == 0.0
+    )

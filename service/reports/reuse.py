@@ -25,6 +25,8 @@ from semsearch.service.reports.levels import (
     COPY_MIN_OTHER,
     REUSE_MIN_CHARS,
     TRANSLATION_FLOOR,
+    TRANSLATION_MARGIN,
+    TRANSLATION_MARGIN_K,
     TRANSLATION_MIN_SHARE,
     Level,
 )
@@ -263,9 +265,12 @@ def reuse_report(
         f"{REUSE_MIN_CHARS} characters (letters and digits, spaces and punctuation not "
         "counted). Offsets are into the stored article texts; source_id is the earliest "
         "dated article of the linked cluster.",
-        f"translation: articles in different scripts whose passages align in order at cosine "
-        f"≥ {TRANSLATION_FLOOR} over at least {TRANSLATION_MIN_SHARE:.0%} of one article; each "
-        "span is an aligned passage pair, score the mean cosine of those pairs.",
+        "translation: articles in different scripts whose passages align in order over at "
+        f"least {TRANSLATION_MIN_SHARE:.0%} of one article, each pair at cosine ≥ "
+        f"{TRANSLATION_FLOOR} and ratio margin ≥ {TRANSLATION_MARGIN} (cosine over the mean "
+        f"cosine of the two passages to their {TRANSLATION_MARGIN_K} nearest passages of "
+        "other scripts); each span is an aligned passage pair, score the mean cosine of "
+        "those pairs.",
     ]
     if "same_event" in levels:
         notes.append(
