@@ -138,7 +138,7 @@ def test_cli_dash_arguments_that_are_not_query_words(
         assert err.startswith("semsearch: error:") and err.count("\n") == 1, err
         assert message in err, err
     # Other commands still refuse arguments they do not know.
-    assert main(["info", *common, "-x"]) == 2
+    assert main(["info", *cli_common, "-x"]) == 2
     assert "unrecognized arguments: -x" in capsys.readouterr().err
     assert main(["search", "数字", *common, "--facets", "colour"]) == 2
     assert "unknown facet" in capsys.readouterr().err
