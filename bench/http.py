@@ -83,7 +83,7 @@ def make_queries(n: int) -> list[str]:
 
 
 def free_port() -> int:
-    """A free loopback port."""
+    """A loopback port nothing listens on now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -123,20 +123,53 @@ def start_server(
     raise SystemExit("server not ready in time")
 
 
-def run_client(base: str, queries: list[str], latencies: list[float], errors: list[str]) -> None:
-    """Issue the queries one after another, recording latency (seconds) or errors."""
+def run_client(
+    base: str,
+    queries: list[str],
+    latencies: list[float],
+    errors: list[str],
+    params: dict[str, str | int] | None = None,
+    answers: list[dict] | None = None,
+) -> None:
+    """Issue the queries one after another on one connection, recording latency or errors.
+
+    Args:
+        base: The server's base URL.
+        queries: Sent as ``q``, one request each.
+        latencies: Gets each successful request's latency in seconds.
+        errors: Gets a line per failed request.
+        params: Other ``GET /search`` parameters (default hybrid, k=10).
+        answers: Gets each successful response body, when given.
+    """
     with httpx.Client(base_url=base, timeout=60) as client:
         for query in queries:
-            began = time.perf_counter()
-            try:
-                response = client.get("/search", params={"q": query, "k": K, "mode": "hybrid"})
-                ok = response.status_code == 200 and "results" in response.json()
-            except httpx.HTTPError as exc:
-                errors.append(str(exc))
-                continue
-            latencies.append(time.perf_counter() - began)
-            if not ok:
-                errors.append(f"{response.status_code}: {response.text[:200]}")
+            timed_search(client, query, latencies, errors, params, answers)
+
+
+def timed_search(
+    client: httpx.Client,
+    query: str,
+    latencies: list[float],
+    errors: list[str],
+    params: dict[str, str | int] | None = None,
+    answers: list[dict] | None = None,
+) -> None:
+    """One ``GET /search`` on an open client; see :func:`run_client` for the arguments."""
+    began = time.perf_counter()
+    try:
+        response = client.get(
+            "/search", params={"q": query, "k": K, "mode": "hybrid", **(params or {})}
+        )
+        body = response.json()
+        ok = response.status_code == 200 and "results" in body
+    except (httpx.HTTPError, ValueError) as exc:
+        errors.append(str(exc))
+        return
+    latencies.append(time.perf_counter() - began)
+    if not ok:
+        errors.append(f"{response.status_code}: {response.text[:200]}")
+    elif answers is not None:
+        answers.append(body)
 
 
 def percentiles(latencies: list[float]) -> tuple[float, float]:

@@ -21,6 +21,7 @@ BENCHMARKS: list[tuple[str, list[str]]] = [
     ("bench.fusion_tuning", []),
     ("bench.folding", []),
     ("bench.http", []),
+    ("bench.query_speed", []),
     ("bench.reports", []),
     ("bench.peers", []),
     ("bench.distributed", []),

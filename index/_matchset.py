@@ -50,12 +50,18 @@ FACET_VALUES = 100
 
 @dataclass(frozen=True)
 class MatchSet:
-    """The matching passages with a score each (cosine, else BM25) and their articles."""
+    """The matching passages with a score each (cosine, else BM25) and their articles.
+
+    ``lexical_ranking`` is the query's whole BM25 ranking inside the filters and
+    constraints, best first, when the set needed it (None otherwise): relevance ranking
+    reads its candidates from it instead of asking FTS5 a second time.
+    """
 
     scores: dict[int, float]
     dense: dict[int, float]
     lexical: dict[int, float]
     article_of: dict[int, str]
+    lexical_ranking: list[tuple[int, float]] | None = None
 
     @property
     def articles(self) -> int:
@@ -124,19 +130,23 @@ def match_set(
     dense: dict[int, float] = {}
     lex: dict[int, float] = {}
     match = lexical.fts_match(terms)
+    # Computed at most once (FTS5 scores every passage holding any term, the main cost).
+    ranking: list[tuple[int, float]] | None = None
     if parsed.constrained and not parsed.words and allowed is not None:
         members = set(only or ())
-        if match is not None and members:
-            lex = dict(store.bm25_search(conn, match, -1, only=only))
+        ranking = store.bm25_search(conn, match, -1, only=only) if match and members else []
+        lex = dict(ranking)
     elif mode == "lexical":
-        lex = _best_share(dict(store.bm25_search(conn, match, -1, only=only)) if match else {}, share)
+        ranking = store.bm25_search(conn, match, -1, only=only) if match else []
+        lex = _best_share(dict(ranking), share)
         members = set(lex)
     else:
         if query_vector is not None:
             dense = _dense_range(view, query_vector, allowed, floor)
         members = set(dense)
         if mode == "hybrid" and lexical_side and match is not None:
-            lex = _best_share(dict(store.bm25_search(conn, match, -1, only=only)), share)
+            ranking = store.bm25_search(conn, match, -1, only=only)
+            lex = _best_share(dict(ranking), share)
             members |= set(lex)
         if mode == "hybrid" and parsed.words:
             every_word = replace(parsed, required=tuple((w,) for w in parsed.words), excluded=())
@@ -145,7 +155,12 @@ def match_set(
                 holding = np.intersect1d(holding, allowed)
             if holding is not None and len(holding):
                 members |= set(holding.tolist())
-                if match is not None:
+                if ranking is not None:
+                    # BM25 uses collection-wide statistics: a passage scores the same in
+                    # the whole ranking as in one restricted to these passages.
+                    scored = dict(ranking)
+                    lex |= {pid: scored[pid] for pid in holding.tolist() if pid in scored}
+                elif match is not None:
                     lex |= dict(store.bm25_search(conn, match, -1, only=holding.tolist()))
     members -= set(view.tombstones.tolist())
     missing = [pid for pid in members if pid not in dense]
@@ -154,7 +169,7 @@ def match_set(
         if sims is not None:
             dense.update(zip(missing, (float(s) for s in sims), strict=True))
     scores = {pid: dense.get(pid, lex.get(pid, 0.0)) for pid in members}
-    return MatchSet(scores, dense, lex, store.article_ids_of(conn, members))
+    return MatchSet(scores, dense, lex, store.article_ids_of(conn, members), ranking)
 
 
 def _best_share(scores: dict[int, float], share: float) -> dict[int, float]:

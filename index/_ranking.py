@@ -128,6 +128,7 @@ def collect(
     style: SnippetStyle | None,
     fusion: FusionParams = DEFAULT_FUSION,
     constraint: np.ndarray | None = None,
+    lexical_ranking: Ranked | None = None,
 ) -> list[SearchHit]:
     """Rank candidates, deepening the candidate lists until the page can be filled.
 
@@ -149,6 +150,8 @@ def collect(
         fusion: How ``hybrid`` blends its two rankings.
         constraint: Passages the query's phrases, ``+must`` parts and exclusions allow
             (None: no constraint).
+        lexical_ranking: The whole BM25 ranking inside the filters and constraint, best
+            first, when the match set already computed it (None: query FTS5 here).
 
     Returns:
         The hits of the page.
@@ -173,11 +176,12 @@ def collect(
             dense = _dense(vectors, query_vector, depth, allowed, excluded)
         lexical_hits: Ranked = []
         if match is not None and limit > 0:
-            found = (
-                store.bm25_search(conn, match, depth, filters)
-                if constraint is None
-                else store.bm25_search(conn, match, depth, only=_as_list(allowed))
-            )
+            if lexical_ranking is not None:
+                found = lexical_ranking[:depth]
+            elif constraint is None:
+                found = store.bm25_search(conn, match, depth, filters)
+            else:
+                found = store.bm25_search(conn, match, depth, only=_as_list(allowed))
             lexical_hits = [(pid, score) for pid, score in found if pid not in exclude_ids]
         # One look-up serves fusing by article and collapsing the page.
         article_of = _articles_of(conn, dense, lexical_hits) if collapse else None

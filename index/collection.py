@@ -684,6 +684,7 @@ class Collection:
                     style=snippet_style,
                     fusion=fusion,
                     constraint=constraint,
+                    lexical_ranking=matches.lexical_ranking if matches else None,
                 )
             facet_values = facet_counts(conn, matches, facet_names) if matches else None
         return SearchResponse(

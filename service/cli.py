@@ -21,7 +21,9 @@ from semsearch.embedder.errors import InputError, SemsearchError
 from semsearch.embedder.settings import Backend, Settings
 from semsearch.service.terminal import printable
 
-# Each module defines ``register(subparsers)``; the parser it adds sets ``func``.
+# Each module defines ``register(subparsers)``; the parser it adds sets ``func``, and
+# ``take_extras(args, extras)`` when arguments argparse does not know are its to read (the
+# search words ``-广告`` or ``-"数字经济"``, which argparse takes for unknown options).
 COMMAND_MODULES = ["model", "ingest", "search", "manage", "eval", "serve", "report"]
 EXIT_USAGE = 2
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
@@ -187,11 +189,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if undecodable:
         print(f"semsearch: error: {undecodable}", file=sys.stderr)
         return EXIT_USAGE
+    parser = build_parser()
     try:
-        args = build_parser().parse_args(argv)
+        args, extras = parser.parse_known_args(argv)
+        if extras and not hasattr(args, "take_extras"):
+            parser.error(f"unrecognized arguments: {' '.join(extras)}")
     except SystemExit as exc:  # usage errors and --help: return the code, callers may be tests
         return int(exc.code or 0)
     try:
+        if extras:
+            args.take_extras(args, extras)
         return int(args.func(args) or 0)
     except SemsearchError as exc:
         # printable: the message may quote input (an id, a line of a file) verbatim.

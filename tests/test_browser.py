@@ -6,7 +6,9 @@ Skips when /usr/bin/chromium is absent; screenshots go to ``artifacts/`` at the 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -14,9 +16,12 @@ from semsearch.service.app import create_app
 from semsearch.service.config import ServiceSettings
 from semsearch.service.runtime import Runtime
 
-from .conftest import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS
+from .conftest import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, SEED
 from .live_server import serving
 from .test_api_model import SECOND_TITLE, build_seed_index
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Locator, Page
 
 pytestmark = pytest.mark.slow
 
@@ -39,6 +44,109 @@ def server(
             yield base
     finally:
         runtime.close()
+
+
+# The sample page's two articles again under these dates: a timeline of three months.
+MONTH_DATES = ["2023-02-10", "2023-04-20", "2023-06-05"]
+
+
+@pytest.fixture(scope="module")
+def months_server(tmp_path_factory: pytest.TempPathFactory, real_embedder: object) -> Iterator[str]:
+    from semsearch import Collection, prepare_articles
+
+    path = tmp_path_factory.mktemp("browser-months") / "index"
+    read = list(prepare_articles([SEED], real_embedder))  # type: ignore[arg-type]
+    copies = []
+    for date in MONTH_DATES:
+        for article, passages in read:
+            new_id = f"{article.id}-{date}"
+            moved = [replace(p, article_id=new_id) for p in passages]
+            copies.append((replace(article, id=new_id, date=date), moved))
+    with Collection.create(path, real_embedder) as coll:  # type: ignore[arg-type]
+        coll.upsert(copies)
+    runtime = Runtime(path, real_embedder, ServiceSettings())  # type: ignore[arg-type]
+    try:
+        with serving(create_app(runtime)) as base:
+            yield base
+    finally:
+        runtime.close()
+
+
+def _drag(page: Page, start: Locator, end: Locator) -> None:
+    """Press the mouse on one element and move it onto another (the caller releases it)."""
+    first, last = start.bounding_box(), end.bounding_box()
+    assert first is not None and last is not None
+    page.mouse.move(first["x"] + first["width"] / 2, first["y"] + first["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(last["x"] + last["width"] / 2, last["y"] + last["height"] / 2, steps=8)
+
+
+def test_timeline_drag_click_and_keyboard_narrow_the_dates(months_server: str) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1100, "height": 900})
+            page.set_default_timeout(TIMEOUT_MS)
+            page.goto(months_server + "/?" + "q=%22数字经济%22+OR+%22项目为王%22&collapse=true")
+            expect(page.locator("#status")).to_contain_text("of 6 articles")
+            bars = page.locator(".timeline-bar")
+            expect(bars).to_have_count(3)
+            assert [bars.nth(i).get_attribute("title") for i in range(3)] == [
+                "2023-02: 2", "2023-04: 2", "2023-06: 2"
+            ]
+            # Drag from February to April: the bars on the way are marked while pressed.
+            _drag(page, bars.nth(0), bars.nth(1))
+            expect(page.locator(".timeline-bar.in-range")).to_have_count(2)
+            page.screenshot(path=str(ARTIFACTS / "browser-timeline-drag.png"), full_page=True)
+            page.mouse.up()
+            expect(page.locator("#status")).to_contain_text("of 4 articles")
+            assert "date_from=2023-02-01" in page.url and "date_to=2023-04-30" in page.url
+            expect(page.locator("#date_from")).to_have_value("2023-02-01")
+            expect(page.locator("#date_to")).to_have_value("2023-04-30")
+            expect(bars).to_have_count(2)
+            expect(page.locator(".timeline-bar.active")).to_have_count(2)
+            dates = page.locator(".hit .meta").all_inner_texts()
+            assert dates and all(d.startswith(("2023-02", "2023-04")) for d in dates)
+            page.screenshot(path=str(ARTIFACTS / "browser-timeline-range.png"), full_page=True)
+
+            # Right to left gives the same kind of range; a release off the bars does nothing.
+            page.go_back()
+            expect(bars).to_have_count(3)
+            _drag(page, bars.nth(2), bars.nth(1))
+            page.mouse.up()
+            expect(page.locator("#status")).to_contain_text("of 4 articles")
+            assert "date_from=2023-04-01" in page.url and "date_to=2023-06-30" in page.url
+            page.go_back()
+            expect(bars).to_have_count(3)
+            _drag(page, bars.nth(0), page.locator("#status"))
+            page.mouse.up()
+            expect(page.locator(".timeline-bar.in-range")).to_have_count(0)
+            assert "date_from" not in page.url
+
+            # A click still narrows to one month.
+            bars.nth(1).click()
+            expect(page.locator("#status")).to_contain_text("of 2 articles")
+            assert "date_from=2023-04-01" in page.url and "date_to=2023-04-30" in page.url
+
+            # Keyboard: Shift+Enter marks the start of a range, Enter on another bar ends it.
+            page.go_back()
+            expect(bars).to_have_count(3)
+            bars.nth(0).focus()
+            page.keyboard.press("Shift+Enter")
+            expect(page.locator(".timeline-bar.in-range")).to_have_count(1)
+            assert "date_from" not in page.url
+            bars.nth(2).focus()
+            page.keyboard.press("Enter")
+            expect(page.locator("#status")).to_contain_text("of 6 articles")
+            assert "date_from=2023-02-01" in page.url and "date_to=2023-06-30" in page.url
+            expect(page.locator(".timeline-bar.active")).to_have_count(3)
+        finally:
+            browser.close()
 
 
 def test_query_on_the_page_shows_the_article(server: str) -> None:

@@ -83,5 +83,62 @@ def test_cli_syntax_facets_sort_and_errors(
         assert main(["search", *common, "--", bad]) == 2
         err = capsys.readouterr().err
         assert err.startswith("semsearch: error:") and err.count("\n") == 1 and message in err
+
+
+@pytest.fixture(scope="module")
+def cli_common(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> list[str]:
+    """``--index DIR --model-dir DIR`` of the sample page ingested once (search-only tests)."""
+    index = str(tmp_path_factory.mktemp("cli-words") / "index")
+    common = ["--index", index, "--model-dir", str(model_dir)]
+    assert main(["ingest", str(SEED), *common, "--json"]) == 0
+    return common
+
+
+@pytest.mark.parametrize(
+    ("words", "title"),
+    [
+        (["-观摩", "数字经济"], SECOND_TITLE),  # argparse reads -观摩 as an unknown option
+        (["数字经济", "-观摩"], SECOND_TITLE),
+        (['-"数字经济"', "重大项目"], FIRST_TITLE),
+        (["重大项目", '-"数字 经济"'], FIRST_TITLE),  # a space: argparse's own positional
+        (["+算力", "项目", "-观摩"], SECOND_TITLE),
+    ],
+)
+def test_cli_query_words_may_start_with_a_dash(
+    cli_common: list[str], capsys: pytest.CaptureFixture[str], words: list[str], title: str
+) -> None:
+    common = cli_common
+    # Lexical mode loads no model; hybrid (which does, per command) once is enough.
+    for mode in ["lexical", "hybrid"] if words[0] == "-观摩" else ["lexical"]:
+        assert main(["search", *words, *common, "--mode", mode, "--json", "--per-article"]) == 0
+        body = json.loads(capsys.readouterr().out)
+        assert [hit["title"] for hit in body["results"]] == [title], (words, mode)
+        # The same as the words given as one argument after ``--``.
+        assert main(["search", *common, "--mode", mode, "--json", "--per-article", "--",
+                     " ".join(words)]) == 0
+        joined = json.loads(capsys.readouterr().out)
+        assert [h["passage_id"] for h in joined["results"]] == [
+            h["passage_id"] for h in body["results"]
+        ]
+
+
+def test_cli_dash_arguments_that_are_not_query_words(
+    cli_common: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    common = [*cli_common, "--mode", "lexical"]  # no model to load
+    cases = [
+        (["-观摩", *common], "only exclusions"),
+        (["数字", "--idnex", "x", *common], "unrecognized option '--idnex'"),
+        (["-kitten", "数字", *common], "a query word starting with -k goes after --"),
+        ([*common], "the query is empty"),
+    ]
+    for argv, message in cases:
+        assert main(["search", *argv]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("semsearch: error:") and err.count("\n") == 1, err
+        assert message in err, err
+    # Other commands still refuse arguments they do not know.
+    assert main(["info", *cli_common, "-x"]) == 2
+    assert "unrecognized arguments: -x" in capsys.readouterr().err
     assert main(["search", "数字", *common, "--facets", "colour"]) == 2
     assert "unknown facet" in capsys.readouterr().err

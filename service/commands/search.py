@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any
 
 from semsearch.embedder.errors import InputError
 from semsearch.index import Filters, SearchResponse, SnippetStyle
@@ -28,8 +29,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_common_options(search)
     search.add_argument(
         "query",
-        help='the query, in any language the model covers; "exact phrase", +must, -exclude, '
-        '-"phrase" and A OR B are constraints, the rest ranks',
+        nargs="*",
+        metavar="QUERY",
+        help='the query, in any language the model covers, as one argument or several (joined '
+        'by spaces); "exact phrase", +must, -exclude, -"phrase" and A OR B are constraints, '
+        "the rest ranks",
     )
     search.add_argument("--mode", choices=["hybrid", "dense", "lexical"], default="hybrid")
     search.add_argument(
@@ -45,8 +49,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="LIST",
         help="count matching articles per value: source,section,year,month,meta.KEY",
     )
-    _add_result_options(search)
-    search.set_defaults(func=run_search)
+    _add_result_options(search, page_size=_search_page_size)
+    search.set_defaults(func=run_search, take_extras=_query_words)
 
     similar = subparsers.add_parser("similar", help="passages or articles like a given one")
     add_common_options(similar)
@@ -58,8 +62,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     similar.set_defaults(func=run_similar)
 
 
-def _add_result_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-k", type=int, default=10, help="results per page (default 10)")
+def _add_result_options(parser: argparse.ArgumentParser, page_size: Any = int) -> None:
+    parser.add_argument("-k", type=page_size, default=10, help="results per page (default 10)")
     parser.add_argument("--offset", type=int, default=0, help="results to skip (pagination)")
     parser.add_argument(
         "--per-article", dest="collapse", action="store_true", help="one hit per article"
@@ -76,6 +80,36 @@ def _add_result_options(parser: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="metadata field equals value (repeatable)",
     )
+
+
+def _search_page_size(text: str) -> int:
+    """``-k``'s value; argparse also hands over the tail of a query word like ``-kitten``."""
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a whole number (a query word starting with -k goes after --: "
+            "semsearch search [options] -- QUERY)"
+        ) from None
+
+
+def _query_words(args: argparse.Namespace, extras: list[str]) -> None:
+    """Take the arguments argparse read as unknown options (``-广告``) as query words.
+
+    argparse treats every argument starting with ``-`` and holding no space as an option;
+    an exclusion such as ``-广告`` or ``-"数字经济"`` is one. Their place among the words does
+    not matter to the query (exclusions neither rank nor join an ``OR``).
+
+    Raises:
+        InputError: An argument starting with ``--`` that is no option of the command.
+    """
+    for extra in extras:
+        if extra.startswith("--"):
+            raise InputError(
+                f"unrecognized option {extra!r} (to search for a word starting with --, put"
+                " the query after --: semsearch search [options] -- QUERY)"
+            )
+    args.query = [*args.query, *extras]
 
 
 def filters_from_args(args: argparse.Namespace) -> Filters:
@@ -108,12 +142,13 @@ def _check_paging(args: argparse.Namespace) -> None:
 def run_search(args: argparse.Namespace) -> int:
     """Run one query and print the page of results."""
     _check_paging(args)
-    if not args.query.strip():
+    query = " ".join(args.query)
+    if not query.strip():
         raise InputError("the query is empty")
     settings = settings_from_args(args)
     with open_for_reading(settings, with_model=args.mode != "lexical") as collection:
         response = collection.search(
-            args.query,
+            query,
             mode=args.mode,
             k=args.k,
             offset=args.offset,

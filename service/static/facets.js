@@ -69,19 +69,88 @@ function renderFacets(page, params, navigate) {
   }
   const months = facets.month || [];
   if (!months.length) return;
+  renderTimeline(timeline, months, params, navigate);
+}
+
+// The dates from the first day of one month to the last day of another (either order).
+function monthRange(params, first, last) {
+  const [from, to] = first <= last ? [first, last] : [last, first];
+  return narrowed(params, { date_from: `${from}-01`, date_to: lastDayOf(to) });
+}
+
+// Bars of matching articles per month. A click (Enter) narrows the dates to its month;
+// pressing on one bar and releasing on another narrows them to the months between; for
+// the keyboard, Shift+Enter (or Shift+click) marks where a range starts, then Enter
+// (click) on another bar ends it. Escape drops a marked start.
+function renderTimeline(timeline, months, params, navigate) {
   const most = Math.max(...months.map((m) => m.count));
-  timeline.append(facetNode("h3", "", "Timeline 时间分布 (articles per month)"));
+  const heading = facetNode("h3", "", "Timeline 时间分布 (articles per month)");
+  heading.append(facetNode("span", "timeline-hint", " · drag or Shift+click for a range 拖动选择时间段"));
+  timeline.append(heading);
   const bars = facetNode("div", "timeline-bars");
+  let dragFrom = null; // month pressed with the pointer, until it is released
+  let anchor = null; // month marked by Shift+Enter / Shift+click
+  const mark = (first, last) => {
+    const [lo, hi] = first <= last ? [first, last] : [last, first];
+    for (const bar of bars.children) {
+      bar.classList.toggle("in-range", first !== null && last !== null && bar.dataset.month >= lo && bar.dataset.month <= hi);
+    }
+  };
+  const monthAt = (event) => {
+    const under = document.elementFromPoint(event.clientX, event.clientY);
+    const bar = under && under.closest(".timeline-bar");
+    return bar && bars.contains(bar) ? bar.dataset.month : null;
+  };
+  const finish = (event) => {
+    const from = dragFrom;
+    const to = event.type === "pointerup" ? monthAt(event) : null;
+    dragFrom = null;
+    mark(anchor, anchor);
+    // Released on the bar it was pressed on: that is a click, handled below.
+    if (from !== null && to !== null && to !== from) navigate(monthRange(params, from, to));
+  };
+  bars.addEventListener("pointerdown", (event) => {
+    const month = monthAt(event);
+    if (event.button !== 0 || month === null) return;
+    event.preventDefault(); // no text selection while dragging
+    dragFrom = month;
+    mark(month, month);
+    document.addEventListener("pointerup", finish, { once: true });
+    document.addEventListener("pointercancel", finish, { once: true });
+  });
+  bars.addEventListener("pointermove", (event) => {
+    const month = dragFrom === null ? null : monthAt(event);
+    if (month !== null) mark(dragFrom, month);
+  });
+  const start = (month) => {
+    anchor = month;
+    mark(month, month);
+  };
+  const from = params.get("date_from") || "";
+  const to = params.get("date_to") || "";
   for (const { value, count } of months) {
     const month = String(value);
     const bar = facetNode("button", "timeline-bar");
     bar.type = "button";
+    bar.dataset.month = month;
     bar.title = `${month}: ${count}`;
     bar.setAttribute("aria-label", `${month}: ${count} articles`);
+    if (from && to && from.slice(0, 7) <= month && month <= to.slice(0, 7)) bar.classList.add("active");
     const fill = facetNode("span", "timeline-fill");
     fill.style.height = `${Math.max(8, Math.round((100 * count) / most))}%`;
     bar.append(fill, facetNode("span", "timeline-label", month));
-    bar.addEventListener("click", () => navigate(narrowed(params, { date_from: `${month}-01`, date_to: lastDayOf(month) })));
+    bar.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && event.shiftKey) {
+        event.preventDefault(); // marks the start, no click
+        start(month);
+      } else if (event.key === "Escape") {
+        start(null);
+      }
+    });
+    bar.addEventListener("click", (event) => {
+      if (event.shiftKey) return start(month);
+      navigate(anchor !== null ? monthRange(params, anchor, month) : monthRange(params, month, month));
+    });
     bars.append(bar);
   }
   timeline.append(bars);
