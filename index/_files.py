@@ -12,6 +12,7 @@ import fcntl
 import json
 import os
 import re
+import shutil
 import sqlite3
 import threading
 import time
@@ -31,6 +32,8 @@ LOCK_NAME = "write.lock"
 # One FAISS file per generation: the layout before segments (read as one sealed segment).
 VECTORS_PATTERN = re.compile(r"^vectors-(\d{8})\.faiss$")
 SEGMENT_PATTERN = re.compile(r"^segment-(\d{8})\.faiss$")
+# Lexical engine directories (index._engine), removed with the collection's files.
+ENGINE_DIR = re.compile(r"^lexical-\d{6}$")
 SEGMENTS_KEY = "segments"
 NEXT_SEGMENT_KEY = "next_segment"
 LOCK_TIMEOUT_S = 60.0
@@ -321,6 +324,9 @@ def vector_files(conn: Any) -> list[str]:
 def remove_collection_files(path: Path) -> None:
     """Delete a collection's files (not the directory), e.g. before a fresh build."""
     for entry in path.iterdir():
+        if entry.is_dir() and ENGINE_DIR.match(entry.name):
+            shutil.rmtree(entry)
+            continue
         if entry.is_file() and (
             entry.name in ("manifest.json", LOCK_NAME)
             or entry.name.startswith(store.DATABASE_NAME)

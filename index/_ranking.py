@@ -12,9 +12,10 @@ from dataclasses import replace
 from typing import Any, NamedTuple
 
 import numpy as np
+import tantivy
 
 from semsearch.embedder.base import TextEmbedder
-from semsearch.index import lexical, store
+from semsearch.index import _search, lexical, store
 from semsearch.index._snapshot import ReadView
 from semsearch.index.errors import InputError
 from semsearch.index.filters import Filters
@@ -43,13 +44,13 @@ class Example(NamedTuple):
 
 
 def query_weight(
-    conn: Any, passages: int, query: str, terms: list[str], fusion: FusionParams
+    conn: Any, view: ReadView, query: str, terms: list[str], fusion: FusionParams
 ) -> float:
     """The lexical side's weight in hybrid fusion for this query.
 
     Args:
         conn: Connection of the read snapshot.
-        passages: Passages in the snapshot.
+        view: The snapshot (its size and engine).
         query: The query text.
         terms: Its lexical terms.
         fusion: Fusion parameters.
@@ -57,12 +58,12 @@ def query_weight(
     Returns:
         The weight.
     """
-    dfs = store.document_frequencies(conn, terms)
+    dfs = _search.document_frequencies(view.engine, terms)
     corpus = lexical.ScriptProfile(
         store.get_int(conn, "cjk_chars"), store.get_int(conn, "latin_chars")
     )
     profile = lexical.script_profile(query)
-    return lexical_weight(terms, dfs, passages, profile, corpus, params=fusion).weight
+    return lexical_weight(terms, dfs, view.passages, profile, corpus, params=fusion).weight
 
 
 def example_query(
@@ -120,69 +121,54 @@ def collect(
     *,
     k: int,
     offset: int,
-    filters: Filters | None,
+    within: tantivy.Query | None,
+    allowed: np.ndarray | None,
     collapse: bool,
     min_score: float | None,
     exclude_ids: Sequence[int],
     snippet_terms: list[str],
     style: SnippetStyle | None,
     fusion: FusionParams = DEFAULT_FUSION,
-    constraint: np.ndarray | None = None,
-    lexical_ranking: Ranked | None = None,
-) -> list[SearchHit]:
+) -> tuple[list[SearchHit], Ranked]:
     """Rank candidates, deepening the candidate lists until the page can be filled.
 
     Args:
         conn: Connection of the read snapshot.
-        view: The snapshot's vectors, tombstones and size.
+        view: The snapshot's vectors, tombstones, size and engine.
         query_vector: The embedded query (None: lexical only).
         terms: Lexical terms (empty: dense only).
         mode: ``hybrid``, ``dense`` or ``lexical``.
         weight: The lexical side's weight in hybrid fusion.
         k: Results per page.
         offset: Results to skip.
-        filters: Metadata restrictions.
+        within: The engine restriction (filters, constraints, excluded passages).
+        allowed: The passages ``within`` lets through, for the vector search (None: all).
         collapse: One hit per article.
         min_score: Drop hits scoring below this.
         exclude_ids: Passages never returned.
         snippet_terms: Terms the snippets highlight.
         style: Highlight markers and snippet width.
         fusion: How ``hybrid`` blends its two rankings.
-        constraint: Passages the query's phrases, ``+must`` parts and exclusions allow
-            (None: no constraint).
-        lexical_ranking: The whole BM25 ranking inside the filters and constraint, best
-            first, when the match set already computed it (None: query FTS5 here).
 
     Returns:
-        The hits of the page.
+        The hits of the page, and the dense candidates of the deepest round (best first).
     """
     vectors = view.vectors
-    allowed = allowed_ids(conn, filters, exclude_ids, constraint)
     excluded = view.tombstones
     if exclude_ids:
         excluded = np.union1d(excluded, np.asarray(exclude_ids, dtype=np.int64))
     limit = view.passages if allowed is None else len(allowed)
     need = offset + k
     depth = max(MIN_CANDIDATES, need * (COLLAPSE_OVERFETCH if collapse else OVERFETCH))
-    match = (
-        lexical.fts_match(terms)
-        if mode in ("lexical", "hybrid") and (mode == "lexical" or weight > 0)
-        else None
-    )
+    lexical_side = bool(terms) and (mode == "lexical" or (mode == "hybrid" and weight > 0))
     while True:
         depth = min(depth, max(limit, 1))
         dense: Ranked = []
         if mode in ("dense", "hybrid") and query_vector is not None and limit > 0:
             dense = _dense(vectors, query_vector, depth, allowed, excluded)
         lexical_hits: Ranked = []
-        if match is not None and limit > 0:
-            if lexical_ranking is not None:
-                found = lexical_ranking[:depth]
-            elif constraint is None:
-                found = store.bm25_search(conn, match, depth, filters)
-            else:
-                found = store.bm25_search(conn, match, depth, only=_as_list(allowed))
-            lexical_hits = [(pid, score) for pid, score in found if pid not in exclude_ids]
+        if lexical_side and limit > 0:
+            lexical_hits = _search.bm25_top(view.engine, terms, within, depth)
         # One look-up serves fusing by article and collapsing the page.
         article_of = _articles_of(conn, dense, lexical_hits) if collapse else None
         if mode == "lexical":
@@ -198,35 +184,7 @@ def collect(
         if len(page) >= need or exhausted or not lists_full or depth >= limit:
             break
         depth *= 2
-    return hits_of(conn, page[offset:need], offset, snippet_terms, style)
-
-
-def _as_list(ids: np.ndarray | None) -> list[int]:
-    return [] if ids is None else ids.tolist()
-
-
-def allowed_ids(
-    conn: Any,
-    filters: Filters | None,
-    exclude_ids: Sequence[int],
-    constraint: np.ndarray | None = None,
-) -> np.ndarray | None:
-    """Passages the filters and the query's constraints let through, less the excluded ones.
-
-    Returns:
-        Sorted ids, or None when nothing restricts the passages.
-    """
-    if filters is None or filters.is_empty():
-        if constraint is None:
-            return None
-        allowed = constraint
-    else:
-        allowed = np.asarray(store.filtered_passage_ids(conn, filters), dtype=np.int64)
-        if constraint is not None:
-            allowed = np.intersect1d(allowed, constraint)
-    if exclude_ids:
-        allowed = np.setdiff1d(allowed, np.asarray(exclude_ids, dtype=np.int64))
-    return allowed
+    return hits_of(conn, page[offset:need], offset, snippet_terms, style), dense
 
 
 def _hybrid(

@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
+import tantivy
 
-from semsearch.index import store
+from semsearch.index import _engine, lexical, store
 from semsearch.index._files import (
     LOCK_POLL_S,
     file_lock,
@@ -40,11 +41,17 @@ READ_RETRIES = 5
 
 
 class ReadView(NamedTuple):
-    """What one read snapshot searches: a generation's vectors, tombstones and size."""
+    """What one read snapshot searches: a generation's vectors, tombstones, size and the
+    lexical engine's searcher of the same generation."""
 
     vectors: SegmentedVectors
     tombstones: np.ndarray
     passages: int
+    engine: tantivy.Searcher
+
+
+class _EngineAhead(Exception):
+    """The engine committed a generation newer than this read's SQLite snapshot."""
 
 
 class Snapshots:
@@ -69,6 +76,10 @@ class Snapshots:
         # Per-thread read connection and view while that thread is inside a snapshot.
         self._local = threading.local()
         self._reader_conns: list[Any] = []
+        self.engine: _engine.Engine | None = None
+        self.engine_config = _engine.DEFAULT_ENGINE
+        # Whether this process holds the writer's file lock (flock does not nest).
+        self._lock_held = False
 
     @property
     def conn(self) -> Any:
@@ -81,6 +92,9 @@ class Snapshots:
             self.vectors = None
             self.generation = None
             self.loaded.clear()
+            if self.engine is not None:
+                self.engine.close()
+                self.engine = None
             for conn in [*self._reader_conns, self._main_conn]:
                 with suppress(Exception):
                     conn.close()
@@ -99,7 +113,119 @@ class Snapshots:
             self.loaded.clear()
         self.vectors = load_generation(self.path, self.conn, self.loaded)
         self.tombstones = np.asarray(store.tombstones(self.conn), dtype=np.int64)
+        self._engine_at(generation)
         self.generation = generation
+
+    def _engine_at(self, generation: int) -> tantivy.Searcher:
+        """The engine searcher of ``generation`` (inside a transaction of it).
+
+        A lagging engine means a writer committed the store and is still applying (wait
+        for its lock), or died between the two commits (catch up from the pending list).
+
+        Raises:
+            _EngineAhead: The engine is newer than this snapshot (take a fresh one).
+        """
+        name = store.get_meta(self.conn, _engine.ENGINE_DIR_KEY)
+        if name is None or store.has_fts_tables(self.conn):
+            raise CollectionError(
+                f"{self.path} was made by an earlier semsearch (FTS5 lexical index); open it"
+                " for writing once, or run `semsearch index repair`, to move it to the engine"
+            )
+        if self.engine is None or self.engine.name != name:
+            if self.engine is not None:
+                self.engine.close()
+            self.engine = self._open_engine(name, generation)
+        searcher, at = self.engine.searcher()
+        if at != generation:
+            searcher, at = self.engine.searcher(reload=True)
+        if at < generation:
+            with self._file_lock():
+                searcher, at = self.engine.searcher(reload=True)
+                if at < generation:
+                    self._catch_up(self.engine, generation)
+                    searcher, at = self.engine.searcher()
+        if at > generation:
+            raise _EngineAhead
+        return searcher
+
+    def _open_engine(self, name: str, generation: int) -> _engine.Engine:
+        """Open the engine directory the store names, rebuilding it when missing or unreadable."""
+        target = self.path / name
+        try:
+            if target.is_dir():
+                engine = _engine.Engine(target, self.engine_config)
+                engine.searcher()
+                return engine
+        except (CollectionError, ValueError, OSError):
+            pass
+        with self._file_lock():
+            return _engine.build(target, self.conn, generation, self._analyzer(), self.engine_config)
+
+    def _analyzer(self) -> lexical.Analyzer:
+        return lexical.analyzer(store.analyzer_name(self.conn))
+
+    def _catch_up(self, engine: _engine.Engine, generation: int) -> None:
+        """Apply the store's pending passages to the engine (file lock held).
+
+        An engine the apply cannot write to (files of a killed write in the way) is
+        rebuilt in place from the store's snapshot.
+        """
+        try:
+            engine.apply(self.conn, store.pending_passages(self.conn), generation, self._analyzer())
+        except ValueError:
+            engine.close()
+            self.engine = _engine.build(
+                engine.path, self.conn, generation, self._analyzer(), self.engine_config
+            )
+
+    def needs_engine(self) -> bool:
+        """Whether the collection still has FTS5 tables and no engine (an older release)."""
+        return store.get_meta(self.conn, _engine.ENGINE_DIR_KEY) is None or store.has_fts_tables(
+            self.conn
+        )
+
+    def upgrade_engine(self) -> bool:
+        """Give a collection without an engine (an FTS5 one) its engine, under the write lock.
+
+        Returns:
+            Whether anything was done.
+        """
+        with self.exclusive():
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                name = store.get_meta(self.conn, _engine.ENGINE_DIR_KEY)
+                if name is not None and not store.has_fts_tables(self.conn):
+                    self.conn.execute("ROLLBACK")
+                    return False
+                generation = store.get_int(self.conn, "generation")
+                target = _engine.new_engine_dir(self.path)
+                _engine.build(target, self.conn, generation, self._analyzer(), self.engine_config)
+                store.set_meta(self.conn, _engine.ENGINE_DIR_KEY, target.name)
+                store.clear_pending(self.conn)
+                store.drop_fts_tables(self.conn)
+                self.conn.execute("COMMIT")
+            except BaseException:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise
+            _engine.remove_stale_engines(self.path, [target.name])
+            self.generation = None
+            return True
+
+    def replace_engine(self, analyzer: lexical.Analyzer) -> int:
+        """Inside :meth:`write`: index every passage anew with ``analyzer`` into a new
+        engine directory that the write's commit switches to.
+
+        Returns:
+            Passages indexed.
+        """
+        generation = store.get_int(self.conn, "generation") + 1
+        target = _engine.new_engine_dir(self.path)
+        engine = _engine.build(target, self.conn, generation, analyzer, self.engine_config)
+        store.set_meta(self.conn, _engine.ENGINE_DIR_KEY, target.name)
+        store.set_meta(self.conn, store.ANALYZER_KEY, analyzer.name)
+        store.clear_pending(self.conn)
+        return int(engine.searcher()[0].num_docs) - 1
 
     def _passage_count(self) -> int:
         """Passages in the loaded generation (cached per generation)."""
@@ -113,8 +239,9 @@ class Snapshots:
         view: ReadView | None = getattr(self._local, "view", None)
         if view is not None:
             return view
-        assert self.vectors is not None
-        return ReadView(self.vectors, self.tombstones, self._passage_count())
+        assert self.vectors is not None and self.engine is not None
+        searcher, _ = self.engine.searcher()
+        return ReadView(self.vectors, self.tombstones, self._passage_count(), searcher)
 
     def _reader_conn(self) -> Any:
         conn = getattr(self._local, "reader", None)
@@ -138,7 +265,7 @@ class Snapshots:
                 try:
                     try:
                         self.sync()
-                    except (FileNotFoundError, RuntimeError):
+                    except (FileNotFoundError, RuntimeError, _EngineAhead):
                         # A writer committed and removed our generation's file between our
                         # snapshot start and the load: take a fresh snapshot.
                         self.conn.execute("ROLLBACK")
@@ -172,7 +299,7 @@ class Snapshots:
                     with self.lock:
                         self.sync()
                         view = self.view()
-                except (FileNotFoundError, RuntimeError):
+                except (FileNotFoundError, RuntimeError, _EngineAhead):
                     conn.execute("ROLLBACK")
                     if attempt == READ_RETRIES - 1:
                         raise
@@ -206,6 +333,8 @@ class Snapshots:
                 self.sync()
                 remove_stray_files(self.path, listed_files(self.conn))
                 assert self.vectors is not None and self.generation is not None
+                # sync() brought the engine to this generation: the pending list is applied.
+                store.clear_pending(self.conn)
                 old_generation = self.generation
                 # The write works on its own list; loaded segments stay as they are.
                 self.vectors = SegmentedVectors(
@@ -236,6 +365,7 @@ class Snapshots:
                         " (free some space and run the write again)"
                     ) from exc
                 raise
+            self._apply_committed(new_generation)
             self.generation = new_generation
             self.loaded = {s.file: s for s in self.vectors.segments if s.file is not None}
             share_segments(self.path, list(self.loaded.values()))
@@ -254,11 +384,43 @@ class Snapshots:
                 ) from exc
             remove_stray_files(self.path, set(self.loaded))
 
+    def _apply_committed(self, generation: int) -> None:
+        """After a write's commit: bring the engine to ``generation`` (file lock held).
+
+        Should this fail or the process die, the store's pending list still names the
+        passages, and the next reader or writer catches up from it.
+        """
+        self.conn.execute("BEGIN")
+        try:
+            name = store.get_meta(self.conn, _engine.ENGINE_DIR_KEY)
+            if self.engine is None or name != self.engine.name:
+                if self.engine is not None:
+                    self.engine.close()
+                self.engine = self._open_engine(str(name), generation)
+            if self.engine.searcher()[1] < generation:
+                self._catch_up(self.engine, generation)
+        finally:
+            self.conn.execute("COMMIT")
+        _engine.remove_stale_engines(self.path, [self.engine.name])
+
     @contextmanager
     def exclusive(self) -> Iterator[None]:
         """This process's lock and the writer's file lock, held together."""
-        with self.lock, file_lock(self.path):
+        with self.lock, self._file_lock():
             yield
+
+    @contextmanager
+    def _file_lock(self) -> Iterator[None]:
+        """The writer's file lock, taken once however deeply asked for (``self.lock`` held)."""
+        if self._lock_held:
+            yield
+            return
+        with file_lock(self.path):
+            self._lock_held = True
+            try:
+                yield
+            finally:
+                self._lock_held = False
 
     def install(self, vectors: SegmentedVectors, generation: int) -> None:
         """Adopt vectors committed as ``generation`` without tombstones (inside :meth:`exclusive`).

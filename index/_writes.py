@@ -15,7 +15,7 @@ import numpy as np
 from semsearch.embedder.base import TextEmbedder
 from semsearch.embedder.fields import check_article
 from semsearch.embedder.records import Article, Passage
-from semsearch.index import lexical, store
+from semsearch.index import store
 from semsearch.index.errors import InputError
 from semsearch.index.results import UpsertReport
 from semsearch.index.segments import SegmentedVectors
@@ -42,7 +42,6 @@ def upsert(
         Counts of what changed (the generation is filled in by the caller).
     """
     report = UpsertReport()
-    analyzer = lexical.analyzer(store.analyzer_name(conn))
     next_id = store.get_int(conn, "next_passage_id", 1)
     pending: dict[int, str] = {}
 
@@ -74,7 +73,7 @@ def upsert(
         store.write_article(conn, article)
         ids = list(range(next_id, next_id + len(passages)))
         next_id += len(passages)
-        store.insert_passages(conn, ids, passages, article.title, analyzer)
+        store.insert_passages(conn, ids, passages)
         pending.update(zip(ids, (p.text for p in passages), strict=True))
         report.passages_added += len(passages)
         if len(pending) >= EMBED_BATCH:

@@ -26,6 +26,7 @@ from typing import IO, Any
 
 from semsearch.index import store
 from semsearch.index._consistency import check
+from semsearch.index._engine import ENGINE_DIR_KEY, copy_engine
 from semsearch.index._files import LOCK_POLL_S, rewrite_manifest, vector_files
 from semsearch.index.errors import CollectionError, InputError
 from semsearch.index.manifest import MANIFEST_NAME, fsync_dir, read_manifest, write_atomic
@@ -131,6 +132,15 @@ def _copy(source: Path, dest: Path, *, marker: bool) -> BackupReport:
 def _fill(source: Path, partial: Path, dest: Path, *, marker: bool) -> BackupReport:
     """Write the copy of ``source`` into ``partial`` and check it (``dest`` names it)."""
     generation, names = _copy_snapshot(source, partial)
+    conn = store.connect(partial / store.DATABASE_NAME, read_only=True)
+    try:
+        engine_name = store.get_meta(conn, ENGINE_DIR_KEY)
+    finally:
+        conn.close()
+    if engine_name is not None:
+        # Copied rather than rebuilt: the copy then scores exactly as the source did
+        # (BM25 statistics count deleted passages until the engine merges them).
+        copy_engine(source, partial, engine_name, generation)
     # The model fields come from the source manifest (they never change); the rest is
     # rewritten from the copied database, so it describes the copied generation.
     write_atomic(partial / MANIFEST_NAME, (source / MANIFEST_NAME).read_bytes())

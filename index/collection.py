@@ -29,12 +29,14 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from semsearch.embedder.base import TextEmbedder
 from semsearch.embedder.records import Article, Passage
-from semsearch.index import _writes, lexical, store
+from semsearch.index import _search, _writes, lexical, store
 from semsearch.index._consistency import check as check_collection
 from semsearch.index._consistency import check_model, rebuild_vectors
-from semsearch.index._constraints import constrained_ids
+from semsearch.index._engine import ENGINE_DIR_KEY, ENGINE_PREFIX
 from semsearch.index._export import PassageVectors, read_passage_vectors
 from semsearch.index._files import (
     NEXT_SEGMENT_KEY,
@@ -42,17 +44,16 @@ from semsearch.index._files import (
     remove_collection_files,
     rewrite_manifest,
 )
-from semsearch.index._matchset import SORTS, check_facets, date_page, facet_counts, match_set
 from semsearch.index._merging import BackgroundMerges, fold_in, merge_of, next_merge
 from semsearch.index._ranking import (
-    allowed_ids,
     collect,
     example_query,
     hits_of,
     lead_scores,
     query_weight,
 )
-from semsearch.index._rebuild import REBUILD_BATCH, rebuild, reshape_target
+from semsearch.index._rebuild import rebuild, reshape_target
+from semsearch.index._search import SORTS, check_facets
 from semsearch.index._snapshot import ReadView, Snapshots
 from semsearch.index.backup import BackupReport, backup_collection
 from semsearch.index.errors import CollectionError, InputError
@@ -153,6 +154,7 @@ class Collection:
             store.set_meta(conn, store.ANALYZER_KEY, analyzer)
             store.set_meta(conn, SEGMENTS_KEY, "[]")
             store.set_meta(conn, NEXT_SEGMENT_KEY, 0)
+            store.set_meta(conn, ENGINE_DIR_KEY, f"{ENGINE_PREFIX}000000")
         manifest = Manifest(
             model_fingerprint=embedder.fingerprint,
             model_name=embedder.model_name,
@@ -223,6 +225,10 @@ class Collection:
                 lexical.analyzer(store.analyzer_name(conn))
             except ValueError as exc:
                 raise CollectionError(f"{path}: {exc}") from None
+            if not read_only and collection._state.needs_engine():
+                # A collection of a release with FTS5 moves to the engine on its first
+                # writable open (the analyzer and every passage stay as they are).
+                collection._state.upgrade_engine()
             report = collection.check()
             if not report.ok:
                 if read_only or not repair:
@@ -480,7 +486,7 @@ class Collection:
         """
         chosen = _chosen_analyzer(analyzer)
         with self._writer():
-            return store.reindex_lexical(self._conn, chosen, REBUILD_BATCH)
+            return self._state.replace_engine(chosen)
 
     # ------------------------------------------------------------------ reads
 
@@ -647,46 +653,47 @@ class Collection:
             terms = lexical.analyzer(store.analyzer_name(conn)).query_terms(parsed.text, words)
             weight: float | None = None
             if mode == "hybrid":
-                weight = query_weight(conn, view.passages, parsed.text, terms, fusion)
-            constraint = constrained_ids(conn, parsed, view.tombstones)
+                weight = query_weight(conn, view, parsed.text, terms, fusion)
+            within = _search.restriction(view.engine, parsed, filters)
+            counting = count or bool(facet_names) or sort != "relevance"
+            hits, dense = collect(
+                conn,
+                view,
+                query_vector,
+                terms if mode != "dense" else [],
+                mode,
+                weight or 0.0,
+                k=k,
+                offset=offset,
+                within=within,
+                allowed=_search.passage_ids(view.engine, within),
+                collapse=collapse,
+                min_score=min_score,
+                exclude_ids=(),
+                snippet_terms=marks,
+                style=snippet_style,
+                fusion=fusion,
+            )
             matches = None
-            if count or facet_names or sort != "relevance":
-                matches = match_set(
-                    conn,
-                    view,
-                    parsed,
-                    query_vector,
-                    terms,
-                    mode,
-                    allowed_ids(conn, filters, (), constraint),
-                    lexical_side=(weight or 0.0) > 0,
-                )
+            if counting:
+                matches = _search.match_set(view.engine, parsed, mode, within, terms, dense)
+                if query_vector is not None and matches.relation != "approx":
+                    missing = np.asarray(
+                        [p for p in matches.pids.tolist() if p not in matches.dense], dtype=np.int64
+                    )
+                    sims = view.vectors.similarities(query_vector[0], missing) if len(missing) else None
+                    if sims is not None:
+                        cosines = dict(zip(missing.tolist(), (float(x) for x in sims), strict=True))
+                        matches = _search.with_cosines(matches, cosines)
             if matches is not None and sort != "relevance":
-                entries = date_page(
-                    conn, matches, sort, collapse=collapse, min_score=min_score
+                entries = _search.date_page(
+                    view.engine, matches, sort, collapse=collapse, min_score=min_score,
+                    need=offset + k,
                 )
                 hits = hits_of(conn, entries[offset : offset + k], offset, marks, snippet_style)
-            else:
-                hits = collect(
-                    conn,
-                    view,
-                    query_vector,
-                    terms if mode != "dense" else [],
-                    mode,
-                    weight or 0.0,
-                    k=k,
-                    offset=offset,
-                    filters=filters,
-                    collapse=collapse,
-                    min_score=min_score,
-                    exclude_ids=(),
-                    snippet_terms=marks,
-                    style=snippet_style,
-                    fusion=fusion,
-                    constraint=constraint,
-                    lexical_ranking=matches.lexical_ranking if matches else None,
-                )
-            facet_values = facet_counts(conn, matches, facet_names) if matches else None
+            facet_values = (
+                _search.facet_counts(view.engine, matches, facet_names) if matches else None
+            )
         return SearchResponse(
             query=query,
             mode=mode,
@@ -697,8 +704,9 @@ class Collection:
             collapsed=collapse,
             lexical_weight=weight,
             sort=sort,
-            total=matches.articles if matches else None,
-            total_passages=len(matches.scores) if matches else None,
+            total=matches.total if matches else None,
+            total_passages=matches.total_passages if matches else None,
+            total_relation=matches.relation if matches else None,
             facets=facet_values if facet_names else None,
         )
 
@@ -746,16 +754,19 @@ class Collection:
                 text=text,
                 filters=filters,
             )
-            hits = collect(
+            view = self._view()
+            within = _search.restriction(view.engine, None, example.filters, example.exclude_ids)
+            hits, _ = collect(
                 self._conn,
-                self._view(),
+                view,
                 example.vector,
                 [],
                 "dense",
                 0.0,
                 k=k,
                 offset=offset,
-                filters=example.filters,
+                within=within,
+                allowed=_search.passage_ids(view.engine, within),
                 collapse=collapse,
                 min_score=min_score,
                 exclude_ids=example.exclude_ids,

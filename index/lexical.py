@@ -1,8 +1,8 @@
-"""Lexical side: the analyzers that turn text into FTS5 terms for BM25.
+"""Lexical side: the analyzers that turn text into the engine's terms.
 
-Text is analysed in Python and stored space-separated in an FTS5 table whose ``unicode61``
-tokenizer then only splits on those spaces and on punctuation, so SQLite's BM25 ranks
-the analyzer's terms rather than single characters.
+Text is analysed in Python and handed to the tantivy engine (:mod:`index._engine`)
+pre-tokenized, so its BM25 ranks the analyzer's terms, and :func:`exact_tokens` gives the
+stream that phrases and required words are matched on.
 
 Three analyzers exist; a collection records which one built its lexical index and analyses
 queries with the same one (see :class:`Analyzer`):
@@ -23,7 +23,6 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 import jieba
@@ -238,17 +237,30 @@ def analyzer(name: str) -> Analyzer:
         ) from None
 
 
-def fts_match(terms: Iterable[str]) -> str | None:
-    """Build an FTS5 MATCH expression that ORs the quoted terms.
+# What a phrase is matched on (see :func:`exact_tokens`): one token per Han or kana
+# character, per run of other letters and digits, and per other visible character.
+_EXACT_TOKEN = re.compile(
+    r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\U00020000-\U0003ffff]"
+    r"|[^\W_\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\U00020000-\U0003ffff]+"
+    r"|[^\s\w]|_"
+)
+
+
+def exact_tokens(text: str) -> list[str]:
+    """The tokens phrases, ``+must`` parts and plain words are matched on, in order.
+
+    Whitespace is no token, so a phrase holds across the spaces OCR puts inside words
+    (``传 统产业``); Chinese is folded to simplified script, so a phrase holds in either
+    script; a run of Latin letters or digits is one token, so ``AI`` does not match
+    inside ``said``.
 
     Args:
-        terms: Query terms from :func:`query_terms`.
+        text: Passage, title or query text.
 
     Returns:
-        The expression, or None when there is nothing to match.
+        The tokens, lowercased and folded.
     """
-    quoted = ['"' + term.replace('"', '""') + '"' for term in terms]
-    return " OR ".join(quoted) if quoted else None
+    return _EXACT_TOKEN.findall(fold_script(text).lower())
 
 
 @dataclass(frozen=True)

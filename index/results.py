@@ -57,17 +57,23 @@ class SearchResponse:
     sort: str = "relevance"
     total: int | None = None
     total_passages: int | None = None
+    total_relation: str | None = None
     facets: dict[str, list[dict[str, Any]]] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The ``--json`` shape: ``{"query","mode","took_ms","results":[...]}`` plus extras.
 
-        ``total`` / ``total_passages`` (matching articles / passages, when counted) and
-        ``facets`` (when asked for) appear only when known.
+        ``total`` / ``total_passages`` (matching articles / passages, when counted) with
+        ``total_relation`` (``eq`` exact, ``gte`` a lower bound, ``approx`` an estimate)
+        and ``facets`` (when asked for) appear only when known.
         """
         extras: dict[str, Any] = {"sort": self.sort}
         if self.total is not None:
-            extras |= {"total": self.total, "total_passages": self.total_passages}
+            extras |= {
+                "total": self.total,
+                "total_passages": self.total_passages,
+                "total_relation": self.total_relation or "eq",
+            }
         if self.facets is not None:
             extras["facets"] = self.facets
         return {

@@ -1,4 +1,9 @@
-"""SQLite storage: articles, passages, the FTS5 lexical index and collection metadata (WAL)."""
+"""SQLite storage: articles, passages, the lexical engine's pending list and metadata (WAL).
+
+The one module that speaks SQL. The lexical engine (:mod:`index._engine`) is derived from
+these tables: every write lists the passages it touched in ``lexical_pending`` inside its
+own transaction, and the engine catches up from that list after the commit.
+"""
 
 from __future__ import annotations
 
@@ -12,16 +17,11 @@ from typing import Any
 
 from semsearch.embedder.records import Article, Passage
 from semsearch.index import lexical
-from semsearch.index.filters import Filters, is_metadata_key
 
 DATABASE_NAME = "collection.sqlite"
 # A writer may hold the database for a while (one transaction per ingest batch); readers in
 # WAL mode are not blocked, but a second writer waits this long before giving up.
 BUSY_TIMEOUT_S = 60.0
-# FTS5 column weights for bm25(): passage text counts fully, the article title less, since
-# every passage of an article shares it.
-BM25_TEXT_WEIGHT = 1.0
-BM25_TITLE_WEIGHT = 0.3
 # Meta key naming the analyzer of the lexical index (absent: lexical.LEGACY_ANALYZER).
 ANALYZER_KEY = "lexical_analyzer"
 # SQLite limits host parameters per statement; id lists are chunked below this.
@@ -50,8 +50,7 @@ CREATE TABLE IF NOT EXISTS passages (
     text TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS passages_article ON passages(article_id, ordinal);
-CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5(text_terms, title_terms);
-CREATE VIRTUAL TABLE IF NOT EXISTS passages_vocab USING fts5vocab(passages_fts, 'row');
+CREATE TABLE IF NOT EXISTS lexical_pending (passage_id INTEGER PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS tombstones (id INTEGER PRIMARY KEY);
 """
 
@@ -199,6 +198,12 @@ def write_article(conn: sqlite3.Connection, article: Article) -> None:
             _article_metadata(article),
         ),
     )
+    # Title, date, source and extra fields are indexed with every passage of the article.
+    conn.execute(
+        "INSERT OR IGNORE INTO lexical_pending(passage_id)"
+        " SELECT id FROM passages WHERE article_id = ?",
+        (article.id,),
+    )
 
 
 def analyzer_name(conn: sqlite3.Connection) -> str:
@@ -206,23 +211,14 @@ def analyzer_name(conn: sqlite3.Connection) -> str:
     return get_meta(conn, ANALYZER_KEY) or lexical.LEGACY_ANALYZER
 
 
-def insert_passages(
-    conn: sqlite3.Connection,
-    ids: Sequence[int],
-    passages: Sequence[Passage],
-    title: str,
-    analyzer: lexical.Analyzer,
-) -> None:
-    """Insert passages with their assigned ids and their lexical terms.
+def insert_passages(conn: sqlite3.Connection, ids: Sequence[int], passages: Sequence[Passage]) -> None:
+    """Insert passages with their assigned ids (the engine indexes them after the commit).
 
     Args:
         conn: Connection inside a write transaction.
         ids: One new passage id per passage.
         passages: The passages.
-        title: Their article's title (indexed lexically with each passage).
-        analyzer: The collection's analyzer (see :func:`analyzer_name`).
     """
-    title_terms = " ".join(analyzer.index_terms(title))
     conn.executemany(
         "INSERT INTO passages(id, article_id, ordinal, paragraph_index, start, end, text, layout)"
         " VALUES (?,?,?,?,?,?,?,?)",
@@ -231,52 +227,80 @@ def insert_passages(
             for pid, p in zip(ids, passages, strict=True)
         ],
     )
-    conn.executemany(
-        "INSERT INTO passages_fts(rowid, text_terms, title_terms) VALUES (?,?,?)",
-        [
-            (pid, " ".join(analyzer.index_terms(p.text)), title_terms)
-            for pid, p in zip(ids, passages, strict=True)
-        ],
-    )
+    mark_pending(conn, ids)
     profile = lexical.script_profile(" ".join(p.text for p in passages))
     add_int(conn, "cjk_chars", profile.cjk)
     add_int(conn, "latin_chars", profile.latin)
 
 
-def reindex_lexical(conn: sqlite3.Connection, analyzer: lexical.Analyzer, batch: int) -> int:
-    """Rebuild the whole lexical index with ``analyzer`` and record its name.
+def mark_pending(conn: sqlite3.Connection, ids: Iterable[int]) -> None:
+    """List passages the lexical engine must (re)index or drop after this commit."""
+    conn.executemany(
+        "INSERT OR IGNORE INTO lexical_pending(passage_id) VALUES (?)", [(int(i),) for i in ids]
+    )
 
-    Args:
-        conn: Connection inside a write transaction (readers keep the old index until commit).
-        analyzer: The analyzer to use from now on.
-        batch: Passages analysed per round.
 
-    Returns:
-        Passages indexed.
-    """
-    conn.execute("DELETE FROM passages_fts")
-    done, last = 0, -1
-    while True:
-        rows = conn.execute(
-            "SELECT p.id, p.text, a.title FROM passages p JOIN articles a ON a.id = p.article_id"
-            " WHERE p.id > ? ORDER BY p.id LIMIT ?",
-            (last, batch),
-        ).fetchall()
-        if not rows:
-            break
-        conn.executemany(
-            "INSERT INTO passages_fts(rowid, text_terms, title_terms) VALUES (?,?,?)",
-            [
-                (pid, " ".join(analyzer.index_terms(text)), " ".join(analyzer.index_terms(title or "")))
-                for pid, text, title in rows
-            ],
-        )
-        done += len(rows)
-        last = int(rows[-1][0])
-    # Merge the segments the bulk insert left behind, as a fresh build would have.
-    conn.execute("INSERT INTO passages_fts(passages_fts) VALUES ('optimize')")
-    set_meta(conn, ANALYZER_KEY, analyzer.name)
-    return done
+def pending_passages(conn: sqlite3.Connection) -> list[int]:
+    """Passages changed since the lexical engine last caught up, ascending."""
+    return [int(r[0]) for r in conn.execute("SELECT passage_id FROM lexical_pending ORDER BY 1")]
+
+
+def clear_pending(conn: sqlite3.Connection) -> None:
+    """Forget the pending list (the engine reflects it; inside a write transaction)."""
+    conn.execute("DELETE FROM lexical_pending")
+
+
+@dataclass(frozen=True)
+class LexicalRow:
+    """What the lexical engine indexes of one passage."""
+
+    passage_id: int
+    article_id: str
+    text: str
+    title: str
+    date: str | None
+    source: str | None
+    section: str | None
+    metadata: dict[str, Any]
+
+
+def lexical_rows(conn: sqlite3.Connection, ids: Sequence[int]) -> list[LexicalRow]:
+    """The engine's view of the given passages (absent ids are left out: deleted)."""
+    rows: list[LexicalRow] = []
+    for chunk in _chunks(list(ids)):
+        for row in conn.execute(
+            "SELECT p.id, p.article_id, p.text, a.title, a.date, a.source, a.section, a.metadata"
+            " FROM passages p JOIN articles a ON a.id = p.article_id"
+            f" WHERE p.id IN ({','.join('?' * len(chunk))})",
+            chunk,
+        ):
+            rows.append(
+                LexicalRow(
+                    passage_id=int(row[0]),
+                    article_id=str(row[1]),
+                    text=row[2],
+                    title=row[3] or "",
+                    date=row[4],
+                    source=row[5],
+                    section=row[6],
+                    metadata=json.loads(row[7] or "{}"),
+                )
+            )
+    return rows
+
+
+def has_fts_tables(conn: sqlite3.Connection) -> bool:
+    """Whether the collection still carries the FTS5 tables of releases before the engine."""
+    row = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE name = 'passages_fts'"
+    ).fetchone()
+    return row is not None
+
+
+def drop_fts_tables(conn: sqlite3.Connection) -> None:
+    """Drop the FTS5 tables once the engine holds the lexical index (inside a write)."""
+    conn.execute("DROP TABLE IF EXISTS passages_vocab")
+    conn.execute("DROP TABLE IF EXISTS passages_fts")
 
 
 def passage_ids_of(conn: sqlite3.Connection, article_ids: Sequence[str]) -> list[int]:
@@ -315,11 +339,11 @@ def delete_articles(conn: sqlite3.Connection, article_ids: Sequence[str], *, kee
         add_int(conn, "latin_chars", -profile.latin)
         for id_chunk in _chunks(ids):
             id_marks = ",".join("?" * len(id_chunk))
-            conn.execute(f"DELETE FROM passages_fts WHERE rowid IN ({id_marks})", id_chunk)
             conn.execute(f"DELETE FROM passages WHERE id IN ({id_marks})", id_chunk)
         if not keep_rows:
             conn.execute(f"DELETE FROM articles WHERE id IN ({marks})", chunk)
         removed.extend(ids)
+    mark_pending(conn, removed)
     return removed
 
 
@@ -411,115 +435,6 @@ def article_ids_of(conn: sqlite3.Connection, ids: Iterable[int]) -> dict[int, st
     return out
 
 
-def filtered_passage_ids(conn: sqlite3.Connection, filters: Filters) -> list[int]:
-    """Ids of passages whose article passes the filters."""
-    condition, params = filters.to_sql()
-    sql = "SELECT p.id FROM passages p JOIN articles a ON a.id = p.article_id"
-    if condition:
-        sql += f" WHERE {condition}"
-    return [row[0] for row in conn.execute(sql, params)]
-
-
-def bm25_search(
-    conn: sqlite3.Connection,
-    match: str,
-    limit: int,
-    filters: Filters | None = None,
-    only: Sequence[int] | None = None,
-) -> list[tuple[int, float]]:
-    """Rank passages by FTS5 BM25 (higher is better).
-
-    Args:
-        conn: Connection.
-        match: FTS5 MATCH expression.
-        limit: Maximum hits (-1: all).
-        filters: Optional article filters, applied inside the query before the limit.
-        only: Optional passage ids the hits must be among (a query's constraints).
-
-    Returns:
-        ``(passage_id, score)`` best first.
-    """
-    condition, params = filters.to_sql() if filters else ("", [])
-    if only is not None:
-        # One JSON parameter rather than a temp table: the read connection is read-only.
-        only_clause = "p.id IN (SELECT value FROM json_each(?))"
-        condition = f"{condition} AND {only_clause}" if condition else only_clause
-        params = [*params, json.dumps([int(i) for i in only])]
-    rank = f"bm25(passages_fts, {BM25_TEXT_WEIGHT}, {BM25_TITLE_WEIGHT})"
-    if condition:
-        sql = (
-            f"SELECT f.rowid, -{rank} AS score FROM passages_fts f"
-            " JOIN passages p ON p.id = f.rowid JOIN articles a ON a.id = p.article_id"
-            f" WHERE passages_fts MATCH ? AND {condition} ORDER BY {rank} LIMIT ?"
-        )
-        args: list[Any] = [match, *params, limit]
-    else:
-        sql = (
-            f"SELECT rowid, -{rank} AS score FROM passages_fts WHERE passages_fts MATCH ?"
-            f" ORDER BY {rank} LIMIT ?"
-        )
-        args = [match, limit]
-    return [(int(row[0]), float(row[1])) for row in conn.execute(sql, args)]
-
-
-def passage_texts(conn: sqlite3.Connection, match: str | None) -> list[tuple[int, str, str]]:
-    """``(passage_id, text, article title)`` of the passages an FTS5 expression matches.
-
-    Args:
-        conn: Connection.
-        match: FTS5 MATCH expression; None reads every passage.
-
-    Returns:
-        The rows, in no particular order.
-    """
-    sql = "SELECT p.id, p.text, a.title FROM passages p JOIN articles a ON a.id = p.article_id"
-    if match is None:
-        return [(int(r[0]), r[1], r[2] or "") for r in conn.execute(sql)]
-    sql += " WHERE p.id IN (SELECT rowid FROM passages_fts WHERE passages_fts MATCH ?)"
-    return [(int(r[0]), r[1], r[2] or "") for r in conn.execute(sql, [match])]
-
-
-def article_dates(conn: sqlite3.Connection, article_ids: Iterable[str]) -> dict[str, str | None]:
-    """Date of each article (unknown ids are left out)."""
-    sql = "SELECT id, date FROM articles WHERE id IN (SELECT value FROM json_each(?))"
-    return {r[0]: r[1] for r in conn.execute(sql, [json.dumps(sorted(article_ids))])}
-
-
-def facet_counts(
-    conn: sqlite3.Connection,
-    article_ids: Sequence[str],
-    *,
-    column: str | None = None,
-    date_prefix: int | None = None,
-    metadata_key: str | None = None,
-) -> list[tuple[Any, int]]:
-    """Articles per value of one field, among ``article_ids`` (null values left out).
-
-    Args:
-        conn: Connection.
-        article_ids: The articles to count.
-        column: ``source`` or ``section``.
-        date_prefix: Count by the first this many characters of the date (4: year, 7: month).
-        metadata_key: Count by this extra field (checked by the caller).
-
-    Returns:
-        ``(value, count)`` pairs, unordered.
-    """
-    if column in ("source", "section"):
-        expr = f"a.{column}"
-    elif date_prefix is not None:
-        expr = f"substr(a.date, 1, {int(date_prefix)})"
-    elif metadata_key is not None and is_metadata_key(metadata_key):
-        expr = f"json_extract(a.metadata, '$.\"{metadata_key}\"')"
-    else:
-        raise ValueError("facet_counts needs a column, a date prefix or a metadata key")
-    sql = (
-        f"SELECT {expr} AS v, count(*) FROM articles a"
-        " WHERE a.id IN (SELECT value FROM json_each(?)) AND v IS NOT NULL GROUP BY v"
-    )
-    return [(r[0], int(r[1])) for r in conn.execute(sql, [json.dumps(list(article_ids))])]
-
-
 def lead_passages(conn: sqlite3.Connection, article_ids: Iterable[str]) -> dict[str, int]:
     """The first passage (lowest ordinal) of each article.
 
@@ -540,17 +455,6 @@ def lead_passages(conn: sqlite3.Connection, article_ids: Iterable[str]) -> dict[
         )
         out.update((str(row[0]), int(row[1])) for row in rows)
     return out
-
-
-def document_frequencies(conn: sqlite3.Connection, terms: Sequence[str]) -> dict[str, int]:
-    """How many passages contain each term (0 for unknown terms)."""
-    freqs = dict.fromkeys(terms, 0)
-    for chunk in _chunks(list(terms)):
-        for row in conn.execute(
-            f"SELECT term, doc FROM passages_vocab WHERE term IN ({','.join('?' * len(chunk))})", chunk
-        ):
-            freqs[row[0]] = int(row[1])
-    return freqs
 
 
 def tombstones(conn: sqlite3.Connection) -> list[int]:

@@ -11,6 +11,7 @@ import pytest
 
 from semsearch import Collection, CollectionError, InputError, restore_collection
 from semsearch.index import store
+from semsearch.index._engine import ENGINE_DIR_KEY
 from semsearch.index._files import vector_files
 from semsearch.index.backup import BACKUP_NAME
 from tests.fakes import FakeEmbedder, make_article
@@ -67,10 +68,12 @@ def test_backup_and_restore_answer_like_the_source(source: Collection, tmp_path:
     assert (report.generation, report.articles, report.passages) == (generation, 28, 84)
     conn = store.connect(tmp_path / "bk" / store.DATABASE_NAME, read_only=True)
     names = vector_files(conn)
+    engine = store.get_meta(conn, ENGINE_DIR_KEY)
     conn.close()
-    # Exactly the database, the generation's files, the manifest and the backup record.
+    # Exactly the database, the generation's files and lexical engine, the manifest and
+    # the backup record.
     assert _entries(tmp_path / "bk") == sorted(
-        [store.DATABASE_NAME, *names, "manifest.json", BACKUP_NAME]
+        [store.DATABASE_NAME, *names, str(engine), "manifest.json", BACKUP_NAME]
     )
     record = json.loads((tmp_path / "bk" / BACKUP_NAME).read_text())
     assert record["generation"] == generation and record["source"] == str(

@@ -1,0 +1,592 @@
+"""Engine queries of a search: restrictions, BM25 top-k, the match set, facets, date order.
+
+Private: :meth:`index.collection.Collection.search` and :mod:`index._ranking` call these
+inside a read snapshot, on its engine searcher (:class:`~index._snapshot.ReadView`).
+
+**Restriction.** Filters, the query's phrases and ``+must`` parts, and its exclusions
+become one non-scoring engine query. A text *holds* in a passage when its
+:func:`~index.lexical.exact_tokens` occur in a row in the passage or in its article's
+title: across OCR spaces and either Chinese script, whatever the segmenter made of it.
+
+**The match set** is what ``total`` counts, facets tally and date order lists, always
+inside the restriction:
+
+- ``lexical``: passages holding every keyword of the plain words (jieba's words of them,
+  stopwords left out), as keyword search in Elasticsearch or Chronicling America;
+- ``dense``: passages whose cosine with the query reaches :attr:`MatchConfig.dense_floor`,
+  among the dense candidates the ranking fetched (when the last of them still reaches
+  the floor the count is a lower bound: ``total_relation`` ``gte``);
+- ``hybrid``: the union of the two.
+
+A query made only of required parts (``"项目为王"``) matches exactly the passages that
+satisfy them, in every mode. Up to :attr:`MatchConfig.count_limit` matching passages the
+counts are exact (the engine hands over every match's columns); beyond it ``total`` and
+facets are the engine's HyperLogLog estimates (``total_relation`` ``approx``) and date
+order comes straight from the engine's date column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import tantivy
+from tantivy import Occur, Query
+
+from semsearch.index import lexical
+from semsearch.index._engine import SCHEMA, date_key, value_hash
+from semsearch.index.errors import InputError
+from semsearch.index.filters import Filters, is_metadata_key
+from semsearch.index.fusion import Fused
+from semsearch.index.query import ParsedQuery
+
+SORTS = ("relevance", "date-desc", "date-asc")
+FACET_FIELDS = ("source", "section", "year", "month")
+DATE_FACETS = ("year", "month")
+Ranked = list[tuple[int, float]]
+# Tantivy refuses a search with limit 0; counting asks for one hit.
+_COUNT_ONLY = 1
+
+
+@dataclass(frozen=True)
+class MatchConfig:
+    """The edges of the match set and how far counting goes.
+
+    Attributes:
+        dense_floor: Cosine a passage needs to match densely (multilingual-e5-small;
+            chosen for the best F1 on the tuning half of ``bench/matchset.py``'s sets).
+        count_limit: Matching passages counted exactly; above, estimates (as
+            Elasticsearch's ``track_total_hits``).
+        facet_values: Values listed per non-date facet (most frequent first).
+        text_boost: BM25 weight of the passage text.
+        title_boost: BM25 weight of the article title.
+    """
+
+    dense_floor: float = 0.9
+    count_limit: int = 10_000
+    facet_values: int = 100
+    text_boost: float = 1.0
+    title_boost: float = 0.3
+
+
+DEFAULT_MATCH = MatchConfig()
+
+
+def check_facets(facets: Sequence[str]) -> list[str]:
+    """Validate facet names (``source``, ``section``, ``year``, ``month`` or ``meta.KEY``).
+
+    Raises:
+        InputError: An unknown name or an invalid metadata key.
+    """
+    names = list(dict.fromkeys(f.strip() for f in facets if f.strip()))
+    for name in names:
+        if name in FACET_FIELDS:
+            continue
+        key = name.removeprefix("meta.")
+        if not name.startswith("meta.") or not is_metadata_key(key):
+            raise InputError(
+                f"unknown facet {name!r}; choose from {', '.join(FACET_FIELDS)} or meta.KEY"
+            )
+    return names
+
+
+# ---------------------------------------------------------------------- query building
+
+
+def _must(*queries: Query | None) -> Query | None:
+    present = [q for q in queries if q is not None]
+    if not present:
+        return None
+    if len(present) == 1:
+        return present[0]
+    return Query.boolean_query([(Occur.Must, q) for q in present])
+
+
+def _any(queries: Sequence[Query]) -> Query:
+    if len(queries) == 1:
+        return queries[0]
+    return Query.boolean_query([(Occur.Should, q) for q in queries])
+
+
+def _tokens_query(field: str, tokens: list[str]) -> Query:
+    if len(tokens) == 1:
+        return Query.term_query(SCHEMA, field, tokens[0])
+    return Query.phrase_query(SCHEMA, field, list(enumerate(tokens)))
+
+
+def holds(text: str) -> Query:
+    """Passages whose text or title holds ``text`` (its exact tokens in a row)."""
+    tokens = lexical.exact_tokens(text)
+    if not tokens:
+        return Query.empty_query()
+    return _any([_tokens_query("exact", tokens), _tokens_query("title_exact", tokens)])
+
+
+def all_passages() -> Query:
+    """Every passage (not the engine's marker document)."""
+    return Query.exists_query("pid")
+
+
+def filter_query(filters: Filters | None) -> Query | None:
+    """The filters as an engine query (None: no filter)."""
+    if filters is None or filters.is_empty():
+        return None
+    parts: list[Query] = []
+    low = date_key(filters.date_from) if filters.date_from else None
+    if filters.date_to:
+        # A bare date includes its whole day, as the stored dates may carry a time.
+        high = date_key(filters.date_to)
+        if high is not None and len(filters.date_to) == 10:
+            high += 235959
+    else:
+        high = None
+    if filters.date_from or filters.date_to:
+        parts.append(
+            Query.range_query(
+                SCHEMA, "day", tantivy.FieldType.Integer,
+                lower_bound=low if low is not None else -(2**62),
+                upper_bound=high if high is not None else 2**62,
+            )
+        )
+    for field, values in (
+        ("source", filters.sources),
+        ("section", filters.sections),
+        ("article", filters.article_ids),
+    ):
+        if values is not None:
+            parts.append(Query.term_set_query(SCHEMA, field, [str(v) for v in values]))
+    for key, value in filters.metadata.items():
+        if not is_metadata_key(key):
+            raise InputError(f"invalid metadata filter key: {key!r}")
+        values = list(value) if isinstance(value, list | tuple | set) else [value]
+        path = meta_path(key)
+        parts.append(_any([Query.term_query(SCHEMA, path, v) for v in values]) if values else Query.empty_query())
+    query = _must(*parts) if parts else all_passages()
+    if filters.exclude_article_ids:
+        assert query is not None
+        query = Query.boolean_query(
+            [
+                (Occur.Must, query),
+                (Occur.MustNot, Query.term_set_query(SCHEMA, "article", list(filters.exclude_article_ids))),
+            ]
+        )
+    return query
+
+
+def meta_path(key: str) -> str:
+    """The engine path of an extra field (dots in a key are part of its name)."""
+    return "meta." + key.replace(".", "\\.")
+
+
+def constraint_query(searcher: tantivy.Searcher, parsed: ParsedQuery) -> Query | None:
+    """The query's required clauses and exclusions (None: it has none)."""
+    if not parsed.constrained:
+        return None
+    required = [_any([holds(t) for t in clause]) for clause in parsed.required]
+    query = _must(*required) or all_passages()
+    if parsed.excluded:
+        articles = _articles_holding(searcher, _any([holds(t) for t in parsed.excluded]))
+        if len(articles):
+            query = Query.boolean_query(
+                [
+                    (Occur.Must, query),
+                    (Occur.MustNot, Query.term_set_query(SCHEMA, "article_no", articles.tolist())),
+                ]
+            )
+    return query
+
+
+def _articles_holding(searcher: tantivy.Searcher, query: Query) -> np.ndarray:
+    """Article numbers of every passage ``query`` matches."""
+    return np.unique(column(searcher, "article_no", _addresses(searcher, query)))
+
+
+def restriction(
+    searcher: tantivy.Searcher,
+    parsed: ParsedQuery | None,
+    filters: Filters | None,
+    exclude_ids: Sequence[int] = (),
+) -> Query | None:
+    """Filters, constraints and excluded passages as one query (None: every passage)."""
+    query = _must(filter_query(filters), constraint_query(searcher, parsed) if parsed else None)
+    if exclude_ids:
+        query = Query.boolean_query(
+            [
+                (Occur.Must, query or all_passages()),
+                (Occur.MustNot, _pid_set(exclude_ids)),
+            ]
+        )
+    return query
+
+
+def words_query(parsed: ParsedQuery) -> Query | None:
+    """Passages holding every keyword of the plain words (None: no plain words)."""
+    if not parsed.words:
+        return None
+    keywords = lexical.query_terms(" ".join(parsed.words))
+    if not keywords:
+        return Query.empty_query()  # only stopwords: nothing to hold
+    return _must(*[holds(k) for k in keywords])
+
+
+def bm25_query(terms: Sequence[str], config: MatchConfig = DEFAULT_MATCH) -> Query | None:
+    """BM25 over the analyzer's terms in the passage text and (weighted) title."""
+    if not terms:
+        return None
+    parts: list[Query] = []
+    for term in terms:
+        parts.append(Query.boost_query(Query.term_query(SCHEMA, "text", term), config.text_boost))
+        parts.append(Query.boost_query(Query.term_query(SCHEMA, "title", term), config.title_boost))
+    return _any(parts)
+
+
+def _scored_within(scoring: Query | None, within: Query | None) -> Query:
+    """``scoring``'s BM25 on the passages ``within`` lets through."""
+    if within is None:
+        return scoring or all_passages()
+    if scoring is None:
+        return Query.const_score_query(within, 0.0)
+    return Query.boolean_query(
+        [(Occur.Must, Query.const_score_query(within, 0.0)), (Occur.Must, scoring)]
+    )
+
+
+def _pid_set(ids: Sequence[int]) -> Query:
+    return Query.term_set_query(SCHEMA, "pid_key", [str(int(i)) for i in ids])
+
+
+# ---------------------------------------------------------------------- reading hits
+
+
+def _count(result: tantivy.SearchResult) -> int:
+    """How many documents a search matched (the binding's stub leaves ``count`` out)."""
+    return int(result.count)  # type: ignore[attr-defined]
+
+
+def _addresses(
+    searcher: tantivy.Searcher, query: Query, limit: int | None = None
+) -> list[tantivy.DocAddress]:
+    count = limit if limit is not None else _count(searcher.search(query, _COUNT_ONLY))
+    if not count:
+        return []
+    return [address for _, address in searcher.search(query, count, count=False).hits]
+
+
+def column(
+    searcher: tantivy.Searcher, field: str, addresses: list[tantivy.DocAddress]
+) -> np.ndarray:
+    """An integer fast field of the given documents (missing values as -1)."""
+    if not addresses:
+        return np.zeros(0, dtype=np.int64)
+    values = searcher.fast_field_values(field, addresses)
+    return np.fromiter((-1 if v is None else int(v) for v in values), dtype=np.int64, count=len(values))
+
+
+def passage_ids(searcher: tantivy.Searcher, query: Query | None) -> np.ndarray | None:
+    """Sorted ids of every passage ``query`` matches (None: no restriction)."""
+    if query is None:
+        return None
+    return np.sort(column(searcher, "pid", _addresses(searcher, query)))
+
+
+def bm25_top(
+    searcher: tantivy.Searcher,
+    terms: Sequence[str],
+    within: Query | None,
+    depth: int,
+    config: MatchConfig = DEFAULT_MATCH,
+) -> Ranked:
+    """The best ``depth`` passages by BM25 inside ``within``, best first."""
+    scoring = bm25_query(terms, config)
+    if scoring is None or depth < 1:
+        return []
+    hits = searcher.search(_scored_within(scoring, within), depth, count=False).hits
+    pids = column(searcher, "pid", [a for _, a in hits])
+    return [(int(p), float(s)) for p, (s, _) in zip(pids, hits, strict=True)]
+
+
+def document_frequencies(searcher: tantivy.Searcher, terms: Sequence[str]) -> dict[str, int]:
+    """Passages whose text holds each term."""
+    return {t: int(searcher.doc_freq("text", t)) for t in terms}
+
+
+# ---------------------------------------------------------------------- the match set
+
+
+@dataclass(frozen=True)
+class MatchSet:
+    """The matching passages, each with its article, date key and score.
+
+    ``scores`` are cosines where known, else BM25. ``relation`` is ``eq`` for exact
+    counts, ``gte`` when dense counting stopped at the candidates it had, ``approx``
+    when the set was larger than the exact-count limit (then only the counts are set).
+    """
+
+    pids: np.ndarray
+    articles: np.ndarray
+    days: np.ndarray
+    scores: np.ndarray
+    dense: dict[int, float]
+    lexical: dict[int, float]
+    total: int
+    total_passages: int
+    relation: str
+    query: Query
+
+
+def match_set(
+    searcher: tantivy.Searcher,
+    parsed: ParsedQuery,
+    mode: str,
+    within: Query | None,
+    terms: Sequence[str],
+    dense: Ranked,
+    config: MatchConfig = DEFAULT_MATCH,
+) -> MatchSet:
+    """The passages that match the query in this mode.
+
+    Args:
+        searcher: The snapshot's engine searcher.
+        parsed: The parsed query.
+        mode: ``hybrid``, ``dense`` or ``lexical``.
+        within: The restriction (filters and constraints; None: every passage).
+        terms: Lexical terms of the ranking text (BM25 scores of the members).
+        dense: The dense candidates the ranking fetched (inside the restriction), best first.
+        config: Floor and counting limit.
+
+    Returns:
+        The match set.
+    """
+    relation = "eq"
+    dense_members: Ranked = []
+    if parsed.constrained and not parsed.words:
+        lexical_part: Query | None = _must(within) or all_passages()
+    else:
+        lexical_part = _must(words_query(parsed), within) if mode != "dense" else None
+        if mode != "lexical":
+            dense_members = [(p, s) for p, s in dense if s >= config.dense_floor]
+            if dense and dense[-1][1] >= config.dense_floor:
+                relation = "gte"
+    dense_ids = [p for p, _ in dense_members]
+    parts = [q for q in (lexical_part, _pid_set(dense_ids) if dense_ids else None) if q is not None]
+    if not parts:
+        return _empty(relation)
+    members = _any(parts)
+    scored = _scored_within(bm25_query(terms, config), members)
+    found = searcher.search(scored, config.count_limit + 1, count=True)
+    if _count(found) > config.count_limit:
+        estimate = round(searcher.cardinality(members, "article_no"))
+        return MatchSet(
+            *(np.zeros(0, dtype=np.int64),) * 3, np.zeros(0), dict(dense_members), {},
+            estimate, _count(found), "approx", members,
+        )
+    addresses = [a for _, a in found.hits]
+    pids = column(searcher, "pid", addresses)
+    bm25 = np.fromiter((float(s) for s, _ in found.hits), dtype=np.float64, count=len(addresses))
+    cosine = dict(dense_members)
+    scores = np.asarray(
+        [cosine.get(int(p), float(b)) for p, b in zip(pids, bm25, strict=True)], dtype=np.float64
+    )
+    articles = column(searcher, "article_no", addresses)
+    return MatchSet(
+        pids=pids,
+        articles=articles,
+        days=column(searcher, "day", addresses),
+        scores=scores,
+        dense=cosine,
+        lexical={int(p): float(b) for p, b in zip(pids, bm25, strict=True) if b > 0},
+        total=len(np.unique(articles)),
+        total_passages=len(pids),
+        relation=relation,
+        query=members,
+    )
+
+
+def _empty(relation: str) -> MatchSet:
+    none = np.zeros(0, dtype=np.int64)
+    return MatchSet(none, none, none, np.zeros(0), {}, {}, 0, 0, relation, Query.empty_query())
+
+
+def with_cosines(matches: MatchSet, cosines: dict[int, float]) -> MatchSet:
+    """The set with the members' cosines as their scores (hybrid and dense modes)."""
+    if not cosines:
+        return matches
+    scores = np.asarray(
+        [cosines.get(int(p), float(s)) for p, s in zip(matches.pids, matches.scores, strict=True)]
+    )
+    return MatchSet(
+        matches.pids, matches.articles, matches.days, scores, {**cosines, **matches.dense},
+        matches.lexical, matches.total, matches.total_passages, matches.relation, matches.query,
+    )
+
+
+# ---------------------------------------------------------------------- facets
+
+
+def facet_counts(
+    searcher: tantivy.Searcher,
+    matches: MatchSet,
+    facets: Sequence[str],
+    config: MatchConfig = DEFAULT_MATCH,
+) -> dict[str, list[dict[str, Any]]]:
+    """Distinct matching articles per value of each facet.
+
+    Returns:
+        ``{facet: [{"value", "count"}, ...]}``; years and months in date order, other
+        facets most frequent first (at most :attr:`MatchConfig.facet_values`); articles
+        without a value are not counted.
+    """
+    out: dict[str, list[dict[str, Any]]] = {}
+    for name in facets:
+        if matches.relation == "approx":
+            counts = _estimated_counts(searcher, matches.query, name)
+        elif name.startswith("meta."):
+            counts = _meta_counts(searcher, matches, name.removeprefix("meta."))
+        else:
+            counts = _exact_counts(searcher, matches, name)
+        if name in DATE_FACETS:
+            counts.sort(key=lambda vc: str(vc[0]))
+        else:
+            counts.sort(key=lambda vc: (-vc[1], str(vc[0])))
+            counts = counts[: config.facet_values]
+        out[name] = [{"value": value, "count": count} for value, count in counts]
+    return out
+
+
+def _member_addresses(searcher: tantivy.Searcher, matches: MatchSet) -> list[tantivy.DocAddress]:
+    return _addresses(searcher, matches.query, matches.total_passages)
+
+
+def _exact_counts(
+    searcher: tantivy.Searcher, matches: MatchSet, name: str
+) -> list[tuple[Any, int]]:
+    addresses = _member_addresses(searcher, matches)
+    articles = column(searcher, "article_no", addresses)
+    if name in DATE_FACETS:
+        values = column(searcher, "day", addresses)
+        divisor = 10_000_000_000 if name == "year" else 100_000_000
+        values = np.where(values >= 0, values // divisor, -1)
+        labels = {int(v): _date_label(int(v), name) for v in np.unique(values) if v >= 0}
+    else:
+        values = column(searcher, f"{name}_no", addresses)
+        labels = {value_hash(term): term for term, _ in searcher.terms_with_prefix(name, "")}
+    keep = values >= 0
+    pairs = np.unique(np.stack([values[keep], articles[keep]]), axis=1) if keep.any() else None
+    if pairs is None:
+        return []
+    found, counts = np.unique(pairs[0], return_counts=True)
+    return [(labels.get(int(v), str(v)), int(c)) for v, c in zip(found, counts, strict=True)]
+
+
+def _date_label(value: int, name: str) -> str:
+    text = str(value)
+    return text if name == "year" else f"{text[:4]}-{text[4:6]}"
+
+
+def _meta_counts(searcher: tantivy.Searcher, matches: MatchSet, key: str) -> list[tuple[Any, int]]:
+    size = max(matches.total_passages, 1)
+    result = searcher.aggregate(
+        matches.query,
+        {
+            "f": {
+                "terms": {"field": meta_path(key), "size": size},
+                "aggs": {"a": {"terms": {"field": "article_no", "size": size}}},
+            }
+        },
+    )
+    return [(b["key"], len(b["a"]["buckets"])) for b in result["f"]["buckets"]]
+
+
+def _estimated_counts(searcher: tantivy.Searcher, query: Query, name: str) -> list[tuple[Any, int]]:
+    field = {"year": "year", "month": "month"}.get(name, meta_path(name[5:]) if name.startswith("meta.") else name)
+    result = searcher.aggregate(
+        query,
+        {
+            "f": {
+                "terms": {"field": field, "size": 10_000},
+                "aggs": {"a": {"cardinality": {"field": "article_no"}}},
+            }
+        },
+    )
+    counts = [(b["key"], round(b["a"]["value"])) for b in result["f"]["buckets"]]
+    if name in DATE_FACETS:
+        counts = [(_date_label(int(k), name), c) for k, c in counts]
+    return counts
+
+
+# ---------------------------------------------------------------------- date order
+
+
+def date_page(
+    searcher: tantivy.Searcher,
+    matches: MatchSet,
+    sort: str,
+    *,
+    collapse: bool,
+    min_score: float | None,
+    need: int,
+) -> list[tuple[Fused, int]]:
+    """The first ``need`` matches in date order (undated last), with their other passages.
+
+    Within a date the better score comes first. Collapsed: one entry per article (its
+    best-scoring matching passage) and how many other passages of it matched.
+    """
+    if matches.relation == "approx":
+        return _engine_date_page(searcher, matches, sort, collapse=collapse, need=need)
+    keep = np.ones(len(matches.pids), dtype=bool)
+    if min_score is not None:
+        keep = matches.scores >= min_score
+    pids, articles = matches.pids[keep], matches.articles[keep]
+    days, scores = matches.days[keep], matches.scores[keep]
+    order = np.lexsort((pids, -scores))
+    others = np.zeros(len(pids), dtype=np.int64)
+    if collapse:
+        _, first, counts = np.unique(articles[order], return_index=True, return_counts=True)
+        chosen = order[first]
+        others[chosen] = counts - 1
+    else:
+        chosen = order
+    # Stable sorts: the score order breaks ties within a date; undated go last.
+    ranked = chosen[np.argsort(-scores[chosen], kind="stable")]
+    dated = days[ranked] >= 0
+    key = -days[ranked] if sort == "date-desc" else days[ranked]
+    ranked = ranked[np.lexsort((key, ~dated))]
+    return [_entry(matches, int(pids[i]), float(scores[i]), int(others[i])) for i in ranked[:need]]
+
+
+def _entry(matches: MatchSet, pid: int, score: float, others: int) -> tuple[Fused, int]:
+    return Fused(pid, score, matches.dense.get(pid), matches.lexical.get(pid)), others
+
+
+def _engine_date_page(
+    searcher: tantivy.Searcher, matches: MatchSet, sort: str, *, collapse: bool, need: int
+) -> list[tuple[Fused, int]]:
+    """Date order straight from the engine's date column (sets above the counting limit)."""
+    order = tantivy.Order.Desc if sort == "date-desc" else tantivy.Order.Asc
+    dated = _must(matches.query, Query.exists_query("day"))
+    undated = Query.boolean_query(
+        [(Occur.Must, matches.query), (Occur.MustNot, Query.exists_query("day"))]
+    )
+    depth = need * (4 if collapse else 1)
+    entries: list[tuple[Fused, int]] = []
+    seen: set[int] = set()
+    for query, ordered in ((dated, True), (undated, False)):
+        assert query is not None
+        hits = (
+            searcher.search(query, depth, count=False, order_by_field="day", order=order).hits
+            if ordered
+            else searcher.search(query, depth, count=False).hits
+        )
+        addresses = [a for _, a in hits]
+        for pid, article in zip(
+            column(searcher, "pid", addresses), column(searcher, "article_no", addresses), strict=True
+        ):
+            if collapse and int(article) in seen:
+                continue
+            seen.add(int(article))
+            entries.append(_entry(matches, int(pid), matches.dense.get(int(pid), 0.0), 0))
+            if len(entries) >= need:
+                return entries
+    return entries
