@@ -700,6 +700,7 @@ class Collection:
             total=matches.articles if matches else None,
             total_passages=len(matches.scores) if matches else None,
             facets=facet_values if facet_names else None,
+            parsed=parsed,
         )
 
     def similar(
