@@ -8,7 +8,7 @@ from semsearch.index.collection import Collection
 from semsearch.index.errors import CollectionError, CollectionLockedError, ModelMismatchError
 from semsearch.index.filters import Filters
 from semsearch.index.lexical import ANALYZERS, DEFAULT_ANALYZER
-from semsearch.index.query import ParsedQuery, QuerySyntaxError, parse_query
+from semsearch.index.query import ParsedQuery, QueryDescription, QuerySyntaxError, parse_query
 from semsearch.index.results import (
     CheckReport,
     CollectionInfo,
@@ -35,6 +35,7 @@ __all__ = [
     "ModelMismatchError",
     "ParsedQuery",
     "PassageVectors",
+    "QueryDescription",
     "QuerySyntaxError",
     "SearchHit",
     "SearchResponse",

@@ -708,6 +708,7 @@ class Collection:
             total_passages=matches.total_passages if matches else None,
             total_relation=matches.relation if matches else None,
             facets=facet_values if facet_names else None,
+            parsed=parsed,
         )
 
     def similar(

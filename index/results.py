@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from semsearch.index.query import ParsedQuery
+
 SEARCH_MODES = ("hybrid", "dense", "lexical")
 
 
@@ -59,15 +61,20 @@ class SearchResponse:
     total_passages: int | None = None
     total_relation: str | None = None
     facets: dict[str, list[dict[str, Any]]] | None = None
+    # How the query was read (a search, not a /similar example).
+    parsed: ParsedQuery | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The ``--json`` shape: ``{"query","mode","took_ms","results":[...]}`` plus extras.
 
-        ``total`` / ``total_passages`` (matching articles / passages, when counted) with
+        ``parsed`` (how the query was read, see :meth:`ParsedQuery.describe`), ``total`` /
+        ``total_passages`` (matching articles / passages, when counted) with
         ``total_relation`` (``eq`` exact, ``gte`` a lower bound, ``approx`` an estimate)
         and ``facets`` (when asked for) appear only when known.
         """
         extras: dict[str, Any] = {"sort": self.sort}
+        if self.parsed is not None:
+            extras["parsed"] = self.parsed.describe()
         if self.total is not None:
             extras |= {
                 "total": self.total,

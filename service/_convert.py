@@ -36,6 +36,7 @@ def search_result(response: SearchResponse, k: int, started: float) -> m.SearchR
     hits = response.results[:k]
     return m.SearchResult(
         query=response.query,
+        parsed=None if response.parsed is None else m.ParsedQuery(**response.parsed.describe()),
         mode=response.mode,
         took_ms=round((time.perf_counter() - started) * 1000.0, 3),
         total=len(hits) if response.total is None else response.total,

@@ -61,7 +61,9 @@ MetadataValue = Text | int | float | bool | list[Text | int | float | bool]
 Sort = Literal["relevance", "date-desc", "date-asc"]
 QUERY_SYNTAX = (
     '`"exact phrase"`, `+must`, `-exclude`, `-"phrase"`, `A OR B`; phrases, `+` and `-` '
-    "parts are hard constraints, the rest ranks."
+    "parts are hard constraints, the rest ranks. A quote that closes no phrase (pasted "
+    "text such as `经济发展的“压舱石`), a lone `+`/`-` and an `OR` at an edge are read as text; "
+    "`parsed.notes` in the result says so. Only a query of exclusions alone is refused."
 )
 
 EXAMPLE_ARTICLE: dict[str, JsonValue] = {
@@ -218,6 +220,37 @@ class FacetValue(BaseModel):
     count: int
 
 
+class ParsedQuery(BaseModel):
+    """How the query was read."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "text": "他指出，重大项目是经济发展的“压舱石",
+                    "words": ["他指出，重大项目是经济发展的“压舱石"],
+                    "phrases": [],
+                    "required": [],
+                    "excluded": [],
+                    "notes": ["unbalanced quote “ read as text"],
+                }
+            ]
+        }
+    )
+
+    text: str = Field(description="What ranks the results: every part not excluded.")
+    words: list[str] = Field(description="Plain words: they rank, they constrain nothing.")
+    phrases: list[str] = Field(description="The quoted texts among required and excluded.")
+    required: list[list[str]] = Field(
+        description="Clauses that must all hold in a hit; a clause holds when any of its "
+        "texts (a phrase, a +word, parts joined by OR) occurs."
+    )
+    excluded: list[str] = Field(description="Articles holding any of these are left out.")
+    notes: list[str] = Field(
+        description="Where the query was read leniently, e.g. an unbalanced quote read as text."
+    )
+
+
 class SearchResult(BaseModel):
     """A page of results."""
 
@@ -226,6 +259,14 @@ class SearchResult(BaseModel):
             "examples": [
                 {
                     "query": "数字经济",
+                    "parsed": {
+                        "text": "数字经济",
+                        "words": ["数字经济"],
+                        "phrases": [],
+                        "required": [],
+                        "excluded": [],
+                        "notes": [],
+                    },
                     "mode": "hybrid",
                     "took_ms": 31.2,
                     "total": 1,
@@ -264,6 +305,9 @@ class SearchResult(BaseModel):
     )
 
     query: str = Field(description="The query as received (for /similar: what was the example).")
+    parsed: ParsedQuery | None = Field(
+        default=None, description="How the query was read (search only)."
+    )
     mode: str
     took_ms: float = Field(description="Server time for the whole request, milliseconds.")
     total: int = Field(

@@ -56,11 +56,29 @@ def test_date_sort(client: TestClient, sort: str, first: str) -> None:
     assert dates == sorted(dates, reverse=sort == "date-desc")
 
 
+def test_parsed_says_how_the_query_was_read(client: TestClient) -> None:
+    body = client.get("/search", params={"q": '"项目为王', "mode": "lexical"}).json()
+    assert body["parsed"] == {
+        "text": '"项目为王',
+        "words": ['"项目为王'],
+        "phrases": [],
+        "required": [],
+        "excluded": [],
+        "notes": ['unbalanced quote " read as text'],
+    }
+    assert "a2" in {h["article"]["id"] for h in body["results"]}
+    posted = client.post("/search", json={"q": '+数字 -项目 "项目为王"'}).json()
+    assert posted["parsed"]["required"] == [["数字"], ["项目为王"]]
+    assert posted["parsed"]["phrases"] == ["项目为王"] and posted["parsed"]["notes"] == []
+    similar = client.get("/similar", params={"text": "数字"}).json()
+    assert similar["parsed"] is None
+
+
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"q": '"项目为王'}, "unbalanced quote"),
         ({"q": "-项目"}, "only exclusions"),
+        ({"q": '-"项目为王'}, "only exclusions"),
         ({"q": "数字", "facets": "colour"}, "unknown facet"),
         ({"q": "数字", "sort": "newest"}, None),
     ],
@@ -76,4 +94,4 @@ def test_openapi_documents_sort_and_facets(client: TestClient) -> None:
     names = {p["name"] for p in spec["paths"]["/search"]["get"]["parameters"]}
     assert {"sort", "facets", "q"} <= names
     result = spec["components"]["schemas"]["SearchResult"]["properties"]
-    assert {"total", "total_passages", "facets", "sort", "results"} <= set(result)
+    assert {"total", "total_passages", "facets", "sort", "results", "parsed"} <= set(result)

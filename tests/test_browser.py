@@ -221,9 +221,15 @@ def test_facets_timeline_sort_and_syntax_help(server: str) -> None:
             expect(page.locator(".hit")).to_have_count(2)
             assert "date_from=2023-01-01" in page.url and "date_to=2023-12-31" in page.url
 
-            page.fill("#q", '"项目为王')
+            # Pasted text with a quote that closes no phrase: searched as text, with a hint.
+            page.fill("#q", "他指出，重大项目是经济发展的“压舱石")
             page.click("#go")
-            expect(page.locator("#status")).to_contain_text("unbalanced quote")
-            page.screenshot(path=str(ARTIFACTS / "browser-syntax-error.png"))
+            expect(page.locator(".hit").first).to_be_visible()
+            expect(page.locator("#query-note")).to_contain_text("unbalanced quote “ read as text")
+            page.screenshot(path=str(ARTIFACTS / "browser-query-note.png"))
+            page.fill("#q", "-项目")  # no reading: an error, and the old hint goes
+            page.click("#go")
+            expect(page.locator("#status")).to_contain_text("only exclusions")
+            expect(page.locator("#query-note")).to_be_hidden()
         finally:
             browser.close()

@@ -9,8 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from semsearch.index import Collection, Filters, QuerySyntaxError, parse_query
+from semsearch.index.query import QUOTES
 from tests.fakes import FakeEmbedder, make_article
 
 FILLER = ["城市", "交通", "教育", "医疗", "文化", "旅游", "农业", "工业", "科技", "环境"]
@@ -95,23 +98,128 @@ def test_plain_query_is_left_as_typed() -> None:
     assert parse_query('他说"好"', syntax=False).text == '他说"好"'
 
 
+PASTED = "他指出，重大项目是经济发展的“压舱石"
+
+
+@pytest.mark.parametrize(
+    ("query", "words", "required", "notes"),
+    [
+        # Pasted news text: the opening quote stays in the text searched.
+        (PASTED, (PASTED,), (), ("unbalanced quote “ read as text",)),
+        ("压舱石”", ("压舱石”",), (), ("unbalanced quote ” read as text",)),
+        ("压舱石」的作用", ("压舱石」的作用",), (), ("unbalanced quote 」 read as text",)),
+        ('"', ('"',), (), ('unbalanced quote " read as text',)),
+        ('"项目为王', ('"项目为王',), (), ('unbalanced quote " read as text',)),
+        ('数字 " 经济', ("数字", '"', "经济"), (), ('unbalanced quote " read as text',)),
+        # Mixed kinds do not pair: “ is closed by ” only.
+        (
+            "“项目为王\"",
+            ("“项目为王\"",),
+            (),
+            ("unbalanced quote “ read as text", 'unbalanced quote " read as text'),
+        ),
+        # An inner curly quote that nothing closes: the outer one opens no phrase either.
+        ("“他说“好”", ("“他说",), (("好",),), ("unbalanced quote “ read as text",)),
+        # The first straight pair is a phrase; the third quote is text.
+        ('"a "b "c', ("b", '"c'), (("a",),), ('unbalanced quote " read as text',)),
+        ('""', ('""',), (), ('empty phrase "" read as text',)),
+        ("数字 “ ” 经济", ("数字", "“", "”", "经济"), (), ("empty phrase “” read as text",)),
+        ("+ 观摩", ("+", "观摩"), (), ("lone + read as text",)),
+        ("数字经济 - 核心产业", ("数字经济", "-", "核心产业"), (), ("lone - read as text",)),
+        ('观摩 -"', ("观摩", '-"'), (), ('unbalanced quote " read as text', "lone - read as text")),
+        ("OR 观摩", ("OR", "观摩"), (), ("OR without a word or a phrase on each side read as a word",)),
+        ("观摩 OR", ("观摩", "OR"), (), ("OR without a word or a phrase on each side read as a word",)),
+    ],
+)
+def test_pasted_text_is_read_leniently(
+    query: str, words: tuple[str, ...], required: tuple[tuple[str, ...], ...], notes: tuple[str, ...]
+) -> None:
+    parsed = parse_query(query)
+    assert parsed.words == words
+    assert parsed.required == required
+    assert parsed.notes == notes
+    assert not parsed.excluded
+    if not required:
+        # Nothing but text: the ranking (and the embedder) see the query as typed.
+        assert parsed.text == query
+
+
+@pytest.mark.parametrize(
+    ("query", "phrase"),
+    [
+        ('"他说“好”"', "他说“好”"),  # curly quotes inside a straight-quoted phrase
+        ('"经济发展的“压舱石"', "经济发展的“压舱石"),  # ... even unbalanced ones
+        ("“他说\"好\"”", '他说"好"'),  # straight quotes inside a curly phrase
+        ("“他说“好”呀”", "他说“好”呀"),  # curly quotes nest
+        ("「他说“好”」", "他说“好”"),
+        ("“重大 项目”", "重大项目"),
+    ],
+)
+def test_quotes_inside_a_phrase_are_part_of_it(query: str, phrase: str) -> None:
+    parsed = parse_query(query)
+    assert parsed.required == ((phrase,),) and parsed.phrases == (phrase,)
+    assert parsed.notes == () and parsed.words == ()
+
+
+def test_or_next_to_an_exclusion_is_a_word() -> None:
+    parsed = parse_query("观摩 OR -招商")
+    assert parsed.words == ("观摩", "OR") and parsed.excluded == ("招商",)
+    assert parsed.notes == ("OR next to an exclusion read as a word",)
+
+
+def test_describe_gives_the_public_shape() -> None:
+    parsed = parse_query('数字经济 "项目 为王" +观摩 -招商 -"营商 环境" “压舱石')
+    assert parsed.describe() == {
+        "text": "数字经济 项目为王 观摩 “压舱石",
+        "words": ["数字经济", "“压舱石"],
+        "phrases": ["项目为王", "营商环境"],
+        "required": [["项目为王"], ["观摩"]],
+        "excluded": ["招商", "营商环境"],
+        "notes": ["unbalanced quote “ read as text"],
+    }
+
+
 @pytest.mark.parametrize(
     ("query", "message"),
     [
-        ('"项目为王', "unbalanced quote"),
-        ('项目为王"', "unbalanced quote"),
         ("-招商", "only exclusions"),
         ('-"营商环境" -招商', "only exclusions"),
-        ('""', "empty phrase"),
-        ("+ 观摩", "must be followed"),
-        ("OR 观摩", "OR needs"),
-        ("观摩 OR", "OR needs"),
-        ("观摩 OR -招商", "cannot join an exclusion"),
+        ("-“压舱石", "only exclusions"),  # the stray quote is text of the exclusion
+        ("", "empty"),
+        (" \t", "empty"),
     ],
 )
-def test_malformed_queries_are_rejected(query: str, message: str) -> None:
+def test_queries_without_a_reading_are_rejected(query: str, message: str) -> None:
     with pytest.raises(QuerySyntaxError, match=message):
         parse_query(query)
+
+
+OR_WORD = "OR"
+_SYNTAX = set(QUOTES) | set(QUOTES.values()) | {"+", "-"}
+_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=4)
+# Syntax characters and OR often enough that quotes pair, nest and stray.
+_PIECES = st.one_of(_TEXT, st.sampled_from([*sorted(_SYNTAX), f" {OR_WORD} ", " ", "项目"]))
+
+
+@given(st.lists(_PIECES, max_size=16).map("".join))
+def test_parser_raises_only_syntax_errors(query: str) -> None:
+    try:
+        parsed = parse_query(query)
+    except QuerySyntaxError:
+        return
+    # Every part read is a piece of the query; nothing ranks that was excluded alone.
+    assert parsed.text.strip()
+    assert all(word in query for word in parsed.words)
+
+
+@given(
+    st.text(st.characters(codec="utf-8", exclude_categories=("Cs",), exclude_characters=_SYNTAX))
+    .filter(lambda q: q.strip() and OR_WORD not in q.split())
+)
+def test_query_without_syntax_parses_to_itself(query: str) -> None:
+    parsed = parse_query(query)
+    assert parsed.text == query and parsed.words == tuple(query.split())
+    assert not parsed.constrained and not parsed.notes and not parsed.phrases
 
 
 # ---------------------------------------------------------------------- constraints
@@ -150,6 +258,18 @@ def test_must_exclude_and_or(generated: Any, mode: str) -> None:
         truth["cloud"] - truth["phrase"] - truth["digital"]
     )
     assert _article_ids(coll, "+云计算", mode) <= everyone
+
+
+@pytest.mark.parametrize("mode", ["lexical", "dense", "hybrid"])
+def test_pasted_sentence_with_unbalanced_quote_searches(generated: Any, mode: str) -> None:
+    coll, (_, truth) = generated
+    # Pasted from a 项目为王 article, its closing quote left behind: ranking, no constraint.
+    response = coll.search("牢固树立“项目为王", mode=mode, k=5, collapse=True, count=True)
+    assert response.results and response.parsed is not None
+    assert response.parsed.notes == ("unbalanced quote “ read as text",)
+    assert response.to_dict()["parsed"]["words"] == ["牢固树立“项目为王"]
+    if mode == "lexical":
+        assert response.results[0].article_id in truth["phrase"]
 
 
 def test_constraints_and_filters_combine(generated: Any) -> None:

@@ -78,11 +78,32 @@ def test_cli_syntax_facets_sort_and_errors(
     assert main(["search", "数字经济 -观摩", *common, "--facets", "month"]) == 0
     out = capsys.readouterr().out
     assert "of 1 matching articles" in out and "month: 2023-04 1" in out
-    for bad, message in [('"项目为王', "unbalanced quote"), ("-观摩", "only exclusions")]:
-        # ``--`` ends the options, so a query may start with ``-``.
-        assert main(["search", *common, "--", bad]) == 2
-        err = capsys.readouterr().err
-        assert err.startswith("semsearch: error:") and err.count("\n") == 1 and message in err
+    # ``--`` ends the options, so a query may start with ``-``.
+    assert main(["search", *common, "--", "-观摩"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("semsearch: error:") and err.count("\n") == 1
+    assert "only exclusions" in err
+
+
+def test_cli_reads_pasted_text_with_an_unbalanced_quote(
+    tmp_path: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    index = str(tmp_path / "index")
+    common = ["--index", index, "--model-dir", str(model_dir)]
+    assert main(["ingest", str(SEED), *common]) == 0
+    capsys.readouterr()
+    pasted = "他指出，重大项目是经济发展的“压舱石"
+    assert main(["search", pasted, *common, "-k", "1"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"query read as: words {pasted}; note: unbalanced quote “ read as text"
+    assert FIRST_TITLE in out[1]
+    assert main(["search", "压舱石”", *common, "-k", "1", "--json"]) == 0
+    body = json.loads(capsys.readouterr().out)
+    assert body["parsed"]["notes"] == ["unbalanced quote ” read as text"]
+    assert body["results"][0]["title"] == FIRST_TITLE
+    # A plain query prints no reading line: the output starts with the first hit.
+    assert main(["search", "数字经济", *common, "-k", "1"]) == 0
+    assert capsys.readouterr().out.startswith("  1. ")
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from semsearch.embedder.errors import InputError
-from semsearch.index import Filters, SearchResponse, SnippetStyle
+from semsearch.index import Filters, ParsedQuery, SearchResponse, SnippetStyle
 from semsearch.service.cli import add_common_options, iso_date, settings_from_args
 from semsearch.service.context import open_for_reading
 from semsearch.service.terminal import printable, printable_marked
@@ -33,7 +33,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="QUERY",
         help='the query, in any language the model covers, as one argument or several (joined '
         'by spaces); "exact phrase", +must, -exclude, -"phrase" and A OR B are constraints, '
-        "the rest ranks",
+        "the rest ranks; a quote that closes no phrase (pasted text), a lone +/- and an OR at "
+        'an edge are read as text, and a "query read as:" line says so',
     )
     search.add_argument("--mode", choices=["hybrid", "dense", "lexical"], default="hybrid")
     search.add_argument(
@@ -195,10 +196,43 @@ def _marks() -> tuple[str, str]:
     return ANSI_BOLD if sys.stdout.isatty() else PLAIN_MARKS
 
 
+def reading_line(parsed: ParsedQuery) -> str | None:
+    """One line saying how a query was read, or None for plain words read as typed.
+
+    Args:
+        parsed: The parsed query.
+
+    Returns:
+        ``query read as: ...`` listing the constraints, the ranking words and any notes.
+    """
+    if not (parsed.notes or parsed.constrained or parsed.text != parsed.raw):
+        return None
+    phrases = set(parsed.phrases)
+
+    def shown(text: str, sign: str) -> str:
+        return f'{sign}"{text}"' if text in phrases else f"{sign}{text}"
+
+    parts = [
+        *(" OR ".join(shown(t, "" if t in phrases else "+") for t in c) for c in parsed.required),
+        *(shown(t, "-") for t in parsed.excluded),
+    ]
+    pieces = []
+    if parts:
+        pieces.append(" ".join(parts))
+    if parsed.words:
+        pieces.append("words " + " ".join(parsed.words))
+    pieces.extend(f"note: {note}" for note in parsed.notes)
+    return "query read as: " + "; ".join(pieces)
+
+
 def _print(response: SearchResponse, args: argparse.Namespace) -> None:
     if args.json:
         print(json.dumps(response.to_dict(), ensure_ascii=False))
         return
+    line = reading_line(response.parsed) if response.parsed else None
+    if line:
+        # The query is typed text, but may come from a script: no terminal control.
+        print(printable(line))
     if not response.results:
         print(f"no results for {response.query!r} ({response.mode}, {response.took_ms:.0f} ms)")
         return

@@ -7,6 +7,7 @@
 const $ = (id) => document.getElementById(id);
 const form = $("search-form");
 const statusLine = $("status");
+const queryNote = $("query-note");
 const resultsBox = $("results");
 const moreButton = $("more");
 const articleBox = $("article");
@@ -43,6 +44,14 @@ function highlighted(text, ranges) {
 function setStatus(message, isError = false) {
   statusLine.textContent = message;
   statusLine.classList.toggle("error", isError);
+}
+
+// Where the query was read leniently (a pasted sentence's unbalanced “ searched as text,
+// a lone -, an OR at an edge), so a reader knows why no phrase constrained the hits.
+function setQueryNote(parsed) {
+  const notes = parsed && parsed.notes ? parsed.notes : [];
+  queryNote.textContent = notes.length ? `Note 提示: ${notes.join("; ")}` : "";
+  queryNote.hidden = !notes.length;
 }
 
 async function getJSON(url) {
@@ -101,10 +110,12 @@ async function runPage(append) {
   const endpoint = current.kind === "similar" ? "/similar" : "/search";
   if (current.kind === "search") params.set("facets", FACETS_ASKED); // facets.js
   setStatus("Searching… 检索中…");
+  if (!append) setQueryNote(null);
   moreButton.hidden = true;
   try {
     const page = await getJSON(endpoint + "?" + params.toString());
     if (!append) resultsBox.replaceChildren();
+    setQueryNote(page.parsed);
     for (const hit of page.results) resultsBox.append(renderHit(hit));
     const shown = resultsBox.childElementCount;
     const of = current.kind === "search" ? ` of ${page.total} articles 篇` : "";
@@ -168,6 +179,7 @@ async function showArticle(articleId, passageId) {
   articleBox.replaceChildren();
   articleBox.hidden = false;
   resultsBox.replaceChildren();
+  setQueryNote(null);
   renderFacets({}, new URLSearchParams(), navigate);
   moreButton.hidden = true;
   setStatus("Loading… 加载中…");
@@ -252,6 +264,7 @@ function route() {
   }
   resultsBox.replaceChildren();
   renderFacets({}, params, navigate);
+  setQueryNote(null);
   setStatus("");
 }
 
