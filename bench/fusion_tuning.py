@@ -171,7 +171,7 @@ def gather(collection: Collection, dataset: BeirDataset, analyzer: str) -> SetCa
             sides[0],
             sides[1],
             terms,
-            store.document_frequencies(conn, terms),
+            collection.document_frequencies(terms),
             lexical.script_profile(text),
             collection.lead_similarities(text, sorted(dense_articles)),
         )

@@ -1,6 +1,6 @@
 """Calibrate the dense floor of the match set and measure the set's precision and recall.
 
-The match set (``index/_matchset.py``) is what ``total`` counts, facets tally and date
+The match set (``index/_search.py``) is what ``total`` counts, facets tally and date
 order lists. Its dense side keeps passages whose cosine with the query reaches a floor.
 For each Chinese-document set in ``../shared/eval`` (kept collections under
 ``var/eval-cache``, shared with ``bench.fusion_tuning``) every judged query's cosine with
@@ -9,7 +9,7 @@ every article (its best passage) is computed once; queries split by a hash of th
 best mean F1 over the sets' tuning halves wins (precision and recall are micro-averaged
 over (query, article) pairs, relevant = qrels score > 0). Then the held-out queries run
 through ``Collection.search(sort="date-desc")`` itself, which lists the whole match set,
-in each mode, with the floor the code ships (``DENSE_FLOOR``).
+in each mode, with the floor the code ships (``MatchConfig.dense_floor``).
 
 Run: ``python -m bench.matchset [--quick]``.
 """
@@ -26,8 +26,7 @@ import numpy as np
 
 from semsearch.embedder.embedder import Embedder
 from semsearch.embedder.settings import Settings
-from semsearch.index import Collection, _matchset
-from semsearch.index._matchset import DENSE_FLOOR, LEXICAL_SHARE
+from semsearch.index import Collection, MatchConfig
 from semsearch.service.evaluation import BeirDataset, kept_collection, load_beir
 
 from .common import ROOT, SHARED, table, write_section
@@ -39,11 +38,7 @@ RESULTS_JSON = ROOT / "var" / "bench" / "matchset.json"
 SETS = ("sohu2021_dd_retrieval", "ntrex_zh_headline2zh_doc", "xquad_zh_q2p", "cmrc2018_dev_q2p")
 QUICK_SETS = ("sohu2021_dd_retrieval", "xquad_zh_q2p")
 FLOORS = tuple(round(0.70 + 0.005 * i, 3) for i in range(53))
-# Lexical shares of the best BM25 tried on the tuning halves (through search itself).
-# F1 keeps rising towards 1.0 on the one-answer sets (xquad, cmrc), where the set that
-# scores best is the top hit alone; the sweep stops at 0.9 so the set stays a set.
-SHARES = (0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
-SHARE_QUERIES = 80
+DENSE_FLOOR = MatchConfig().dense_floor
 # Held-out queries run through the real search per set and mode (keeps the run short).
 REAL_QUERIES = 150
 QUICK_REAL_QUERIES = 40
@@ -157,27 +152,9 @@ def main(argv: list[str] | None = None) -> None:
             f"{tuning[floor][n].precision:.2f} / {tuning[floor][n].recall:.2f}" for n in names
         ])
     sweep_rows.sort(key=lambda r: r[0])
-    share_rows = []
-    share_f1: dict[float, float] = {}
-    for share in SHARES:
-        # The module default is what search reads; set it for this sweep only.
-        _matchset.LEXICAL_SHARE = share
-        per_set = [
-            real_counts(collections[n], datasets[n], "lexical", SHARE_QUERIES, TUNING)[0]
-            for n in names
-        ]
-        share_f1[share] = float(np.mean([c.f1 for c in per_set]))
-        share_rows.append([share, round(share_f1[share], 3)] + [
-            f"{c.precision:.2f} / {c.recall:.2f}" for c in per_set
-        ])
-    _matchset.LEXICAL_SHARE = LEXICAL_SHARE
-    best_share = max(SHARES, key=lambda s: (share_f1[s], s))
-    print(f"best lexical share on tuning halves: {best_share} (shipped: {LEXICAL_SHARE})",
-          file=sys.stderr)
     held_rows = []
     results: dict[str, object] = {
-        "best_floor": best, "shipped_floor": DENSE_FLOOR, "best_share": best_share,
-        "shipped_share": LEXICAL_SHARE, "sets": {},
+        "best_floor": best, "shipped_floor": DENSE_FLOOR, "sets": {},
     }
     for n in names:
         offline = held[DENSE_FLOOR][n] if DENSE_FLOOR in held else held[best][n]
@@ -195,17 +172,13 @@ def main(argv: list[str] | None = None) -> None:
     RESULTS_JSON.write_text(json.dumps(results, indent=2), encoding="utf-8")
     body = "\n\n".join(
         [
-            "The match set (`index/_matchset.py`) is what `total` counts, what facets tally "
+            "The match set (`index/_search.py`) is what `total` counts, what facets tally "
             "and what `--sort date-desc|date-asc` lists. Article-level precision / recall, "
             "relevant = qrels score > 0. Dense floor chosen for the best mean F1 over the "
-            f"tuning halves: **{best}**; shipped `DENSE_FLOOR` = **{DENSE_FLOOR}**.",
-            f"Lexical side: a passage matches when its BM25 reaches a share of the query's "
-            f"best; share chosen the same way, through `Collection.search` in lexical mode on "
-            f"the first {SHARE_QUERIES} tuning queries per set: **{best_share}**; shipped "
-            f"`LEXICAL_SHARE` = **{LEXICAL_SHARE}**. The sweep stops at 0.9 on purpose: on "
-            "the one-answer sets (xquad, cmrc) F1 keeps rising towards a set of the top hit "
-            "alone.",
-            table(["share", "mean F1", *names], share_rows),
+            f"tuning halves: **{best}**; shipped `MatchConfig.dense_floor` = **{DENSE_FLOOR}**.",
+            "Lexical side: a passage matches when it holds every keyword of the query's "
+            "plain words (jieba's words, stopwords left out), as keyword search does; no "
+            "tunable.",
             "Tuning halves, dense floor sweep (every 4th floor; precision / recall per set):",
             table(["floor", "mean F1", *names], sweep_rows),
             f"Held-out halves (first {limit} held-out queries per set for the search rows): "
@@ -217,10 +190,8 @@ def main(argv: list[str] | None = None) -> None:
                  "lexical (search)"],
                 held_rows,
             ),
-            "Evaluation queries are whole sentences without spaces, so hybrid's "
-            "every-plain-word side rarely adds anything here; its lexical side is the same "
-            "BM25 share as lexical mode's (and is left out where fusion gives lexical no "
-            "weight).",
+            "Evaluation queries are whole sentences, so holding every keyword is rare: "
+            "the lexical set is small and precise, and hybrid is mostly its dense side.",
             f"Wall time {time.time() - started:.0f} s.",
         ]
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from semsearch.index._export import ArticleFields, PassageVectors
+from semsearch.index._search import MatchConfig
 from semsearch.index.backup import BackupReport, restore_collection
 from semsearch.index.collection import Collection
 from semsearch.index.errors import CollectionError, CollectionLockedError, ModelMismatchError
@@ -32,6 +33,7 @@ __all__ = [
     "CollectionInfo",
     "CollectionLockedError",
     "Filters",
+    "MatchConfig",
     "ModelMismatchError",
     "ParsedQuery",
     "PassageVectors",

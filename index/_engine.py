@@ -65,18 +65,13 @@ COPY_ATTEMPTS = 3
 
 @dataclass(frozen=True)
 class EngineConfig:
-    """How the engine is written and scored.
+    """How the engine is written.
 
     Attributes:
         writer_heap_bytes: Indexing memory of a write (tantivy's minimum is 15 MB).
-        text_boost: BM25 weight of the passage text.
-        title_boost: BM25 weight of the article title (every passage of an article
-            shares it, so it counts less, as FTS5's column weights did).
     """
 
     writer_heap_bytes: int = 64_000_000
-    text_boost: float = 1.0
-    title_boost: float = 0.3
 
 
 DEFAULT_ENGINE = EngineConfig()

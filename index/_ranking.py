@@ -129,6 +129,7 @@ def collect(
     snippet_terms: list[str],
     style: SnippetStyle | None,
     fusion: FusionParams = DEFAULT_FUSION,
+    match: _search.MatchConfig = _search.DEFAULT_MATCH,
 ) -> tuple[list[SearchHit], Ranked]:
     """Rank candidates, deepening the candidate lists until the page can be filled.
 
@@ -149,6 +150,7 @@ def collect(
         snippet_terms: Terms the snippets highlight.
         style: Highlight markers and snippet width.
         fusion: How ``hybrid`` blends its two rankings.
+        match: BM25 field weights.
 
     Returns:
         The hits of the page, and the dense candidates of the deepest round (best first).
@@ -168,7 +170,7 @@ def collect(
             dense = _dense(vectors, query_vector, depth, allowed, excluded)
         lexical_hits: Ranked = []
         if lexical_side and limit > 0:
-            lexical_hits = _search.bm25_top(view.engine, terms, within, depth)
+            lexical_hits = _search.bm25_top(view.engine, terms, within, depth, match)
         # One look-up serves fusing by article and collapsing the page.
         article_of = _articles_of(conn, dense, lexical_hits) if collapse else None
         if mode == "lexical":

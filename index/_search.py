@@ -61,7 +61,8 @@ class MatchConfig:
             Elasticsearch's ``track_total_hits``).
         facet_values: Values listed per non-date facet (most frequent first).
         text_boost: BM25 weight of the passage text.
-        title_boost: BM25 weight of the article title.
+        title_boost: BM25 weight of the article title (every passage of an article
+            shares it, so it counts less, as FTS5's column weights did).
     """
 
     dense_floor: float = 0.9

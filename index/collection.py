@@ -53,7 +53,7 @@ from semsearch.index._ranking import (
     query_weight,
 )
 from semsearch.index._rebuild import rebuild, reshape_target
-from semsearch.index._search import SORTS, check_facets
+from semsearch.index._search import DEFAULT_MATCH, SORTS, MatchConfig, check_facets
 from semsearch.index._snapshot import ReadView, Snapshots
 from semsearch.index.backup import BackupReport, backup_collection
 from semsearch.index.errors import CollectionError, InputError
@@ -91,10 +91,12 @@ class Collection:
         *,
         read_only: bool,
         background_merges: bool = False,
+        match: MatchConfig = DEFAULT_MATCH,
     ) -> None:
         self.path = path
         self.embedder = embedder
         self.read_only = read_only
+        self.match = match
         self._state = Snapshots(path, conn, read_only=read_only)
         self._merges = (
             BackgroundMerges(self._merge_step, str(path))
@@ -119,6 +121,7 @@ class Collection:
         params: dict[str, Any] | None = None,
         analyzer: str = lexical.DEFAULT_ANALYZER,
         background_merges: bool = False,
+        match: MatchConfig = DEFAULT_MATCH,
     ) -> Collection:
         """Create an empty collection.
 
@@ -131,6 +134,7 @@ class Collection:
             analyzer: Lexical analyzer (one of :data:`index.lexical.ANALYZERS`).
             background_merges: Fold segments on a thread of this object after writes
                 instead of inside them (see :meth:`open`).
+            match: The match set's floor and counting limit, and BM25 field weights.
 
         Returns:
             The open collection (writable).
@@ -164,7 +168,9 @@ class Collection:
             index_auto=kind == "auto",
         )
         write_manifest(path, manifest)
-        collection = cls(path, embedder, conn, read_only=False, background_merges=background_merges)
+        collection = cls(
+            path, embedder, conn, read_only=False, background_merges=background_merges, match=match
+        )
         collection._sync(force=True)
         return collection
 
@@ -183,6 +189,7 @@ class Collection:
         repair: bool = True,
         create: bool = False,
         background_merges: bool = False,
+        match: MatchConfig = DEFAULT_MATCH,
     ) -> Collection:
         """Open a collection, checking manifest, SQLite and FAISS against each other.
 
@@ -197,6 +204,7 @@ class Collection:
                 them as the merge policy says, building each merge with no lock held and
                 committing it as a short write of its own (a long-lived writer such as
                 a server wants this; a one-shot process merges inside its writes).
+            match: The match set's floor and counting limit, and BM25 field weights.
 
         Returns:
             The open collection.
@@ -209,7 +217,7 @@ class Collection:
         if create and not cls.exists(path):
             if embedder is None:
                 raise InputError("creating a collection needs an embedder")
-            return cls.create(path, embedder, background_merges=background_merges)
+            return cls.create(path, embedder, background_merges=background_merges, match=match)
         manifest = read_manifest(path)
         if embedder is not None:
             check_model(path, manifest, embedder)
@@ -218,7 +226,12 @@ class Collection:
             raise CollectionError(f"{path}: {store.DATABASE_NAME} is missing")
         conn = store.connect(database, read_only=read_only)
         collection = cls(
-            path, embedder, conn, read_only=read_only, background_merges=background_merges
+            path,
+            embedder,
+            conn,
+            read_only=read_only,
+            background_merges=background_merges,
+            match=match,
         )
         try:
             try:
@@ -673,10 +686,13 @@ class Collection:
                 snippet_terms=marks,
                 style=snippet_style,
                 fusion=fusion,
+                match=self.match,
             )
             matches = None
             if counting:
-                matches = _search.match_set(view.engine, parsed, mode, within, terms, dense)
+                matches = _search.match_set(
+                    view.engine, parsed, mode, within, terms, dense, self.match
+                )
                 if query_vector is not None and matches.relation != "approx":
                     missing = np.asarray(
                         [p for p in matches.pids.tolist() if p not in matches.dense], dtype=np.int64
@@ -692,7 +708,9 @@ class Collection:
                 )
                 hits = hits_of(conn, entries[offset : offset + k], offset, marks, snippet_style)
             facet_values = (
-                _search.facet_counts(view.engine, matches, facet_names) if matches else None
+                _search.facet_counts(view.engine, matches, facet_names, self.match)
+                if matches
+                else None
             )
         return SearchResponse(
             query=query,
@@ -783,6 +801,11 @@ class Collection:
             offset=offset,
             collapsed=collapse,
         )
+
+    def document_frequencies(self, terms: Sequence[str]) -> dict[str, int]:
+        """How many passages hold each lexical term in their text (for fusion tuning)."""
+        with self._snapshot():
+            return _search.document_frequencies(self._view().engine, terms)
 
     def lead_similarities(self, query: str, article_ids: Sequence[str]) -> dict[str, float]:
         """Cosine of the query with each article's first passage, as hybrid search uses it.

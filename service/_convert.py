@@ -41,6 +41,7 @@ def search_result(response: SearchResponse, k: int, started: float) -> m.SearchR
         took_ms=round((time.perf_counter() - started) * 1000.0, 3),
         total=len(hits) if response.total is None else response.total,
         total_passages=response.total_passages,
+        total_relation=cast(m.TotalRelation, response.total_relation or "eq"),
         sort=cast(m.Sort, response.sort),
         facets=_facets(response.facets),
         has_more=len(response.results) > k,

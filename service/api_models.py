@@ -251,6 +251,9 @@ class ParsedQuery(BaseModel):
     )
 
 
+TotalRelation = Literal["eq", "gte", "approx"]
+
+
 class SearchResult(BaseModel):
     """A page of results."""
 
@@ -316,6 +319,12 @@ class SearchResult(BaseModel):
     )
     total_passages: int | None = Field(
         default=None, description="Matching passages (search only)."
+    )
+    total_relation: TotalRelation = Field(
+        default="eq",
+        description="How exact `total` is, as Elasticsearch's `track_total_hits`: `eq` "
+        "exact, `gte` a lower bound (dense counting stopped at the candidates fetched), "
+        "`approx` an estimate (more matching passages than the exact-count limit).",
     )
     sort: Sort = Field(default="relevance", description="The order of the results.")
     facets: dict[str, list[FacetValue]] | None = Field(

@@ -247,8 +247,9 @@ def _print(response: SearchResponse, args: argparse.Namespace) -> None:
         )
         print(f"     {printable_marked(hit.snippet, marks)}")
         print(f"     article {printable(hit.article_id)} · passage {hit.passage_id}{more}")
+    bound = {"gte": "at least ", "approx": "about "}.get(response.total_relation or "eq", "")
     matching = (
-        f" of {response.total} matching articles ({response.total_passages} passages)"
+        f" of {bound}{response.total} matching articles ({response.total_passages} passages)"
         if response.total is not None
         else ""
     )

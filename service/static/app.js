@@ -118,7 +118,8 @@ async function runPage(append) {
     setQueryNote(page.parsed);
     for (const hit of page.results) resultsBox.append(renderHit(hit));
     const shown = resultsBox.childElementCount;
-    const of = current.kind === "search" ? ` of ${page.total} articles 篇` : "";
+    const bound = { gte: "≥ ", approx: "≈ " }[page.total_relation] || "";
+    const of = current.kind === "search" ? ` of ${bound}${page.total} articles 篇` : "";
     setStatus(shown ? `${shown} results 条结果${of} (${Math.round(page.took_ms)} ms)` : "No results 无结果");
     renderFacets(current.kind === "search" ? page : {}, current.params, navigate);
     moreButton.hidden = !page.has_more;
