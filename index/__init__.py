@@ -10,6 +10,7 @@ from semsearch.index.errors import CollectionError, CollectionLockedError, Model
 from semsearch.index.filters import Filters
 from semsearch.index.lexical import ANALYZERS, DEFAULT_ANALYZER
 from semsearch.index.query import ParsedQuery, QueryDescription, QuerySyntaxError, parse_query
+from semsearch.index.requests import SearchRequest
 from semsearch.index.results import (
     CheckReport,
     CollectionInfo,
@@ -40,6 +41,7 @@ __all__ = [
     "QueryDescription",
     "QuerySyntaxError",
     "SearchHit",
+    "SearchRequest",
     "SearchResponse",
     "SnippetStyle",
     "StoredPassage",

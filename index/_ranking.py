@@ -7,7 +7,6 @@ its connection and :class:`~index._snapshot.ReadView`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, NamedTuple
 
@@ -19,7 +18,8 @@ from semsearch.index import _search, lexical, store
 from semsearch.index._snapshot import ReadView
 from semsearch.index.errors import InputError
 from semsearch.index.filters import Filters
-from semsearch.index.fusion import DEFAULT_FUSION, Fused, FusionParams, fuse, lexical_weight
+from semsearch.index.fusion import Fused, FusionParams, fuse, lexical_weight
+from semsearch.index.requests import SearchRequest
 from semsearch.index.results import SearchHit
 from semsearch.index.segments import SegmentedVectors
 from semsearch.index.snippets import SnippetStyle, make_snippet
@@ -111,54 +111,50 @@ def _without_article(filters: Filters | None, article_id: str) -> Filters:
     return replace(base, exclude_article_ids=[*(base.exclude_article_ids or ()), article_id])
 
 
+class RankPlan(NamedTuple):
+    """What a search ranks with, worked out in the read snapshot before ranking.
+
+    Attributes:
+        query_vector: The embedded query (None: lexical only).
+        terms: Lexical terms (empty: dense only).
+        weight: The lexical side's weight in hybrid fusion.
+        within: The engine restriction (filters, constraints, excluded passages).
+        allowed: The passages ``within`` lets through, for the vector search (None: all).
+        exclude_ids: Passages never returned (a query by example leaves itself out).
+        marks: Terms the snippets highlight.
+        match: BM25 field weights.
+    """
+
+    query_vector: np.ndarray | None
+    terms: list[str]
+    weight: float
+    within: tantivy.Query | None
+    allowed: np.ndarray | None
+    exclude_ids: tuple[int, ...]
+    marks: list[str]
+    match: _search.MatchConfig
+
+
 def collect(
-    conn: Any,
-    view: ReadView,
-    query_vector: np.ndarray | None,
-    terms: list[str],
-    mode: str,
-    weight: float,
-    *,
-    k: int,
-    offset: int,
-    within: tantivy.Query | None,
-    allowed: np.ndarray | None,
-    collapse: bool,
-    min_score: float | None,
-    exclude_ids: Sequence[int],
-    snippet_terms: list[str],
-    style: SnippetStyle | None,
-    fusion: FusionParams = DEFAULT_FUSION,
-    match: _search.MatchConfig = _search.DEFAULT_MATCH,
-) -> tuple[list[SearchHit], Ranked]:
+    conn: Any, view: ReadView, request: SearchRequest, plan: RankPlan
+) -> tuple[list[SearchHit], _search.DenseCandidates]:
     """Rank candidates, deepening the candidate lists until the page can be filled.
 
     Args:
         conn: Connection of the read snapshot.
         view: The snapshot's vectors, tombstones, size and engine.
-        query_vector: The embedded query (None: lexical only).
-        terms: Lexical terms (empty: dense only).
-        mode: ``hybrid``, ``dense`` or ``lexical``.
-        weight: The lexical side's weight in hybrid fusion.
-        k: Results per page.
-        offset: Results to skip.
-        within: The engine restriction (filters, constraints, excluded passages).
-        allowed: The passages ``within`` lets through, for the vector search (None: all).
-        collapse: One hit per article.
-        min_score: Drop hits scoring below this.
-        exclude_ids: Passages never returned.
-        snippet_terms: Terms the snippets highlight.
-        style: Highlight markers and snippet width.
-        fusion: How ``hybrid`` blends its two rankings.
-        match: BM25 field weights.
+        request: Mode, page, collapsing, score floor, snippets and fusion.
+        plan: What to rank with.
 
     Returns:
         The hits of the page, and the dense candidates of the deepest round (best first).
     """
+    mode, k, offset, collapse = request.mode, request.k, request.offset, request.collapse
+    query_vector, terms, weight, allowed = plan.query_vector, plan.terms, plan.weight, plan.allowed
     vectors = view.vectors
     excluded = view.tombstones
-    if exclude_ids:
-        excluded = np.union1d(excluded, np.asarray(exclude_ids, dtype=np.int64))
+    if plan.exclude_ids:
+        excluded = np.union1d(excluded, np.asarray(plan.exclude_ids, dtype=np.int64))
     limit = view.passages if allowed is None else len(allowed)
     need = offset + k
     depth = max(MIN_CANDIDATES, need * (COLLAPSE_OVERFETCH if collapse else OVERFETCH))
@@ -170,7 +166,7 @@ def collect(
             dense = _dense(vectors, query_vector, depth, allowed, excluded)
         lexical_hits: Ranked = []
         if lexical_side and limit > 0:
-            lexical_hits = _search.bm25_top(view.engine, terms, within, depth, match)
+            lexical_hits = _search.bm25_top(view.engine, terms, plan.within, depth, plan.match)
         # One look-up serves fusing by article and collapsing the page.
         article_of = _articles_of(conn, dense, lexical_hits) if collapse else None
         if mode == "lexical":
@@ -179,14 +175,16 @@ def collect(
             ranked = [Fused(pid, score, score, None) for pid, score in dense]
         else:
             ranked = _hybrid(
-                conn, vectors, query_vector, dense, lexical_hits, weight, article_of, fusion
+                conn, vectors, query_vector, dense, lexical_hits, weight, article_of, request.fusion
             )
-        page, exhausted = _page(ranked, article_of, min_score)
+        page, exhausted = _page(ranked, article_of, request.min_score)
         lists_full = len(dense) >= depth or len(lexical_hits) >= depth
         if len(page) >= need or exhausted or not lists_full or depth >= limit:
             break
         depth *= 2
-    return hits_of(conn, page[offset:need], offset, snippet_terms, style), dense
+    complete = len(dense) < depth or depth >= limit
+    hits = hits_of(conn, page[offset:need], offset, plan.marks, request.snippet_style)
+    return hits, _search.DenseCandidates(dense, complete)
 
 
 def _hybrid(

@@ -28,8 +28,8 @@ order comes straight from the engine's date column.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, NamedTuple
 
 import numpy as np
 import tantivy
@@ -46,6 +46,14 @@ SORTS = ("relevance", "date-desc", "date-asc")
 FACET_FIELDS = ("source", "section", "year", "month")
 DATE_FACETS = ("year", "month")
 Ranked = list[tuple[int, float]]
+
+
+class DenseCandidates(NamedTuple):
+    """The dense side of a ranking: candidates best first, and whether they are all the
+    passages the restriction lets through (then every passage above a floor is there)."""
+
+    ranked: Ranked
+    complete: bool
 # Tantivy refuses a search with limit 0; counting asks for one hit.
 _COUNT_ONLY = 1
 
@@ -243,14 +251,23 @@ def bm25_query(terms: Sequence[str], config: MatchConfig = DEFAULT_MATCH) -> Que
     return _any(parts)
 
 
-def _scored_within(scoring: Query | None, within: Query | None) -> Query:
-    """``scoring``'s BM25 on the passages ``within`` lets through."""
+def _scored_within(scoring: Query | None, within: Query | None, *, require: bool) -> Query:
+    """``scoring``'s BM25 on the passages ``within`` lets through.
+
+    With ``require`` only passages ``scoring`` matches are returned (a ranking); without,
+    every passage of ``within``, scoring 0 where it holds no term (a set).
+    """
     if within is None:
-        return scoring or all_passages()
+        within = all_passages()
+        if require and scoring is not None:
+            return scoring
     if scoring is None:
         return Query.const_score_query(within, 0.0)
     return Query.boolean_query(
-        [(Occur.Must, Query.const_score_query(within, 0.0)), (Occur.Must, scoring)]
+        [
+            (Occur.Must, Query.const_score_query(within, 0.0)),
+            (Occur.Must if require else Occur.Should, scoring),
+        ]
     )
 
 
@@ -303,7 +320,7 @@ def bm25_top(
     scoring = bm25_query(terms, config)
     if scoring is None or depth < 1:
         return []
-    hits = searcher.search(_scored_within(scoring, within), depth, count=False).hits
+    hits = searcher.search(_scored_within(scoring, within, require=True), depth, count=False).hits
     pids = column(searcher, "pid", [a for _, a in hits])
     return [(int(p), float(s)) for p, (s, _) in zip(pids, hits, strict=True)]
 
@@ -335,6 +352,7 @@ class MatchSet:
     total_passages: int
     relation: str
     query: Query
+    addresses: tuple[tantivy.DocAddress, ...] = ()
 
 
 def match_set(
@@ -343,7 +361,7 @@ def match_set(
     mode: str,
     within: Query | None,
     terms: Sequence[str],
-    dense: Ranked,
+    dense: DenseCandidates,
     config: MatchConfig = DEFAULT_MATCH,
 ) -> MatchSet:
     """The passages that match the query in this mode.
@@ -367,15 +385,15 @@ def match_set(
     else:
         lexical_part = _must(words_query(parsed), within) if mode != "dense" else None
         if mode != "lexical":
-            dense_members = [(p, s) for p, s in dense if s >= config.dense_floor]
-            if dense and dense[-1][1] >= config.dense_floor:
+            dense_members = [(p, s) for p, s in dense.ranked if s >= config.dense_floor]
+            if not dense.complete and dense.ranked and dense.ranked[-1][1] >= config.dense_floor:
                 relation = "gte"
     dense_ids = [p for p, _ in dense_members]
     parts = [q for q in (lexical_part, _pid_set(dense_ids) if dense_ids else None) if q is not None]
     if not parts:
         return _empty(relation)
     members = _any(parts)
-    scored = _scored_within(bm25_query(terms, config), members)
+    scored = _scored_within(bm25_query(terms, config), members, require=False)
     found = searcher.search(scored, config.count_limit + 1, count=True)
     if _count(found) > config.count_limit:
         estimate = round(searcher.cardinality(members, "article_no"))
@@ -402,6 +420,7 @@ def match_set(
         total_passages=len(pids),
         relation=relation,
         query=members,
+        addresses=tuple(addresses),
     )
 
 
@@ -417,10 +436,7 @@ def with_cosines(matches: MatchSet, cosines: dict[int, float]) -> MatchSet:
     scores = np.asarray(
         [cosines.get(int(p), float(s)) for p, s in zip(matches.pids, matches.scores, strict=True)]
     )
-    return MatchSet(
-        matches.pids, matches.articles, matches.days, scores, {**cosines, **matches.dense},
-        matches.lexical, matches.total, matches.total_passages, matches.relation, matches.query,
-    )
+    return replace(matches, scores=scores, dense={**cosines, **matches.dense})
 
 
 # ---------------------------------------------------------------------- facets
@@ -456,17 +472,13 @@ def facet_counts(
     return out
 
 
-def _member_addresses(searcher: tantivy.Searcher, matches: MatchSet) -> list[tantivy.DocAddress]:
-    return _addresses(searcher, matches.query, matches.total_passages)
-
-
 def _exact_counts(
     searcher: tantivy.Searcher, matches: MatchSet, name: str
 ) -> list[tuple[Any, int]]:
-    addresses = _member_addresses(searcher, matches)
-    articles = column(searcher, "article_no", addresses)
+    addresses = list(matches.addresses)
+    articles = matches.articles
     if name in DATE_FACETS:
-        values = column(searcher, "day", addresses)
+        values = matches.days
         divisor = 10_000_000_000 if name == "year" else 100_000_000
         values = np.where(values >= 0, values // divisor, -1)
         labels = {int(v): _date_label(int(v), name) for v in np.unique(values) if v >= 0}

@@ -108,6 +108,8 @@ class Snapshots:
         """
         generation, _, _ = meta_state(self.conn)
         if not force and generation == self.generation and self.vectors is not None:
+            if self.engine is None:
+                self._engine_at(generation)
             return
         if force:
             self.loaded.clear()
@@ -211,6 +213,26 @@ class Snapshots:
             _engine.remove_stale_engines(self.path, [target.name])
             self.generation = None
             return True
+
+    def rebuild_engine(self) -> int:
+        """Rebuild the current engine directory in place from the store (repair).
+
+        Returns:
+            Passages indexed.
+        """
+        with self.exclusive():
+            self.conn.execute("BEGIN")
+            try:
+                name = str(store.get_meta(self.conn, _engine.ENGINE_DIR_KEY))
+                generation = store.get_int(self.conn, "generation")
+                if self.engine is not None:
+                    self.engine.close()
+                self.engine = _engine.build(
+                    self.path / name, self.conn, generation, self._analyzer(), self.engine_config
+                )
+            finally:
+                self.conn.execute("COMMIT")
+            return int(self.engine.searcher()[0].num_docs) - 1
 
     def replace_engine(self, analyzer: lexical.Analyzer) -> int:
         """Inside :meth:`write`: index every passage anew with ``analyzer`` into a new

@@ -46,6 +46,7 @@ from semsearch.index._files import (
 )
 from semsearch.index._merging import BackgroundMerges, fold_in, merge_of, next_merge
 from semsearch.index._ranking import (
+    RankPlan,
     collect,
     example_query,
     hits_of,
@@ -53,16 +54,16 @@ from semsearch.index._ranking import (
     query_weight,
 )
 from semsearch.index._rebuild import rebuild, reshape_target
-from semsearch.index._search import DEFAULT_MATCH, SORTS, MatchConfig, check_facets
+from semsearch.index._search import DEFAULT_MATCH, MatchConfig
 from semsearch.index._snapshot import ReadView, Snapshots
 from semsearch.index.backup import BackupReport, backup_collection
 from semsearch.index.errors import CollectionError, InputError
 from semsearch.index.filters import Filters
 from semsearch.index.fusion import DEFAULT_FUSION, FusionParams
 from semsearch.index.manifest import MANIFEST_NAME, Manifest, read_manifest, write_manifest
-from semsearch.index.query import parse_query
+from semsearch.index.query import ParsedQuery, parse_query
+from semsearch.index.requests import SearchRequest
 from semsearch.index.results import (
-    SEARCH_MODES,
     CheckReport,
     CollectionInfo,
     SearchResponse,
@@ -335,7 +336,28 @@ class Collection:
             lags one committed generation (crash after commit) is reported but ``ok``.
         """
         with self._state.lock:
-            return check_collection(self.path, self._conn)
+            report = check_collection(self.path, self._conn)
+        if not report.ok:
+            return report
+        problem = self._engine_problem()
+        if problem is None:
+            return report
+        return CheckReport(ok=False, problems=[problem, *report.problems])
+
+    def _engine_problem(self) -> str | None:
+        """How the lexical engine disagrees with the store's passages (None: it agrees)."""
+        with self._snapshot():
+            engine = _search.passage_ids(self._view().engine, _search.all_passages())
+            stored = np.asarray(store.all_passage_ids(self._conn), dtype=np.int64)
+        assert engine is not None
+        if np.array_equal(np.sort(engine), stored):
+            return None
+        missing = len(np.setdiff1d(stored, engine))
+        extra = len(engine) - (len(stored) - missing)
+        return (
+            f"{ENGINE_PROBLEM}: {missing} stored passages missing, {extra} deleted or"
+            " repeated ones present"
+        )
 
     def repair(self) -> CheckReport:
         """Repair what :meth:`check` finds: roll the manifest forward, rebuild vectors.
@@ -348,7 +370,10 @@ class Collection:
         """
         before = self.check()
         repaired: list[str] = []
-        if not before.ok:
+        if before.problems and before.problems[0].startswith(ENGINE_PROBLEM):
+            passages = self._state.rebuild_engine()
+            repaired.append(f"rebuilt the lexical engine from the database ({passages} passages)")
+        elif not before.ok:
             if self.embedder is None:
                 return CheckReport(ok=False, problems=[*before.problems, "no embedder to rebuild vectors"])
             with self._state.exclusive():
@@ -645,89 +670,127 @@ class Collection:
         Raises:
             InputError: Unknown mode, sort or facet, bad paging, or a malformed query.
         """
-        if mode not in SEARCH_MODES:
-            raise InputError(f"unknown search mode {mode!r}; choose one of {', '.join(SEARCH_MODES)}")
-        if sort not in SORTS:
-            raise InputError(f"unknown sort {sort!r}; choose one of {', '.join(SORTS)}")
-        if k < 1 or offset < 0:
-            raise InputError("k must be >= 1 and offset >= 0")
-        facet_names = check_facets(facets)
-        parsed = parse_query(query, syntax=syntax)
+        return self.run(
+            SearchRequest(
+                query=query,
+                mode=mode,
+                k=k,
+                offset=offset,
+                filters=filters,
+                collapse=collapse,
+                min_score=min_score,
+                snippet_style=snippet_style,
+                fusion=fusion,
+                sort=sort,
+                facets=tuple(facets),
+                count=count,
+                syntax=syntax,
+            )
+        )
+
+    def run(self, request: SearchRequest) -> SearchResponse:
+        """Run a search described by one request value (what the CLI and HTTP API build).
+
+        Args:
+            request: The search.
+
+        Returns:
+            The page of results.
+
+        Raises:
+            InputError: A malformed query.
+        """
+        parsed = parse_query(request.query, syntax=request.syntax)
         started = time.perf_counter()
         query_vector = None
-        if mode != "lexical":
+        if request.mode != "lexical":
             query_vector = self._require_embedder().embed_queries([parsed.text])
         words = lexical.query_terms(parsed.text)
         # Snippets mark phrases whole (not their words one by one) and the plain words.
         plain = words if not parsed.constrained else lexical.query_terms(" ".join(parsed.words))
-        marks = [*parsed.highlights, *plain]
         with self._snapshot():
             conn, view = self._conn, self._view()
             terms = lexical.analyzer(store.analyzer_name(conn)).query_terms(parsed.text, words)
             weight: float | None = None
-            if mode == "hybrid":
-                weight = query_weight(conn, view, parsed.text, terms, fusion)
-            within = _search.restriction(view.engine, parsed, filters)
-            counting = count or bool(facet_names) or sort != "relevance"
-            hits, dense = collect(
-                conn,
-                view,
-                query_vector,
-                terms if mode != "dense" else [],
-                mode,
-                weight or 0.0,
-                k=k,
-                offset=offset,
+            if request.mode == "hybrid":
+                weight = query_weight(conn, view, parsed.text, terms, request.fusion)
+            within = _search.restriction(view.engine, parsed, request.filters)
+            plan = RankPlan(
+                query_vector=query_vector,
+                terms=terms if request.mode != "dense" else [],
+                weight=weight or 0.0,
                 within=within,
                 allowed=_search.passage_ids(view.engine, within),
-                collapse=collapse,
-                min_score=min_score,
                 exclude_ids=(),
-                snippet_terms=marks,
-                style=snippet_style,
-                fusion=fusion,
+                marks=[*parsed.highlights, *plain],
                 match=self.match,
             )
+            hits, dense = collect(conn, view, request, plan)
             matches = None
-            if counting:
-                matches = _search.match_set(
-                    view.engine, parsed, mode, within, terms, dense, self.match
-                )
-                if query_vector is not None and matches.relation != "approx":
-                    missing = np.asarray(
-                        [p for p in matches.pids.tolist() if p not in matches.dense], dtype=np.int64
+            if request.counting:
+                matches = self._matches(view, request, parsed, plan, dense)
+                if request.sort != "relevance":
+                    entries = _search.date_page(
+                        view.engine,
+                        matches,
+                        request.sort,
+                        collapse=request.collapse,
+                        min_score=request.min_score,
+                        need=request.offset + request.k,
                     )
-                    sims = view.vectors.similarities(query_vector[0], missing) if len(missing) else None
-                    if sims is not None:
-                        cosines = dict(zip(missing.tolist(), (float(x) for x in sims), strict=True))
-                        matches = _search.with_cosines(matches, cosines)
-            if matches is not None and sort != "relevance":
-                entries = _search.date_page(
-                    view.engine, matches, sort, collapse=collapse, min_score=min_score,
-                    need=offset + k,
-                )
-                hits = hits_of(conn, entries[offset : offset + k], offset, marks, snippet_style)
+                    hits = hits_of(
+                        conn,
+                        entries[request.offset :],
+                        request.offset,
+                        plan.marks,
+                        request.snippet_style,
+                    )
             facet_values = (
-                _search.facet_counts(view.engine, matches, facet_names, self.match)
-                if matches
+                _search.facet_counts(view.engine, matches, request.facets, self.match)
+                if matches and request.facets
                 else None
             )
         return SearchResponse(
-            query=query,
-            mode=mode,
+            query=request.query,
+            mode=request.mode,
             took_ms=(time.perf_counter() - started) * 1000.0,
             results=hits,
-            k=k,
-            offset=offset,
-            collapsed=collapse,
+            k=request.k,
+            offset=request.offset,
+            collapsed=request.collapse,
             lexical_weight=weight,
-            sort=sort,
+            sort=request.sort,
             total=matches.total if matches else None,
             total_passages=matches.total_passages if matches else None,
             total_relation=matches.relation if matches else None,
-            facets=facet_values if facet_names else None,
+            facets=facet_values,
             parsed=parsed,
         )
+
+    def _matches(
+        self,
+        view: ReadView,
+        request: SearchRequest,
+        parsed: ParsedQuery,
+        plan: RankPlan,
+        dense: _search.DenseCandidates,
+    ) -> _search.MatchSet:
+        """The match set of a search (inside its snapshot), scored for a date order."""
+        matches = _search.match_set(
+            view.engine, parsed, request.mode, plan.within, plan.terms, dense, self.match
+        )
+        vector = plan.query_vector
+        # Date order breaks ties and applies min_score by cosine where there is one.
+        if vector is None or request.sort == "relevance" or matches.relation == "approx":
+            return matches
+        missing = np.asarray(
+            [p for p in matches.pids.tolist() if p not in matches.dense], dtype=np.int64
+        )
+        sims = view.vectors.similarities(vector[0], missing) if len(missing) else None
+        if sims is None:
+            return matches
+        cosines = dict(zip(missing.tolist(), (float(x) for x in sims), strict=True))
+        return _search.with_cosines(matches, cosines)
 
     def similar(
         self,
@@ -775,23 +838,26 @@ class Collection:
             )
             view = self._view()
             within = _search.restriction(view.engine, None, example.filters, example.exclude_ids)
-            hits, _ = collect(
-                self._conn,
-                view,
-                example.vector,
-                [],
-                "dense",
-                0.0,
+            request = SearchRequest(
+                query=example.label,
+                mode="dense",
                 k=k,
                 offset=offset,
-                within=within,
-                allowed=_search.passage_ids(view.engine, within),
+                filters=example.filters,
                 collapse=collapse,
                 min_score=min_score,
-                exclude_ids=example.exclude_ids,
-                snippet_terms=[],
-                style=None,
             )
+            plan = RankPlan(
+                query_vector=example.vector,
+                terms=[],
+                weight=0.0,
+                within=within,
+                allowed=_search.passage_ids(view.engine, within),
+                exclude_ids=example.exclude_ids,
+                marks=[],
+                match=self.match,
+            )
+            hits, _ = collect(self._conn, view, request, plan)
         return SearchResponse(
             query=example.label,
             mode="similar",
@@ -825,6 +891,10 @@ class Collection:
         if self.embedder is None:
             raise InputError("this operation needs the embedding model")
         return self.embedder
+
+
+# How check() names a lexical engine that disagrees with the store (repair rebuilds it).
+ENGINE_PROBLEM = "lexical engine disagrees with the store"
 
 
 def _chosen_analyzer(name: str) -> lexical.Analyzer:

@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
-from semsearch.index import Filters
+from semsearch.index import Filters, SearchRequest
 from semsearch.service import api_models as m
 from semsearch.service._convert import SNIPPET_STYLE, index_filters, metadata_filter, search_result
 from semsearch.service._errors import ERRORS, ApiError
@@ -189,10 +189,10 @@ async def _search(state: AppState, request: m.SearchRequest) -> m.SearchResult:
     check_query(request.q, state.settings)
     check_page(request.k, request.offset, state.settings)
     started = time.perf_counter()
-    response = await run_in_threadpool(
-        runtime.collection.search,
-        request.q,
+    search = SearchRequest(
+        query=request.q,
         mode=request.mode,
+        # One extra result tells whether there is a next page.
         k=request.k + 1,
         offset=request.offset,
         filters=index_filters(request.filters),
@@ -200,8 +200,9 @@ async def _search(state: AppState, request: m.SearchRequest) -> m.SearchResult:
         min_score=request.min_score,
         snippet_style=SNIPPET_STYLE,
         sort=request.sort,
-        facets=request.facets,
+        facets=tuple(request.facets or ()),
         count=True,
     )
+    response = await run_in_threadpool(runtime.collection.run, search)
     # One extra result was fetched only to tell whether there is a next page.
     return search_result(response, request.k, started)

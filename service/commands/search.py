@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from semsearch.embedder.errors import InputError
-from semsearch.index import Filters, ParsedQuery, SearchResponse, SnippetStyle
+from semsearch.index import Filters, ParsedQuery, SearchRequest, SearchResponse, SnippetStyle
 from semsearch.service.cli import add_common_options, iso_date, settings_from_args
 from semsearch.service.context import open_for_reading
 from semsearch.service.terminal import printable, printable_marked
@@ -146,21 +146,22 @@ def run_search(args: argparse.Namespace) -> int:
     query = " ".join(args.query)
     if not query.strip():
         raise InputError("the query is empty")
+    request = SearchRequest(
+        query=query,
+        mode=args.mode,
+        k=args.k,
+        offset=args.offset,
+        filters=filters_from_args(args),
+        collapse=args.collapse,
+        min_score=args.min_score,
+        snippet_style=_snippet_style(args),
+        sort=args.sort,
+        facets=tuple(args.facets),
+        count=True,
+    )
     settings = settings_from_args(args)
     with open_for_reading(settings, with_model=args.mode != "lexical") as collection:
-        response = collection.search(
-            query,
-            mode=args.mode,
-            k=args.k,
-            offset=args.offset,
-            filters=filters_from_args(args),
-            collapse=args.collapse,
-            min_score=args.min_score,
-            snippet_style=_snippet_style(args),
-            sort=args.sort,
-            facets=args.facets,
-            count=True,
-        )
+        response = collection.run(request)
     _print(response, args)
     return 0
 
