@@ -111,9 +111,7 @@ _KNOWN_FIELDS = frozenset(
 )
 # Skip messages kept verbatim in the stats; beyond this only the counts grow.
 MAX_SKIP_EXAMPLES = 20
-# Metadata key naming the PDF or page image a layout article was read from; only articles
-# that carry page regions are drawn from it, so a record's own field of that name is inert.
-PAGE_FILE_KEY = "page_file"
+# Layout formats whose file the page route can draw again (Article.page_file).
 PAGE_FILE_FORMATS = frozenset({Format.PDF, Format.IMAGE})
 # A PDF with more pages is refused: an edition has dozens of pages, a book is not a paper.
 DEFAULT_MAX_PAGES = 48
@@ -400,7 +398,7 @@ def _read_file(
         for number, article in enumerate(_layout_articles(path, layout, options, on_bad)):
             if plan.format in PAGE_FILE_FORMATS:
                 # Where the page can be drawn from again (the page view marks a hit on it).
-                article.metadata[PAGE_FILE_KEY] = str(path.resolve())
+                article.page_file = str(path.resolve())
             yield article, f"{path} (article {number + 1})"
         return
     records: Iterable[RawRecord]

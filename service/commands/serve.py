@@ -26,6 +26,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_common_options(parser)
     parser.add_argument("--host", help="interface to bind (env SEMSEARCH_HOST, default 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port (env SEMSEARCH_PORT, default 8000)")
+    parser.add_argument(
+        "--page-dir",
+        action="append",
+        metavar="DIR",
+        help="a directory whose PDFs and page images the page route may draw (repeatable; "
+        "env SEMSEARCH_PAGE_DIRS, separated by ':'); without one no page is drawn",
+    )
     parser.set_defaults(func=run)
 
 
@@ -52,6 +59,8 @@ def run(args: argparse.Namespace) -> int:
 
     flags = settings_from_args(args).model_dump(exclude_unset=True)
     flags |= {k: getattr(args, k) for k in ("host", "port") if getattr(args, k) is not None}
+    if args.page_dir:
+        flags["page_dirs"] = tuple(args.page_dir)
     # A server never draws progress bars; merged into the flags, since --no-progress may
     # already have set the same key (passing it twice was a TypeError).
     settings = build_settings(ServiceSettings, **(flags | {"progress": False}))
