@@ -201,3 +201,23 @@ def test_renders_beyond_the_limit_answer_busy(
 def test_page_dirs_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SEMSEARCH_PAGE_DIRS", os.pathsep.join(["/srv/a", "/srv/b"]))
     assert ServiceSettings().page_dirs == (Path("/srv/a"), Path("/srv/b"))
+
+
+def test_ingest_of_a_huge_blank_page_with_ocr_exits_2_with_one_line(
+    tmp_path: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import pypdfium2 as pdfium
+
+    from semsearch.service.cli import main
+
+    huge = tmp_path / "huge-blank.pdf"
+    document = pdfium.PdfDocument.new()
+    document.new_page(14_400, 14_400)
+    document.save(str(huge))
+    document.close()
+    index = tmp_path / "index"
+    code = main(["ingest", str(huge), "--ocr", "--index", str(index), "--model-dir", str(model_dir)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and err.startswith("semsearch: error: ")
+    assert "larger than the limit of 50,000,000 pixels" in err and "Traceback" not in err
+    assert not (index / "collection.sqlite").exists()
