@@ -15,6 +15,7 @@ from typing import Any
 
 from semsearch.embedder.reading import BadInput
 from semsearch.embedder.records import Article
+from semsearch.embedder.settings import MAX_TITLE_CHARS_CEILING
 
 # Ids appear in URLs (``/articles/{id}``) and file names of reports; longer ones are not ids.
 MAX_ID_CHARS = 256
@@ -160,10 +161,17 @@ def check_article(article: Article) -> None:
         article: The article about to be written.
 
     Raises:
-        BadInput: An unaddressable id, or text that is not valid Unicode.
+        BadInput: An unaddressable id, text that is not valid Unicode, or a title longer
+            than any setting allows (:data:`~embedder.settings.MAX_TITLE_CHARS_CEILING`).
     """
     location = f"article {article.id!r}"
     check_id(article.id, location)
+    if len(article.title) > MAX_TITLE_CHARS_CEILING:
+        raise BadInput(
+            location,
+            f"title of {len(article.title)} characters is over the limit of "
+            f"{MAX_TITLE_CHARS_CEILING}",
+        )
     for name in ("title", "text", "source", "section", "url", "author", "kicker", "subtitle"):
         check_unicode(getattr(article, name), location, name)
     check_unicode(article.reporters, location, "reporters")
@@ -201,5 +209,11 @@ def check_size(title: str, text: str, location: str, *, max_bytes: int, max_titl
 
 
 def _json_type(value: Any) -> str:
-    names = {bool: "a boolean", int: "a number", float: "a number", list: "a list", dict: "an object"}
+    names = {
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        list: "a list",
+        dict: "an object",
+    }
     return names.get(type(value), type(value).__name__)
