@@ -29,6 +29,46 @@ _ID_FORBIDDEN = re.compile(r"[/\\\x00-\x1f\x7f]")
 _DOT_SEGMENTS = frozenset({".", ".."})
 
 
+# Extra (metadata) fields may hold any JSON, but not without bounds: every reader of a stored
+# article (filters, the API's response model, exports) walks the value, and Python code
+# that recurses fails near 1,000 levels. Real metadata nests a few levels.
+MAX_EXTRA_DEPTH = 32
+# Strings, numbers, keys and containers in one record's extra fields together.
+MAX_EXTRA_VALUES = 10_000
+
+
+def check_extra(value: Any, location: str, name: str) -> None:
+    """Refuse an extra field nested deeper than :data:`MAX_EXTRA_DEPTH` or holding more than
+    :data:`MAX_EXTRA_VALUES` values. Walks without recursion, so any depth is safe to check.
+
+    Args:
+        value: The field's value (JSON-like: dicts, lists, tuples, scalars).
+        location: The record, for the message.
+        name: The field's name, for the message.
+
+    Raises:
+        BadInput: The value is too deep or too large.
+    """
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    seen = 0
+    while stack:
+        item, depth = stack.pop()
+        seen += 1
+        if seen > MAX_EXTRA_VALUES:
+            raise BadInput(location, f"field {name!r} holds more than {MAX_EXTRA_VALUES:,} values")
+        if isinstance(item, Mapping):
+            children: list[Any] = [*item.keys(), *item.values()]
+        elif isinstance(item, list | tuple):
+            children = list(item)
+        else:
+            continue
+        if children and depth >= MAX_EXTRA_DEPTH:
+            raise BadInput(
+                location, f"field {name!r} is nested more than {MAX_EXTRA_DEPTH} levels deep"
+            )
+        stack.extend((child, depth + 1) for child in children)
+
+
 def check_unicode(value: Any, location: str, name: str) -> None:
     """Refuse a lone surrogate anywhere in a value (JSON's ``"\\ud800"``): it is not text.
 
@@ -166,6 +206,8 @@ def check_article(article: Article) -> None:
     """
     location = f"article {article.id!r}"
     check_id(article.id, location)
+    for key, value in article.metadata.items():
+        check_extra(value, location, str(key))
     if len(article.title) > MAX_TITLE_CHARS_CEILING:
         raise BadInput(
             location,

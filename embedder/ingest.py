@@ -48,6 +48,7 @@ from semsearch.embedder.fields import (
     REPORTER_SEPARATOR,
     article_id,
     author_field,
+    check_extra,
     check_size,
     check_unicode,
     string_field,
@@ -484,6 +485,7 @@ def article_from_record(record: RawRecord, options: IngestOptions) -> Article:
     """
     fields, location = record.fields, record.location
     for name, value in fields.items():
+        check_extra(value, location, str(name))  # first: the checks below recurse
         check_unicode(name, location, "field name")
         check_unicode(value, location, str(name))
     text = string_field(fields, "text", location)
