@@ -37,7 +37,7 @@ def client(tmp_path: Path) -> TestClient:
 @pytest.mark.parametrize("depth", [MAX_EXTRA_DEPTH, 300, 500, 900, 5000, 100_000])
 def test_post_articles_refuses_deep_extra_fields_with_a_422(client: TestClient, depth: int) -> None:
     before = client.get("/readyz").json()
-    body = '{"articles": [{"id": "deep", "text": "正文。", "extra": %s}]}' % _nested(depth)
+    body = '{"articles": [{"id": "deep", "text": "正文。", "extra": ' + _nested(depth) + "}]}"
     response = client.post(
         "/articles",
         content=body,
@@ -60,7 +60,7 @@ def test_a_shallow_extra_field_is_stored_and_read_back(client: TestClient) -> No
 
 def test_jsonl_and_python_paths_refuse_them_too(tmp_path: Path) -> None:
     lines = tmp_path / "deep.jsonl"
-    lines.write_text('{"id": "a", "text": "t", "extra": %s}\n' % _nested(900), encoding="utf-8")
+    lines.write_text('{"id": "a", "text": "t", "extra": ' + _nested(900) + "}\n", encoding="utf-8")
     with pytest.raises(InputError, match="field 'extra' is nested more than 32 levels"):
         list(iter_articles([lines]))
     text = "正文。"
