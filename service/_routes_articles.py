@@ -27,6 +27,7 @@ from semsearch.service.config import ServiceSettings
 from semsearch.service.page_access import allowed_page_file
 from semsearch.service.reuse_lookup import article_reuse
 from semsearch.service.runtime import prepare_records, read_article
+from semsearch.service.write_guard import WriteAbandoned
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +106,9 @@ def add_routes(api: APIRouter, settings: ServiceSettings) -> None:
         description="A batch of records with the fields of a JSONL ingest line, written all "
         "or nothing: one bad record (422) leaves the index unchanged. An unchanged article "
         "is not re-embedded; a changed one (same id) replaces its passages. At most "
-        f"{settings.max_batch_articles} articles and {settings.max_body_bytes} bytes per request.",
+        f"{settings.max_batch_articles} articles and {settings.max_body_bytes} bytes per request; "
+        f"a write whose embedding takes longer than {settings.max_write_seconds:g} s is rolled "
+        "back (422 `limit_exceeded`), as is one under way when the server shuts down (503).",
     )
     write(
         "/articles/{article_id}",
@@ -243,7 +246,12 @@ async def post_articles(state: StateDep, batch: m.ArticlesIn) -> m.WriteReport:
         max_title_chars=state.settings.max_title_chars,
     )
     items = await run_in_threadpool(prepare_records, records, runtime.encoder.inner, limits)
-    report = await run_in_threadpool(runtime.upsert, items)
+    try:
+        report = await run_in_threadpool(runtime.upsert, items)
+    except WriteAbandoned as exc:
+        if exc.stopping:
+            raise ApiError(503, "shutting_down", str(exc), {"Retry-After": "30"}) from None
+        raise ApiError(422, "limit_exceeded", str(exc)) from None
     return m.WriteReport(
         added=report.added,
         replaced=report.replaced,

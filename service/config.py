@@ -33,6 +33,8 @@ SEMSEARCH_PAGE_DIRS     (none)     directories (``:``-separated) whose PDFs and 
 SEMSEARCH_MAX_PAGE_SIDE 4000       longest side of a drawn page, in pixels
 SEMSEARCH_MAX_PAGE_PIXELS 50000000 largest page image decoded for drawing
 SEMSEARCH_MAX_PAGE_RENDERS 2       pages drawn at once (503 ``busy`` beyond)
+SEMSEARCH_MAX_WRITE_SECONDS 120    model time one POST /articles may take; beyond it the
+                                   write is rolled back (422 ``limit_exceeded``)
 ======================  =========  ====================================================
 """
 
@@ -114,6 +116,11 @@ class ServiceSettings(Settings):
         default=DEFAULT_MAX_PIXELS, ge=20_000, description="Largest page image decoded to draw."
     )
     max_page_renders: int = Field(default=2, ge=1, description="Pages drawn at once.")
+    max_write_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        description="Embedding time one write may take before it is rolled back.",
+    )
 
     @field_validator("page_dirs", mode="before")
     @classmethod

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from types import FrameType
 
 from semsearch.embedder.embedder import Embedder
 from semsearch.service.cli import add_common_options, build_settings, settings_from_args
@@ -66,5 +67,16 @@ def run(args: argparse.Namespace) -> int:
     settings = build_settings(ServiceSettings, **(flags | {"progress": False}))
     collection_path(settings, must_exist=True)  # fail now with a clear message, not in /readyz
     app = create_app(settings=settings, loader=lambda: load_runtime(settings))
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+
+    class Server(uvicorn.Server):
+        # The first SIGTERM/SIGINT also tells a write under way to roll back, so shutdown
+        # waits for at most one chunk of model time, not for the whole write.
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            runtime = app.state.semsearch.runtime
+            if runtime is not None:
+                runtime.stopping.set()
+            super().handle_exit(sig, frame)
+
+    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info")
+    Server(config).run()
     return 0
