@@ -30,6 +30,7 @@ BENCHMARKS: list[tuple[str, list[str]]] = [
     ("bench.reuse_crosslingual", []),
     ("bench.reuse_scale", []),
     ("bench.upsert", []),
+    ("bench.hostile", []),
     ("bench.million", []),
 ]
 

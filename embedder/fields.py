@@ -15,6 +15,7 @@ from typing import Any
 
 from semsearch.embedder.reading import BadInput
 from semsearch.embedder.records import Article
+from semsearch.embedder.settings import MAX_TITLE_CHARS_CEILING
 
 # Ids appear in URLs (``/articles/{id}``) and file names of reports; longer ones are not ids.
 MAX_ID_CHARS = 256
@@ -26,6 +27,46 @@ _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _ID_FORBIDDEN = re.compile(r"[/\\\x00-\x1f\x7f]")
 # Browsers and HTTP clients resolve these path segments away, whatever the encoding.
 _DOT_SEGMENTS = frozenset({".", ".."})
+
+
+# Extra (metadata) fields may hold any JSON, but not without bounds: every reader of a stored
+# article (filters, the API's response model, exports) walks the value, and Python code
+# that recurses fails near 1,000 levels. Real metadata nests a few levels.
+MAX_EXTRA_DEPTH = 32
+# Strings, numbers, keys and containers in one record's extra fields together.
+MAX_EXTRA_VALUES = 10_000
+
+
+def check_extra(value: Any, location: str, name: str) -> None:
+    """Refuse an extra field nested deeper than :data:`MAX_EXTRA_DEPTH` or holding more than
+    :data:`MAX_EXTRA_VALUES` values. Walks without recursion, so any depth is safe to check.
+
+    Args:
+        value: The field's value (JSON-like: dicts, lists, tuples, scalars).
+        location: The record, for the message.
+        name: The field's name, for the message.
+
+    Raises:
+        BadInput: The value is too deep or too large.
+    """
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    seen = 0
+    while stack:
+        item, depth = stack.pop()
+        seen += 1
+        if seen > MAX_EXTRA_VALUES:
+            raise BadInput(location, f"field {name!r} holds more than {MAX_EXTRA_VALUES:,} values")
+        if isinstance(item, Mapping):
+            children: list[Any] = [*item.keys(), *item.values()]
+        elif isinstance(item, list | tuple):
+            children = list(item)
+        else:
+            continue
+        if children and depth >= MAX_EXTRA_DEPTH:
+            raise BadInput(
+                location, f"field {name!r} is nested more than {MAX_EXTRA_DEPTH} levels deep"
+            )
+        stack.extend((child, depth + 1) for child in children)
 
 
 def check_unicode(value: Any, location: str, name: str) -> None:
@@ -160,10 +201,19 @@ def check_article(article: Article) -> None:
         article: The article about to be written.
 
     Raises:
-        BadInput: An unaddressable id, or text that is not valid Unicode.
+        BadInput: An unaddressable id, text that is not valid Unicode, or a title longer
+            than any setting allows (:data:`~embedder.settings.MAX_TITLE_CHARS_CEILING`).
     """
     location = f"article {article.id!r}"
     check_id(article.id, location)
+    for key, value in article.metadata.items():
+        check_extra(value, location, str(key))
+    if len(article.title) > MAX_TITLE_CHARS_CEILING:
+        raise BadInput(
+            location,
+            f"title of {len(article.title)} characters is over the limit of "
+            f"{MAX_TITLE_CHARS_CEILING}",
+        )
     for name in ("title", "text", "source", "section", "url", "author", "kicker", "subtitle"):
         check_unicode(getattr(article, name), location, name)
     check_unicode(article.reporters, location, "reporters")
@@ -201,5 +251,11 @@ def check_size(title: str, text: str, location: str, *, max_bytes: int, max_titl
 
 
 def _json_type(value: Any) -> str:
-    names = {bool: "a boolean", int: "a number", float: "a number", list: "a list", dict: "an object"}
+    names = {
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        list: "a list",
+        dict: "an object",
+    }
     return names.get(type(value), type(value).__name__)

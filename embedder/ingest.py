@@ -48,6 +48,7 @@ from semsearch.embedder.fields import (
     REPORTER_SEPARATOR,
     article_id,
     author_field,
+    check_extra,
     check_size,
     check_unicode,
     string_field,
@@ -83,7 +84,11 @@ from semsearch.embedder.reading import (
     read_sample,
 )
 from semsearch.embedder.records import Article, Paragraph, Passage, Region, content_hash
-from semsearch.embedder.settings import DEFAULT_MAX_RECORD_BYTES, DEFAULT_MAX_TITLE_CHARS
+from semsearch.embedder.settings import (
+    DEFAULT_MAX_RECORD_BYTES,
+    DEFAULT_MAX_TITLE_CHARS,
+    MAX_TITLE_CHARS_CEILING,
+)
 
 __all__ = [
     "IngestInput",
@@ -109,11 +114,12 @@ _ID_FIELDS = ("id", "_id")
 _KNOWN_FIELDS = frozenset(
     {*_ID_FIELDS, "title", "text", "date", "source", "section", "url", "author"}
 )
+# An untitled piece of a page is named by its first sentence, cut to this many characters:
+# a page of short lines without punctuation would otherwise be all "first sentence".
+UNTITLED_TITLE_CHARS = 100
 # Skip messages kept verbatim in the stats; beyond this only the counts grow.
 MAX_SKIP_EXAMPLES = 20
-# Metadata key naming the PDF or page image a layout article was read from; only articles
-# that carry page regions are drawn from it, so a record's own field of that name is inert.
-PAGE_FILE_KEY = "page_file"
+# Layout formats whose file the page route can draw again (Article.page_file).
 PAGE_FILE_FORMATS = frozenset({Format.PDF, Format.IMAGE})
 # A PDF with more pages is refused: an edition has dozens of pages, a book is not a paper.
 DEFAULT_MAX_PAGES = 48
@@ -153,6 +159,11 @@ class IngestOptions:
             raise InputError("max_pages must be at least 1", options=("max_pages",))
         if self.max_record_bytes < 1 or self.max_title_chars < 1:
             raise InputError("max_record_bytes and max_title_chars must be at least 1")
+        if self.max_title_chars > MAX_TITLE_CHARS_CEILING:
+            raise InputError(
+                f"max_title_chars must be at most {MAX_TITLE_CHARS_CEILING}",
+                options=("max_title_chars",),
+            )
         if self.on_duplicate not in ON_DUPLICATE:
             raise InputError(
                 f"on_duplicate {self.on_duplicate!r} is not one of {', '.join(ON_DUPLICATE)}"
@@ -400,7 +411,7 @@ def _read_file(
         for number, article in enumerate(_layout_articles(path, layout, options, on_bad)):
             if plan.format in PAGE_FILE_FORMATS:
                 # Where the page can be drawn from again (the page view marks a hit on it).
-                article.metadata[PAGE_FILE_KEY] = str(path.resolve())
+                article.page_file = str(path.resolve())
             yield article, f"{path} (article {number + 1})"
         return
     records: Iterable[RawRecord]
@@ -474,6 +485,7 @@ def article_from_record(record: RawRecord, options: IngestOptions) -> Article:
     """
     fields, location = record.fields, record.location
     for name, value in fields.items():
+        check_extra(value, location, str(name))  # first: the checks below recurse
         check_unicode(name, location, "field name")
         check_unicode(value, location, str(name))
     text = string_field(fields, "text", location)
@@ -595,6 +607,18 @@ def build_article(
     )
 
 
+def untitled_title(text: str, limit: int) -> str:
+    """The title of an untitled article: its first sentence within its first paragraph,
+    at most ``limit`` characters (cut at the last space inside the limit, if any)."""
+    paragraph = text[: text.find(PARAGRAPH_SEPARATOR)] if PARAGRAPH_SEPARATOR in text else text
+    sentences = split_sentences(paragraph[: limit * 4])
+    title = paragraph[sentences[0][0] : sentences[0][1]] if sentences else paragraph.strip()
+    if len(title) <= limit:
+        return title
+    cut = title.rfind(" ", 0, limit + 1)
+    return title[: cut if cut > limit // 2 else limit].rstrip()
+
+
 def _layout_articles(
     path: Path, layout: LayoutGroups, options: IngestOptions, on_bad: OnBad
 ) -> Iterator[Article]:
@@ -676,8 +700,8 @@ def _page_article(
     article = replace(article, original=page_article.original())
     if not article.title:
         # An untitled piece (text before the first headline): name it by its first sentence.
-        first = split_sentences(article.text)[0]
-        article.title = article.text[first[0] : first[1]]
+        limit = min(options.max_title_chars, UNTITLED_TITLE_CHARS)
+        article.title = untitled_title(article.text, limit)
         article.id = content_hash(article.title, article.text)
     article.kicker = headings.kicker
     article.subtitle = headings.subtitle

@@ -17,6 +17,7 @@ from PIL import Image, UnidentifiedImageError
 from semsearch.embedder.errors import InputError
 from semsearch.embedder.hocr import hocr_lines
 from semsearch.embedder.layout import LayoutBlock, LayoutLine, layout_blocks
+from semsearch.embedder.page_bounds import DEFAULT_MAX_PIXELS, pixel_excess
 from semsearch.embedder.reading import BadInput
 
 TESSERACT_INSTALL = "apt-get install tesseract-ocr tesseract-ocr-chi-sim"
@@ -183,6 +184,10 @@ def ocr_file(path: Path, languages: str = OCR_LANGUAGES) -> list[LayoutBlock]:
 def _open_page(image: bytes, location: str) -> Image.Image:
     try:
         with Image.open(io.BytesIO(image)) as opened:
+            # The header states the size: refuse before decoding, not after.
+            excess = pixel_excess(opened.size, DEFAULT_MAX_PIXELS)
+            if excess:
+                raise BadInput(location, excess)
             gray = opened.convert("L")
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError) as exc:
         raise BadInput(location, f"not a readable image ({exc})") from exc

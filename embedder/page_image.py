@@ -15,6 +15,7 @@ import pypdfium2 as pdfium
 from PIL import Image, ImageDraw
 
 from semsearch.embedder.errors import InputError
+from semsearch.embedder.page_bounds import PageBounds, fit_scale, pixel_excess
 from semsearch.embedder.reading import Format, detect_format, read_sample
 
 # PDF pages are drawn at 2 pixels per point (144 dpi): type stays legible on a screen.
@@ -22,39 +23,38 @@ PDF_SCALE = 2.0
 # Boxes are drawn this many pixels wide, in a colour that is not newsprint.
 BOX_WIDTH = 3
 BOX_COLOUR = (220, 40, 40)
-# Page images larger than this are shrunk first: a 600 dpi scan is ~20 MB as a PNG.
-MAX_SIDE = 4000
+DEFAULT_BOUNDS = PageBounds()
 
 Box = tuple[float, float, float, float]
 
 
-def page_png(path: Path, page: int, boxes: Sequence[Box] = ()) -> bytes:
+def page_png(
+    path: Path, page: int, boxes: Sequence[Box] = (), bounds: PageBounds = DEFAULT_BOUNDS
+) -> bytes:
     """Draw page ``page`` (1-based) of a PDF or page image, marking ``boxes``.
 
     Args:
         path: The PDF or image file an article was read from.
         page: Page number, from 1.
         boxes: ``(x0, y0, x1, y1)`` in the source's units (PDF points, image pixels).
+        bounds: The largest drawing and source image.
 
     Returns:
-        The PNG bytes.
+        The PNG bytes; no side longer than ``bounds.max_side``.
 
     Raises:
-        InputError: The file is missing, not a PDF or page image, or has no such page.
+        InputError: The file is missing, not a PDF or page image, has no such page, or is
+            an image of more than ``bounds.max_pixels`` pixels.
     """
     if not path.is_file():
         raise InputError(f"{path}: the source file is not available")
     file_format = detect_format(path, read_sample(path))
     if file_format is Format.PDF:
-        image, scale = _pdf_page(path, page), PDF_SCALE
+        image, scale = _pdf_page(path, page, bounds.max_side)
     elif file_format is Format.IMAGE:
-        image, scale = _image_page(path, page), 1.0
+        image, scale = _image_page(path, page, bounds)
     else:
         raise InputError(f"{path}: not a PDF or a page image")
-    shrink = min(1.0, MAX_SIDE / max(image.size))
-    if shrink < 1.0:
-        image = image.resize((round(image.width * shrink), round(image.height * shrink)))
-        scale *= shrink
     draw = ImageDraw.Draw(image)
     for x0, y0, x1, y1 in boxes:
         draw.rectangle(
@@ -65,7 +65,7 @@ def page_png(path: Path, page: int, boxes: Sequence[Box] = ()) -> bytes:
     return out.getvalue()
 
 
-def _pdf_page(path: Path, page: int) -> Image.Image:
+def _pdf_page(path: Path, page: int, max_side: int) -> tuple[Image.Image, float]:
     try:
         document = pdfium.PdfDocument(str(path))
     except pdfium.PdfiumError as exc:
@@ -73,18 +73,32 @@ def _pdf_page(path: Path, page: int) -> Image.Image:
     try:
         if not 1 <= page <= len(document):
             raise InputError(f"{path}: no page {page} (it has {len(document)})")
-        return document[page - 1].render(scale=PDF_SCALE).to_pil().convert("RGB")
+        source = document[page - 1]
+        width, height = source.get_size()
+        scale = fit_scale(width, height, PDF_SCALE, max_side)
+        return source.render(scale=scale).to_pil().convert("RGB"), scale
+    except pdfium.PdfiumError as exc:
+        raise InputError(f"{path}: page {page} cannot be drawn ({exc})") from None
     finally:
         document.close()
 
 
-def _image_page(path: Path, page: int) -> Image.Image:
+def _image_page(path: Path, page: int, bounds: PageBounds) -> tuple[Image.Image, float]:
     try:
-        image = Image.open(path)
-        frames = getattr(image, "n_frames", 1)
-        if not 1 <= page <= frames:
-            raise InputError(f"{path}: no page {page} (it has {frames})")
-        image.seek(page - 1)
-        return image.convert("RGB")
+        with Image.open(path) as image:
+            frames = getattr(image, "n_frames", 1)
+            if not 1 <= page <= frames:
+                raise InputError(f"{path}: no page {page} (it has {frames})")
+            image.seek(page - 1)
+            excess = pixel_excess(image.size, bounds.max_pixels)
+            if excess:
+                raise InputError(f"{path}: {excess}")
+            scale = fit_scale(image.width, image.height, 1.0, bounds.max_side)
+            size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+            image.draft("RGB", size)  # JPEG decodes straight at a fraction of its size
+            drawn = image.convert("RGB")
     except (OSError, Image.DecompressionBombError) as exc:
         raise InputError(f"{path}: not a readable image ({exc})") from None
+    if drawn.size != size:
+        drawn = drawn.resize(size)
+    return drawn, scale

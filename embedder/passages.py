@@ -97,11 +97,14 @@ class _Chunker:
         return self.pack(result, overlap=0)
 
     def _hard_cut(self, span: Span) -> list[Span]:
-        # Longest fitting prefix by binary search: a run-on text without any punctuation.
+        # Longest fitting prefix of a run-on text without any punctuation. The search grows
+        # its window from the budget (in characters) by doubling before bisecting, so each
+        # probe is at most twice the piece it finds: linear in the text, where bisecting over
+        # the whole rest of the text tokenized it again for every piece (quadratic).
         result: list[Span] = []
         start, end = span
         while start < end:
-            low, high = start + 1, end
+            low, high = self._bracket(start, end)
             while low < high:
                 middle = (low + high + 1) // 2
                 if self.fits((start, middle)):
@@ -111,6 +114,17 @@ class _Chunker:
             result.append((start, low))
             start = low
         return result
+
+    def _bracket(self, start: int, end: int) -> Span:
+        """``(fits, too long)`` ends of the prefix search: the longest prefix lies between."""
+        low, step = start + 1, self.max_tokens
+        while True:
+            probe = min(start + step, end)
+            if not self.fits((start, probe)):
+                return low, probe - 1
+            if probe == end:
+                return end, end
+            low, step = probe, step * 2
 
     def pack(self, pieces: Sequence[Span], *, overlap: int) -> list[Span]:
         """Greedily join consecutive pieces into spans that fit, repeating ``overlap`` pieces."""

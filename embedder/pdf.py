@@ -19,6 +19,7 @@ from semsearch.embedder.layout import (
     layout_blocks,
     lines_from_glyphs,
 )
+from semsearch.embedder.page_bounds import DEFAULT_MAX_PIXELS, pixel_excess
 from semsearch.embedder.reading import BadInput
 
 # Fewer characters than this on a page means it has no text layer worth reading.
@@ -85,6 +86,11 @@ def _read_page(page: object, number: int, location: str, ocr: OcrPage | None) ->
             "no text layer (a scanned page); read it with OCR",
             options=("ocr",),
         )
+    width, height = page.get_size()
+    # Checked before rendering: a page claiming 14,400 points would take gigabytes.
+    excess = pixel_excess((width * OCR_DPI / 72, height * OCR_DPI / 72), DEFAULT_MAX_PIXELS)
+    if excess:
+        raise BadInput(f"{location}: page {number}", f"{excess} at {OCR_DPI} dpi for OCR")
     image = page.render(scale=OCR_DPI / 72).to_pil()
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")

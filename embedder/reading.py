@@ -406,6 +406,10 @@ def iter_jsonl(lines: Iterable[tuple[int, str]], path: Path, on_bad: OnBad) -> I
         except json.JSONDecodeError as exc:
             on_bad(BadInput(location, f"not valid JSON ({exc.msg} at column {exc.colno})"))
             continue
+        except RecursionError:
+            # Nested deeper than the parser goes; far past any field the record checks allow.
+            on_bad(BadInput(location, "JSON nested too deeply"))
+            continue
         if not isinstance(value, dict):
             on_bad(BadInput(location, f"expected a JSON object, got {type(value).__name__}"))
             continue

@@ -73,7 +73,9 @@ class Article:
 
     ``text`` is the clean body: the paragraphs joined by blank lines (offsets refer to it);
     ``original`` keeps the text as read, before cleaning. ``metadata`` holds any extra
-    fields of the input record (kept and filterable).
+    fields of the input record (kept and filterable). ``page_file`` is the PDF or page
+    image ingest read the article from (absolute path); only the layout readers set it, never
+    a record, since the page route draws that file.
     """
 
     id: str
@@ -91,6 +93,7 @@ class Article:
     reporters: list[str] = field(default_factory=list)
     event_dates: list[str] = field(default_factory=list)
     metadata: dict[str, Any] = field(default_factory=dict)
+    page_file: str | None = None
 
     def content_hash(self) -> str:
         """Hash of what is embedded and indexed: title plus clean text."""

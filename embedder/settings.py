@@ -20,6 +20,9 @@ Backend = Literal["auto", "openvino", "onnx-int8", "torch"]
 DEFAULT_MAX_RECORD_BYTES = 4 << 20
 # A headline is tens of characters; a longer "title" is a body in the wrong field.
 DEFAULT_MAX_TITLE_CHARS = 1000
+# No setting raises the title limit past this: every passage is indexed with its article's
+# title, so the title's length multiplies the index size (Collection.upsert checks it too).
+MAX_TITLE_CHARS_CEILING = 10_000
 
 
 def _data_dir() -> Path:
@@ -63,7 +66,10 @@ class Settings(BaseSettings):
         " and text); a larger one is refused as bad input.",
     )
     max_title_chars: int = Field(
-        default=DEFAULT_MAX_TITLE_CHARS, ge=1, description="Longest accepted article title."
+        default=DEFAULT_MAX_TITLE_CHARS,
+        ge=1,
+        le=MAX_TITLE_CHARS_CEILING,
+        description="Longest accepted article title.",
     )
 
     def resolved_model_dir(self) -> Path:

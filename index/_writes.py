@@ -8,6 +8,7 @@ on the index that write saves as its generation.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,10 @@ from semsearch.index.segments import SegmentedVectors
 
 # Passages embedded per call while ingesting.
 EMBED_BATCH = 256
+# Metadata that ingest derives from an article's layout or byline, not from its title and
+# text: a write of the same content that lacks them (a JSONL record re-sending a page
+# article's clean text) keeps the stored values rather than erasing them.
+DERIVED_KEYS = ("byline", "kicker", "subtitle", "reporters", "event_dates")
 
 
 def upsert(
@@ -60,7 +65,13 @@ def upsert(
         if old_hash is not None and old_hash == article.content_hash():
             old_ids = store.passage_ids_of(conn, [article.id])
             if len(old_ids) == len(passages):
-                store.write_article(conn, article)
+                store.write_article(
+                    conn, _with_derived(article, store.article_row(conn, article.id))
+                )
+                # The stored passages keep their boxes, so they keep the file they refer to
+                # unless ingest read the article again from a (moved) page file.
+                if article.page_file is not None:
+                    store.set_page_file(conn, article.id, article.page_file)
                 report.metadata_only += 1
                 continue
         if old_hash is not None:
@@ -71,6 +82,7 @@ def upsert(
         else:
             report.added += 1
         store.write_article(conn, article)
+        store.set_page_file(conn, article.id, article.page_file)
         ids = list(range(next_id, next_id + len(passages)))
         next_id += len(passages)
         store.insert_passages(conn, ids, passages)
@@ -95,9 +107,26 @@ def delete(conn: Any, vectors: SegmentedVectors, article_ids: Sequence[str]) -> 
         How many articles were deleted.
     """
     present = [a for a in dict.fromkeys(article_ids) if store.article_hash(conn, a) is not None]
+    store.forget_page_files(conn, present)  # before the rows their foreign key names
     removed = store.delete_articles(conn, present)
     _forget_vectors(conn, vectors, removed, {})
     return len(present)
+
+
+def _with_derived(article: Article, stored: dict[str, Any] | None) -> Article:
+    """``article`` with the derived metadata and author of its stored row where it has none."""
+    if stored is None:
+        return article
+    old = stored["metadata"]
+    kept = {key: old[key] for key in DERIVED_KEYS if key in old and not _gives(article, key)}
+    if not kept:
+        return article
+    author = article.author or (stored["author"] if "reporters" in kept else None)
+    return replace(article, metadata={**article.metadata, **kept}, author=author)
+
+
+def _gives(article: Article, key: str) -> bool:
+    return bool(article.metadata.get(key) or getattr(article, key, None))
 
 
 def _check_owner(article: Article, passages: list[Passage]) -> None:

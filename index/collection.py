@@ -565,6 +565,11 @@ class Collection:
         with self._snapshot():
             return store.article_row(self._conn, article_id)
 
+    def page_file(self, article_id: str) -> str | None:
+        """The PDF or page image ingest read an article from, None when it has none."""
+        with self._snapshot():
+            return store.page_file(self._conn, article_id)
+
     def article_texts(self) -> dict[str, str]:
         """Every article's stored text by id, read in one snapshot (for batch reports)."""
         with self._snapshot():

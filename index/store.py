@@ -52,6 +52,10 @@ CREATE TABLE IF NOT EXISTS passages (
 CREATE INDEX IF NOT EXISTS passages_article ON passages(article_id, ordinal);
 CREATE TABLE IF NOT EXISTS lexical_pending (passage_id INTEGER PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS tombstones (id INTEGER PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS page_files (
+    article_id TEXT PRIMARY KEY REFERENCES articles(id),
+    path TEXT NOT NULL
+);
 """
 
 
@@ -105,6 +109,11 @@ def _migrate(conn: sqlite3.Connection) -> None:
     if not _has_layout(conn):
         # Nullable, no default to fill: instant on any table size, old rows read as NULL.
         conn.execute("ALTER TABLE passages ADD COLUMN layout TEXT")
+
+
+def _has_table(conn: sqlite3.Connection, name: str) -> bool:
+    found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
+    return found.fetchone() is not None
 
 
 def _has_layout(conn: sqlite3.Connection) -> bool:
@@ -204,6 +213,46 @@ def write_article(conn: sqlite3.Connection, article: Article) -> None:
         " SELECT id FROM passages WHERE article_id = ?",
         (article.id,),
     )
+
+
+def set_page_file(conn: sqlite3.Connection, article_id: str, path: str | None) -> None:
+    """Record (or, with ``None``, forget) the file an article's pages are drawn from.
+
+    Kept in its own table, apart from the article's metadata, so that no record field can
+    name a file for the page route: only ingest's layout readers give an article a path.
+
+    Args:
+        conn: Connection inside a write transaction.
+        article_id: The article (its row exists).
+        path: The PDF or page image ingest read the article from.
+    """
+    if path is None:
+        conn.execute("DELETE FROM page_files WHERE article_id = ?", (article_id,))
+    else:
+        conn.execute(
+            "INSERT INTO page_files(article_id, path) VALUES (?, ?) ON CONFLICT(article_id)"
+            " DO UPDATE SET path = excluded.path",
+            (article_id, path),
+        )
+
+
+def forget_page_files(conn: sqlite3.Connection, article_ids: Sequence[str]) -> None:
+    """Drop the page files of deleted articles."""
+    for chunk in _chunks(list(article_ids)):
+        marks = ",".join("?" * len(chunk))
+        conn.execute(f"DELETE FROM page_files WHERE article_id IN ({marks})", chunk)
+
+
+def page_file(conn: sqlite3.Connection, article_id: str) -> str | None:
+    """The file ingest read an article's pages from, None when it has none.
+
+    A collection made before the table existed, opened read-only, has no table: no pages.
+    """
+    if not _has_table(conn, "page_files"):
+        return None
+    row = conn.execute("SELECT path FROM page_files WHERE article_id = ?", (article_id,))
+    found = row.fetchone()
+    return str(found[0]) if found else None
 
 
 def analyzer_name(conn: sqlite3.Connection) -> str:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from functools import partial
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -16,7 +15,7 @@ from fastapi import Path as PathParam
 from starlette.concurrency import run_in_threadpool
 
 from semsearch.embedder.errors import InputError
-from semsearch.embedder.ingest import PAGE_FILE_KEY, IngestOptions
+from semsearch.embedder.ingest import IngestOptions
 from semsearch.embedder.page_image import page_png
 from semsearch.service import api_models as m
 from semsearch.service._auth import require_key
@@ -25,8 +24,10 @@ from semsearch.service._errors import ERRORS, WRITE_ERRORS, ApiError
 from semsearch.service._limits import MAX_ID
 from semsearch.service._state import StateDep
 from semsearch.service.config import ServiceSettings
+from semsearch.service.page_access import allowed_page_file
 from semsearch.service.reuse_lookup import article_reuse
 from semsearch.service.runtime import prepare_records, read_article
+from semsearch.service.write_guard import WriteAbandoned
 
 log = logging.getLogger(__name__)
 
@@ -83,9 +84,12 @@ def add_routes(api: APIRouter, settings: ServiceSettings) -> None:
         tags=["articles"],
         summary="A page an article was printed on, as a PNG picture",
         description="Drawn from the PDF or page image the article was ingested from, when "
-        "that file is still at its ingest path on the server (404 otherwise); with "
-        "`passage`, that passage's line boxes on the page are marked. Only articles read "
-        "from a PDF or a page image have pages.",
+        "that file is still at its ingest path on the server, inside a directory the "
+        "operator allowed (`SEMSEARCH_PAGE_DIRS`), and within the size limits (404 "
+        "otherwise); with `passage`, that passage's line boxes on the page are marked. Only "
+        "articles read from a PDF or a page image have pages. At most "
+        f"{settings.max_page_renders} pages are drawn at once (503 `busy` beyond); no side "
+        f"of the picture is longer than {settings.max_page_side} pixels.",
     )
     read(
         "/passages/{passage_id}",
@@ -102,7 +106,9 @@ def add_routes(api: APIRouter, settings: ServiceSettings) -> None:
         description="A batch of records with the fields of a JSONL ingest line, written all "
         "or nothing: one bad record (422) leaves the index unchanged. An unchanged article "
         "is not re-embedded; a changed one (same id) replaces its passages. At most "
-        f"{settings.max_batch_articles} articles and {settings.max_body_bytes} bytes per request.",
+        f"{settings.max_batch_articles} articles and {settings.max_body_bytes} bytes per request; "
+        f"a write whose embedding takes longer than {settings.max_write_seconds:g} s is rolled "
+        "back (422 `limit_exceeded`), as is one under way when the server shuts down (503).",
     )
     write(
         "/articles/{article_id}",
@@ -129,9 +135,9 @@ async def get_article_page(
     if found is None:
         raise ApiError(404, "not_found", f"no article {article_id!r}")
     pages = {region["page"] for p in found.passages for region in (p.layout or [])}
-    source = (found.fields.get("metadata") or {}).get(PAGE_FILE_KEY)
-    # A record may carry any metadata: only an article the layout readers made has pages.
-    if not pages or not isinstance(source, str):
+    # Only ingest's layout readers record a page file, apart from the record's metadata.
+    stored = await run_in_threadpool(runtime.collection.page_file, article_id)
+    if not pages or stored is None:
         raise ApiError(404, "not_found", f"article {article_id!r} was not read from a page")
     if page not in pages:
         raise ApiError(404, "not_found", f"article {article_id!r} is not on page {page}")
@@ -145,14 +151,23 @@ async def get_article_page(
         if region["page"] == page
         for box in region["boxes"]
     ]
+    unavailable = ApiError(
+        404, "not_found", f"page {page} of article {article_id!r} is not available"
+    )
+    source = allowed_page_file(stored, state.settings.page_dirs)
+    if source is None:
+        log.info("page file of article %r is outside SEMSEARCH_PAGE_DIRS: %s", article_id, stored)
+        raise unavailable
+    if not state.page_renders.acquire(blocking=False):
+        raise ApiError(503, "busy", "other pages are being drawn; try again", {"Retry-After": "1"})
     try:
-        png = await run_in_threadpool(page_png, Path(source), page, boxes)
+        png = await run_in_threadpool(page_png, source, page, boxes, state.settings.page_bounds)
     except InputError as exc:
         # The reason names a server path: it goes to the log, not to the client.
         log.info("page %s of article %r not drawn: %s", page, article_id, exc)
-        raise ApiError(
-            404, "not_found", f"page {page} of article {article_id!r} is not available"
-        ) from None
+        raise unavailable from None
+    finally:
+        state.page_renders.release()
     return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=300"})
 
 
@@ -231,7 +246,12 @@ async def post_articles(state: StateDep, batch: m.ArticlesIn) -> m.WriteReport:
         max_title_chars=state.settings.max_title_chars,
     )
     items = await run_in_threadpool(prepare_records, records, runtime.encoder.inner, limits)
-    report = await run_in_threadpool(runtime.upsert, items)
+    try:
+        report = await run_in_threadpool(runtime.upsert, items)
+    except WriteAbandoned as exc:
+        if exc.stopping:
+            raise ApiError(503, "shutting_down", str(exc), {"Retry-After": "30"}) from None
+        raise ApiError(422, "limit_exceeded", str(exc)) from None
     return m.WriteReport(
         added=report.added,
         replaced=report.replaced,

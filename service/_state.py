@@ -5,6 +5,7 @@ Private: :func:`service.app.create_app` stores an :class:`AppState` on ``app.sta
 
 from __future__ import annotations
 
+import threading
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -23,6 +24,8 @@ class AppState:
         self.runtime = runtime
         self.load_error: str | None = None
         self.metrics = Metrics()
+        # Drawing a page holds tens of megabytes: a few at once, the rest answered 503.
+        self.page_renders = threading.BoundedSemaphore(settings.max_page_renders)
 
     def require(self) -> Runtime:
         """The runtime, or a 503 while it loads (or after loading failed).

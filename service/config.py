@@ -28,15 +28,26 @@ SEMSEARCH_BULK_SHARD_PASSAGES 100000  vectors per on-disk shard of a distributed
 SEMSEARCH_BULK_INDEX_KIND auto     vector index kind of a collection a bulk job creates
 SEMSEARCH_BACKGROUND_MERGES true   ``serve`` folds vector segments on a thread behind its
                                    writes (false: inside each write, as the CLI does)
+SEMSEARCH_PAGE_DIRS     (none)     directories (``:``-separated) whose PDFs and page
+                                   images the page route may draw; none: no page is drawn
+SEMSEARCH_MAX_PAGE_SIDE 4000       longest side of a drawn page, in pixels
+SEMSEARCH_MAX_PAGE_PIXELS 50000000 largest page image decoded for drawing
+SEMSEARCH_MAX_PAGE_RENDERS 2       pages drawn at once (503 ``busy`` beyond)
+SEMSEARCH_MAX_WRITE_SECONDS 120    model time one POST /articles may take; beyond it the
+                                   write is rolled back (422 ``limit_exceeded``)
 ======================  =========  ====================================================
 """
 
 from __future__ import annotations
 
-from typing import Literal
+import os
+from pathlib import Path
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import NoDecode
 
+from semsearch.embedder.page_bounds import DEFAULT_MAX_PIXELS, DEFAULT_MAX_SIDE, PageBounds
 from semsearch.embedder.settings import Settings
 
 DEFAULT_HOST = "127.0.0.1"
@@ -92,6 +103,36 @@ class ServiceSettings(Settings):
         description="Fold vector segments on a server thread behind its writes, so a write"
         " never waits for a merge (false: merge inside the write that calls for it).",
     )
+
+    page_dirs: Annotated[tuple[Path, ...], NoDecode] = Field(
+        default=(),
+        description="Directories whose PDFs and page images the page route may draw (in the"
+        " environment, separated by the path separator); none: the route draws no page.",
+    )
+    max_page_side: int = Field(
+        default=DEFAULT_MAX_SIDE, ge=16, le=20_000, description="Longest side of a drawn page."
+    )
+    max_page_pixels: int = Field(
+        default=DEFAULT_MAX_PIXELS, ge=20_000, description="Largest page image decoded to draw."
+    )
+    max_page_renders: int = Field(default=2, ge=1, description="Pages drawn at once.")
+    max_write_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        description="Embedding time one write may take before it is rolled back.",
+    )
+
+    @field_validator("page_dirs", mode="before")
+    @classmethod
+    def _split_dirs(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(Path(part) for part in value.split(os.pathsep) if part.strip())
+        return value
+
+    @property
+    def page_bounds(self) -> PageBounds:
+        """The size bounds of one page drawing."""
+        return PageBounds(max_side=self.max_page_side, max_pixels=self.max_page_pixels)
 
     @property
     def writes_enabled(self) -> bool:

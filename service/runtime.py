@@ -27,6 +27,7 @@ from semsearch.embedder.ingest import PARAGRAPH_SEPARATOR, IngestOptions, prepar
 from semsearch.embedder.records import Article, Passage
 from semsearch.index import Collection, StoredPassage, UpsertReport
 from semsearch.service.config import ServiceSettings
+from semsearch.service.write_guard import GuardedEmbedder
 
 # Batch sizes remembered between two metrics scrapes.
 BATCH_HISTORY = 10_000
@@ -149,7 +150,11 @@ class QueryEncoder:
                 remaining = deadline - time.monotonic()
                 try:
                     # What queued up while the model was busy joins without waiting.
-                    job = self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait()
+                    job = (
+                        self._queue.get(timeout=remaining)
+                        if remaining > 0
+                        else self._queue.get_nowait()
+                    )
                 except queue.Empty:
                     break
                 if job is None:
@@ -274,11 +279,14 @@ class Runtime:
         self.collection = Collection.open(self.path, self.encoder, read_only=True)
         self._write_lock = threading.Lock()
         self._writer: Collection | None = None
+        # Set on shutdown: a write in progress is rolled back within a chunk of passages.
+        self.stopping = threading.Event()
+        self._guard = GuardedEmbedder(embedder, self.stopping, settings.max_write_seconds)
 
     def _writable(self) -> Collection:
         if self._writer is None:
             self._writer = Collection.open(
-                self.path, self.encoder.inner, background_merges=self.settings.background_merges
+                self.path, self._guard, background_merges=self.settings.background_merges
             )
         return self._writer
 
@@ -292,7 +300,12 @@ class Runtime:
             What changed.
         """
         with self._write_lock:
-            return self._writable().upsert(items)
+            self._guard.check()
+            self._guard.start_write()
+            try:
+                return self._writable().upsert(items)
+            finally:
+                self._guard.end_write()
 
     def delete(self, article_id: str) -> int:
         """Delete one article; returns how many were deleted (0 or 1)."""
@@ -301,6 +314,7 @@ class Runtime:
 
     def close(self) -> None:
         """Release collections, connection and the batching thread."""
+        self.stopping.set()  # a write still running gives up rather than holding the exit
         self.encoder.close()
         with self._write_lock:
             if self._writer is not None:

@@ -1,4 +1,4 @@
-"""Fuzzing the HTTP API with hostile input (issue 16, "Done when"): no request may give a 5xx.
+"""Fuzzing the HTTP API with hostile input (issues 16 and 26): no request may give a 5xx.
 
 Hypothesis builds requests for every route from values a hostile client sends: lone
 surrogates (as JSON escapes), invalid UTF-8 in URLs, ids like ``a/b`` and ``..``, wrong JSON
@@ -38,9 +38,9 @@ SLOW_MAX_RECORD_BYTES = 128 << 10
 # the API uses for highlights, path separators, CJK outside jieba's dictionary.
 NASTY = "\ud800\udfff\ud83d\x00\x1b\r\n\t/\\.%#?&=\"'<>\ufdd0\ufdd1\uffff丨龘数字经济 a1"
 nasty_text = st.text(alphabet=st.sampled_from(NASTY), max_size=40)
-any_text = st.text(
-    alphabet=st.characters(codec=None, exclude_categories=()), max_size=40
-) | nasty_text
+any_text = (
+    st.text(alphabet=st.characters(codec=None, exclude_categories=()), max_size=40) | nasty_text
+)
 huge_text = st.builds(
     lambda char, size: char * size,
     st.sampled_from(["丨", "啊", "a", " ", "\ud800", "。"]),
@@ -133,7 +133,20 @@ def _url_text(value: str) -> str:
 @st.composite
 def requests(draw: st.DrawFn) -> tuple[str, str, dict[str, Any]]:
     """One request: (method, url, keyword arguments of the test client)."""
-    kind = draw(st.sampled_from(["articles", "search", "get_search", "similar", "article"]))
+    kinds = ["articles", "search", "get_search", "similar", "article", "deep", "page"]
+    kind = draw(st.sampled_from(kinds))
+    if kind == "deep":
+        # An extra field nested up to far past Python's recursion limit (issue 26 item 5).
+        depth = draw(st.integers(1, 5000))
+        record = draw(good_record)
+        nested = "[" * depth + json.dumps(draw(json_value)) + "]" * depth
+        body = json.dumps({"articles": [record]})[:-2] + ', "deep": ' + nested + "}]}"
+        return "POST", "/articles", {"content": body}
+    if kind == "page":
+        page = draw(st.integers(-5, 200_000) | any_text)
+        passage = draw(st.integers(-5, 10**7) | any_text)
+        url = f"/articles/{_url_text(draw(ids))}/pages/{_url_text(str(page))}"
+        return "GET", f"{url}?passage={_url_text(str(passage))}", {}
     if kind == "articles":
         records = _record() | good_record
         body = {"articles": draw(st.lists(records, min_size=1, max_size=3))}
@@ -206,9 +219,7 @@ def test_no_5xx_under_hostile_input(fake_client: tuple[TestClient, Runtime]) -> 
 
 
 @pytest.mark.slow
-def test_no_5xx_under_hostile_input_with_the_real_model(
-    tmp_path: Path, real_embedder: Any
-) -> None:
+def test_no_5xx_under_hostile_input_with_the_real_model(tmp_path: Path, real_embedder: Any) -> None:
     limits = {"max_record_bytes": SLOW_MAX_RECORD_BYTES}
     for client, runtime in _client(tmp_path / "c", real_embedder, **limits):
         _fuzz(client, runtime, SLOW_EXAMPLES)

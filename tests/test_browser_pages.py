@@ -37,7 +37,8 @@ def server(tmp_path_factory: pytest.TempPathFactory, real_embedder: object) -> I
     (folder / "wire.jsonl").write_text(json.dumps(copy, ensure_ascii=False) + "\n", encoding="utf-8")
     with Collection.create(folder / "index", real_embedder) as collection:  # type: ignore[arg-type]
         collection.upsert(prepare_articles([pdf, folder / "wire.jsonl"], real_embedder))  # type: ignore[arg-type]
-    runtime = Runtime(folder / "index", real_embedder, ServiceSettings())  # type: ignore[arg-type]
+    settings = ServiceSettings(page_dirs=(folder,))
+    runtime = Runtime(folder / "index", real_embedder, settings)  # type: ignore[arg-type]
     try:
         with serving(create_app(runtime)) as base:
             yield base

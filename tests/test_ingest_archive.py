@@ -395,7 +395,8 @@ def test_api_returns_page_and_boxes(made: dict, tmp_path: Path) -> None:
     embedder = FakeEmbedder()
     with Collection.create(tmp_path / "index", embedder) as collection:
         collection.upsert(prepare_articles([made["pdf"]], embedder))
-    runtime = Runtime(tmp_path / "index", embedder, ServiceSettings(batch_window_ms=0))
+    settings = ServiceSettings(batch_window_ms=0, page_dirs=(tmp_path,))
+    runtime = Runtime(tmp_path / "index", embedder, settings)
     try:
         with TestClient(create_app(runtime)) as client:
             hits = client.get("/search", params={"q": "数字经济", "k": 1}).json()["results"]
@@ -427,14 +428,14 @@ def test_page_route_draws_the_source_page_with_the_hit_marked(made: dict, tmp_pa
     from fastapi.testclient import TestClient
     from PIL import Image
 
-    from semsearch.embedder.ingest import PAGE_FILE_KEY, prepare_articles
+    from semsearch.embedder.ingest import prepare_articles
     from semsearch.embedder.page_image import BOX_COLOUR, PDF_SCALE
     from semsearch.service.app import create_app
     from semsearch.service.config import ServiceSettings
     from semsearch.service.runtime import Runtime
 
     # ALTO names no page picture here: its articles get no page file.
-    assert all(PAGE_FILE_KEY not in a.metadata for a in iter_articles([made["alto"]]))
+    assert all(a.page_file is None for a in iter_articles([made["alto"]]))
     pdf = Path(shutil.copy(made["pdf"], tmp_path / "edition.pdf"))
     hostile = tmp_path / "hostile.jsonl"
     # A record naming a page file of its own: it has no page regions, so it gets no pages.
@@ -445,7 +446,8 @@ def test_page_route_draws_the_source_page_with_the_hit_marked(made: dict, tmp_pa
     embedder = FakeEmbedder()
     with Collection.create(tmp_path / "index", embedder) as collection:
         collection.upsert(prepare_articles([pdf, hostile], embedder))
-    runtime = Runtime(tmp_path / "index", embedder, ServiceSettings(batch_window_ms=0))
+    settings = ServiceSettings(batch_window_ms=0, page_dirs=(tmp_path,))
+    runtime = Runtime(tmp_path / "index", embedder, settings)
 
     def boxed(image: Image.Image) -> np.ndarray:
         return (np.asarray(image.convert("RGB")) == BOX_COLOUR).all(axis=2)
@@ -455,8 +457,7 @@ def test_page_route_draws_the_source_page_with_the_hit_marked(made: dict, tmp_pa
             hits = client.get("/search", params={"q": "数字经济", "k": 10}).json()["results"]
             hit = next(h for h in hits if h["passage"]["layout"])
             article_id, passage = hit["article"]["id"], hit["passage"]
-            article = client.get(f"/articles/{article_id}").json()
-            assert article["metadata"][PAGE_FILE_KEY] == str(pdf.resolve())
+            assert runtime.collection.page_file(article_id) == str(pdf.resolve())
             plain = client.get(f"/articles/{article_id}/pages/1")
             assert plain.status_code == 200 and plain.headers["content-type"] == "image/png"
             marked = client.get(f"/articles/{article_id}/pages/1", params={"passage": passage["id"]})

@@ -132,7 +132,9 @@ def test_an_overlong_line_is_refused_without_reading_it_whole(tmp_path: Path, su
     # One 3 MB line, limit 64 KiB: the error names the line, and with --skip-bad the lines
     # around it are still read.
     path = tmp_path / f"page{suffix}"
-    line = json.dumps({"id": "big", "text": "字" * 1_000_000}) if suffix == ".jsonl" else "字" * 10**6
+    line = (
+        json.dumps({"id": "big", "text": "字" * 1_000_000}) if suffix == ".jsonl" else "字" * 10**6
+    )
     first = json.dumps({"id": "ok1", "text": "第一"}) if suffix == ".jsonl" else "第一条新闻"
     last = json.dumps({"id": "ok2", "text": "第二"}) if suffix == ".jsonl" else "第二条新闻"
     path.write_text(f"{first}\n{line}\n{last}\n", encoding="utf-8")
@@ -149,7 +151,9 @@ def test_an_overlong_line_is_refused_without_reading_it_whole(tmp_path: Path, su
 
 def test_a_page_article_over_the_limit_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "page.txt"
-    path.write_text("\n".join(["标题"] + ["这是一段很长的正文。" * 50] * 20) + "\n", encoding="utf-8")
+    path.write_text(
+        "\n".join(["标题"] + ["这是一段很长的正文。" * 50] * 20) + "\n", encoding="utf-8"
+    )
     with pytest.raises(InputError, match="over the limit of 8192"):
         list(iter_articles([path], options=IngestOptions(max_record_bytes=8192)))
 
@@ -310,6 +314,13 @@ BAD_LINES = [
     ('{"id": "a", "text": "数字经济\\ud800"}', "'text' is not valid Unicode text"),
     ('{"id": "a/b", "text": "数字经济"}', "cannot be an id"),
     ('{"id": "", "text": "数字经济"}', "'id' is blank"),
+    # Issue 26 item 5: deep nesting was a traceback (and a stored record every GET failed on).
+    ('{"id": "a", "text": "数字经济", "x": ' + "[" * 900 + "]" * 900 + "}", "field 'x' is nested"),
+    ('{"id": "a", "text": "数字经济", "x": ' + "[" * 5000 + "]" * 5000 + "}", "nested too deeply"),
+    (
+        '{"id": "a", "text": "数字经济", "x": [' + ",".join(["1"] * 20_000) + "]}",
+        "more than 10,000",
+    ),
 ]
 
 
@@ -356,9 +367,12 @@ def test_post_articles_and_search_with_the_real_model(
         assert client.get("/search?q=数字经济&date_to=yesterday").status_code == 422
         good = client.get("/search", params={"q": "数字经济", "date_to": "2023-04-20"}).json()
         assert good["results"]
-        assert client.get("/search", params={"q": "数字经济", "date_to": "2023-04-01"}).json()[
-            "results"
-        ] == []
+        assert (
+            client.get("/search", params={"q": "数字经济", "date_to": "2023-04-01"}).json()[
+                "results"
+            ]
+            == []
+        )
     runtime.close()
 
 

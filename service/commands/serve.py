@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from types import FrameType
 
 from semsearch.embedder.embedder import Embedder
 from semsearch.service.cli import add_common_options, build_settings, settings_from_args
@@ -26,6 +27,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_common_options(parser)
     parser.add_argument("--host", help="interface to bind (env SEMSEARCH_HOST, default 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port (env SEMSEARCH_PORT, default 8000)")
+    parser.add_argument(
+        "--page-dir",
+        action="append",
+        metavar="DIR",
+        help="a directory whose PDFs and page images the page route may draw (repeatable; "
+        "env SEMSEARCH_PAGE_DIRS, separated by ':'); without one no page is drawn",
+    )
     parser.set_defaults(func=run)
 
 
@@ -52,10 +60,23 @@ def run(args: argparse.Namespace) -> int:
 
     flags = settings_from_args(args).model_dump(exclude_unset=True)
     flags |= {k: getattr(args, k) for k in ("host", "port") if getattr(args, k) is not None}
+    if args.page_dir:
+        flags["page_dirs"] = tuple(args.page_dir)
     # A server never draws progress bars; merged into the flags, since --no-progress may
     # already have set the same key (passing it twice was a TypeError).
     settings = build_settings(ServiceSettings, **(flags | {"progress": False}))
     collection_path(settings, must_exist=True)  # fail now with a clear message, not in /readyz
     app = create_app(settings=settings, loader=lambda: load_runtime(settings))
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+
+    class Server(uvicorn.Server):
+        # The first SIGTERM/SIGINT also tells a write under way to roll back, so shutdown
+        # waits for at most one chunk of model time, not for the whole write.
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            runtime = app.state.semsearch.runtime
+            if runtime is not None:
+                runtime.stopping.set()
+            super().handle_exit(sig, frame)
+
+    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info")
+    Server(config).run()
     return 0
