@@ -27,6 +27,10 @@ HEADING_SIZE_RATIO = 1.25
 PARAGRAPH_GAP_LINES = 0.6
 # A first line indented by at least this many body-line heights starts a paragraph.
 INDENT_LINES = 0.8
+# Heading lines whose heights differ by at most this share are set in one size.
+HEADING_SAME_SIZE = 0.12
+# Lines of one heading size closer than this many of their own heights are one wrapped heading.
+HEADING_WRAP_GAP = 0.6
 # Empty bands narrower than this (in body-line heights) do not cut a region in XY-cut.
 MIN_COLUMN_GAP_LINES = 0.5
 MIN_ROW_GAP_LINES = 0.7
@@ -212,28 +216,58 @@ def _horizontal_slabs(lines: Sequence[LayoutLine], min_gap: float) -> list[list[
 
 
 def blocks_from_columns(
-    columns: Iterable[Sequence[LayoutLine]], body_height: float
+    columns: Iterable[Sequence[LayoutLine]], body_height: float, *, sizes: bool = True
 ) -> list[LayoutBlock]:
     """Group each column's lines into paragraphs and headings.
 
     A block ends at a wide vertical gap, an indented first line, or a change between
-    heading-sized and body-sized lines; it never runs across columns.
+    heading-sized and body-sized lines; it never runs across columns. Heading lines of one
+    size set close together (for their size) are one heading wrapped over several lines.
+    With ``sizes`` off, line heights neither mark headings nor end blocks (the caller
+    knows which blocks are headings, as ALTO does).
     """
     blocks: list[LayoutBlock] = []
     heading_size = HEADING_SIZE_RATIO * body_height
     for column in columns:
         left = min(line.box[0] for line in column)
+        indents = _indents_mark_paragraphs(column, body_height)
         previous: LayoutLine | None = None
         for line in column:
-            heading = line.size >= heading_size
-            starts = (
-                previous is None
-                or heading != blocks[-1].heading
-                or line.box[1] - previous.box[3] >= PARAGRAPH_GAP_LINES * body_height
-                or (not heading and line.box[0] - left >= INDENT_LINES * body_height)
-            )
+            heading = sizes and line.size >= heading_size
+            if previous is None or heading != blocks[-1].heading:
+                starts = True
+            elif heading:
+                starts = not _same_heading(previous, line)
+            else:
+                starts = line.box[1] - previous.box[3] >= PARAGRAPH_GAP_LINES * body_height or (
+                    indents and line.box[0] - left >= INDENT_LINES * body_height
+                )
             if starts:
                 blocks.append(LayoutBlock(heading=heading))
             blocks[-1].lines.append(line)
             previous = line
     return blocks
+
+
+def left_aligned(lines: Sequence[LayoutLine], body_height: float) -> bool:
+    """True if most lines start at the left edge (indents then mark paragraphs).
+
+    Centred or ragged text (verse, a notice, a table) starts most lines elsewhere, and
+    its "indents" are no paragraph breaks.
+    """
+    left = min(line.box[0] for line in lines)
+    indented = sum(1 for line in lines if line.box[0] - left >= INDENT_LINES * body_height)
+    return indented * 2 <= len(lines)
+
+
+def _indents_mark_paragraphs(column: Sequence[LayoutLine], body_height: float) -> bool:
+    body = [line for line in column if line.size < HEADING_SIZE_RATIO * body_height]
+    return not body or left_aligned(body, body_height)
+
+
+def _same_heading(previous: LayoutLine, line: LayoutLine) -> bool:
+    # A headline wrapped onto a second line keeps its size and its own line spacing; a
+    # subtitle or kicker is set smaller, and a new headline stands further off.
+    size = max(previous.size, line.size)
+    similar = abs(previous.size - line.size) <= HEADING_SAME_SIZE * size
+    return similar and line.box[1] - previous.box[3] < HEADING_WRAP_GAP * size
