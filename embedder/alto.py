@@ -23,6 +23,7 @@ from semsearch.embedder.layout import (
     join_lines,
     left_aligned,
     mark_headings,
+    page_spacing,
 )
 from semsearch.embedder.reading import BadInput
 from semsearch.embedder.xmlsafe import local_name
@@ -192,13 +193,13 @@ def split_paragraphs(blocks: list[LayoutBlock]) -> list[LayoutBlock]:
     lines = [line for block in blocks for line in block.lines if not block.heading]
     if not lines:
         return blocks
-    body = body_line_height(lines)
+    spacing = page_spacing(lines)
     split: list[LayoutBlock] = []
     for block in blocks:
-        if block.heading or len(block.lines) < 2 or not left_aligned(block.lines, body):
+        if block.heading or len(block.lines) < 2 or not left_aligned(block.lines, spacing.body):
             split.append(block)
             continue
-        for index, part in enumerate(blocks_from_columns([block.lines], body, sizes=False)):
+        for index, part in enumerate(blocks_from_columns([block.lines], spacing, sizes=False)):
             part.heading = False
             part.ident = block.ident if index == 0 else f"{block.ident}#{index}"
             split.append(part)

@@ -23,8 +23,10 @@ Box = tuple[float, float, float, float]
 
 # A line this much taller than the page's body lines is a heading (headline, kicker, banner).
 HEADING_SIZE_RATIO = 1.25
-# A vertical gap of at least this many body-line heights separates paragraphs in a column.
+# A vertical gap of at least this many body-line heights separates paragraphs in a column,
+# and so does one this much wider than the page's usual gap between lines (its leading).
 PARAGRAPH_GAP_LINES = 0.6
+PARAGRAPH_GAP_OVER_LEADING = 0.4
 # A first line indented by at least this many body-line heights starts a paragraph.
 INDENT_LINES = 0.8
 # Heading lines whose heights differ by at most this share are set in one size.
@@ -34,9 +36,37 @@ HEADING_WRAP_GAP = 0.6
 # Empty bands narrower than this (in body-line heights) do not cut a region in XY-cut.
 MIN_COLUMN_GAP_LINES = 0.5
 MIN_ROW_GAP_LINES = 0.7
+# A row cut must also be this much wider than the leading: with generous line spacing the
+# lines of side-by-side columns would otherwise be cut into rows, read across the columns.
+ROW_GAP_OVER_LEADING = 0.35
+# Gaps wider than this many body-line heights are not leading (a headline, a picture).
+MAX_LEADING_LINES = 2.0
+# Lines looked at below each line to find the next one in its column.
+_LEADING_LOOKAHEAD = 40
 
 _CJK = r"\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef"
 _CJK_EDGE_RE = re.compile(f"[{_CJK}]")
+
+
+@dataclass(frozen=True)
+class Spacing:
+    """A page's body-line height and its leading (usual empty gap between body lines)."""
+
+    body: float
+    leading: float = 0.0
+
+    @property
+    def row_gap(self) -> float:
+        """The narrowest empty band that cuts a region into rows."""
+        return max(MIN_ROW_GAP_LINES * self.body, self.leading + ROW_GAP_OVER_LEADING * self.body)
+
+    @property
+    def paragraph_gap(self) -> float:
+        """The narrowest gap between two lines of a column that separates paragraphs."""
+        return max(
+            PARAGRAPH_GAP_LINES * self.body,
+            self.leading + PARAGRAPH_GAP_OVER_LEADING * self.body,
+        )
 
 
 @dataclass(frozen=True)
@@ -130,8 +160,53 @@ def layout_blocks(lines: Sequence[LayoutLine]) -> list[LayoutBlock]:
     """Lines of one page in any order → paragraphs and headings in reading order."""
     if not lines:
         return []
+    spacing = page_spacing(lines)
+    return join_wrapped_headings(blocks_from_columns(order_lines(lines, spacing), spacing))
+
+
+def page_spacing(lines: Sequence[LayoutLine]) -> Spacing:
+    """The body-line height and the leading of a page's body text."""
     body = body_line_height(lines)
-    return blocks_from_columns(order_lines(lines, body), body)
+    heading = HEADING_SIZE_RATIO * body
+    ordered = sorted((line for line in lines if line.size < heading), key=lambda item: item.box[1])
+    gaps: list[float] = []
+    for index, line in enumerate(ordered):
+        # The next body line below this one in the same column: overlapping horizontally.
+        for below in ordered[index + 1 : index + 1 + _LEADING_LOOKAHEAD]:
+            if below.box[1] >= line.box[3] - 0.5 * body and _overlap(line.box, below.box):
+                gap = below.box[1] - line.box[3]
+                if gap <= MAX_LEADING_LINES * body:
+                    gaps.append(max(gap, 0.0))
+                break
+    return Spacing(body, statistics.median(gaps) if gaps else 0.0)
+
+
+def join_wrapped_headings(blocks: Sequence[LayoutBlock]) -> list[LayoutBlock]:
+    """Join heading blocks that are one headline wrapped over several lines.
+
+    XY-cut puts each line of a headline set with generous leading in a row of its own;
+    consecutive heading blocks of one size, close for that size and overlapping
+    horizontally, are one heading.
+    """
+    joined: list[LayoutBlock] = []
+    for block in blocks:
+        previous = joined[-1] if joined else None
+        if (
+            previous is not None
+            and previous.heading
+            and block.heading
+            and previous.lines[-1].page == block.lines[0].page
+            and _same_heading(previous.lines[-1], block.lines[0])
+            and _overlap(previous.lines[-1].box, block.lines[0].box)
+        ):
+            previous.lines.extend(block.lines)
+            continue
+        joined.append(block)
+    return joined
+
+
+def _overlap(upper: Box, lower: Box) -> bool:
+    return min(upper[2], lower[2]) > max(upper[0], lower[0])
 
 
 def body_line_height(lines: Sequence[LayoutLine]) -> float:
@@ -167,7 +242,7 @@ def page_lines_from_blocks(blocks: Iterable[LayoutBlock]) -> Iterator[PageLine]:
         yield PageLine(text, gap, block.region())
 
 
-def order_lines(lines: Sequence[LayoutLine], body_height: float) -> list[list[LayoutLine]]:
+def order_lines(lines: Sequence[LayoutLine], spacing: Spacing) -> list[list[LayoutLine]]:
     """Put the lines of one page in reading order by recursive XY-cut.
 
     A region is first cut at every horizontal empty band wider than line spacing (rows of
@@ -181,14 +256,14 @@ def order_lines(lines: Sequence[LayoutLine], body_height: float) -> list[list[La
     """
     if not lines:
         return []
-    rows = _horizontal_slabs(lines, MIN_ROW_GAP_LINES * body_height)
+    rows = _horizontal_slabs(lines, spacing.row_gap)
     if len(rows) > 1:
-        return [column for row in rows for column in order_lines(row, body_height)]
-    column_cut = _vertical_cut(lines, MIN_COLUMN_GAP_LINES * body_height)
+        return [column for row in rows for column in order_lines(row, spacing)]
+    column_cut = _vertical_cut(lines, MIN_COLUMN_GAP_LINES * spacing.body)
     if column_cut is not None:
         left = [line for line in lines if line.box[2] <= column_cut]
         right = [line for line in lines if line.box[2] > column_cut]
-        return order_lines(left, body_height) + order_lines(right, body_height)
+        return order_lines(left, spacing) + order_lines(right, spacing)
     return [sorted(lines, key=lambda line: (line.box[1], line.box[0]))]
 
 
@@ -216,7 +291,7 @@ def _horizontal_slabs(lines: Sequence[LayoutLine], min_gap: float) -> list[list[
 
 
 def blocks_from_columns(
-    columns: Iterable[Sequence[LayoutLine]], body_height: float, *, sizes: bool = True
+    columns: Iterable[Sequence[LayoutLine]], spacing: Spacing, *, sizes: bool = True
 ) -> list[LayoutBlock]:
     """Group each column's lines into paragraphs and headings.
 
@@ -227,6 +302,7 @@ def blocks_from_columns(
     knows which blocks are headings, as ALTO does).
     """
     blocks: list[LayoutBlock] = []
+    body_height = spacing.body
     heading_size = HEADING_SIZE_RATIO * body_height
     for column in columns:
         left = min(line.box[0] for line in column)
@@ -239,7 +315,7 @@ def blocks_from_columns(
             elif heading:
                 starts = not _same_heading(previous, line)
             else:
-                starts = line.box[1] - previous.box[3] >= PARAGRAPH_GAP_LINES * body_height or (
+                starts = line.box[1] - previous.box[3] >= spacing.paragraph_gap or (
                     indents and line.box[0] - left >= INDENT_LINES * body_height
                 )
             if starts:
