@@ -31,8 +31,11 @@ PARAGRAPH_GAP_OVER_LEADING = 0.4
 INDENT_LINES = 0.8
 # Heading lines whose heights differ by at most this share are set in one size.
 HEADING_SAME_SIZE = 0.12
-# Lines of one heading size closer than this many of their own heights are one wrapped heading.
+# Lines of one heading size closer than this many of their own heights are one wrapped
+# heading; on a page set with wider leading, closer than its leading (in body-line heights)
+# plus the margin below.
 HEADING_WRAP_GAP = 0.6
+HEADING_WRAP_OVER_LEADING = 0.4
 # Empty bands narrower than this (in body-line heights) do not cut a region in XY-cut.
 MIN_COLUMN_GAP_LINES = 0.5
 MIN_ROW_GAP_LINES = 0.7
@@ -140,10 +143,10 @@ def lines_from_glyphs(
                 parts.append(" ")
             continue
         if box is not None:
-            height = box[3] - box[1]
-            same_line = box[1] <= (y0 + y1) / 2 <= box[3] and (
-                -0.5 * height <= x0 - last_right <= max_gap * height
-            )
+            # Either band may be flat: a lone ``一`` or ``—`` has a box a point high.
+            height = max(box[3] - box[1], y1 - y0)
+            same_band = box[1] <= (y0 + y1) / 2 <= box[3] or y0 <= (box[1] + box[3]) / 2 <= y1
+            same_line = same_band and -0.5 * height <= x0 - last_right <= max_gap * height
             if not same_line:
                 close()
         if box is None:
@@ -161,7 +164,8 @@ def layout_blocks(lines: Sequence[LayoutLine]) -> list[LayoutBlock]:
     if not lines:
         return []
     spacing = page_spacing(lines)
-    return join_wrapped_headings(blocks_from_columns(order_lines(lines, spacing), spacing))
+    blocks = blocks_from_columns(order_lines(lines, spacing), spacing)
+    return join_wrapped_headings(blocks, spacing)
 
 
 def page_spacing(lines: Sequence[LayoutLine]) -> Spacing:
@@ -181,7 +185,7 @@ def page_spacing(lines: Sequence[LayoutLine]) -> Spacing:
     return Spacing(body, statistics.median(gaps) if gaps else 0.0)
 
 
-def join_wrapped_headings(blocks: Sequence[LayoutBlock]) -> list[LayoutBlock]:
+def join_wrapped_headings(blocks: Sequence[LayoutBlock], spacing: Spacing) -> list[LayoutBlock]:
     """Join heading blocks that are one headline wrapped over several lines.
 
     XY-cut puts each line of a headline set with generous leading in a row of its own;
@@ -196,7 +200,7 @@ def join_wrapped_headings(blocks: Sequence[LayoutBlock]) -> list[LayoutBlock]:
             and previous.heading
             and block.heading
             and previous.lines[-1].page == block.lines[0].page
-            and _same_heading(previous.lines[-1], block.lines[0])
+            and _same_heading(previous.lines[-1], block.lines[0], spacing)
             and _overlap(previous.lines[-1].box, block.lines[0].box)
         ):
             previous.lines.extend(block.lines)
@@ -313,7 +317,7 @@ def blocks_from_columns(
             if previous is None or heading != blocks[-1].heading:
                 starts = True
             elif heading:
-                starts = not _same_heading(previous, line)
+                starts = not _same_heading(previous, line, spacing)
             else:
                 starts = line.box[1] - previous.box[3] >= spacing.paragraph_gap or (
                     indents and line.box[0] - left >= INDENT_LINES * body_height
@@ -341,9 +345,11 @@ def _indents_mark_paragraphs(column: Sequence[LayoutLine], body_height: float) -
     return not body or left_aligned(body, body_height)
 
 
-def _same_heading(previous: LayoutLine, line: LayoutLine) -> bool:
-    # A headline wrapped onto a second line keeps its size and its own line spacing; a
+def _same_heading(previous: LayoutLine, line: LayoutLine, spacing: Spacing) -> bool:
+    # A headline wrapped onto a second line keeps its size and the page's line spacing; a
     # subtitle or kicker is set smaller, and a new headline stands further off.
     size = max(previous.size, line.size)
     similar = abs(previous.size - line.size) <= HEADING_SAME_SIZE * size
-    return similar and line.box[1] - previous.box[3] < HEADING_WRAP_GAP * size
+    leading = spacing.leading / spacing.body if spacing.body else 0.0
+    wrap_gap = max(HEADING_WRAP_GAP, leading + HEADING_WRAP_OVER_LEADING) * size
+    return similar and line.box[1] - previous.box[3] < wrap_gap

@@ -49,6 +49,10 @@ def read_layout(path: Path, file_format: Format, *, ocr: bool, max_pages: int) -
         InputError: OCR is on but Tesseract is not installed.
     """
     stat = path.stat()
+    if file_format is Format.METS:
+        # An issue's text is in the ALTO files it names, which the key below cannot see;
+        # reading METS/ALTO again is cheap next to the OCR the cache is there to save.
+        return _read_cached.__wrapped__(path.resolve(), 0, 0, file_format, ocr, max_pages)
     return _read_cached(path.resolve(), stat.st_mtime_ns, stat.st_size, file_format, ocr, max_pages)
 
 
