@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from semsearch.embedder.alto import split_paragraphs
 from semsearch.embedder.errors import InputError
 from semsearch.embedder.ingest import IngestOptions, IngestStats, iter_articles
-from semsearch.embedder.alto import split_paragraphs
 from semsearch.embedder.layout import LayoutBlock, LayoutLine, layout_blocks
 from semsearch.embedder.pdf import read_pdf
 from semsearch.embedder.reading import BadInput
