@@ -1,33 +1,35 @@
-"""ALTO (v2–v4) pages and METS issues: text blocks with boxes, articles from the structMap.
+"""ALTO (v1–v4) pages: text blocks with boxes, and the word ranges a METS area names.
 
 ALTO versions differ in namespace only as far as text is concerned, so elements are matched
-by local name. A METS file names its ALTO files (``fileSec``) and, in its logical
-``structMap``, which ALTO blocks (``area BEGIN``) make each article.
+by local name. A METS ``area`` names ALTO elements by ID: a ``TextBlock`` in most profiles,
+a range of ``String`` words (``BEGIN``/``END``) in the British Library's; both are read as
+a range of words in document order (:meth:`AltoDocument.area`).
 """
 
 from __future__ import annotations
 
 import statistics
-from pathlib import Path
-from urllib.parse import unquote, urlparse
+from dataclasses import dataclass, field
 
 from lxml import etree
 
 from semsearch.embedder.layout import (
     HEADING_SIZE_RATIO,
+    Box,
     LayoutBlock,
     LayoutLine,
+    blocks_from_columns,
     body_line_height,
     join_lines,
+    left_aligned,
     mark_headings,
+    page_spacing,
 )
 from semsearch.embedder.reading import BadInput
-from semsearch.embedder.xmlsafe import local_name, read_xml
+from semsearch.embedder.xmlsafe import local_name
 
-_XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
-# METS division types that hold an article, and those inside one that hold its headline.
-_ARTICLE_TYPES = frozenset({"article"})
-_HEADING_TYPES = frozenset({"heading", "headline", "title"})
+# ALTO elements that hold blocks of text (a ComposedBlock groups TextBlocks).
+_BLOCK_TAGS = frozenset({"TextBlock"})
 
 
 def is_alto(root: etree._Element) -> bool:
@@ -40,60 +42,177 @@ def is_mets(root: etree._Element) -> bool:
     return local_name(root) == "mets"
 
 
+@dataclass
+class _Line:
+    box: Box
+    page: int
+    words: list[str] = field(default_factory=list)
+    first_word: int = 0  # index of its first word in the document
+
+
+@dataclass
+class _Block:
+    ident: str
+    lines: list[_Line] = field(default_factory=list)
+    size: float | None = None  # declared font size (TextStyle), where given
+    heading: bool = False
+
+
+class AltoDocument:
+    """One ALTO file read once: its blocks in document order and where each ID's words lie.
+
+    Args:
+        root: The parsed ``<alto>`` element.
+        location: For messages.
+        page: Page number for its lines; default the ``PHYSICAL_IMG_NR`` of each page.
+    """
+
+    def __init__(self, root: etree._Element, location: str, *, page: int | None = None) -> None:
+        self.location = location
+        self._blocks: list[_Block] = []
+        # Element ID → (first word, one past the last word) in document order.
+        self._spans: dict[str, tuple[int, int]] = {}
+        self._word_lines: list[tuple[int, int]] = []  # word → (block, line)
+        self._ids: set[str] = set()
+        sizes = {
+            style.get("ID", ""): _number(style.get("FONTSIZE"))
+            for style in root.iter()
+            if local_name(style) == "TextStyle"
+        }
+        self._pages = 0
+        self._fixed_page = page
+        self._walk(root, sizes, page or 1)
+        self._mark_headings()
+
+    def _walk(self, element: etree._Element, sizes: dict[str, float | None], page: int) -> None:
+        # Depth-first in document order, numbering words as they come.
+        start = len(self._word_lines)
+        name = local_name(element)
+        if name == "Page":
+            self._pages += 1
+            page = self._fixed_page or int(_number(element.get("PHYSICAL_IMG_NR")) or self._pages)
+        elif name in _BLOCK_TAGS:
+            self._blocks.append(_Block(element.get("ID", ""), size=_style_size(element, sizes)))
+        elif name == "TextLine" and self._blocks:
+            self._blocks[-1].lines.append(_Line(_box(element), page, first_word=start))
+        elif name == "String" and self._blocks and self._blocks[-1].lines:
+            self._blocks[-1].lines[-1].words.append(_word(element))
+            self._word_lines.append((len(self._blocks) - 1, len(self._blocks[-1].lines) - 1))
+        for child in element:
+            if isinstance(child.tag, str):
+                self._walk(child, sizes, page)
+        ident = element.get("ID")
+        if ident:
+            self._ids.add(ident)
+            if len(self._word_lines) > start:
+                self._spans[ident] = (start, len(self._word_lines))
+
+    def _mark_headings(self) -> None:
+        blocks = [self._layout_block(index) for index in range(len(self._blocks))]
+        lines = [line for block in blocks for line in block.lines]
+        if not lines:
+            return
+        mark_headings(blocks, body_line_height(lines))
+        # Declared font sizes say more than box heights do, but only where the body text
+        # declares its size too: a size on the headlines alone compares with nothing.
+        sized = [
+            source.size
+            for block, source in zip(blocks, self._blocks, strict=True)
+            if source.size
+            for _ in range(len(block.text()))
+        ]
+        characters = sum(len(block.text()) for block in blocks)
+        body = statistics.median(sized) if sized and len(sized) * 2 > characters else None
+        for block, source in zip(blocks, self._blocks, strict=True):
+            if body is not None and source.size:
+                source.heading = source.size >= HEADING_SIZE_RATIO * body
+            else:
+                source.heading = block.heading
+
+    def _layout_block(self, index: int, words: range | None = None) -> LayoutBlock:
+        source = self._blocks[index]
+        block = LayoutBlock(heading=source.heading, ident=source.ident)
+        for line in source.lines:
+            if words is None:
+                texts = line.words
+            else:
+                first = max(words.start - line.first_word, 0)
+                texts = line.words[first : max(words.stop - line.first_word, 0)]
+            text = join_lines(texts)
+            if text:
+                block.lines.append(LayoutLine(text, line.page, line.box))
+        return block
+
+    def blocks(self) -> list[LayoutBlock]:
+        """Every text block with text, in document order, headings marked by size.
+
+        Raises:
+            BadInput: The document has no text.
+        """
+        blocks = [self._layout_block(index) for index in range(len(self._blocks))]
+        found = [block for block in blocks if block.lines]
+        if not found:
+            raise BadInput(self.location, "ALTO file has no text")
+        return found
+
+    def has(self, ident: str) -> bool:
+        """True if the ID names an element of the document (with words or without)."""
+        return ident in self._ids
+
+    def area(self, begin: str, end: str | None = None) -> list[LayoutBlock]:
+        """The words from the element ``begin`` to the element ``end`` (inclusive), as blocks.
+
+        Each ALTO block the range touches gives one block holding the range's part of it.
+        An ID of an element without words (an illustration) gives nothing.
+        """
+        if begin not in self._spans:
+            return []
+        first = self._spans[begin][0]
+        last = self._spans.get(end or begin, self._spans[begin])[1]
+        if last <= first:
+            return []
+        touched = sorted({self._word_lines[word][0] for word in range(first, last)})
+        blocks = [self._layout_block(index, range(first, last)) for index in touched]
+        return [block for block in blocks if block.lines]
+
+
 def alto_blocks(root: etree._Element, location: str) -> list[LayoutBlock]:
-    """The text blocks of an ALTO document in document order, headings marked by size.
+    """The paragraphs and headings of an ALTO document in document order.
+
+    Each ALTO block is split further into paragraphs at indented first lines and wide
+    line gaps (OCR engines often write a column's paragraphs as one block).
 
     Raises:
         BadInput: The document has no text.
     """
-    font_sizes = {
-        style.get("ID", ""): _number(style.get("FONTSIZE"))
-        for style in root.iter()
-        if local_name(style) == "TextStyle"
-    }
-    blocks: list[LayoutBlock] = []
-    styled: dict[int, float] = {}
-    for page_number, page in enumerate(
-        (element for element in root.iter() if local_name(element) == "Page"), start=1
-    ):
-        number = int(_number(page.get("PHYSICAL_IMG_NR")) or page_number)
-        for element in page.iter():
-            if local_name(element) != "TextBlock":
-                continue
-            block = LayoutBlock(ident=element.get("ID", ""))
-            for line in element:
-                if local_name(line) == "TextLine":
-                    text = _line_text(line)
-                    if text:
-                        block.lines.append(LayoutLine(text, number, _box(line)))
-            if block.lines:
-                size = _style_size(element, font_sizes)
-                if size:
-                    styled[len(blocks)] = size
-                blocks.append(block)
-    if not blocks:
-        raise BadInput(location, "ALTO file has no text")
-    mark_headings(blocks, body_line_height([line for b in blocks for line in b.lines]))
-    if styled:
-        # Declared font sizes, where given, say more than box heights do.
-        body = statistics.median(styled.values())
-        for index, size in styled.items():
-            blocks[index].heading = size >= HEADING_SIZE_RATIO * body
-    return blocks
+    return split_paragraphs(AltoDocument(root, location).blocks())
 
 
-def _line_text(line: etree._Element) -> str:
-    words: list[str] = []
-    for item in line:
-        if local_name(item) != "String":
+def split_paragraphs(blocks: list[LayoutBlock]) -> list[LayoutBlock]:
+    """Split each block at first-line indents and wide gaps, keeping its heading flag."""
+    lines = [line for block in blocks for line in block.lines if not block.heading]
+    if not lines:
+        return blocks
+    spacing = page_spacing(lines)
+    split: list[LayoutBlock] = []
+    for block in blocks:
+        if block.heading or len(block.lines) < 2 or not left_aligned(block.lines, spacing.body):
+            split.append(block)
             continue
-        kind = item.get("SUBS_TYPE")
-        if kind == "HypPart2":
-            continue  # the whole word came with its first part
-        content = item.get("SUBS_CONTENT") if kind == "HypPart1" else item.get("CONTENT")
-        if content:
-            words.append(content)
-    return join_lines(words)
+        for index, part in enumerate(blocks_from_columns([block.lines], spacing, sizes=False)):
+            part.heading = False
+            part.ident = block.ident if index == 0 else f"{block.ident}#{index}"
+            split.append(part)
+    return split
+
+
+def _word(element: etree._Element) -> str:
+    kind = element.get("SUBS_TYPE")
+    if kind == "HypPart2":
+        return ""  # the whole word came with its first part
+    if kind == "HypPart1" and element.get("SUBS_CONTENT"):
+        return element.get("SUBS_CONTENT", "")
+    return element.get("CONTENT", "")
 
 
 def _style_size(block: etree._Element, font_sizes: dict[str, float | None]) -> float | None:
@@ -110,7 +229,7 @@ def _number(value: str | None) -> float | None:
         return None
 
 
-def _box(element: etree._Element) -> tuple[float, float, float, float]:
+def _box(element: etree._Element) -> Box:
     x = _number(element.get("HPOS")) or 0.0
     y = _number(element.get("VPOS")) or 0.0
     return (
@@ -119,98 +238,3 @@ def _box(element: etree._Element) -> tuple[float, float, float, float]:
         x + (_number(element.get("WIDTH")) or 0.0),
         y + (_number(element.get("HEIGHT")) or 0.0),
     )
-
-
-def mets_articles(root: etree._Element, path: Path) -> list[list[LayoutBlock]]:
-    """The articles of a METS issue as lists of ALTO blocks, in structMap order.
-
-    Without article divisions in a logical structMap, every ALTO file's blocks are one
-    list (the caller segments them like a page).
-
-    Raises:
-        BadInput: An ALTO file is missing, outside the METS folder, or an area names a
-            block the ALTO file does not have.
-    """
-    location = str(path)
-    files = alto_files(root, path)
-    blocks: dict[str, dict[str, LayoutBlock]] = {}
-
-    def block(file_id: str, block_id: str) -> LayoutBlock:
-        if file_id not in files:
-            raise BadInput(location, f"structMap area names file {file_id!r}, not in fileSec")
-        if file_id not in blocks:
-            alto_path = files[file_id]
-            alto = read_xml(alto_path)
-            if not is_alto(alto):
-                raise BadInput(str(alto_path), "not an ALTO file (named in the METS fileSec)")
-            blocks[file_id] = {b.ident: b for b in alto_blocks(alto, str(alto_path))}
-        if block_id not in blocks[file_id]:
-            raise BadInput(location, f"structMap area names block {block_id!r}, not in {file_id}")
-        return blocks[file_id][block_id]
-
-    articles: list[list[LayoutBlock]] = []
-    for struct_map in root.iter():
-        if local_name(struct_map) != "structMap" or struct_map.get("TYPE", "").upper() != "LOGICAL":
-            continue
-        for div in struct_map.iter():
-            if local_name(div) != "div" or div.get("TYPE", "").lower() not in _ARTICLE_TYPES:
-                continue
-            article: list[LayoutBlock] = []
-            for area in div.iter():
-                if local_name(area) == "area" and area.get("BEGIN"):
-                    found = block(area.get("FILEID", ""), area.get("BEGIN", ""))
-                    if _in_heading(area, div):
-                        found.heading = True
-                    article.append(found)
-            if article:
-                articles.append(article)
-    if articles:
-        return articles
-    whole: list[LayoutBlock] = []
-    for file_id in files:
-        alto = read_xml(files[file_id])
-        if is_alto(alto):
-            whole.extend(alto_blocks(alto, str(files[file_id])))
-    if not whole:
-        raise BadInput(location, "METS file names no ALTO text")
-    return [whole]
-
-
-def _in_heading(area: etree._Element, article: etree._Element) -> bool:
-    parent = area.getparent()
-    while parent is not None and parent is not article:
-        if local_name(parent) == "div" and parent.get("TYPE", "").lower() in _HEADING_TYPES:
-            return True
-        parent = parent.getparent()
-    return False
-
-
-def alto_files(root: etree._Element, path: Path) -> dict[str, Path]:
-    """The ALTO files a METS file's fileSec names, by file id (resolved paths).
-
-    Raises:
-        BadInput: A remote or missing file, one outside the METS folder, or none at all.
-    """
-    folder = path.resolve().parent
-    files: dict[str, Path] = {}
-    for element in root.iter():
-        if local_name(element) != "file":
-            continue
-        for locator in element:
-            if local_name(locator) != "FLocat":
-                continue
-            href = locator.get(_XLINK_HREF, "")
-            parsed = urlparse(href)
-            if parsed.scheme not in ("", "file"):
-                raise BadInput(str(path), f"fileSec names {href!r}; only local files are read")
-            target = (folder / unquote(parsed.path)).resolve()
-            if not target.is_relative_to(folder):
-                raise BadInput(str(path), f"fileSec names {href!r}, outside the METS folder")
-            if target.suffix.lower() not in (".xml", ".alto"):
-                continue  # images and PDFs of the issue
-            if not target.is_file():
-                raise BadInput(str(path), f"ALTO file {href!r} named in the METS is missing")
-            files[element.get("ID", "")] = target
-    if not files:
-        raise BadInput(str(path), "METS fileSec names no ALTO (.xml) files")
-    return files

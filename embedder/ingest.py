@@ -31,6 +31,7 @@ from typing import Any, Literal
 
 from semsearch.embedder.base import TextEmbedder
 from semsearch.embedder.cleaning import (
+    HEADING_MAX_CHARS,
     clean_heading,
     clean_text,
     normalize_width,
@@ -53,8 +54,9 @@ from semsearch.embedder.fields import (
     check_unicode,
     string_field,
 )
-from semsearch.embedder.layout import page_lines_from_blocks
+from semsearch.embedder.layout import LayoutBlock, page_lines_from_blocks
 from semsearch.embedder.layout_files import LayoutGroups, mets_members, read_layout
+from semsearch.embedder.mets import MetsPart, MetsUnit, Role
 from semsearch.embedder.newspaper import (
     Byline,
     PageArticle,
@@ -622,20 +624,88 @@ def untitled_title(text: str, limit: int) -> str:
 def _layout_articles(
     path: Path, layout: LayoutGroups, options: IngestOptions, on_bad: OnBad
 ) -> Iterator[Article]:
-    """Articles of a layout file: each group segmented like a page, or one article each."""
+    """Articles of a layout file: each page segmented into articles, or a METS issue's."""
+    issue = layout.issue
+    if issue is not None:
+        # What the METS says of the issue comes first; the options fill in the rest.
+        options = replace(
+            options,
+            source=issue.source or options.source,
+            date=issue.date or options.date,
+        )
     for group in layout.groups:
-        lines = page_lines_from_blocks(group)
-        if not layout.articles:
-            yield from _page_articles(path, lines, options, on_bad)
+        yield from _page_articles(path, page_lines_from_blocks(group), options, on_bad)
+    if issue is None or not issue.units:
+        return
+    banners = compile_banners(options.banners)
+    date = options.date or date_from_filename(path.name)
+    year_hint: int | None = None
+    for unit in issue.units:
+        if not any(char.isalnum() for part in unit.parts for char in part.block.text()):
+            continue  # a division with no words (a rule, a picture, OCR noise)
+        try:
+            article = _mets_article(unit, banners, date, year_hint, str(path), options)
+        except BadInput as error:
+            on_bad(error)
             continue
-        pieces = list(split_page(lines))
-        if not pieces:
-            continue
-        # The METS says this is one article: later pieces' headings are its sub-headings.
-        whole = pieces[0]
-        for piece in pieces[1:]:
-            whole.body.extend([*piece.headings, *piece.body])
-        yield from _page_articles(path, [], options, on_bad, articles=[whole])
+        year_hint = year_hint or year_in_text([article.title, article.text])
+        yield article
+
+
+def _mets_article(
+    unit: MetsUnit,
+    banners: list[Any],
+    date: str | None,
+    year_hint: int | None,
+    location: str,
+    options: IngestOptions,
+) -> Article:
+    """One article of a METS issue: headings as the METS marks them, its blocks as paragraphs.
+
+    The title is the MODS title, else the heading blocks, else the division's label, else
+    a short first line standing alone, else the first sentence.
+    """
+    headings = [part for part in unit.parts if part.role is not Role.BODY]
+    body = [part.block for part in unit.parts if part.role is Role.BODY]
+    if not body:
+        # Only large type (a notice, an advertisement): that is its text.
+        headings, body = [], [part.block for part in headings]
+    if not headings and len(body) > 1 and _names_the_article(body[0], unit):
+        headings, body = [MetsPart(body[0], Role.HEADING)], body[1:]
+    page_article = PageArticle(
+        headings=[PageLine(part.block.text(), 1, part.block.region()) for part in headings],
+        body=[PageLine(block.text(), 1, block.region()) for block in body],
+    )
+    located = f"{location} ({unit.kind} {unit.ident})"
+    article = _page_article(page_article, banners, date, year_hint, located, options)
+    if any(part.role is not Role.HEADING for part in headings):
+        # The METS names kicker, title and subtitle: no guessing from the lines.
+        said = {
+            role: " ".join(p.block.text() for p in headings if p.role is role) or None
+            for role in (Role.KICKER, Role.TITLE, Role.SUBTITLE)
+        }
+        article.kicker, article.subtitle = said[Role.KICKER], said[Role.SUBTITLE]
+        article.title = clean_heading(said[Role.TITLE] or said[Role.SUBTITLE] or "")
+        article.metadata.pop("banners", None)
+    title = unit.title or (article.title if headings else None) or unit.label or article.title
+    article.title = clean_heading(title)
+    article.id = content_hash(article.title, article.text)
+    article.source, article.section = options.source, unit.section or options.section
+    article.metadata["mets_division"] = unit.ident
+    return article
+
+
+def _names_the_article(block: LayoutBlock, unit: MetsUnit) -> bool:
+    # A first block in body type that says the title the METS gives, or, without one, a
+    # short line standing alone, is the article's headline.
+    given = unit.title or unit.label
+    if given:
+        return _letters(block.text()) == _letters(given)
+    return len(block.lines) == 1 and len(block.text()) <= HEADING_MAX_CHARS
+
+
+def _letters(text: str) -> str:
+    return "".join(char for char in text.casefold() if char.isalnum())
 
 
 def _regions(regions: Sequence[Region | None], lines: Iterable[int]) -> tuple[Region, ...]:

@@ -23,16 +23,53 @@ Box = tuple[float, float, float, float]
 
 # A line this much taller than the page's body lines is a heading (headline, kicker, banner).
 HEADING_SIZE_RATIO = 1.25
-# A vertical gap of at least this many body-line heights separates paragraphs in a column.
+# A vertical gap of at least this many body-line heights separates paragraphs in a column,
+# and so does one this much wider than the page's usual gap between lines (its leading).
 PARAGRAPH_GAP_LINES = 0.6
+PARAGRAPH_GAP_OVER_LEADING = 0.4
 # A first line indented by at least this many body-line heights starts a paragraph.
 INDENT_LINES = 0.8
+# Heading lines whose heights differ by at most this share are set in one size.
+HEADING_SAME_SIZE = 0.12
+# Lines of one heading size closer than this many of their own heights are one wrapped
+# heading; on a page set with wider leading, closer than its leading (in body-line heights)
+# plus the margin below.
+HEADING_WRAP_GAP = 0.6
+HEADING_WRAP_OVER_LEADING = 0.4
 # Empty bands narrower than this (in body-line heights) do not cut a region in XY-cut.
 MIN_COLUMN_GAP_LINES = 0.5
 MIN_ROW_GAP_LINES = 0.7
+# A row cut must also be this much wider than the leading: with generous line spacing the
+# lines of side-by-side columns would otherwise be cut into rows, read across the columns.
+ROW_GAP_OVER_LEADING = 0.35
+# Gaps wider than this many body-line heights are not leading (a headline, a picture).
+MAX_LEADING_LINES = 2.0
+# Lines looked at below each line to find the next one in its column.
+_LEADING_LOOKAHEAD = 40
 
 _CJK = r"\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef"
 _CJK_EDGE_RE = re.compile(f"[{_CJK}]")
+
+
+@dataclass(frozen=True)
+class Spacing:
+    """A page's body-line height and its leading (usual empty gap between body lines)."""
+
+    body: float
+    leading: float = 0.0
+
+    @property
+    def row_gap(self) -> float:
+        """The narrowest empty band that cuts a region into rows."""
+        return max(MIN_ROW_GAP_LINES * self.body, self.leading + ROW_GAP_OVER_LEADING * self.body)
+
+    @property
+    def paragraph_gap(self) -> float:
+        """The narrowest gap between two lines of a column that separates paragraphs."""
+        return max(
+            PARAGRAPH_GAP_LINES * self.body,
+            self.leading + PARAGRAPH_GAP_OVER_LEADING * self.body,
+        )
 
 
 @dataclass(frozen=True)
@@ -106,10 +143,10 @@ def lines_from_glyphs(
                 parts.append(" ")
             continue
         if box is not None:
-            height = box[3] - box[1]
-            same_line = box[1] <= (y0 + y1) / 2 <= box[3] and (
-                -0.5 * height <= x0 - last_right <= max_gap * height
-            )
+            # Either band may be flat: a lone ``一`` or ``—`` has a box a point high.
+            height = max(box[3] - box[1], y1 - y0)
+            same_band = box[1] <= (y0 + y1) / 2 <= box[3] or y0 <= (box[1] + box[3]) / 2 <= y1
+            same_line = same_band and -0.5 * height <= x0 - last_right <= max_gap * height
             if not same_line:
                 close()
         if box is None:
@@ -126,8 +163,54 @@ def layout_blocks(lines: Sequence[LayoutLine]) -> list[LayoutBlock]:
     """Lines of one page in any order → paragraphs and headings in reading order."""
     if not lines:
         return []
+    spacing = page_spacing(lines)
+    blocks = blocks_from_columns(order_lines(lines, spacing), spacing)
+    return join_wrapped_headings(blocks, spacing)
+
+
+def page_spacing(lines: Sequence[LayoutLine]) -> Spacing:
+    """The body-line height and the leading of a page's body text."""
     body = body_line_height(lines)
-    return blocks_from_columns(order_lines(lines, body), body)
+    heading = HEADING_SIZE_RATIO * body
+    ordered = sorted((line for line in lines if line.size < heading), key=lambda item: item.box[1])
+    gaps: list[float] = []
+    for index, line in enumerate(ordered):
+        # The next body line below this one in the same column: overlapping horizontally.
+        for below in ordered[index + 1 : index + 1 + _LEADING_LOOKAHEAD]:
+            if below.box[1] >= line.box[3] - 0.5 * body and _overlap(line.box, below.box):
+                gap = below.box[1] - line.box[3]
+                if gap <= MAX_LEADING_LINES * body:
+                    gaps.append(max(gap, 0.0))
+                break
+    return Spacing(body, statistics.median(gaps) if gaps else 0.0)
+
+
+def join_wrapped_headings(blocks: Sequence[LayoutBlock], spacing: Spacing) -> list[LayoutBlock]:
+    """Join heading blocks that are one headline wrapped over several lines.
+
+    XY-cut puts each line of a headline set with generous leading in a row of its own;
+    consecutive heading blocks of one size, close for that size and overlapping
+    horizontally, are one heading.
+    """
+    joined: list[LayoutBlock] = []
+    for block in blocks:
+        previous = joined[-1] if joined else None
+        if (
+            previous is not None
+            and previous.heading
+            and block.heading
+            and previous.lines[-1].page == block.lines[0].page
+            and _same_heading(previous.lines[-1], block.lines[0], spacing)
+            and _overlap(previous.lines[-1].box, block.lines[0].box)
+        ):
+            previous.lines.extend(block.lines)
+            continue
+        joined.append(block)
+    return joined
+
+
+def _overlap(upper: Box, lower: Box) -> bool:
+    return min(upper[2], lower[2]) > max(upper[0], lower[0])
 
 
 def body_line_height(lines: Sequence[LayoutLine]) -> float:
@@ -163,7 +246,7 @@ def page_lines_from_blocks(blocks: Iterable[LayoutBlock]) -> Iterator[PageLine]:
         yield PageLine(text, gap, block.region())
 
 
-def order_lines(lines: Sequence[LayoutLine], body_height: float) -> list[list[LayoutLine]]:
+def order_lines(lines: Sequence[LayoutLine], spacing: Spacing) -> list[list[LayoutLine]]:
     """Put the lines of one page in reading order by recursive XY-cut.
 
     A region is first cut at every horizontal empty band wider than line spacing (rows of
@@ -177,14 +260,14 @@ def order_lines(lines: Sequence[LayoutLine], body_height: float) -> list[list[La
     """
     if not lines:
         return []
-    rows = _horizontal_slabs(lines, MIN_ROW_GAP_LINES * body_height)
+    rows = _horizontal_slabs(lines, spacing.row_gap)
     if len(rows) > 1:
-        return [column for row in rows for column in order_lines(row, body_height)]
-    column_cut = _vertical_cut(lines, MIN_COLUMN_GAP_LINES * body_height)
+        return [column for row in rows for column in order_lines(row, spacing)]
+    column_cut = _vertical_cut(lines, MIN_COLUMN_GAP_LINES * spacing.body)
     if column_cut is not None:
         left = [line for line in lines if line.box[2] <= column_cut]
         right = [line for line in lines if line.box[2] > column_cut]
-        return order_lines(left, body_height) + order_lines(right, body_height)
+        return order_lines(left, spacing) + order_lines(right, spacing)
     return [sorted(lines, key=lambda line: (line.box[1], line.box[0]))]
 
 
@@ -212,28 +295,61 @@ def _horizontal_slabs(lines: Sequence[LayoutLine], min_gap: float) -> list[list[
 
 
 def blocks_from_columns(
-    columns: Iterable[Sequence[LayoutLine]], body_height: float
+    columns: Iterable[Sequence[LayoutLine]], spacing: Spacing, *, sizes: bool = True
 ) -> list[LayoutBlock]:
     """Group each column's lines into paragraphs and headings.
 
     A block ends at a wide vertical gap, an indented first line, or a change between
-    heading-sized and body-sized lines; it never runs across columns.
+    heading-sized and body-sized lines; it never runs across columns. Heading lines of one
+    size set close together (for their size) are one heading wrapped over several lines.
+    With ``sizes`` off, line heights neither mark headings nor end blocks (the caller
+    knows which blocks are headings, as ALTO does).
     """
     blocks: list[LayoutBlock] = []
+    body_height = spacing.body
     heading_size = HEADING_SIZE_RATIO * body_height
     for column in columns:
         left = min(line.box[0] for line in column)
+        indents = _indents_mark_paragraphs(column, body_height)
         previous: LayoutLine | None = None
         for line in column:
-            heading = line.size >= heading_size
-            starts = (
-                previous is None
-                or heading != blocks[-1].heading
-                or line.box[1] - previous.box[3] >= PARAGRAPH_GAP_LINES * body_height
-                or (not heading and line.box[0] - left >= INDENT_LINES * body_height)
-            )
+            heading = sizes and line.size >= heading_size
+            if previous is None or heading != blocks[-1].heading:
+                starts = True
+            elif heading:
+                starts = not _same_heading(previous, line, spacing)
+            else:
+                starts = line.box[1] - previous.box[3] >= spacing.paragraph_gap or (
+                    indents and line.box[0] - left >= INDENT_LINES * body_height
+                )
             if starts:
                 blocks.append(LayoutBlock(heading=heading))
             blocks[-1].lines.append(line)
             previous = line
     return blocks
+
+
+def left_aligned(lines: Sequence[LayoutLine], body_height: float) -> bool:
+    """True if most lines start at the left edge (indents then mark paragraphs).
+
+    Centred or ragged text (verse, a notice, a table) starts most lines elsewhere, and
+    its "indents" are no paragraph breaks.
+    """
+    left = min(line.box[0] for line in lines)
+    indented = sum(1 for line in lines if line.box[0] - left >= INDENT_LINES * body_height)
+    return indented * 2 <= len(lines)
+
+
+def _indents_mark_paragraphs(column: Sequence[LayoutLine], body_height: float) -> bool:
+    body = [line for line in column if line.size < HEADING_SIZE_RATIO * body_height]
+    return not body or left_aligned(body, body_height)
+
+
+def _same_heading(previous: LayoutLine, line: LayoutLine, spacing: Spacing) -> bool:
+    # A headline wrapped onto a second line keeps its size and the page's line spacing; a
+    # subtitle or kicker is set smaller, and a new headline stands further off.
+    size = max(previous.size, line.size)
+    similar = abs(previous.size - line.size) <= HEADING_SAME_SIZE * size
+    leading = spacing.leading / spacing.body if spacing.body else 0.0
+    wrap_gap = max(HEADING_WRAP_GAP, leading + HEADING_WRAP_OVER_LEADING) * size
+    return similar and line.box[1] - previous.box[3] < wrap_gap

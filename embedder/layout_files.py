@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from semsearch.embedder.alto import alto_blocks, alto_files, is_alto, is_mets, mets_articles
+from semsearch.embedder.alto import alto_blocks, is_alto, is_mets
 from semsearch.embedder.hocr import hocr_blocks
 from semsearch.embedder.layout import LayoutBlock
+from semsearch.embedder.mets import MetsIssue, alto_files, read_mets
 from semsearch.embedder.reading import BadInput, Format, detect_format, read_sample
 from semsearch.embedder.xmlsafe import read_xml
 
@@ -24,10 +25,14 @@ LAYOUT_CACHE_FILES = 8
 
 @dataclass(frozen=True)
 class LayoutGroups:
-    """Blocks of a file: ``articles`` True when each group is one article (METS)."""
+    """Blocks of a file, each group a page (or document) to segment into articles.
+
+    ``issue`` is set for METS: its articles as the METS defines them (then ``groups``
+    is empty) or its pages, and the issue's metadata.
+    """
 
     groups: tuple[tuple[LayoutBlock, ...], ...]
-    articles: bool = False
+    issue: MetsIssue | None = None
 
 
 def read_layout(path: Path, file_format: Format, *, ocr: bool, max_pages: int) -> LayoutGroups:
@@ -44,6 +49,10 @@ def read_layout(path: Path, file_format: Format, *, ocr: bool, max_pages: int) -
         InputError: OCR is on but Tesseract is not installed.
     """
     stat = path.stat()
+    if file_format is Format.METS:
+        # An issue's text is in the ALTO files it names, which the key below cannot see;
+        # reading METS/ALTO again is cheap next to the OCR the cache is there to save.
+        return _read_cached.__wrapped__(path.resolve(), 0, 0, file_format, ocr, max_pages)
     return _read_cached(path.resolve(), stat.st_mtime_ns, stat.st_size, file_format, ocr, max_pages)
 
 
@@ -78,9 +87,8 @@ def _read_cached(
         return LayoutGroups((tuple(hocr_blocks(root, location)),))
     root = read_xml(path)
     if file_format is Format.METS or is_mets(root):
-        groups = mets_articles(root, path)
-        articles = len(groups) > 1 or _has_articles(root)
-        return LayoutGroups(tuple(tuple(group) for group in groups), articles=articles)
+        issue = read_mets(root, path)
+        return LayoutGroups(issue.pages, issue=issue)
     if not is_alto(root):
         raise BadInput(location, "not an ALTO file")
     return LayoutGroups((tuple(alto_blocks(root, location)),))
@@ -103,12 +111,3 @@ def mets_members(files: Iterable[Path]) -> set[Path]:
         except BadInput:
             continue
     return members
-
-
-def _has_articles(root: object) -> bool:
-    from semsearch.embedder.xmlsafe import local_name
-
-    return any(
-        local_name(div) == "div" and div.get("TYPE", "").lower() == "article"
-        for div in root.iter()  # type: ignore[attr-defined]
-    )

@@ -39,10 +39,13 @@ def seed_page() -> Path:
     return pages[0]
 
 
-def page_html(page: Path) -> str:
-    """The .txt page as a three-column newspaper page in HTML (headings span the columns)."""
+def page_html(page: Path, *, style: str = "") -> str:
+    """The .txt page as a three-column newspaper page in HTML (headings span the columns).
+
+    ``style`` is CSS added after the page's own (to vary leading, headline width, ...).
+    """
     lines = page.read_text(encoding="utf-8").splitlines()
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><style>{_STYLE}</style>"]
+    parts = [f"<!doctype html><html><head><meta charset='utf-8'><style>{_STYLE}{style}</style>"]
     parts.append("</head><body>")
     banners = compile_banners()
     for article in split_page(page_lines(lines)):
@@ -64,8 +67,8 @@ def page_html(page: Path) -> str:
     return "\n".join(parts)
 
 
-def render_pdf(page: Path, out: Path) -> Path:
-    """Print the page's HTML to PDF with headless Chromium.
+def render_pdf(page: Path, out: Path, *, style: str = "") -> Path:
+    """Print the page's HTML (with ``style`` added, see :func:`page_html`) to PDF.
 
     Raises:
         RuntimeError: Chromium is not installed or failed.
@@ -73,7 +76,7 @@ def render_pdf(page: Path, out: Path) -> Path:
     if CHROMIUM is None:
         raise RuntimeError(f"chromium not installed ({CHROMIUM_INSTALL})")
     source = out.with_suffix(".html")
-    source.write_text(page_html(page), encoding="utf-8")
+    source.write_text(page_html(page, style=style), encoding="utf-8")
     command = [
         CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
         f"--print-to-pdf={out}", source.as_uri(),

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from semsearch.embedder.alto import split_paragraphs
 from semsearch.embedder.errors import InputError
 from semsearch.embedder.ingest import IngestOptions, IngestStats, iter_articles
-from semsearch.embedder.layout import LayoutLine, layout_blocks
+from semsearch.embedder.layout import LayoutBlock, LayoutLine, layout_blocks
 from semsearch.embedder.pdf import read_pdf
 from semsearch.embedder.reading import BadInput
 from semsearch.index import Collection
@@ -141,6 +142,69 @@ def test_columns_are_read_before_the_next_row() -> None:
         "第二篇标题",
     ]
     assert [b.heading for b in blocks] == [True, False, False, True]
+
+
+def test_a_headline_wrapped_over_two_rows_is_one_heading() -> None:
+    # Set with generous leading, each headline line is a row of its own for XY-cut.
+    def line(text: str, y0: float, height: float, x0: float = 0) -> LayoutLine:
+        return LayoutLine(text, 1, (x0, y0, x0 + 300, y0 + height))
+
+    lines = [
+        line("全力以赴打造数字经", 0, 30),
+        line("济发展新高地", 42, 30, x0=40),
+        line("——副题一行", 90, 20),
+        *(line(f"正文第{i}行。", 130 + 15 * i, 10) for i in range(6)),
+    ]
+    blocks = layout_blocks(lines)
+    assert [b.text() for b in blocks[:2]] == ["全力以赴打造数字经济发展新高地", "——副题一行"]
+    assert blocks[0].heading and blocks[1].heading and not blocks[2].heading
+
+
+def test_generous_leading_does_not_read_across_columns() -> None:
+    # Two columns, lines 10 high at a pitch of 20: each gap between lines is as wide as
+    # a line, wider than a fixed row cut, yet it is leading, not a row boundary.
+    lines = [
+        LayoutLine(f"{side}栏第{i}行", 1, (x0, 20.0 * i, x0 + 100, 20.0 * i + 10))
+        for side, x0 in (("左", 0.0), ("右", 120.0))
+        for i in range(8)
+    ]
+    (left, right) = layout_blocks(lines)
+    assert left.text().startswith("左栏第0行左栏第1行") and "右" not in left.text()
+    assert right.text().startswith("右栏第0行")
+
+
+def test_alto_blocks_split_at_indents_unless_the_text_is_centred() -> None:
+    def block(starts: list[float]) -> LayoutBlock:
+        return LayoutBlock(
+            [LayoutLine(f"第{i}行", 1, (x0, 15.0 * i, 300.0, 15.0 * i + 10)) for i, x0 in enumerate(starts)]
+        )
+
+    indented = block([20, 0, 0, 20, 0])  # two paragraphs, first lines indented
+    centred = block([40, 0, 60, 30, 50])  # verse or a notice: most lines start elsewhere
+    assert [len(b.lines) for b in split_paragraphs([indented])] == [3, 2]
+    assert [len(b.lines) for b in split_paragraphs([centred])] == [5]
+
+
+@pytest.mark.parametrize(
+    "style",
+    [
+        "body { line-height: 1.9; } h1 { font-size: 30pt; width: 60%; margin: 0 auto 3mm; }",
+        "p { margin: 0 0 0.7em; text-indent: 0; } .cols { column-count: 4; }",
+    ],
+    ids=["leading-1.9-wrapped-headline", "spaced-paragraphs-4-columns"],
+)
+def test_pdf_layouts_give_the_txt_pages_titles_and_paragraphs(
+    style: str, txt_articles: list, tmp_path: Path
+) -> None:
+    if pages.CHROMIUM is None:
+        pytest.skip(f"needs Chromium to print the test page ({pages.CHROMIUM_INSTALL})")
+    pdf = pages.render_pdf(pages.seed_page(), tmp_path / "page-2023-04-20.pdf", style=style)
+    articles = list(iter_articles([pdf]))
+    assert [a.title for a in articles] == [a.title for a in txt_articles]
+    assert [a.kicker for a in articles] == [a.kicker for a in txt_articles]
+    assert [[p.text for p in a.paragraphs] for a in articles] == [
+        [p.text for p in a.paragraphs] for a in txt_articles
+    ]
 
 
 HOCR = """<?xml version="1.0" encoding="UTF-8"?>

@@ -1,0 +1,130 @@
+"""METS issues in the libraries' profiles: British Library (structLink arcs to page areas
+naming ALTO word ranges) and Europeana Newspapers (areas inside article divisions, files
+under ``file://./`` URLs). Fixtures: tests/fixtures (self-made, see the README there).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from semsearch.embedder.ingest import IngestStats, iter_articles
+from semsearch.embedder.reading import BadInput
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+BL = FIXTURES / "mets-bl" / "0000001_18550922_mets.xml"
+EUROPEANA = FIXTURES / "mets-europeana" / "18210801_1" / "18210801_1-METS.xml"
+
+
+def test_british_library_articles_come_from_structlink_arcs() -> None:
+    articles = list(iter_articles([BL]))
+    assert [a.title for a in articles] == [
+        "LATEST INTELLIGENCE.",  # a block set large
+        "THE HARVEST.",  # the MODS title, its printed line taken out of the body
+        "Corn was sold at forty shillings a quarter.",  # neither: the first sentence
+    ]
+    assert {a.date for a in articles} == {"1855-09-22"}
+    assert {a.source for a in articles} == {"The Test Gazette."}
+    assert all("GAZETTE" not in a.text for a in articles)  # the masthead is in no article
+    first, harvest, corn = articles
+    # Indented first lines inside one ALTO block start paragraphs.
+    assert [p.text[:8] for p in first.paragraphs] == ["The mail", "A public"]
+    # Continued on page 2: one paragraph rejoined across the page break.
+    (paragraph,) = harvest.paragraphs
+    assert "THE HARVEST" not in harvest.text
+    assert "every parish of the county, and prices" in paragraph.text
+    assert [r.page for r in paragraph.regions] == [1, 2]
+    # Page 2's first block is shared: the areas' word ranges split it between articles.
+    assert "Corn was sold" not in harvest.text and corn.text.startswith("Corn was sold")
+
+
+def test_old_style_smlink_elements_link_articles_too(tmp_path: Path) -> None:
+    folder = tmp_path / "issue"
+    shutil.copytree(BL.parent, folder)
+    mets = folder / BL.name
+    text = mets.read_text(encoding="utf-8")
+    start, end = text.index("<mets:structLink>"), text.index("</mets:structLink>")
+    links = {
+        "art0001": ["pa0001001", "pa0001002"],
+        "art0002": ["pa0001003", "pa0001004", "pa0002001"],
+        "art0003": ["pa0002003", "pa0002002"],
+    }
+    old = "".join(
+        f'<mets:smLink xlink:from="{article}" xlink:to="{area}"/>'
+        for article, areas in links.items()
+        for area in areas
+    )
+    mets.write_text(text[: start + len("<mets:structLink>")] + old + text[end:], encoding="utf-8")
+    assert [a.id for a in iter_articles([mets])] == [a.id for a in iter_articles([BL])]
+
+
+def test_europeana_profile_reads_headings_sections_and_advertisements() -> None:
+    articles = list(iter_articles([EUROPEANA]))
+    assert [(a.title, a.section) for a in articles] == [
+        ("– ALLEMAGNE, NOUVELLES DE VIENNE.", None),  # two MODS titleInfo parts
+        ("LA FOIRE DE BEAUCAIRE", None),
+        ("Cours du 31 juillet", "Bourse de Paris."),  # the section's MODS title
+        ("A VENDRE, une maison de campagne près de Sceaux.", "advertisement"),
+    ]
+    vienne, foire, _, advert = articles
+    assert {a.date for a in articles} == {"1821-08-01"}  # MODS dateIssued 01.08.1821
+    assert {a.source for a in articles} == {"Le Journal d'essai"}
+    assert foire.kicker == "On nous écrit de Lyon"  # OVERLINE
+    assert foire.subtitle == "Les marchands sont moins nombreux que l'an passé"  # SUBHEADLINE
+    assert "ALLEMAGNE" not in vienne.text and len(vienne.paragraphs) == 3
+    # The advertisement is a record of its own, never glued to an article.
+    assert all("Sceaux" not in a.text for a in articles if a is not advert)
+    assert all("JOURNAL D'ESSAI" not in a.text.upper() for a in articles)  # masthead
+
+
+@pytest.mark.parametrize(
+    ("href", "reason"),
+    [
+        ("file://./../outside.xml", "outside the METS folder"),
+        ("file:///etc/outside.xml", "outside the METS folder"),
+        ("../ALTO/../../outside.xml", "outside the METS folder"),
+        ("file://server/share/page.xml", "only local files are read"),
+        ("https://example.org/page.xml", "only local files are read"),
+    ],
+)
+def test_paths_leaving_the_mets_folder_stay_refused(tmp_path: Path, href: str, reason: str) -> None:
+    folder = tmp_path / "issue" / "18210801_1"
+    shutil.copytree(EUROPEANA.parent, folder)
+    (tmp_path / "issue" / "outside.xml").write_text("<alto/>", encoding="utf-8")
+    mets = folder / EUROPEANA.name
+    text = mets.read_text(encoding="utf-8").replace("file://./ALTO/18210801_1-0001.xml", href)
+    mets.write_text(text, encoding="utf-8")
+    with pytest.raises(BadInput, match=reason):
+        list(iter_articles([mets]))
+
+
+def test_missing_alto_is_an_error_but_missing_images_are_not(tmp_path: Path) -> None:
+    folder = tmp_path / "18210801_1"
+    shutil.copytree(EUROPEANA.parent, folder)
+    assert not (folder / "Viewing").exists()  # the page images are not shipped
+    assert len(list(iter_articles([folder / EUROPEANA.name]))) == 4
+    (folder / "ALTO" / "18210801_1-0001.xml").unlink()
+    with pytest.raises(BadInput, match="named in the METS is missing"):
+        list(iter_articles([folder / EUROPEANA.name]))
+
+
+def test_an_area_naming_an_unknown_block_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "18210801_1"
+    shutil.copytree(EUROPEANA.parent, folder)
+    mets = folder / EUROPEANA.name
+    mets.write_text(
+        mets.read_text(encoding="utf-8").replace('BEGIN="P1_TB00012"', 'BEGIN="P1_TB09999"'),
+        encoding="utf-8",
+    )
+    with pytest.raises(BadInput, match="P1_TB09999"):
+        list(iter_articles([mets]))
+
+
+def test_an_issue_folder_is_read_through_its_mets_only(tmp_path: Path) -> None:
+    folder = tmp_path / "bl"
+    shutil.copytree(BL.parent, folder)
+    stats = IngestStats()
+    articles = list(iter_articles([folder], stats=stats))
+    assert stats.files == 1 and len(articles) == 3  # the ALTO pages are not read again
