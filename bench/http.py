@@ -90,11 +90,17 @@ def free_port() -> int:
 
 
 def start_server(
-    index: Path, port: int, env: dict[str, str] | None = None
+    index: Path,
+    port: int,
+    env: dict[str, str] | None = None,
+    python: Path | None = None,
 ) -> subprocess.Popen[bytes]:
-    """Start ``semsearch serve`` (writes off unless ``env`` sets a key); wait for ``/readyz``."""
+    """Start ``semsearch serve`` (writes off unless ``env`` sets a key); wait for ``/readyz``.
+
+    ``python`` runs another tree's server (its own interpreter and installed code).
+    """
     command = [
-        sys.executable,
+        str(python or sys.executable),
         "-m",
         "semsearch.service.cli",
         "serve",

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -27,6 +26,7 @@ from semsearch.index.errors import ModelMismatchError
 from semsearch.index.manifest import Manifest, read_manifest
 from semsearch.index.results import CheckReport
 from semsearch.index.segments import SegmentedVectors
+from semsearch.index.store import Connection
 
 
 def check_model(path: Path, manifest: Manifest, embedder: TextEmbedder) -> None:
@@ -53,7 +53,7 @@ def check_model(path: Path, manifest: Manifest, embedder: TextEmbedder) -> None:
         )
 
 
-def check(path: Path, conn: Any) -> CheckReport:
+def check(path: Path, conn: Connection) -> CheckReport:
     """Compare manifest, SQLite and FAISS in one read transaction; nothing is changed.
 
     Args:
@@ -87,7 +87,7 @@ def check(path: Path, conn: Any) -> CheckReport:
     return CheckReport(ok=not problems, problems=problems + notes)
 
 
-def _vectors_problem(path: Path, conn: Any, generation: int) -> str | None:
+def _vectors_problem(path: Path, conn: Connection, generation: int) -> str | None:
     """What is wrong with the segments of ``generation``, or None when they fit the rows.
 
     Every live or tombstoned passage must be stored exactly once over all segments.
@@ -109,7 +109,7 @@ def _vectors_problem(path: Path, conn: Any, generation: int) -> str | None:
 
 
 def rebuild_vectors(
-    path: Path, conn: Any, embedder: Callable[[], TextEmbedder]
+    path: Path, conn: Connection, embedder: Callable[[], TextEmbedder]
 ) -> tuple[SegmentedVectors, int]:
     """Rebuild the vectors of the current rows from SQLite and commit them.
 

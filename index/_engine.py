@@ -47,6 +47,7 @@ import tantivy
 
 from semsearch.index import lexical, store
 from semsearch.index.errors import CollectionError
+from semsearch.index.store import Connection
 
 # The store's meta key naming the engine directory of the current generation.
 ENGINE_DIR_KEY = "lexical_engine"
@@ -215,7 +216,7 @@ class Engine:
 
     def apply(
         self,
-        conn: Any,
+        conn: Connection,
         passage_ids: Sequence[int],
         generation: int,
         analyzer: lexical.Analyzer,
@@ -280,7 +281,7 @@ def new_engine_dir(path: Path) -> Path:
 
 def build(
     target: Path,
-    conn: Any,
+    conn: Connection,
     generation: int,
     analyzer: lexical.Analyzer,
     config: EngineConfig = DEFAULT_ENGINE,

@@ -26,6 +26,7 @@ from semsearch.index import store
 from semsearch.index.errors import CollectionLockedError
 from semsearch.index.manifest import MANIFEST_NAME, Manifest, read_manifest, write_manifest
 from semsearch.index.segments import Segment, SegmentedVectors
+from semsearch.index.store import Connection
 from semsearch.index.vectors import VectorIndex
 
 LOCK_NAME = "write.lock"
@@ -65,7 +66,7 @@ def vectors_name(generation: int) -> str:
     return f"vectors-{generation:08d}.faiss"
 
 
-def meta_state(conn: Any) -> tuple[int, str, dict[str, Any]]:
+def meta_state(conn: Connection) -> tuple[int, str, dict[str, Any]]:
     """The generation, index kind and index params that SQLite records.
 
     Args:
@@ -85,7 +86,7 @@ def segment_name(number: int) -> str:
     return f"segment-{number:08d}.faiss"
 
 
-def segment_records(conn: Any) -> list[dict[str, Any]]:
+def segment_records(conn: Connection) -> list[dict[str, Any]]:
     """The segments SQLite records for the current generation.
 
     A collection written before segments records none: its generation's single FAISS
@@ -105,7 +106,7 @@ def segment_records(conn: Any) -> list[dict[str, Any]]:
     return [{"file": vectors_name(generation), "sealed": True, "kind": kind, "params": params}]
 
 
-def load_generation(path: Path, conn: Any, loaded: dict[str, Segment]) -> SegmentedVectors:
+def load_generation(path: Path, conn: Connection, loaded: dict[str, Segment]) -> SegmentedVectors:
     """The vectors of the generation the snapshot of ``conn`` records.
 
     Segments already in ``loaded`` are reused (saved segments never change); only the
@@ -193,7 +194,7 @@ _SHARED_SEGMENTS: weakref.WeakValueDictionary[tuple[int, int, int, int], Segment
 _SHARED_LOCK = threading.Lock()
 
 
-def save_segments(path: Path, conn: Any, vectors: SegmentedVectors) -> None:
+def save_segments(path: Path, conn: Connection, vectors: SegmentedVectors) -> None:
     """Inside a write: save the segments the write made and record the generation's list.
 
     Each new segment gets a fresh number, so no committed file is ever overwritten;
@@ -218,7 +219,7 @@ def save_segments(path: Path, conn: Any, vectors: SegmentedVectors) -> None:
     store.set_meta(conn, SEGMENTS_KEY, json.dumps(records))
 
 
-def generation_files(path: Path, conn: Any) -> list[Path]:
+def generation_files(path: Path, conn: Connection) -> list[Path]:
     """Every file the current generation of a collection consists of.
 
     The manifest, the SQLite database and each segment's FAISS file (what a backup
@@ -263,7 +264,7 @@ def file_lock(path: Path) -> Iterator[None]:
         handle.close()
 
 
-def rewrite_manifest(path: Path, conn: Any) -> None:
+def rewrite_manifest(path: Path, conn: Connection) -> None:
     """Replace the manifest with what SQLite records (the model fields are kept).
 
     Args:
@@ -311,12 +312,12 @@ def remove_stray_files(path: Path, keep: set[str]) -> None:
                 entry.unlink()
 
 
-def listed_files(conn: Any) -> set[str]:
+def listed_files(conn: Connection) -> set[str]:
     """File names of the segments the current generation lists."""
     return set(vector_files(conn))
 
 
-def vector_files(conn: Any) -> list[str]:
+def vector_files(conn: Connection) -> list[str]:
     """File names of the current generation's segments, in the order it lists them."""
     return [record["file"] for record in segment_records(conn)]
 

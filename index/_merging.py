@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import numpy as np
 
@@ -25,6 +24,7 @@ from semsearch.index.segments import (
     merge_candidates,
     oversized,
 )
+from semsearch.index.store import Connection
 
 log = logging.getLogger("semsearch.index")
 
@@ -34,7 +34,7 @@ def next_merge(segments: Sequence[Segment], tombstones: np.ndarray) -> list[int]
     return oversized(segments)[:1] or merge_candidates(segments, tombstones)
 
 
-def merge_due(conn: Any, vectors: SegmentedVectors) -> int:
+def merge_due(conn: Connection, vectors: SegmentedVectors) -> int:
     """Inside a write: seal a large unsealed segment, then fold segments while the policy says so.
 
     A write that added :data:`~index.segments.SEAL_VECTORS` or more (a bulk load) gets its
@@ -69,7 +69,7 @@ def merge_of(
 
 
 def fold_in(
-    conn: Any,
+    conn: Connection,
     vectors: SegmentedVectors,
     chosen: Sequence[Segment],
     merged: Segment,

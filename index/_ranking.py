@@ -23,6 +23,7 @@ from semsearch.index.requests import SearchRequest
 from semsearch.index.results import SearchHit
 from semsearch.index.segments import SegmentedVectors
 from semsearch.index.snippets import SnippetStyle, make_snippet
+from semsearch.index.store import Connection
 
 # Candidates fetched from each side before fusion / collapsing; doubled until a page fills.
 MIN_CANDIDATES = 100
@@ -44,7 +45,7 @@ class Example(NamedTuple):
 
 
 def query_weight(
-    conn: Any, view: ReadView, query: str, terms: list[str], fusion: FusionParams
+    conn: Connection, view: ReadView, query: str, terms: list[str], fusion: FusionParams
 ) -> float:
     """The lexical side's weight in hybrid fusion for this query.
 
@@ -67,7 +68,7 @@ def query_weight(
 
 
 def example_query(
-    conn: Any,
+    conn: Connection,
     embedder: TextEmbedder,
     *,
     passage_id: int | None,
@@ -136,7 +137,7 @@ class RankPlan(NamedTuple):
 
 
 def collect(
-    conn: Any, view: ReadView, request: SearchRequest, plan: RankPlan
+    conn: Connection, view: ReadView, request: SearchRequest, plan: RankPlan
 ) -> tuple[list[SearchHit], _search.DenseCandidates]:
     """Rank candidates, deepening the candidate lists until the page can be filled.
 
@@ -188,7 +189,7 @@ def collect(
 
 
 def _hybrid(
-    conn: Any,
+    conn: Connection,
     vectors: SegmentedVectors,
     query_vector: np.ndarray | None,
     dense: Ranked,
@@ -207,7 +208,7 @@ def _hybrid(
 
 
 def hits_of(
-    conn: Any,
+    conn: Connection,
     shown: list[tuple[Fused, int]],
     offset: int,
     snippet_terms: list[str],
@@ -265,14 +266,14 @@ def _dense(
     return found
 
 
-def _articles_of(conn: Any, dense: Ranked, lexical_hits: Ranked) -> dict[int, str]:
+def _articles_of(conn: Connection, dense: Ranked, lexical_hits: Ranked) -> dict[int, str]:
     """Article id of every candidate: collapsed search fuses and collapses by article."""
     ids = {pid for pid, _ in dense} | {pid for pid, _ in lexical_hits}
     return store.article_ids_of(conn, ids)
 
 
 def lead_scores(
-    conn: Any, vectors: SegmentedVectors, query_vector: np.ndarray, article_ids: set[str]
+    conn: Connection, vectors: SegmentedVectors, query_vector: np.ndarray, article_ids: set[str]
 ) -> dict[str, float] | None:
     """Cosine of the query with each article's first passage (None: the kind cannot say).
 

@@ -15,6 +15,7 @@ import numpy as np
 from semsearch.embedder.base import TextEmbedder
 from semsearch.index import store
 from semsearch.index.segments import SegmentedVectors
+from semsearch.index.store import Connection
 from semsearch.index.vectors import VectorIndex, choose_kind
 
 # Passages read (and embedded) per batch while rebuilding the vector or lexical index.
@@ -29,7 +30,7 @@ RECALL_K = 10
 Batches = Iterator[tuple[np.ndarray, np.ndarray]]
 
 
-def reshape_target(conn: Any, vectors: SegmentedVectors) -> str | None:
+def reshape_target(conn: Connection, vectors: SegmentedVectors) -> str | None:
     """Inside a write: the kind to rebuild as, or None to keep the index as it is.
 
     An auto collection switches kind when its size crossed a threshold; any kind is
@@ -54,7 +55,7 @@ def reshape_target(conn: Any, vectors: SegmentedVectors) -> str | None:
 
 
 def rebuild(
-    conn: Any,
+    conn: Connection,
     kind: str,
     params: dict[str, Any],
     *,
@@ -95,7 +96,7 @@ def rebuild(
 
 
 def _live_batches(
-    conn: Any,
+    conn: Connection,
     live: np.ndarray,
     current: SegmentedVectors | None,
     embedder: Callable[[], TextEmbedder],
@@ -112,7 +113,7 @@ def _live_batches(
     return _embed_all(conn, embedder())
 
 
-def _embed_all(conn: Any, embedder: TextEmbedder) -> Batches:
+def _embed_all(conn: Connection, embedder: TextEmbedder) -> Batches:
     for rows in store.iter_passage_texts(conn, REBUILD_BATCH):
         ids = np.asarray([r[0] for r in rows], dtype=np.int64)
         yield ids, embedder.embed_passages([r[1] for r in rows], progress=False)

@@ -500,15 +500,20 @@ def _date_label(value: int, name: str) -> str:
 
 def _meta_counts(searcher: tantivy.Searcher, matches: MatchSet, key: str) -> list[tuple[Any, int]]:
     size = max(matches.total_passages, 1)
-    result = searcher.aggregate(
-        matches.query,
-        {
-            "f": {
-                "terms": {"field": meta_path(key), "size": size},
-                "aggs": {"a": {"terms": {"field": "article_no", "size": size}}},
-            }
-        },
-    )
+    try:
+        result = searcher.aggregate(
+            matches.query,
+            {
+                "f": {
+                    "terms": {"field": meta_path(key), "size": size},
+                    "aggs": {"a": {"terms": {"field": "article_no", "size": size}}},
+                }
+            },
+        )
+    except ValueError:
+        # More (value, article) pairs than the engine lists at once (long lists of values):
+        # its estimates instead.
+        return _estimated_counts(searcher, matches.query, f"meta.{key}")
     return [(b["key"], len(b["a"]["buckets"])) for b in result["f"]["buckets"]]
 
 

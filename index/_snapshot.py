@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import tantivy
@@ -35,6 +35,7 @@ from semsearch.index._files import (
 from semsearch.index._merging import merge_due
 from semsearch.index.errors import CollectionError
 from semsearch.index.segments import Segment, SegmentedVectors
+from semsearch.index.store import Connection
 
 # A reader retries when a writer deleted the FAISS file of the generation it just read.
 READ_RETRIES = 5
@@ -61,7 +62,7 @@ class Snapshots:
     write may replace ``vectors`` before it commits (the replacement is what it saves).
     """
 
-    def __init__(self, path: Path, conn: Any, *, read_only: bool) -> None:
+    def __init__(self, path: Path, conn: Connection, *, read_only: bool) -> None:
         self.path = path
         self.read_only = read_only
         self._main_conn = conn
@@ -75,14 +76,14 @@ class Snapshots:
         self._passages_of: tuple[int, int] | None = None
         # Per-thread read connection and view while that thread is inside a snapshot.
         self._local = threading.local()
-        self._reader_conns: list[Any] = []
+        self._reader_conns: list[Connection] = []
         self.engine: _engine.Engine | None = None
         self.engine_config = _engine.DEFAULT_ENGINE
         # Whether this process holds the writer's file lock (flock does not nest).
         self._lock_held = False
 
     @property
-    def conn(self) -> Any:
+    def conn(self) -> Connection:
         """The connection of the current thread's read snapshot, else the main one."""
         return getattr(self._local, "conn", None) or self._main_conn
 
@@ -265,7 +266,7 @@ class Snapshots:
         searcher, _ = self.engine.searcher()
         return ReadView(self.vectors, self.tombstones, self._passage_count(), searcher)
 
-    def _reader_conn(self) -> Any:
+    def _reader_conn(self) -> Connection:
         conn = getattr(self._local, "reader", None)
         if conn is None:
             conn = store.connect(self.path / store.DATABASE_NAME, read_only=True)

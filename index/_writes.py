@@ -20,6 +20,7 @@ from semsearch.index import store
 from semsearch.index.errors import InputError
 from semsearch.index.results import UpsertReport
 from semsearch.index.segments import SegmentedVectors
+from semsearch.index.store import Connection
 
 # Passages embedded per call while ingesting.
 EMBED_BATCH = 256
@@ -30,7 +31,7 @@ DERIVED_KEYS = ("byline", "kicker", "subtitle", "reporters", "event_dates")
 
 
 def upsert(
-    conn: Any,
+    conn: Connection,
     vectors: SegmentedVectors,
     embedder: TextEmbedder,
     items: Iterable[tuple[Article, list[Passage]]],
@@ -95,7 +96,7 @@ def upsert(
     return report
 
 
-def delete(conn: Any, vectors: SegmentedVectors, article_ids: Sequence[str]) -> int:
+def delete(conn: Connection, vectors: SegmentedVectors, article_ids: Sequence[str]) -> int:
     """Delete articles, their passages and vectors.
 
     Args:
@@ -136,7 +137,7 @@ def _check_owner(article: Article, passages: list[Passage]) -> None:
 
 
 def _forget_vectors(
-    conn: Any, vectors: SegmentedVectors, ids: list[int], pending: dict[int, str]
+    conn: Connection, vectors: SegmentedVectors, ids: list[int], pending: dict[int, str]
 ) -> None:
     in_index = [i for i in ids if pending.pop(i, None) is None]
     if not in_index:

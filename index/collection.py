@@ -71,7 +71,7 @@ from semsearch.index.results import (
 )
 from semsearch.index.segments import SegmentedVectors
 from semsearch.index.snippets import SnippetStyle
-from semsearch.index.store import StoredPassage
+from semsearch.index.store import Connection, StoredPassage
 from semsearch.index.vectors import KINDS, VectorIndex, choose_kind, measure_recall
 
 
@@ -88,7 +88,7 @@ class Collection:
         self,
         path: Path,
         embedder: TextEmbedder | None,
-        conn: Any,
+        conn: Connection,
         *,
         read_only: bool,
         background_merges: bool = False,
@@ -106,7 +106,7 @@ class Collection:
         )
 
     @property
-    def _conn(self) -> Any:
+    def _conn(self) -> Connection:
         """The connection of the current thread's read snapshot, else the main one."""
         return self._state.conn
 
@@ -725,7 +725,8 @@ class Collection:
                 terms=terms if request.mode != "dense" else [],
                 weight=weight or 0.0,
                 within=within,
-                allowed=_search.passage_ids(view.engine, within),
+                # The vector search needs the restriction as ids; BM25 runs inside it.
+                allowed=_search.passage_ids(view.engine, within) if query_vector is not None else None,
                 exclude_ids=(),
                 marks=[*parsed.highlights, *plain],
                 match=self.match,

@@ -27,6 +27,10 @@ ANALYZER_KEY = "lexical_analyzer"
 # SQLite limits host parameters per statement; id lists are chunked below this.
 SQL_CHUNK = 900
 
+# The one connection type of the store: every module that reads or writes through this
+# one takes it typed, so nothing outside passes a stand-in.
+Connection = sqlite3.Connection
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS articles (
