@@ -13,9 +13,10 @@ inside the restriction:
 
 - ``lexical``: passages holding every keyword of the plain words (jieba's words of them,
   stopwords left out), as keyword search in Elasticsearch or Chronicling America;
-- ``dense``: passages whose cosine with the query reaches :attr:`MatchConfig.dense_floor`,
-  among the dense candidates the ranking fetched (when the last of them still reaches
-  the floor the count is a lower bound: ``total_relation`` ``gte``);
+- ``dense``: passages whose cosine with the query reaches :attr:`MatchConfig.dense_floor`
+  or comes within :attr:`MatchConfig.dense_margin` of the best hit's, among the dense
+  candidates the ranking fetched (when the last of them still reaches that edge the count
+  is a lower bound: ``total_relation`` ``gte``);
 - ``hybrid``: the union of the two.
 
 A query made only of required parts (``"项目为王"``) matches exactly the passages that
@@ -65,6 +66,10 @@ class MatchConfig:
     Attributes:
         dense_floor: Cosine a passage needs to match densely (multilingual-e5-small;
             chosen for the best F1 on the tuning half of ``bench/matchset.py``'s sets).
+        dense_margin: A passage this close to the query's best cosine matches too, however
+            low that best is: short queries reach lower cosines than the sentences the
+            floor was tuned on, and the best hit of a dense search is always a match
+            (chosen like the floor).
         count_limit: Matching passages counted exactly; above, estimates (as
             Elasticsearch's ``track_total_hits``).
         facet_values: Values listed per non-date facet (most frequent first).
@@ -74,6 +79,7 @@ class MatchConfig:
     """
 
     dense_floor: float = 0.9
+    dense_margin: float = 0.02
     count_limit: int = 10_000
     facet_values: int = 100
     text_boost: float = 1.0
@@ -385,8 +391,9 @@ def match_set(
     else:
         lexical_part = _must(words_query(parsed), within) if mode != "dense" else None
         if mode != "lexical":
-            dense_members = [(p, s) for p, s in dense.ranked if s >= config.dense_floor]
-            if not dense.complete and dense.ranked and dense.ranked[-1][1] >= config.dense_floor:
+            edge = dense_edge(dense.ranked, config)
+            dense_members = [(p, s) for p, s in dense.ranked if s >= edge]
+            if not dense.complete and dense.ranked and dense.ranked[-1][1] >= edge:
                 relation = "gte"
     dense_ids = [p for p, _ in dense_members]
     parts = [q for q in (lexical_part, _pid_set(dense_ids) if dense_ids else None) if q is not None]
@@ -422,6 +429,13 @@ def match_set(
         query=members,
         addresses=tuple(addresses),
     )
+
+
+def dense_edge(ranked: Ranked, config: MatchConfig = DEFAULT_MATCH) -> float:
+    """The cosine a passage needs to match densely: the floor, or near the best hit."""
+    if not ranked:
+        return config.dense_floor
+    return min(config.dense_floor, ranked[0][1] - config.dense_margin)
 
 
 def _empty(relation: str) -> MatchSet:

@@ -98,6 +98,8 @@ class Collection:
         self.embedder = embedder
         self.read_only = read_only
         self.match = match
+        # Whether opening moved an FTS5 collection to the engine (repair reports it).
+        self._upgraded = False
         self._state = Snapshots(path, conn, read_only=read_only)
         self._merges = (
             BackgroundMerges(self._merge_step, str(path))
@@ -242,7 +244,7 @@ class Collection:
             if not read_only and collection._state.needs_engine():
                 # A collection of a release with FTS5 moves to the engine on its first
                 # writable open (the analyzer and every passage stay as they are).
-                collection._state.upgrade_engine()
+                collection._upgraded = collection._state.upgrade_engine()
             report = collection.check()
             if not report.ok:
                 if read_only or not repair:
@@ -370,6 +372,8 @@ class Collection:
         """
         before = self.check()
         repaired: list[str] = []
+        if self._upgraded:
+            repaired.append("moved the lexical index from FTS5 to the engine")
         if before.problems and before.problems[0].startswith(ENGINE_PROBLEM):
             passages = self._state.rebuild_engine()
             repaired.append(f"rebuilt the lexical engine from the database ({passages} passages)")

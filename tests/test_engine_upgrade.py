@@ -41,6 +41,7 @@ def test_first_writable_open_upgrades_and_answers_as_before(old: Path) -> None:
     answers = json.loads((FIXTURE / "answers.json").read_text(encoding="utf-8"))
     with Collection.open(old, FakeEmbedder()) as coll:
         assert coll.check().ok
+        assert coll.repair().repaired == ["moved the lexical index from FTS5 to the engine"]
         for key, expected in answers.items():
             mode, query = key.split(" ", 1)
             got = [h.passage_id for h in coll.search(query, mode=mode, k=10).results]
