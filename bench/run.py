@@ -20,8 +20,10 @@ BENCHMARKS: list[tuple[str, list[str]]] = [
     ("bench.quality", []),
     ("bench.fusion_tuning", []),
     ("bench.folding", []),
+    ("bench.matchset", []),
     ("bench.http", []),
     ("bench.query_speed", []),
+    ("bench.engine", []),
     ("bench.reports", []),
     ("bench.peers", []),
     ("bench.distributed", []),
@@ -32,6 +34,7 @@ BENCHMARKS: list[tuple[str, list[str]]] = [
     ("bench.upsert", []),
     ("bench.hostile", []),
     ("bench.million", []),
+    ("bench.engine", ["--size", "1m"]),
 ]
 
 

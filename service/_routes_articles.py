@@ -177,10 +177,13 @@ async def get_article(state: StateDep, article_id: ArticleId) -> m.ArticleRespon
     if found is None:
         raise ApiError(404, "not_found", f"no article {article_id!r}")
     fields = found.fields
+    stored = await run_in_threadpool(runtime.collection.page_file, article_id)
+    drawable = stored is not None and allowed_page_file(stored, state.settings.page_dirs) is not None
     return m.ArticleResponse(
         **article_ref(fields).model_dump(),
         author=fields.get("author"),
         metadata=fields.get("metadata") or {},
+        has_pages=drawable and any(p.layout for p in found.passages),
         text=str(fields["text"]),
         paragraphs=[m.Paragraph(**p) for p in found.paragraphs],
         passages=[passage_ref(p.id, p) for p in found.passages],

@@ -409,6 +409,11 @@ class ArticleResponse(BaseModel):
     url: str | None = None
     author: str | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
+    has_pages: bool = Field(
+        default=False,
+        description="Its printed pages can be drawn (`GET /articles/{id}/pages/{page}`): read "
+        "from a PDF or page image under a directory the operator allowed.",
+    )
     text: str
     paragraphs: list[Paragraph]
     passages: list[PassageRef]

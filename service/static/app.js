@@ -163,9 +163,10 @@ async function showReuse(articleId, article, paragraphNodes, box) {
 }
 
 // Links to the printed pages of an article read from a PDF or page image; the hit's
-// passage is marked on its page. Other articles have no page file and get no links.
+// passage is marked on its page. Other articles (no page file, or one outside the
+// directories the operator allowed) get no links.
 function pageLinks(articleId, article, passage) {
-  if (!(article.metadata && article.metadata.page_file)) return [];
+  if (!article.has_pages) return [];
   const marked = passage && passage.layout ? passage.layout.map((r) => r.page) : [];
   const pages = new Set(article.passages.flatMap((p) => (p.layout || []).map((r) => r.page)));
   return [...pages].sort((a, b) => a - b).map((page) => {
