@@ -156,7 +156,7 @@ def gather(collection: Collection, dataset: BeirDataset, analyzer: str) -> SetCa
     """
     conn = collection._conn  # read-only use: document frequencies and corpus counters
     _, passages = store.counts(conn)
-    corpus = lexical.ScriptProfile(store.get_int(conn, "cjk_chars"), store.get_int(conn, "latin_chars"))
+    corpus = store.read_meta(conn).script_profile
     article_of: dict[int, str] = {}
     queries: dict[str, QueryCandidates] = {}
     for qid, text in dataset.queries.items():

@@ -6,7 +6,6 @@ and :meth:`~index.collection.Collection.open` run these under the collection's l
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,7 +16,6 @@ from semsearch.index import store
 from semsearch.index._files import (
     listed_files,
     load_generation,
-    meta_state,
     remove_stray_files,
     save_segments,
 )
@@ -68,11 +66,12 @@ def check(path: Path, conn: Connection) -> CheckReport:
     notes: list[str] = []
     conn.execute("BEGIN")
     try:
-        generation, _, _ = meta_state(conn)
+        meta = store.read_meta(conn)
+        generation = meta.generation
         manifest = read_manifest(path)
         if manifest.generation != generation:
             notes.append(f"manifest at generation {manifest.generation}, database at {generation}")
-        if manifest.model_fingerprint != store.get_meta(conn, "model_fingerprint"):
+        if manifest.model_fingerprint != meta.model_fingerprint:
             problems.append("manifest and database record different models")
         vectors_problem = _vectors_problem(path, conn, generation)
         if vectors_problem is not None:
@@ -128,20 +127,17 @@ def rebuild_vectors(
     # rows are unchanged, so readers may pair them with the rebuilt vectors.
     conn.execute("BEGIN IMMEDIATE")
     try:
-        generation, kind, params = meta_state(conn)
+        meta = store.read_meta(conn)
         remove_stray_files(path, listed_files(conn))
         # Do not trust any loaded index here: re-embed (the cache makes it cheap).
-        auto = store.get_int(conn, "index_auto")
-        rebuilt, _recall = rebuild(
-            conn, kind, {} if auto else params, current=None, embedder=embedder
-        )
-        vectors = SegmentedVectors(rebuilt.dimension, kind, rebuilt.params, [])
+        params = {} if meta.index_auto else meta.index_params
+        rebuilt, _recall = rebuild(conn, meta.index_kind, params, current=None, embedder=embedder)
+        vectors = SegmentedVectors(rebuilt.dimension, meta.index_kind, rebuilt.params, [])
         vectors.replace_all(rebuilt)
-        new_generation = generation + 1
+        new_generation = meta.generation + 1
         save_segments(path, conn, vectors)
-        store.set_meta(conn, "index_params", json.dumps(vectors.params))
+        store.write_meta(conn, index_params=vectors.params, generation=new_generation)
         store.clear_tombstones(conn)
-        store.set_meta(conn, "generation", new_generation)
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:

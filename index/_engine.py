@@ -49,8 +49,6 @@ from semsearch.index import lexical, store
 from semsearch.index.errors import CollectionError
 from semsearch.index.store import Connection
 
-# The store's meta key naming the engine directory of the current generation.
-ENGINE_DIR_KEY = "lexical_engine"
 ENGINE_PREFIX = "lexical-"
 _ENGINE_DIR = re.compile(r"^lexical-\d{6}$")
 MARKER_FIELD = "marker"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import errno
 import fcntl
-import json
 import os
 import re
 import shutil
@@ -35,8 +34,6 @@ VECTORS_PATTERN = re.compile(r"^vectors-(\d{8})\.faiss$")
 SEGMENT_PATTERN = re.compile(r"^segment-(\d{8})\.faiss$")
 # Lexical engine directories (index._engine), removed with the collection's files.
 ENGINE_DIR = re.compile(r"^lexical-\d{6}$")
-SEGMENTS_KEY = "segments"
-NEXT_SEGMENT_KEY = "next_segment"
 LOCK_TIMEOUT_S = 60.0
 LOCK_POLL_S = 0.05
 
@@ -66,21 +63,6 @@ def vectors_name(generation: int) -> str:
     return f"vectors-{generation:08d}.faiss"
 
 
-def meta_state(conn: Connection) -> tuple[int, str, dict[str, Any]]:
-    """The generation, index kind and index params that SQLite records.
-
-    Args:
-        conn: Connection (inside a transaction when the answer must stay true).
-
-    Returns:
-        ``(generation, kind, params)``.
-    """
-    generation = store.get_int(conn, "generation")
-    kind = store.get_meta(conn, "index_kind", "flat") or "flat"
-    params = json.loads(store.get_meta(conn, "index_params", "{}") or "{}")
-    return generation, kind, params
-
-
 def segment_name(number: int) -> str:
     """File name of segment ``number`` (numbers are never reused once committed)."""
     return f"segment-{number:08d}.faiss"
@@ -98,12 +80,17 @@ def segment_records(conn: Connection) -> list[dict[str, Any]]:
     Returns:
         One dict per segment: ``file``, ``sealed``, ``kind``, ``params``, ``vectors``.
     """
-    raw = store.get_meta(conn, SEGMENTS_KEY)
-    if raw is not None:
-        records: list[dict[str, Any]] = json.loads(raw)
-        return records
-    generation, kind, params = meta_state(conn)
-    return [{"file": vectors_name(generation), "sealed": True, "kind": kind, "params": params}]
+    meta = store.read_meta(conn)
+    if meta.segments is not None:
+        return list(meta.segments)
+    return [
+        {
+            "file": vectors_name(meta.generation),
+            "sealed": True,
+            "kind": meta.index_kind,
+            "params": meta.index_params,
+        }
+    ]
 
 
 def load_generation(path: Path, conn: Connection, loaded: dict[str, Segment]) -> SegmentedVectors:
@@ -120,17 +107,16 @@ def load_generation(path: Path, conn: Connection, loaded: dict[str, Segment]) ->
     Returns:
         The generation's vectors.
     """
-    _, kind, params = meta_state(conn)
-    dimension = store.get_int(conn, "dimension")
+    meta = store.read_meta(conn)
     segments = []
     for record in segment_records(conn):
         segment = loaded.get(record["file"])
         if segment is None:
-            segment = load_segment(path, record, dimension)
+            segment = load_segment(path, record, meta.dimension)
         segments.append(segment)
     loaded.clear()
     loaded.update({s.file: s for s in segments if s.file is not None})
-    return SegmentedVectors(dimension, kind, params, segments)
+    return SegmentedVectors(meta.dimension, meta.index_kind, meta.index_params, segments)
 
 
 def load_segment(path: Path, record: dict[str, Any], dimension: int) -> Segment:
@@ -207,16 +193,16 @@ def save_segments(path: Path, conn: Connection, vectors: SegmentedVectors) -> No
     """
     # An empty segment (nothing added, or a merge of deleted vectors only) is not kept.
     vectors.segments = [s for s in vectors.segments if s.ntotal]
-    number = store.get_int(conn, NEXT_SEGMENT_KEY)
+    number = store.read_meta(conn).next_segment
     for segment in vectors.segments:
         if segment.file is None:
             name = segment_name(number)
             number += 1
             segment.index.save(path / name)
             segment.file = name
-    store.set_meta(conn, NEXT_SEGMENT_KEY, number)
-    records = [s.record() for s in vectors.segments]
-    store.set_meta(conn, SEGMENTS_KEY, json.dumps(records))
+    store.write_meta(
+        conn, next_segment=number, segments=[s.record() for s in vectors.segments]
+    )
 
 
 def generation_files(path: Path, conn: Connection) -> list[Path]:
@@ -271,22 +257,21 @@ def rewrite_manifest(path: Path, conn: Connection) -> None:
         path: Collection directory.
         conn: Connection of the write that just committed (or holds the writer lock).
     """
-    generation, kind, params = meta_state(conn)
+    meta = store.read_meta(conn)
     records = segment_records(conn)
     articles, passages = store.counts(conn)
-    recall = store.get_meta(conn, "recall_at_10")
     previous = read_manifest(path)
     manifest = Manifest(
         model_fingerprint=previous.model_fingerprint,
         model_name=previous.model_name,
         dimension=previous.dimension,
-        index_kind=kind,
-        index_params=params,
-        index_auto=bool(store.get_int(conn, "index_auto")),
-        recall_at_10=float(recall) if recall else None,
+        index_kind=meta.index_kind,
+        index_params=meta.index_params,
+        index_auto=meta.index_auto,
+        recall_at_10=meta.recall_at_10,
         articles=articles,
         passages=passages,
-        generation=generation,
+        generation=meta.generation,
         segments=[
             {"file": r["file"], "sealed": r["sealed"], "kind": r["kind"], "vectors": r.get("vectors")}
             for r in records

@@ -60,9 +60,7 @@ def query_weight(
         The weight.
     """
     dfs = _search.document_frequencies(view.engine, terms)
-    corpus = lexical.ScriptProfile(
-        store.get_int(conn, "cjk_chars"), store.get_int(conn, "latin_chars")
-    )
+    corpus = store.read_meta(conn).script_profile
     profile = lexical.script_profile(query)
     return lexical_weight(terms, dfs, view.passages, profile, corpus, params=fusion).weight
 

@@ -45,8 +45,7 @@ def reshape_target(conn: Connection, vectors: SegmentedVectors) -> str | None:
     """
     _, passages = store.counts(conn)
     tombstones = len(store.tombstones(conn))
-    auto = bool(store.get_int(conn, "index_auto"))
-    target = choose_kind(passages) if auto else vectors.kind
+    target = choose_kind(passages) if store.read_meta(conn).index_auto else vectors.kind
     if target != vectors.kind or (
         tombstones and tombstones > TOMBSTONE_REBUILD_FRACTION * max(vectors.ntotal, 1)
     ):
@@ -79,7 +78,7 @@ def rebuild(
         ``(index, recall@10)``: recall is 1.0 for ``flat`` and None when nothing was
         sampled.
     """
-    dimension = store.get_int(conn, "dimension")
+    dimension = store.read_meta(conn).dimension
     live = np.asarray(store.all_passage_ids(conn), dtype=np.int64)
     fresh = VectorIndex(dimension, kind, dict(params))
     batches = _live_batches(conn, live, current, embedder)

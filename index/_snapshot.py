@@ -26,7 +26,6 @@ from semsearch.index._files import (
     is_disk_full,
     listed_files,
     load_generation,
-    meta_state,
     remove_stray_files,
     rewrite_manifest,
     save_segments,
@@ -107,7 +106,7 @@ class Snapshots:
         Must run inside a transaction (or when no writer can interfere) so that the
         generation read and the rows read later belong together.
         """
-        generation, _, _ = meta_state(self.conn)
+        generation = store.read_meta(self.conn).generation
         if not force and generation == self.generation and self.vectors is not None:
             if self.engine is None:
                 self._engine_at(generation)
@@ -128,7 +127,7 @@ class Snapshots:
         Raises:
             _EngineAhead: The engine is newer than this snapshot (take a fresh one).
         """
-        name = store.get_meta(self.conn, _engine.ENGINE_DIR_KEY)
+        name = store.read_meta(self.conn).engine_dir
         if name is None or store.has_fts_tables(self.conn):
             raise CollectionError(
                 f"{self.path} was made by an earlier semsearch (FTS5 lexical index); open it"
@@ -165,7 +164,7 @@ class Snapshots:
             return _engine.build(target, self.conn, generation, self._analyzer(), self.engine_config)
 
     def _analyzer(self) -> lexical.Analyzer:
-        return lexical.analyzer(store.analyzer_name(self.conn))
+        return lexical.analyzer(store.read_meta(self.conn).analyzer)
 
     def _catch_up(self, engine: _engine.Engine, generation: int) -> None:
         """Apply the store's pending passages to the engine (file lock held).
@@ -183,9 +182,7 @@ class Snapshots:
 
     def needs_engine(self) -> bool:
         """Whether the collection still has FTS5 tables and no engine (an older release)."""
-        return store.get_meta(self.conn, _engine.ENGINE_DIR_KEY) is None or store.has_fts_tables(
-            self.conn
-        )
+        return store.read_meta(self.conn).engine_dir is None or store.has_fts_tables(self.conn)
 
     def upgrade_engine(self) -> bool:
         """Give a collection without an engine (an FTS5 one) its engine, under the write lock.
@@ -196,14 +193,13 @@ class Snapshots:
         with self.exclusive():
             self.conn.execute("BEGIN IMMEDIATE")
             try:
-                name = store.get_meta(self.conn, _engine.ENGINE_DIR_KEY)
-                if name is not None and not store.has_fts_tables(self.conn):
+                meta = store.read_meta(self.conn)
+                if meta.engine_dir is not None and not store.has_fts_tables(self.conn):
                     self.conn.execute("ROLLBACK")
                     return False
-                generation = store.get_int(self.conn, "generation")
                 target = _engine.new_engine_dir(self.path)
-                _engine.build(target, self.conn, generation, self._analyzer(), self.engine_config)
-                store.set_meta(self.conn, _engine.ENGINE_DIR_KEY, target.name)
+                _engine.build(target, self.conn, meta.generation, self._analyzer(), self.engine_config)
+                store.write_meta(self.conn, engine_dir=target.name)
                 store.clear_pending(self.conn)
                 store.drop_fts_tables(self.conn)
                 self.conn.execute("COMMIT")
@@ -224,12 +220,15 @@ class Snapshots:
         with self.exclusive():
             self.conn.execute("BEGIN")
             try:
-                name = str(store.get_meta(self.conn, _engine.ENGINE_DIR_KEY))
-                generation = store.get_int(self.conn, "generation")
+                meta = store.read_meta(self.conn)
                 if self.engine is not None:
                     self.engine.close()
                 self.engine = _engine.build(
-                    self.path / name, self.conn, generation, self._analyzer(), self.engine_config
+                    self.path / str(meta.engine_dir),
+                    self.conn,
+                    meta.generation,
+                    self._analyzer(),
+                    self.engine_config,
                 )
             finally:
                 self.conn.execute("COMMIT")
@@ -242,11 +241,10 @@ class Snapshots:
         Returns:
             Passages indexed.
         """
-        generation = store.get_int(self.conn, "generation") + 1
+        generation = store.read_meta(self.conn).generation + 1
         target = _engine.new_engine_dir(self.path)
         engine = _engine.build(target, self.conn, generation, analyzer, self.engine_config)
-        store.set_meta(self.conn, _engine.ENGINE_DIR_KEY, target.name)
-        store.set_meta(self.conn, store.ANALYZER_KEY, analyzer.name)
+        store.write_meta(self.conn, engine_dir=target.name, analyzer=analyzer.name)
         store.clear_pending(self.conn)
         return int(engine.searcher()[0].num_docs) - 1
 
@@ -371,7 +369,7 @@ class Snapshots:
                     merge_due(self.conn, self.vectors)
                 new_generation = old_generation + 1
                 save_segments(self.path, self.conn, self.vectors)
-                store.set_meta(self.conn, "generation", new_generation)
+                store.write_meta(self.conn, generation=new_generation)
                 self.conn.execute("COMMIT")  # the commit point
             except BaseException as exc:
                 if self.conn.in_transaction:
@@ -415,7 +413,7 @@ class Snapshots:
         """
         self.conn.execute("BEGIN")
         try:
-            name = store.get_meta(self.conn, _engine.ENGINE_DIR_KEY)
+            name = store.read_meta(self.conn).engine_dir
             if self.engine is None or name != self.engine.name:
                 if self.engine is not None:
                     self.engine.close()

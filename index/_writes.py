@@ -48,7 +48,7 @@ def upsert(
         Counts of what changed (the generation is filled in by the caller).
     """
     report = UpsertReport()
-    next_id = store.get_int(conn, "next_passage_id", 1)
+    next_id = store.read_meta(conn).next_passage_id
     pending: dict[int, str] = {}
 
     def flush() -> None:
@@ -92,7 +92,7 @@ def upsert(
         if len(pending) >= EMBED_BATCH:
             flush()
     flush()
-    store.set_meta(conn, "next_passage_id", next_id)
+    store.write_meta(conn, next_passage_id=next_id)
     return report
 
 

@@ -26,7 +26,7 @@ from typing import IO, Any
 
 from semsearch.index import store
 from semsearch.index._consistency import check
-from semsearch.index._engine import ENGINE_DIR_KEY, copy_engine
+from semsearch.index._engine import copy_engine
 from semsearch.index._files import LOCK_POLL_S, rewrite_manifest, vector_files
 from semsearch.index.errors import CollectionError, InputError
 from semsearch.index.manifest import MANIFEST_NAME, fsync_dir, read_manifest, write_atomic
@@ -134,7 +134,7 @@ def _fill(source: Path, partial: Path, dest: Path, *, marker: bool) -> BackupRep
     generation, names = _copy_snapshot(source, partial)
     conn = store.connect(partial / store.DATABASE_NAME, read_only=True)
     try:
-        engine_name = store.get_meta(conn, ENGINE_DIR_KEY)
+        engine_name = store.read_meta(conn).engine_dir
     finally:
         conn.close()
     if engine_name is not None:
@@ -184,7 +184,7 @@ def _copy_snapshot(source: Path, target: Path) -> tuple[int, list[str]]:
             with ExitStack() as files:
                 conn.execute("BEGIN")
                 try:
-                    generation = store.get_int(conn, "generation")
+                    generation = store.read_meta(conn).generation
                     names = vector_files(conn)
                     try:
                         handles = [files.enter_context(open(source / n, "rb")) for n in names]

@@ -22,7 +22,6 @@ pair vectors and rows of the same generation while a writer runs.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -36,14 +35,9 @@ from semsearch.embedder.records import Article, Passage
 from semsearch.index import _search, _writes, lexical, store
 from semsearch.index._consistency import check as check_collection
 from semsearch.index._consistency import check_model, rebuild_vectors
-from semsearch.index._engine import ENGINE_DIR_KEY, ENGINE_PREFIX
+from semsearch.index._engine import ENGINE_PREFIX
 from semsearch.index._export import PassageVectors, read_passage_vectors
-from semsearch.index._files import (
-    NEXT_SEGMENT_KEY,
-    SEGMENTS_KEY,
-    remove_collection_files,
-    rewrite_manifest,
-)
+from semsearch.index._files import remove_collection_files, rewrite_manifest
 from semsearch.index._merging import BackgroundMerges, fold_in, merge_of, next_merge
 from semsearch.index._ranking import (
     RankPlan,
@@ -152,16 +146,19 @@ class Collection:
         conn = store.connect(path / store.DATABASE_NAME)
         actual_kind = choose_kind(0) if kind == "auto" else kind
         with store.transaction(conn, write=True):
-            store.set_meta(conn, "generation", 0)
-            store.set_meta(conn, "index_kind", actual_kind)
-            store.set_meta(conn, "index_params", json.dumps(params or {}))
-            store.set_meta(conn, "index_auto", int(kind == "auto"))
-            store.set_meta(conn, "model_fingerprint", embedder.fingerprint)
-            store.set_meta(conn, "dimension", embedder.dimension)
-            store.set_meta(conn, store.ANALYZER_KEY, analyzer)
-            store.set_meta(conn, SEGMENTS_KEY, "[]")
-            store.set_meta(conn, NEXT_SEGMENT_KEY, 0)
-            store.set_meta(conn, ENGINE_DIR_KEY, f"{ENGINE_PREFIX}000000")
+            store.write_meta(
+                conn,
+                generation=0,
+                index_kind=actual_kind,
+                index_params=dict(params or {}),
+                index_auto=kind == "auto",
+                model_fingerprint=embedder.fingerprint,
+                dimension=embedder.dimension,
+                analyzer=analyzer,
+                segments=[],
+                next_segment=0,
+                engine_dir=f"{ENGINE_PREFIX}000000",
+            )
         manifest = Manifest(
             model_fingerprint=embedder.fingerprint,
             model_name=embedder.model_name,
@@ -238,7 +235,7 @@ class Collection:
         )
         try:
             try:
-                lexical.analyzer(store.analyzer_name(conn))
+                lexical.analyzer(store.read_meta(conn).analyzer)
             except ValueError as exc:
                 raise CollectionError(f"{path}: {exc}") from None
             if not read_only and collection._state.needs_engine():
@@ -456,10 +453,13 @@ class Collection:
                 raise CollectionError(f"{self.path} is not empty; bulk preparation needs a new collection")
             # The kind and params are what the bulk write's sealed segment is built as.
             current.replace_all(vectors)
-            store.set_meta(self._conn, "index_kind", vectors.kind)
-            store.set_meta(self._conn, "index_params", json.dumps(vectors.params))
-            store.set_meta(self._conn, "index_auto", int(auto))
-            store.set_meta(self._conn, "recall_at_10", "")
+            store.write_meta(
+                self._conn,
+                index_kind=vectors.kind,
+                index_params=vectors.params,
+                index_auto=auto,
+                recall_at_10=None,
+            )
 
     def delete(self, article_ids: Sequence[str]) -> int:
         """Delete articles, their passages and vectors.
@@ -489,9 +489,9 @@ class Collection:
         )
         assert self._state.vectors is not None
         self._state.vectors.replace_all(rebuilt)
-        store.set_meta(self._conn, "index_kind", kind)
-        store.set_meta(self._conn, "index_params", json.dumps(rebuilt.params))
-        store.set_meta(self._conn, "recall_at_10", "" if recall is None else f"{recall:.4f}")
+        store.write_meta(
+            self._conn, index_kind=kind, index_params=rebuilt.params, recall_at_10=recall
+        )
         store.clear_tombstones(self._conn)
 
     def optimize(self, kind: str = "auto", params: dict[str, Any] | None = None) -> CollectionInfo:
@@ -509,7 +509,7 @@ class Collection:
             raise InputError(f"unknown index kind {kind!r}; choose auto or one of {', '.join(KINDS)}")
         with self._writer():
             _, passages = store.counts(self._conn)
-            store.set_meta(self._conn, "index_auto", int(kind == "auto"))
+            store.write_meta(self._conn, index_auto=kind == "auto")
             self._replace_vectors(choose_kind(passages) if kind == "auto" else kind, dict(params or {}))
         return self.info()
 
@@ -541,7 +541,7 @@ class Collection:
         with self._snapshot() as vectors:
             articles, passages = store.counts(self._conn)
             manifest = read_manifest(self.path)
-            recall = store.get_meta(self._conn, "recall_at_10")
+            meta = store.read_meta(self._conn)
             size = sum(p.stat().st_size for p in self.path.iterdir() if p.is_file())
             return CollectionInfo(
                 path=str(self.path),
@@ -552,9 +552,9 @@ class Collection:
                 dimension=vectors.dimension,
                 index_kind=vectors.kind,
                 index_params=dict(vectors.params),
-                index_auto=bool(store.get_int(self._conn, "index_auto")),
-                recall_at_10=float(recall) if recall else None,
-                lexical_analyzer=store.analyzer_name(self._conn),
+                index_auto=meta.index_auto,
+                recall_at_10=meta.recall_at_10,
+                lexical_analyzer=meta.analyzer,
                 generation=self._state.generation or 0,
                 tombstones=len(self._state.tombstones),
                 size_bytes=size,
@@ -624,7 +624,7 @@ class Collection:
             InputError: Quantised vectors and no embedder to re-embed with.
         """
         with self._snapshot() as vectors:
-            fingerprint = store.get_meta(self._conn, "model_fingerprint") or ""
+            fingerprint = store.read_meta(self._conn).model_fingerprint or ""
             return read_passage_vectors(
                 self._conn,
                 vectors,
@@ -719,7 +719,7 @@ class Collection:
         plain = words if not parsed.constrained else lexical.query_terms(" ".join(parsed.words))
         with self._snapshot():
             conn, view = self._conn, self._view()
-            terms = lexical.analyzer(store.analyzer_name(conn)).query_terms(parsed.text, words)
+            terms = lexical.analyzer(store.read_meta(conn).analyzer).query_terms(parsed.text, words)
             weight: float | None = None
             if request.mode == "hybrid":
                 weight = query_weight(conn, view, parsed.text, terms, request.fusion)

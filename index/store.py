@@ -2,18 +2,19 @@
 
 The one module that speaks SQL. The lexical engine (:mod:`index._engine`) is derived from
 these tables: every write lists the passages it touched in ``lexical_pending`` inside its
-own transaction, and the engine catches up from that list after the commit.
+own transaction, and the engine catches up from that list after the commit. The ``meta``
+table is read and written only here, as one typed record (:class:`CollectionMeta`).
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple, TypedDict, Unpack
 
 from semsearch.embedder.records import Article, Passage
 from semsearch.index import lexical
@@ -22,8 +23,6 @@ DATABASE_NAME = "collection.sqlite"
 # A writer may hold the database for a while (one transaction per ingest batch); readers in
 # WAL mode are not blocked, but a second writer waits this long before giving up.
 BUSY_TIMEOUT_S = 60.0
-# Meta key naming the analyzer of the lexical index (absent: lexical.LEGACY_ANALYZER).
-ANALYZER_KEY = "lexical_analyzer"
 # SQLite limits host parameters per statement; id lists are chunked below this.
 SQL_CHUNK = 900
 
@@ -144,27 +143,170 @@ def transaction(conn: sqlite3.Connection, *, write: bool) -> Iterator[sqlite3.Co
     conn.execute("COMMIT")
 
 
-def get_meta(conn: sqlite3.Connection, key: str, default: str | None = None) -> str | None:
-    """Read one metadata value."""
-    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-    return row[0] if row else default
+# ----------------------------------------------------------------- collection metadata
 
 
-def get_int(conn: sqlite3.Connection, key: str, default: int = 0) -> int:
-    """Read one integer metadata value."""
-    value = get_meta(conn, key)
-    return int(value) if value is not None else default
+@dataclass(frozen=True, kw_only=True)
+class CollectionMeta:
+    """What the ``meta`` table records of a collection, one typed field per key.
+
+    Each default is what an absent key means: collections made by older releases lack
+    some keys, and they open as they are (no migration).
+
+    Attributes:
+        generation: Last committed generation.
+        index_kind: Vector index kind of the collection.
+        index_params: Parameters of that kind.
+        index_auto: The kind is re-chosen by size as the collection grows.
+        model_fingerprint: The embedder the vectors were made with (None: not recorded).
+        dimension: Vector dimension.
+        recall_at_10: Recall@10 measured at the last rebuild (None: not measured).
+        next_passage_id: Id the next inserted passage gets.
+        cjk_chars: CJK letters over all stored passages (kept by every insert and delete).
+        latin_chars: Latin letters over all stored passages.
+        analyzer: Analyzer of the lexical index (absent: the one before they were recorded).
+        segments: The generation's segment records (None: the layout before segments, one
+            FAISS file per generation).
+        next_segment: Number the next saved segment file gets.
+        engine_dir: Directory of the lexical engine (None: an FTS5 collection).
+    """
+
+    generation: int = 0
+    index_kind: str = "flat"
+    index_params: dict[str, Any] = field(default_factory=dict)
+    index_auto: bool = False
+    model_fingerprint: str | None = None
+    dimension: int = 0
+    recall_at_10: float | None = None
+    next_passage_id: int = 1
+    cjk_chars: int = 0
+    latin_chars: int = 0
+    analyzer: str = lexical.LEGACY_ANALYZER
+    segments: tuple[dict[str, Any], ...] | None = None
+    next_segment: int = 0
+    engine_dir: str | None = None
+
+    @property
+    def script_profile(self) -> lexical.ScriptProfile:
+        """The letters of the whole collection (hybrid fusion weighs queries against it)."""
+        return lexical.ScriptProfile(self.cjk_chars, self.latin_chars)
 
 
-def set_meta(conn: sqlite3.Connection, key: str, value: object) -> None:
-    """Write one metadata value."""
-    conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, str(value)))
+class MetaChanges(TypedDict, total=False):
+    """The fields a write may set with :func:`write_meta` (the letter counters only move
+    with the passages, inside this module; None: see :func:`write_meta`)."""
+
+    generation: int
+    index_kind: str
+    index_params: dict[str, Any]
+    index_auto: bool
+    model_fingerprint: str
+    dimension: int
+    recall_at_10: float | None
+    next_passage_id: int
+    analyzer: str | None
+    segments: Sequence[dict[str, Any]] | None
+    next_segment: int
+    engine_dir: str
 
 
-def add_int(conn: sqlite3.Connection, key: str, delta: int) -> None:
-    """Add ``delta`` to an integer metadata value."""
-    set_meta(conn, key, get_int(conn, key) + delta)
+class _Codec(NamedTuple):
+    """A field's key in the table and how its value is read from and written as text
+    (written as None: the key is removed, so the field reads as absent)."""
 
+    key: str
+    decode: Callable[[str], object]
+    encode: Callable[[Any], str | None]
+
+
+def _text_or(default: str) -> Callable[[str], str]:
+    # An empty value has always read as the default, as an absent one does.
+    return lambda raw: raw or default
+
+
+def _encode_recall(recall: float | None) -> str:
+    # Not measured has always been written as an empty value.
+    return "" if recall is None else f"{recall:.4f}"
+
+
+def _encode_segments(records: Sequence[dict[str, Any]] | None) -> str | None:
+    return None if records is None else json.dumps(list(records))
+
+
+def _encode_text(value: str | None) -> str | None:
+    return value
+
+
+def _integer(key: str) -> _Codec:
+    return _Codec(key, int, str)
+
+
+_CODECS: dict[str, _Codec] = {
+    "generation": _integer("generation"),
+    "index_kind": _Codec("index_kind", _text_or("flat"), str),
+    "index_params": _Codec("index_params", lambda raw: json.loads(raw or "{}"), json.dumps),
+    "index_auto": _Codec("index_auto", lambda raw: bool(int(raw)), lambda auto: str(int(auto))),
+    "model_fingerprint": _Codec("model_fingerprint", str, str),
+    "dimension": _integer("dimension"),
+    "recall_at_10": _Codec("recall_at_10", lambda raw: float(raw) if raw else None, _encode_recall),
+    "next_passage_id": _integer("next_passage_id"),
+    "cjk_chars": _integer("cjk_chars"),
+    "latin_chars": _integer("latin_chars"),
+    "analyzer": _Codec("lexical_analyzer", _text_or(lexical.LEGACY_ANALYZER), _encode_text),
+    "segments": _Codec("segments", lambda raw: tuple(json.loads(raw)), _encode_segments),
+    "next_segment": _integer("next_segment"),
+    "engine_dir": _Codec("lexical_engine", str, str),
+}
+_FIELD_OF_KEY = {codec.key: name for name, codec in _CODECS.items()}
+
+
+def read_meta(conn: sqlite3.Connection) -> CollectionMeta:
+    """The collection's metadata, every key in one query (one snapshot inside a transaction).
+
+    Args:
+        conn: Connection (inside a transaction when the answer must stay true).
+
+    Returns:
+        The record; absent keys read as the field defaults, unknown keys are ignored.
+    """
+    values: dict[str, Any] = {}
+    for key, raw in conn.execute("SELECT key, value FROM meta"):
+        name = _FIELD_OF_KEY.get(key)
+        if name is not None:
+            values[name] = _CODECS[name].decode(raw)
+    return CollectionMeta(**values)
+
+
+def write_meta(conn: sqlite3.Connection, **changes: Unpack[MetaChanges]) -> None:
+    """Record the given fields (inside a write transaction); the others stay as they are.
+
+    ``None`` for ``segments`` or ``analyzer`` removes the key: the collection then reads
+    as one of a release before segments, or before analyzers were recorded (tests build
+    such collections so).
+
+    Args:
+        conn: Connection inside a write transaction.
+        **changes: Field values, by :class:`CollectionMeta` field name.
+    """
+    for name, value in changes.items():
+        codec = _CODECS[name]
+        text = codec.encode(value)
+        if text is None:
+            conn.execute("DELETE FROM meta WHERE key = ?", (codec.key,))
+        else:
+            conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (codec.key, text))
+
+
+def _add_script_counts(conn: sqlite3.Connection, profile: lexical.ScriptProfile) -> None:
+    """Add a text's letters to the collection's counters (one statement each: atomic)."""
+    conn.executemany(
+        "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key)"
+        " DO UPDATE SET value = CAST(value AS INTEGER) + CAST(excluded.value AS INTEGER)",
+        [
+            (_CODECS["cjk_chars"].key, str(profile.cjk)),
+            (_CODECS["latin_chars"].key, str(profile.latin)),
+        ],
+    )
 
 def article_hash(conn: sqlite3.Connection, article_id: str) -> str | None:
     """The stored content hash of an article, None when absent."""
@@ -259,11 +401,6 @@ def page_file(conn: sqlite3.Connection, article_id: str) -> str | None:
     return str(found[0]) if found else None
 
 
-def analyzer_name(conn: sqlite3.Connection) -> str:
-    """Name of the analyzer that built the collection's lexical index."""
-    return get_meta(conn, ANALYZER_KEY) or lexical.LEGACY_ANALYZER
-
-
 def insert_passages(conn: sqlite3.Connection, ids: Sequence[int], passages: Sequence[Passage]) -> None:
     """Insert passages with their assigned ids (the engine indexes them after the commit).
 
@@ -282,8 +419,7 @@ def insert_passages(conn: sqlite3.Connection, ids: Sequence[int], passages: Sequ
     )
     mark_pending(conn, ids)
     profile = lexical.script_profile(" ".join(p.text for p in passages))
-    add_int(conn, "cjk_chars", profile.cjk)
-    add_int(conn, "latin_chars", profile.latin)
+    _add_script_counts(conn, profile)
 
 
 def mark_pending(conn: sqlite3.Connection, ids: Iterable[int]) -> None:
@@ -388,8 +524,7 @@ def delete_articles(conn: sqlite3.Connection, article_ids: Sequence[str], *, kee
         ).fetchall()
         ids = [row[0] for row in rows]
         profile = lexical.script_profile(" ".join(row[1] for row in rows))
-        add_int(conn, "cjk_chars", -profile.cjk)
-        add_int(conn, "latin_chars", -profile.latin)
+        _add_script_counts(conn, lexical.ScriptProfile(-profile.cjk, -profile.latin))
         for id_chunk in _chunks(ids):
             id_marks = ",".join("?" * len(id_chunk))
             conn.execute(f"DELETE FROM passages WHERE id IN ({id_marks})", id_chunk)

@@ -11,7 +11,6 @@ import pytest
 
 from semsearch import Collection, CollectionError, InputError, restore_collection
 from semsearch.index import store
-from semsearch.index._engine import ENGINE_DIR_KEY
 from semsearch.index._files import vector_files
 from semsearch.index.backup import BACKUP_NAME
 from tests.fakes import FakeEmbedder, make_article
@@ -68,7 +67,7 @@ def test_backup_and_restore_answer_like_the_source(source: Collection, tmp_path:
     assert (report.generation, report.articles, report.passages) == (generation, 28, 84)
     conn = store.connect(tmp_path / "bk" / store.DATABASE_NAME, read_only=True)
     names = vector_files(conn)
-    engine = store.get_meta(conn, ENGINE_DIR_KEY)
+    engine = store.read_meta(conn).engine_dir
     conn.close()
     # Exactly the database, the generation's files and lexical engine, the manifest and
     # the backup record.

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from semsearch.index import Collection, _merging, segments, store, vectors
-from semsearch.index._files import NEXT_SEGMENT_KEY, SEGMENTS_KEY, generation_files, vectors_name
+from semsearch.index._files import generation_files, vectors_name
 from semsearch.index.manifest import MANIFEST_NAME
 from tests.conftest import shared_path
 from tests.fakes import FakeEmbedder, make_article
@@ -160,10 +160,11 @@ def _to_format_1(path: Path) -> None:
     """Rewrite a one-segment collection into the layout before segments (format 1)."""
     conn = store.connect(path / store.DATABASE_NAME)
     with store.transaction(conn, write=True):
-        generation = store.get_int(conn, "generation")
-        [record] = json.loads(store.get_meta(conn, SEGMENTS_KEY) or "[]")
-        conn.execute("DELETE FROM meta WHERE key IN (?, ?)", (SEGMENTS_KEY, NEXT_SEGMENT_KEY))
+        meta = store.read_meta(conn)
+        [record] = meta.segments or ()
+        store.write_meta(conn, segments=None, next_segment=0)
     conn.close()
+    generation = meta.generation
     (path / record["file"]).rename(path / vectors_name(generation))
     manifest = json.loads((path / MANIFEST_NAME).read_text())
     manifest.pop("segments")

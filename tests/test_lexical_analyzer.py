@@ -10,7 +10,7 @@ from tantivy import Occur, Query
 
 from semsearch.embedder.errors import InputError
 from semsearch.index import Collection, CollectionError, SnippetStyle, lexical, store
-from semsearch.index._engine import ENGINE_DIR_KEY, SCHEMA, Engine
+from semsearch.index._engine import SCHEMA, Engine
 from tests.fakes import FakeEmbedder, make_article
 
 # jieba keeps the name 毛晓彤 whole, so its given name 晓彤 alone matches only as a bigram.
@@ -30,7 +30,7 @@ def _indexed(path: Path, article_id: str, term: str) -> bool:
     """Whether the lexical engine holds ``term`` in the text of the article's passages."""
     conn = sqlite3.connect(path / store.DATABASE_NAME)
     try:
-        name = store.get_meta(conn, ENGINE_DIR_KEY)
+        name = store.read_meta(conn).engine_dir
     finally:
         conn.close()
     engine = Engine(path / str(name))
@@ -48,7 +48,7 @@ def _forget_analyzer(path: Path) -> None:
     """Make the collection look like one built before analyzers were recorded."""
     conn = sqlite3.connect(path / store.DATABASE_NAME)
     with conn:
-        conn.execute("DELETE FROM meta WHERE key = ?", (store.ANALYZER_KEY,))
+        store.write_meta(conn, analyzer=None)
     conn.close()
 
 
@@ -130,7 +130,7 @@ def test_collection_from_a_newer_analyzer_is_refused(tmp_path: Path) -> None:
     Collection.create(path, FakeEmbedder()).close()
     conn = sqlite3.connect(path / store.DATABASE_NAME)
     with conn:
-        conn.execute("UPDATE meta SET value = 'ngram-v9' WHERE key = ?", (store.ANALYZER_KEY,))
+        store.write_meta(conn, analyzer="ngram-v9")
     conn.close()
     with pytest.raises(CollectionError, match="unknown lexical analyzer 'ngram-v9'"):
         Collection.open(path, FakeEmbedder(), read_only=True)
