@@ -29,7 +29,6 @@ import sqlite3
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -38,12 +37,12 @@ import httpx
 from .common import ROOT, table, write_section
 from .corpus import BENCH_DIR
 from .http import (
-    CLIENTS,
     free_port,
     make_queries,
     percentiles,
     run_client,
     start_server,
+    throughput,
     timed_search,
 )
 from .query_speed import FACETS, corpus_phrases, measure_in_process
@@ -202,27 +201,6 @@ def measure_http(
     if errors:
         raise SystemExit(f"{len(errors)} failed requests, first: {errors[0]}")
     return latencies, answers
-
-
-def throughput(base: str, queries: list[str]) -> tuple[float, float, float]:
-    """Queries a second with 8 clients, and their p50 / p99 latency (ms)."""
-    latencies: list[float] = []
-    errors: list[str] = []
-    shares = [queries[i::CLIENTS] for i in range(CLIENTS)]
-    threads = [
-        threading.Thread(target=run_client, args=(base, share, latencies, errors))
-        for share in shares
-    ]
-    began = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - began
-    if errors:
-        raise SystemExit(f"{len(errors)} failed requests, first: {errors[0]}")
-    p50, p99 = percentiles(latencies)
-    return len(queries) / elapsed, p50, p99
 
 
 def overlap(left: list[dict], right: list[dict]) -> float:

@@ -178,6 +178,31 @@ def timed_search(
         answers.append(body)
 
 
+def concurrent_run(base: str, queries: list[str], latencies: list[float], errors: list[str]) -> float:
+    """The queries shared among :data:`CLIENTS` clients at once; seconds the whole took."""
+    threads = [
+        threading.Thread(target=run_client, args=(base, queries[i::CLIENTS], latencies, errors))
+        for i in range(CLIENTS)
+    ]
+    began = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - began
+
+
+def throughput(base: str, queries: list[str]) -> tuple[float, float, float]:
+    """Queries a second with :data:`CLIENTS` clients, and their p50 / p99 latency (ms)."""
+    latencies: list[float] = []
+    errors: list[str] = []
+    elapsed = concurrent_run(base, queries, latencies, errors)
+    if errors:
+        raise SystemExit(f"{len(errors)} failed requests, first: {errors[0]}")
+    p50, p99 = percentiles(latencies)
+    return len(queries) / elapsed, p50, p99
+
+
 def percentiles(latencies: list[float]) -> tuple[float, float]:
     """p50 and p99 in milliseconds."""
     values = np.asarray(latencies) * 1000.0
@@ -213,17 +238,7 @@ def main() -> None:
         one: list[float] = []
         run_client(base, single, one, errors)
         many: list[float] = []
-        shares = [concurrent[i::CLIENTS] for i in range(CLIENTS)]
-        threads = [
-            threading.Thread(target=run_client, args=(base, share, many, errors))
-            for share in shares
-        ]
-        began = time.perf_counter()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        elapsed = time.perf_counter() - began
+        elapsed = concurrent_run(base, concurrent, many, errors)
         metrics = httpx.get(base + "/metrics").text
     finally:
         process.terminate()

@@ -36,3 +36,39 @@ class TextEmbedder(Protocol):
     ) -> np.ndarray: ...
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]: ...
+
+
+class WrappedEmbedder:
+    """An embedder that hands every call to ``inner``; subclasses change what they wrap.
+
+    The server wraps its model twice (query batching, the write guard); each wrapper
+    overrides only its own part and inherits the rest of :class:`TextEmbedder`.
+    """
+
+    def __init__(self, inner: TextEmbedder) -> None:
+        self.inner = inner
+
+    @property
+    def fingerprint(self) -> str:
+        return self.inner.fingerprint
+
+    @property
+    def model_name(self) -> str:
+        return self.inner.model_name
+
+    @property
+    def dimension(self) -> int:
+        return self.inner.dimension
+
+    @property
+    def max_tokens(self) -> int:
+        return self.inner.max_tokens
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self.inner.embed_queries(texts)
+
+    def embed_passages(self, texts: Sequence[str], *, progress: bool | None = None) -> np.ndarray:
+        return self.inner.embed_passages(texts, progress=progress)
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        return self.inner.count_tokens(texts)

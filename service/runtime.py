@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from semsearch.embedder.base import TextEmbedder
+from semsearch.embedder.base import TextEmbedder, WrappedEmbedder
 from semsearch.embedder.ingest import PARAGRAPH_SEPARATOR, IngestOptions, prepare_articles
 from semsearch.embedder.records import Article, Passage
 from semsearch.index import Collection, StoredPassage, UpsertReport
@@ -33,7 +33,7 @@ from semsearch.service.write_guard import GuardedEmbedder
 BATCH_HISTORY = 10_000
 
 
-class QueryEncoder:
+class QueryEncoder(WrappedEmbedder):
     """Wraps an embedder: query embeddings are cached (LRU) and micro-batched.
 
     Implements :class:`embedder.base.TextEmbedder`, so it can be handed to a collection;
@@ -51,7 +51,7 @@ class QueryEncoder:
     def __init__(
         self, inner: TextEmbedder, *, cache_size: int, window_s: float, max_batch: int
     ) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
         self._cache_lock = threading.Lock()
@@ -69,27 +69,11 @@ class QueryEncoder:
 
     # TextEmbedder protocol -------------------------------------------------------------
 
-    @property
-    def fingerprint(self) -> str:
-        return self.inner.fingerprint
 
-    @property
-    def model_name(self) -> str:
-        return self.inner.model_name
 
-    @property
-    def dimension(self) -> int:
-        return self.inner.dimension
 
-    @property
-    def max_tokens(self) -> int:
-        return self.inner.max_tokens
 
-    def embed_passages(self, texts: Sequence[str], *, progress: bool | None = None) -> np.ndarray:
-        return self.inner.embed_passages(texts, progress=progress)
 
-    def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        return self.inner.count_tokens(texts)
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Embed queries, from the cache where possible.

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from semsearch.embedder.base import TextEmbedder
+from semsearch.embedder.base import TextEmbedder, WrappedEmbedder
 from semsearch.embedder.errors import SemsearchError
 
 # Passages embedded between two checks: about a second of model time on two cores.
@@ -29,14 +29,14 @@ class WriteAbandoned(SemsearchError):
         self.stopping = stopping
 
 
-class GuardedEmbedder:
+class GuardedEmbedder(WrappedEmbedder):
     """An embedder whose passage embedding stops at a deadline or when ``stop`` is set.
 
     Queries and token counts pass straight through; only the write path is guarded.
     """
 
     def __init__(self, inner: TextEmbedder, stop: threading.Event, budget_s: float) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.stop = stop
         self.budget_s = budget_s
         self._deadline: float | None = None
@@ -60,27 +60,11 @@ class GuardedEmbedder:
                 stopping=False,
             )
 
-    @property
-    def fingerprint(self) -> str:
-        return self.inner.fingerprint
 
-    @property
-    def model_name(self) -> str:
-        return self.inner.model_name
 
-    @property
-    def dimension(self) -> int:
-        return self.inner.dimension
 
-    @property
-    def max_tokens(self) -> int:
-        return self.inner.max_tokens
 
-    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self.inner.embed_queries(texts)
 
-    def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        return self.inner.count_tokens(texts)
 
     def embed_passages(self, texts: Sequence[str], *, progress: bool | None = None) -> np.ndarray:
         chunks = []
