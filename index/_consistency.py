@@ -64,7 +64,7 @@ def check(path: Path, conn: Connection) -> CheckReport:
     """
     problems: list[str] = []
     notes: list[str] = []
-    conn.execute("BEGIN")
+    store.begin(conn)
     try:
         meta = store.read_meta(conn)
         generation = meta.generation
@@ -82,7 +82,7 @@ def check(path: Path, conn: Connection) -> CheckReport:
         ):
             notes.append("manifest counts differ from the database")
     finally:
-        conn.execute("COMMIT")
+        store.commit(conn)
     return CheckReport(ok=not problems, problems=problems + notes)
 
 
@@ -125,7 +125,7 @@ def rebuild_vectors(
     """
     # Rebuild into the current generation's slot under the writer lock; the
     # rows are unchanged, so readers may pair them with the rebuilt vectors.
-    conn.execute("BEGIN IMMEDIATE")
+    store.begin(conn, write=True)
     try:
         meta = store.read_meta(conn)
         remove_stray_files(path, listed_files(conn))
@@ -138,9 +138,9 @@ def rebuild_vectors(
         save_segments(path, conn, vectors)
         store.write_meta(conn, index_params=vectors.params, generation=new_generation)
         store.clear_tombstones(conn)
-        conn.execute("COMMIT")
+        store.commit(conn)
     except BaseException:
         if conn.in_transaction:
-            conn.execute("ROLLBACK")
+            store.rollback(conn)
         raise
     return vectors, new_generation

@@ -5,13 +5,13 @@ Private: :meth:`~semsearch.index.Collection.passage_vectors` is the public door.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from semsearch.embedder.base import TextEmbedder
+from semsearch.index import store
 from semsearch.index.errors import InputError
 from semsearch.index.segments import SegmentedVectors
 
@@ -50,7 +50,7 @@ class PassageVectors:
 
 
 def read_passage_vectors(
-    conn: sqlite3.Connection,
+    conn: store.Connection,
     vectors: SegmentedVectors,
     fingerprint: str,
     embedder: TextEmbedder | None,
@@ -59,21 +59,11 @@ def read_passage_vectors(
     article_ids: Sequence[str] | None = None,
 ) -> PassageVectors:
     """Rows and vectors of one snapshot (the caller holds it); ``article_ids``: only those."""
-    columns = "SELECT id, article_id, text, start, end FROM passages"
-    fields = "SELECT id, title, url, date, source FROM articles"
-    if article_ids is None:
-        rows = conn.execute(f"{columns} ORDER BY article_id, ordinal").fetchall()
-        article_rows = conn.execute(fields).fetchall()
-    else:
-        wanted = sorted(set(article_ids))
-        marks = ",".join("?" * len(wanted))
-        rows = conn.execute(
-            f"{columns} WHERE article_id IN ({marks}) ORDER BY article_id, ordinal", wanted
-        ).fetchall()
-        article_rows = conn.execute(f"{fields} WHERE id IN ({marks})", wanted).fetchall()
+    found = store.export_rows(conn, article_ids)
+    rows = found.passages
     articles = {
-        str(row[0]): ArticleFields(title=row[1] or "", url=row[2], date=row[3], source=row[4])
-        for row in article_rows
+        aid: ArticleFields(title=title, url=url, date=date, source=source)
+        for aid, (title, url, date, source) in found.articles.items()
     }
     passage_ids = np.asarray([int(r[0]) for r in rows], dtype=np.int64)
     texts = [str(r[2]) for r in rows]

@@ -191,21 +191,21 @@ class Snapshots:
             Whether anything was done.
         """
         with self.exclusive():
-            self.conn.execute("BEGIN IMMEDIATE")
+            store.begin(self.conn, write=True)
             try:
                 meta = store.read_meta(self.conn)
                 if meta.engine_dir is not None and not store.has_fts_tables(self.conn):
-                    self.conn.execute("ROLLBACK")
+                    store.rollback(self.conn)
                     return False
                 target = _engine.new_engine_dir(self.path)
                 _engine.build(target, self.conn, meta.generation, self._analyzer(), self.engine_config)
                 store.write_meta(self.conn, engine_dir=target.name)
                 store.clear_pending(self.conn)
                 store.drop_fts_tables(self.conn)
-                self.conn.execute("COMMIT")
+                store.commit(self.conn)
             except BaseException:
                 if self.conn.in_transaction:
-                    self.conn.execute("ROLLBACK")
+                    store.rollback(self.conn)
                 raise
             _engine.remove_stale_engines(self.path, [target.name])
             self.generation = None
@@ -218,7 +218,7 @@ class Snapshots:
             Passages indexed.
         """
         with self.exclusive():
-            self.conn.execute("BEGIN")
+            store.begin(self.conn)
             try:
                 meta = store.read_meta(self.conn)
                 if self.engine is not None:
@@ -231,7 +231,7 @@ class Snapshots:
                     self.engine_config,
                 )
             finally:
-                self.conn.execute("COMMIT")
+                store.commit(self.conn)
             return int(self.engine.searcher()[0].num_docs) - 1
 
     def replace_engine(self, analyzer: lexical.Analyzer) -> int:
@@ -282,14 +282,14 @@ class Snapshots:
             return
         with self.lock:
             for attempt in range(READ_RETRIES):
-                self.conn.execute("BEGIN")
+                store.begin(self.conn)
                 try:
                     try:
                         self.sync()
                     except (FileNotFoundError, RuntimeError, _EngineAhead):
                         # A writer committed and removed our generation's file between our
                         # snapshot start and the load: take a fresh snapshot.
-                        self.conn.execute("ROLLBACK")
+                        store.rollback(self.conn)
                         if attempt == READ_RETRIES - 1:
                             raise
                         time.sleep(LOCK_POLL_S)
@@ -298,9 +298,9 @@ class Snapshots:
                     yield self.vectors
                 except BaseException:
                     if self.conn.in_transaction:
-                        self.conn.execute("ROLLBACK")
+                        store.rollback(self.conn)
                     raise
-                self.conn.execute("COMMIT")
+                store.commit(self.conn)
                 return
 
     @contextmanager
@@ -315,13 +315,13 @@ class Snapshots:
         self._local.conn = conn
         try:
             for attempt in range(READ_RETRIES):
-                conn.execute("BEGIN")
+                store.begin(conn)
                 try:
                     with self.lock:
                         self.sync()
                         view = self.view()
                 except (FileNotFoundError, RuntimeError, _EngineAhead):
-                    conn.execute("ROLLBACK")
+                    store.rollback(conn)
                     if attempt == READ_RETRIES - 1:
                         raise
                     time.sleep(LOCK_POLL_S)
@@ -332,7 +332,7 @@ class Snapshots:
                 finally:
                     self._local.view = None
                     if conn.in_transaction:
-                        conn.execute("COMMIT")
+                        store.commit(conn)
                 return
         finally:
             self._local.conn = None
@@ -349,7 +349,7 @@ class Snapshots:
         if self.read_only:
             raise CollectionError(f"{self.path} is open read-only")
         with self.exclusive():
-            self.conn.execute("BEGIN IMMEDIATE")
+            store.begin(self.conn, write=True)
             try:
                 self.sync()
                 remove_stray_files(self.path, listed_files(self.conn))
@@ -370,10 +370,10 @@ class Snapshots:
                 new_generation = old_generation + 1
                 save_segments(self.path, self.conn, self.vectors)
                 store.write_meta(self.conn, generation=new_generation)
-                self.conn.execute("COMMIT")  # the commit point
+                store.commit(self.conn)  # the commit point
             except BaseException as exc:
                 if self.conn.in_transaction:
-                    self.conn.execute("ROLLBACK")
+                    store.rollback(self.conn)
                 # The in-memory index may hold uncommitted changes: reload on next use.
                 self.vectors = None
                 self.generation = None
@@ -411,7 +411,7 @@ class Snapshots:
         Should this fail or the process die, the store's pending list still names the
         passages, and the next reader or writer catches up from it.
         """
-        self.conn.execute("BEGIN")
+        store.begin(self.conn)
         try:
             name = store.read_meta(self.conn).engine_dir
             if self.engine is None or name != self.engine.name:
@@ -421,7 +421,7 @@ class Snapshots:
             if self.engine.searcher()[1] < generation:
                 self._catch_up(self.engine, generation)
         finally:
-            self.conn.execute("COMMIT")
+            store.commit(self.conn)
         _engine.remove_stale_engines(self.path, [self.engine.name])
 
     @contextmanager

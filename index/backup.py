@@ -182,7 +182,7 @@ def _copy_snapshot(source: Path, target: Path) -> tuple[int, list[str]]:
     try:
         for _ in range(SNAPSHOT_RETRIES):
             with ExitStack() as files:
-                conn.execute("BEGIN")
+                store.begin(conn)
                 try:
                     generation = store.read_meta(conn).generation
                     names = vector_files(conn)
@@ -195,7 +195,7 @@ def _copy_snapshot(source: Path, target: Path) -> tuple[int, list[str]]:
                         continue
                     store.copy_snapshot(conn, target / store.DATABASE_NAME)
                 finally:
-                    conn.execute("ROLLBACK")
+                    store.rollback(conn)
                 _fsync_file(target / store.DATABASE_NAME)
                 for name, handle in zip(names, handles, strict=True):
                     _copy_file(handle, target / name)

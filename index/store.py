@@ -308,6 +308,49 @@ def _add_script_counts(conn: sqlite3.Connection, profile: lexical.ScriptProfile)
         ],
     )
 
+def begin(conn: sqlite3.Connection, *, write: bool = False) -> None:
+    """Open a transaction: a snapshot read, or (``write``) one holding the write lock."""
+    conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def commit(conn: sqlite3.Connection) -> None:
+    """Commit the open transaction (a write's commit point)."""
+    conn.execute("COMMIT")
+
+
+def rollback(conn: sqlite3.Connection) -> None:
+    """Abandon the open transaction."""
+    conn.execute("ROLLBACK")
+
+
+@dataclass(frozen=True)
+class ExportRows:
+    """Passages in article order with their article's display fields (for reports)."""
+
+    passages: list[tuple[int, str, str, int, int]]  # id, article id, text, start, end
+    articles: dict[str, tuple[str, str | None, str | None, str | None]]  # title, url, date, source
+
+
+def export_rows(conn: sqlite3.Connection, article_ids: Sequence[str] | None = None) -> ExportRows:
+    """Every passage (or those of ``article_ids``) in article order, and their articles."""
+    columns = "SELECT id, article_id, text, start, end FROM passages"
+    fields = "SELECT id, title, url, date, source FROM articles"
+    if article_ids is None:
+        rows = conn.execute(f"{columns} ORDER BY article_id, ordinal").fetchall()
+        article_rows = conn.execute(fields).fetchall()
+    else:
+        wanted = sorted(set(article_ids))
+        marks = ",".join("?" * len(wanted))
+        rows = conn.execute(
+            f"{columns} WHERE article_id IN ({marks}) ORDER BY article_id, ordinal", wanted
+        ).fetchall()
+        article_rows = conn.execute(f"{fields} WHERE id IN ({marks})", wanted).fetchall()
+    return ExportRows(
+        passages=[(int(r[0]), str(r[1]), str(r[2]), int(r[3]), int(r[4])) for r in rows],
+        articles={str(r[0]): (r[1] or "", r[2], r[3], r[4]) for r in article_rows},
+    )
+
+
 def article_hash(conn: sqlite3.Connection, article_id: str) -> str | None:
     """The stored content hash of an article, None when absent."""
     row = conn.execute("SELECT content_hash FROM articles WHERE id = ?", (article_id,)).fetchone()
