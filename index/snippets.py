@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from semsearch.embedder.folding import fold_script
 
@@ -45,7 +46,12 @@ def term_regex(terms: Sequence[str]) -> re.Pattern[str] | None:
     Returns:
         The pattern, or None without terms.
     """
-    unique = sorted({t for t in terms if t.strip()}, key=len, reverse=True)
+    return _compiled(tuple(sorted({t for t in terms if t.strip()}, key=lambda t: (-len(t), t))))
+
+
+@lru_cache(maxsize=256)
+def _compiled(unique: tuple[str, ...]) -> re.Pattern[str] | None:
+    # A page's ten snippets share one query's terms: compile the pattern once.
     if not unique:
         return None
     return re.compile("|".join(_term_pattern(t) for t in unique), re.IGNORECASE)
