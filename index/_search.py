@@ -79,7 +79,7 @@ class MatchConfig:
     """
 
     dense_floor: float = 0.9
-    dense_margin: float = 0.02
+    dense_margin: float = 0.005
     count_limit: int = 10_000
     facet_values: int = 100
     text_boost: float = 1.0
