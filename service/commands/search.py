@@ -36,7 +36,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "the rest ranks; a quote that closes no phrase (pasted text), a lone +/- and an OR at "
         'an edge are read as text, and a "query read as:" line says so',
     )
-    search.add_argument("--mode", choices=["hybrid", "dense", "lexical"], default="hybrid")
+    search.add_argument(
+        "--mode",
+        choices=["hybrid", "dense", "lexical"],
+        default="hybrid",
+        help="hybrid (default): both rankings fused; dense: the model alone; lexical: BM25"
+        " alone. The count says what matched: lexical, passages holding every word;"
+        " dense, passages near the query; hybrid, either ('at least' / 'about' when counting"
+        " stopped short or was estimated)",
+    )
     search.add_argument(
         "--sort",
         choices=["relevance", "date-desc", "date-asc"],
