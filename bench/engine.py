@@ -207,8 +207,8 @@ def overlap(left: list[dict], right: list[dict]) -> float:
     """Mean share of top-10 passages two answer lists have in common."""
     shares = []
     for a, b in zip(left, right, strict=True):
-        ids_a = {h["passage_id"] for h in a["results"]}
-        ids_b = {h["passage_id"] for h in b["results"]}
+        ids_a = {h["passage"]["id"] for h in a["results"]}
+        ids_b = {h["passage"]["id"] for h in b["results"]}
         if ids_a or ids_b:
             shares.append(len(ids_a & ids_b) / max(len(ids_a), len(ids_b)))
     return statistics.mean(shares) if shares else 1.0
@@ -248,7 +248,7 @@ def main(argv: list[str] | None = None) -> None:
     ports = {"before (FTS5)": free_port(), "after (engine)": free_port()}
     load_start = _load()
     processes = {
-        "before (FTS5)": start_server(before, ports["before (FTS5)"], python=python),
+        "before (FTS5)": start_server(before, ports["before (FTS5)"], python=python, cwd=tree),
         "after (engine)": start_server(after, ports["after (engine)"]),
     }
     servers = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}

@@ -94,10 +94,12 @@ def start_server(
     port: int,
     env: dict[str, str] | None = None,
     python: Path | None = None,
+    cwd: Path | None = None,
 ) -> subprocess.Popen[bytes]:
     """Start ``semsearch serve`` (writes off unless ``env`` sets a key); wait for ``/readyz``.
 
-    ``python`` runs another tree's server (its own interpreter and installed code).
+    ``python`` and ``cwd`` run another tree's server (its own interpreter and installed
+    code; ``-m`` imports from the working directory first, so it must be that tree).
     """
     command = [
         str(python or sys.executable),
@@ -112,7 +114,9 @@ def start_server(
     # No on-disk embedding cache: the query list is the same every run, and cached vectors
     # would leave query encoding, the largest cost, out of the figures.
     full_env = {**os.environ, "SEMSEARCH_API_KEY": "", "SEMSEARCH_CACHE": "false", **(env or {})}
-    process = subprocess.Popen(command, env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        command, env=full_env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     deadline = time.monotonic() + READY_TIMEOUT_S
     url = f"http://127.0.0.1:{port}/readyz"
     while time.monotonic() < deadline:

@@ -149,7 +149,8 @@ def derived_collection(
         "articles": info.articles,
         "passages": info.passages,
         "embedded_here": shards.embedded_here,
-        "disk_bytes": sum(p.stat().st_size for p in target.iterdir() if p.is_file()),
+        # Every file, the lexical engine's folder included.
+        "disk_bytes": sum(p.stat().st_size for p in target.rglob("*") if p.is_file()),
         "vector_bytes": sum((target / s["file"]).stat().st_size for s in info.segments),
         "kind": info.index_kind,
         "segments": len(info.segments),
