@@ -249,6 +249,11 @@ class Engine:
             raise
         self.searcher(reload=True)
 
+    @property
+    def passages(self) -> int:
+        """Passages the latest searcher holds (every document but the marker)."""
+        return int(self.searcher()[0].num_docs) - 1
+
     def close(self) -> None:
         """Drop the searcher (files stay mapped until every reader lets go)."""
         self._searcher = None

@@ -182,7 +182,12 @@ def collect(
             break
         depth *= 2
     complete = len(dense) < depth or depth >= limit
-    hits = hits_of(conn, page[offset:need], offset, plan.marks, request.snippet_style)
+    # A date order pages through the match set instead: its caller builds those hits.
+    hits = (
+        hits_of(conn, page[offset:need], offset, plan.marks, request.snippet_style)
+        if request.sort == "relevance"
+        else []
+    )
     return hits, _search.DenseCandidates(dense, complete)
 
 

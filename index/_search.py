@@ -289,10 +289,9 @@ def _count(result: tantivy.SearchResult) -> int:
     return int(result.count)  # type: ignore[attr-defined]
 
 
-def _addresses(
-    searcher: tantivy.Searcher, query: Query, limit: int | None = None
-) -> list[tantivy.DocAddress]:
-    count = limit if limit is not None else _count(searcher.search(query, _COUNT_ONLY))
+def _addresses(searcher: tantivy.Searcher, query: Query) -> list[tantivy.DocAddress]:
+    """Every document ``query`` matches (counted first: the binding needs a limit)."""
+    count = _count(searcher.search(query, _COUNT_ONLY))
     if not count:
         return []
     return [address for _, address in searcher.search(query, count, count=False).hits]

@@ -232,7 +232,7 @@ class Snapshots:
                 )
             finally:
                 store.commit(self.conn)
-            return int(self.engine.searcher()[0].num_docs) - 1
+            return self.engine.passages
 
     def replace_engine(self, analyzer: lexical.Analyzer) -> int:
         """Inside :meth:`write`: index every passage anew with ``analyzer`` into a new
@@ -246,7 +246,7 @@ class Snapshots:
         engine = _engine.build(target, self.conn, generation, analyzer, self.engine_config)
         store.write_meta(self.conn, engine_dir=target.name, analyzer=analyzer.name)
         store.clear_pending(self.conn)
-        return int(engine.searcher()[0].num_docs) - 1
+        return engine.passages
 
     def _passage_count(self) -> int:
         """Passages in the loaded generation (cached per generation)."""
@@ -413,15 +413,10 @@ class Snapshots:
         """
         store.begin(self.conn)
         try:
-            name = store.read_meta(self.conn).engine_dir
-            if self.engine is None or name != self.engine.name:
-                if self.engine is not None:
-                    self.engine.close()
-                self.engine = self._open_engine(str(name), generation)
-            if self.engine.searcher()[1] < generation:
-                self._catch_up(self.engine, generation)
+            self._engine_at(generation)
         finally:
             store.commit(self.conn)
+        assert self.engine is not None
         _engine.remove_stale_engines(self.path, [self.engine.name])
 
     @contextmanager
