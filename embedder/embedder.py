@@ -149,7 +149,8 @@ class Embedder:
         # Queries get their own namespace: a backend may embed them with another model variant.
         namespace = f"{self.fingerprint}|{self.backend_name}" + ("|query" if query else "")
         keys = [cache_key(namespace, text) for text in prompted]
-        cached = self._cache.get_many(keys) if self._cache else {}
+        # ``is not None``: a cache's truth value is its length, a COUNT(*) over the table.
+        cached = self._cache.get_many(keys) if self._cache is not None else {}
         missing = [i for i, key in enumerate(keys) if key not in cached]
         for i, key in enumerate(keys):
             if key in cached:
