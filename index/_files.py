@@ -223,24 +223,25 @@ def generation_files(path: Path, conn: Connection) -> list[Path]:
 
 
 @contextmanager
-def file_lock(path: Path) -> Iterator[None]:
+def file_lock(path: Path, timeout_s: float = LOCK_TIMEOUT_S) -> Iterator[None]:
     """Hold the exclusive writer lock of the collection in ``path``.
 
     Args:
         path: Collection directory.
+        timeout_s: How long to wait for another process to let go (0: try once).
 
     Raises:
-        CollectionLockedError: Another process held it for :data:`LOCK_TIMEOUT_S`.
+        CollectionLockedError: Another process held it for ``timeout_s``.
     """
     handle = open(path / LOCK_NAME, "a+")  # noqa: SIM115 - held across the yield
     try:
-        deadline = time.monotonic() + LOCK_TIMEOUT_S
+        deadline = time.monotonic() + timeout_s
         while True:
             try:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError as exc:
-                if time.monotonic() > deadline:
+                if time.monotonic() >= deadline:
                     raise CollectionLockedError(
                         f"{path} is being written by another process"
                     ) from exc

@@ -22,6 +22,7 @@ import tantivy
 from semsearch.index import _engine, lexical, store
 from semsearch.index._files import (
     LOCK_POLL_S,
+    LOCK_TIMEOUT_S,
     file_lock,
     is_disk_full,
     listed_files,
@@ -32,7 +33,7 @@ from semsearch.index._files import (
     share_segments,
 )
 from semsearch.index._merging import merge_due
-from semsearch.index.errors import CollectionError
+from semsearch.index.errors import CollectionError, CollectionLockedError
 from semsearch.index.segments import Segment, SegmentedVectors
 from semsearch.index.store import Connection
 
@@ -141,14 +142,45 @@ class Snapshots:
         if at != generation:
             searcher, at = self.engine.searcher(reload=True)
         if at < generation:
-            with self._file_lock():
-                searcher, at = self.engine.searcher(reload=True)
-                if at < generation:
-                    self._catch_up(self.engine, generation)
-                    searcher, at = self.engine.searcher()
+            searcher, at = self._await_engine(self.engine, generation)
         if at > generation:
             raise _EngineAhead
         return searcher
+
+    def _await_engine(
+        self, engine: _engine.Engine, generation: int
+    ) -> tuple[tantivy.Searcher, int]:
+        """A searcher at ``generation`` or later, from an engine that lags the store.
+
+        A live writer applies its own commit a moment after the store's, so wait for that
+        rather than for its lock: a writer that commits back to back would hold the lock
+        for as long as it writes. Only when no one holds the lock (the writer died between
+        the two commits) is the lag caught up here.
+
+        Raises:
+            CollectionLockedError: The engine stayed behind while the lock stayed taken
+                for :data:`LOCK_TIMEOUT_S`.
+        """
+        deadline = time.monotonic() + LOCK_TIMEOUT_S
+        while True:
+            try:
+                with self._file_lock(timeout_s=0):
+                    searcher, at = engine.searcher(reload=True)
+                    if at < generation:
+                        self._catch_up(engine, generation)
+                        searcher, at = self._require_engine().searcher()
+                    return searcher, at
+            except CollectionLockedError:
+                if time.monotonic() >= deadline:
+                    raise
+            time.sleep(LOCK_POLL_S)
+            searcher, at = engine.searcher(reload=True)
+            if at >= generation:
+                return searcher, at
+
+    def _require_engine(self) -> _engine.Engine:
+        assert self.engine is not None
+        return self.engine
 
     def _open_engine(self, name: str, generation: int) -> _engine.Engine:
         """Open the engine directory the store names, rebuilding it when missing or unreadable."""
@@ -426,12 +458,12 @@ class Snapshots:
             yield
 
     @contextmanager
-    def _file_lock(self) -> Iterator[None]:
+    def _file_lock(self, timeout_s: float = LOCK_TIMEOUT_S) -> Iterator[None]:
         """The writer's file lock, taken once however deeply asked for (``self.lock`` held)."""
         if self._lock_held:
             yield
             return
-        with file_lock(self.path):
+        with file_lock(self.path, timeout_s):
             self._lock_held = True
             try:
                 yield
