@@ -19,12 +19,16 @@ idempotent: a passage is deleted by id before it is added.
 Each passage is one document:
 
 =============== =========================================================================
-``pid``         passage id (i64, indexed, fast) and ``pid_key`` (its text, for joins)
+``pid``         passage id (i64, indexed, fast: term-set joins, deletes, columns)
 ``article``     article id (raw string) and ``article_no`` (i64 hash, for counting)
 ``text``        the analyzer's terms of the passage (BM25, no positions)
 ``title``       the analyzer's terms of the article title (BM25, weighted lower)
 ``exact``       :func:`~index.lexical.exact_tokens` of the passage, with positions
 ``title_exact`` the same of the title (a phrase never spans title and passage)
+``pairs``       every two neighbouring exact tokens as one term, no positions (and
+``title_pairs`` of the title): a two-character word is one term look-up instead of a
+                phrase over two single characters' long position lists, and a longer
+                phrase checks positions only where all its pairs occur
 ``day``         date as ``YYYYMMDDhhmmss`` (i64, indexed, fast); ``year``, ``month``
 ``source``      raw strings; ``source_no`` / ``section_no`` hashes for counting
 ``section``
@@ -68,9 +72,14 @@ class EngineConfig:
 
     Attributes:
         writer_heap_bytes: Indexing memory of a write (tantivy's minimum is 15 MB).
+        build_heap_bytes: Indexing memory of a full build (upgrade, repair, reanalyze).
+            tantivy writes a segment each time the heap fills and merges only once eight
+            are alike, and every search pays per segment: 512 MB builds the 112k bench
+            collection as one segment (64 MB left five, 13% larger, queries ~2x slower).
     """
 
     writer_heap_bytes: int = 64_000_000
+    build_heap_bytes: int = 512_000_000
 
 
 DEFAULT_ENGINE = EngineConfig()
@@ -79,13 +88,14 @@ DEFAULT_ENGINE = EngineConfig()
 def _schema() -> tantivy.Schema:
     builder = tantivy.SchemaBuilder()
     builder.add_integer_field("pid", indexed=True, fast=True)
-    builder.add_text_field("pid_key", tokenizer_name="raw", index_option="basic")
     builder.add_text_field("article", tokenizer_name="raw", index_option="basic")
     builder.add_integer_field("article_no", indexed=True, fast=True)
     builder.add_text_field("text", tokenizer_name="raw", index_option="freq")
     builder.add_text_field("title", tokenizer_name="raw", index_option="freq")
     builder.add_text_field("exact", tokenizer_name="raw", index_option="position")
     builder.add_text_field("title_exact", tokenizer_name="raw", index_option="position")
+    builder.add_text_field("pairs", tokenizer_name="raw", index_option="basic")
+    builder.add_text_field("title_pairs", tokenizer_name="raw", index_option="basic")
     for name in ("day", "year", "month"):
         builder.add_integer_field(name, indexed=True, fast=True)
     for name in ("source", "section"):
@@ -143,6 +153,7 @@ def _meta_values(metadata: dict[str, Any]) -> dict[str, Any]:
 class _TitleTerms:
     terms: list[str]
     exact: list[str]
+    pairs: list[str]
 
 
 def passage_document(
@@ -151,17 +162,22 @@ def passage_document(
     """The engine document of one passage (titles analysed once per article)."""
     doc = tantivy.Document()
     doc.add_integer("pid", row.passage_id)
-    doc.add_text("pid_key", str(row.passage_id))
     doc.add_text("article", row.article_id)
     doc.add_integer("article_no", value_hash(row.article_id))
     title = titles.get(row.article_id)
     if title is None:
-        title = _TitleTerms(analyzer.index_terms(row.title), lexical.exact_tokens(row.title))
+        exact_title = lexical.exact_tokens(row.title)
+        title = _TitleTerms(
+            analyzer.index_terms(row.title), exact_title, lexical.token_pairs(exact_title)
+        )
         titles[row.article_id] = title
+    exact = lexical.exact_tokens(row.text)
     doc.add_pre_tokenized_text("text", _pretokenized(analyzer.index_terms(row.text)))
     doc.add_pre_tokenized_text("title", _pretokenized(title.terms))
-    doc.add_pre_tokenized_text("exact", _pretokenized(lexical.exact_tokens(row.text)))
+    doc.add_pre_tokenized_text("exact", _pretokenized(exact))
     doc.add_pre_tokenized_text("title_exact", _pretokenized(title.exact))
+    doc.add_pre_tokenized_text("pairs", _pretokenized(lexical.token_pairs(exact)))
+    doc.add_pre_tokenized_text("title_pairs", _pretokenized(title.pairs))
     day = date_key(row.date)
     if day is not None:
         doc.add_integer("day", day)
@@ -218,6 +234,8 @@ class Engine:
         passage_ids: Sequence[int],
         generation: int,
         analyzer: lexical.Analyzer,
+        *,
+        fresh: bool = False,
     ) -> None:
         """Bring the given passages to what the store's snapshot holds, then commit.
 
@@ -226,16 +244,18 @@ class Engine:
             passage_ids: Passages added, changed or deleted since the engine's generation.
             generation: The store generation the engine reflects after this commit.
             analyzer: The collection's analyzer.
+            fresh: The engine is empty (a build): nothing to delete, the build's heap.
         """
-        writer = self.index.writer(heap_size=self.config.writer_heap_bytes, num_threads=1)
+        heap = self.config.build_heap_bytes if fresh else self.config.writer_heap_bytes
+        writer = self.index.writer(heap_size=heap, num_threads=1)
         # Files of a write that died before its commit would collide with this one's.
         writer.garbage_collect_files()
         try:
             titles: dict[str, _TitleTerms] = {}
             for start in range(0, len(passage_ids), APPLY_BATCH):
                 chunk = passage_ids[start : start + APPLY_BATCH]
-                for pid in chunk:
-                    writer.delete_documents_by_term("pid_key", str(pid))
+                for pid in () if fresh else chunk:
+                    writer.delete_documents_by_term("pid", int(pid))
                 for row in store.lexical_rows(conn, chunk):
                     writer.add_document(passage_document(row, analyzer, titles))
             writer.delete_documents_by_term(MARKER_FIELD, MARKER_VALUE)
@@ -308,7 +328,7 @@ def build(
     target.mkdir()
     try:
         engine = Engine(target, config)
-        engine.apply(conn, store.all_passage_ids(conn), generation, analyzer)
+        engine.apply(conn, store.all_passage_ids(conn), generation, analyzer, fresh=True)
     except BaseException:
         shutil.rmtree(target, ignore_errors=True)
         raise

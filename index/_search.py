@@ -125,10 +125,21 @@ def _any(queries: Sequence[Query]) -> Query:
     return Query.boolean_query([(Occur.Should, q) for q in queries])
 
 
-def _tokens_query(field: str, tokens: list[str]) -> Query:
+def _tokens_query(field: str, pairs_field: str, tokens: list[str]) -> Query:
+    """``tokens`` in a row in one field: a term, a pair term, or pairs then positions."""
     if len(tokens) == 1:
         return Query.term_query(SCHEMA, field, tokens[0])
-    return Query.phrase_query(SCHEMA, field, list(enumerate(tokens)))
+    pairs = lexical.token_pairs(tokens)
+    if len(pairs) == 1:
+        return Query.term_query(SCHEMA, pairs_field, pairs[0])
+    # Every pair must occur before positions are read: the pairs are rare where single
+    # characters are not, so the phrase is checked on few passages.
+    return Query.boolean_query(
+        [
+            *[(Occur.Must, Query.term_query(SCHEMA, pairs_field, p)) for p in dict.fromkeys(pairs)],
+            (Occur.Must, Query.phrase_query(SCHEMA, field, list(enumerate(tokens)))),
+        ]
+    )
 
 
 def holds(text: str) -> Query:
@@ -136,7 +147,9 @@ def holds(text: str) -> Query:
     tokens = lexical.exact_tokens(text)
     if not tokens:
         return Query.empty_query()
-    return _any([_tokens_query("exact", tokens), _tokens_query("title_exact", tokens)])
+    return _any(
+        [_tokens_query("exact", "pairs", tokens), _tokens_query("title_exact", "title_pairs", tokens)]
+    )
 
 
 def all_passages() -> Query:
@@ -278,7 +291,7 @@ def _scored_within(scoring: Query | None, within: Query | None, *, require: bool
 
 
 def _pid_set(ids: Sequence[int]) -> Query:
-    return Query.term_set_query(SCHEMA, "pid_key", [str(int(i)) for i in ids])
+    return Query.term_set_query(SCHEMA, "pid", [int(i) for i in ids])
 
 
 # ---------------------------------------------------------------------- reading hits

@@ -9,6 +9,7 @@ commits, then swaps the manifest and deletes files no longer listed.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -39,6 +40,7 @@ from semsearch.index.store import Connection
 
 # A reader retries when a writer deleted the FAISS file of the generation it just read.
 READ_RETRIES = 5
+log = logging.getLogger("semsearch.index")
 
 
 class ReadView(NamedTuple):
@@ -190,8 +192,9 @@ class Snapshots:
                 engine = _engine.Engine(target, self.engine_config)
                 engine.searcher()
                 return engine
-        except (CollectionError, ValueError, OSError):
-            pass
+        except (CollectionError, ValueError, OSError) as exc:
+            # Also an engine an earlier release wrote with other fields: rebuilt once.
+            log.warning("%s: rebuilding the lexical engine from the store (%s)", target, exc)
         with self._file_lock():
             return _engine.build(target, self.conn, generation, self._analyzer(), self.engine_config)
 

@@ -23,7 +23,9 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 import jieba
 
@@ -261,6 +263,18 @@ def exact_tokens(text: str) -> list[str]:
         The tokens, lowercased and folded.
     """
     return _EXACT_TOKEN.findall(fold_script(text).lower())
+
+
+def token_pairs(tokens: Sequence[str]) -> list[str]:
+    """Every two neighbouring exact tokens as one term (the engine's pair fields).
+
+    Args:
+        tokens: :func:`exact_tokens` of a text, in order.
+
+    Returns:
+        ``len(tokens) - 1`` terms, the two tokens joined by a space (no token holds one).
+    """
+    return [f"{a} {b}" for a, b in pairwise(tokens)]
 
 
 @dataclass(frozen=True)

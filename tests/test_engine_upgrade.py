@@ -8,6 +8,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+import tantivy
 
 from semsearch.index import Collection, CollectionError
 from semsearch.index._engine import Engine
@@ -66,7 +67,7 @@ def test_a_missing_or_disagreeing_engine_is_rebuilt(tmp_path: Path, old: Path) -
     # An engine that lost a passage is found by check and rebuilt by repair.
     engine = Engine(old / "lexical-000000")
     writer = engine.index.writer(heap_size=20_000_000, num_threads=1)
-    writer.delete_documents_by_term("pid_key", str(expected[0]))
+    writer.delete_documents_by_term("pid", expected[0])
     writer.commit()
     writer.wait_merging_threads()
     del writer
@@ -75,3 +76,23 @@ def test_a_missing_or_disagreeing_engine_is_rebuilt(tmp_path: Path, old: Path) -
     with Collection.open(old, FakeEmbedder()) as repaired:
         assert repaired.check().ok
         assert [h.passage_id for h in repaired.search("项目", mode="lexical", k=10).results] == expected
+
+
+def test_an_engine_with_other_fields_is_rebuilt(tmp_path: Path, old: Path) -> None:
+    """An engine an earlier release wrote (another schema) is rebuilt when opened."""
+    with Collection.open(old, FakeEmbedder()) as coll:
+        expected = [h.passage_id for h in coll.search("项目", mode="lexical", k=10).results]
+    engine_dir = old / "lexical-000000"
+    shutil.rmtree(engine_dir)
+    engine_dir.mkdir()
+    builder = tantivy.SchemaBuilder()
+    builder.add_integer_field("pid", indexed=True, fast=True)
+    builder.add_text_field("exact", tokenizer_name="raw", index_option="position")
+    writer = tantivy.Index(builder.build(), path=str(engine_dir)).writer(20_000_000, 1)
+    writer.commit()
+    writer.wait_merging_threads()
+    del writer
+    with Collection.open(old, FakeEmbedder(), read_only=True) as coll:
+        assert [h.passage_id for h in coll.search("项目", mode="lexical", k=10).results] == expected
+        assert coll.search('"项目"', mode="lexical", count=True).total == 2
+        assert coll.check().ok
