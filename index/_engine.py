@@ -26,9 +26,10 @@ Each passage is one document:
 ``exact``       :func:`~index.lexical.exact_tokens` of the passage, with positions
 ``title_exact`` the same of the title (a phrase never spans title and passage)
 ``pairs``       every two neighbouring exact tokens as one term, no positions (and
-``title_pairs`` of the title): a two-character word is one term look-up instead of a
-                phrase over two single characters' long position lists, and a longer
-                phrase checks positions only where all its pairs occur
+``title_pairs`` of the title), except pairs the analyzer's bigrams in ``text`` already
+                hold (:func:`pair_term`): a two-character word is one term look-up
+                instead of a phrase over two characters' long position lists, and a
+                longer phrase reads positions only where all its pairs occur
 ``day``         date as ``YYYYMMDDhhmmss`` (i64, indexed, fast); ``year``, ``month``
 ``source``      raw strings; ``source_no`` / ``section_no`` hashes for counting
 ``section``
@@ -39,6 +40,7 @@ Each passage is one document:
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import re
 import shutil
@@ -168,7 +170,7 @@ def passage_document(
     if title is None:
         exact_title = lexical.exact_tokens(row.title)
         title = _TitleTerms(
-            analyzer.index_terms(row.title), exact_title, lexical.token_pairs(exact_title)
+            analyzer.index_terms(row.title), exact_title, _own_pairs(exact_title, analyzer)
         )
         titles[row.article_id] = title
     exact = lexical.exact_tokens(row.text)
@@ -176,7 +178,7 @@ def passage_document(
     doc.add_pre_tokenized_text("title", _pretokenized(title.terms))
     doc.add_pre_tokenized_text("exact", _pretokenized(exact))
     doc.add_pre_tokenized_text("title_exact", _pretokenized(title.exact))
-    doc.add_pre_tokenized_text("pairs", _pretokenized(lexical.token_pairs(exact)))
+    doc.add_pre_tokenized_text("pairs", _pretokenized(_own_pairs(exact, analyzer)))
     doc.add_pre_tokenized_text("title_pairs", _pretokenized(title.pairs))
     day = date_key(row.date)
     if day is not None:
@@ -191,6 +193,27 @@ def passage_document(
     if meta:
         doc.add_json("meta", json.dumps(meta, ensure_ascii=False))
     return doc
+
+
+def pair_term(first: str, second: str, analyzer: lexical.Analyzer, *, title: bool) -> tuple[str, str]:
+    """The field and term recording two neighbouring exact tokens of a passage or title.
+
+    Args:
+        first: An exact token.
+        second: The token after it.
+        analyzer: The analyzer the engine was written with.
+        title: The title's fields rather than the passage's.
+    """
+    if analyzer.covers_pair(first, second):
+        return ("title" if title else "text"), first + second
+    return ("title_pairs" if title else "pairs"), f"{first} {second}"
+
+
+def _own_pairs(tokens: Sequence[str], analyzer: lexical.Analyzer) -> list[str]:
+    """The pair terms of ``tokens`` that go in a pair field (not covered by bigrams)."""
+    return [
+        f"{a} {b}" for a, b in itertools.pairwise(tokens) if not analyzer.covers_pair(a, b)
+    ]
 
 
 def _marker(generation: int) -> tantivy.Document:

@@ -122,6 +122,7 @@ class RankPlan(NamedTuple):
         exclude_ids: Passages never returned (a query by example leaves itself out).
         marks: Terms the snippets highlight.
         match: BM25 field weights.
+        analyzer: The collection's analyzer (which engine fields hold token pairs).
     """
 
     query_vector: np.ndarray | None
@@ -132,6 +133,7 @@ class RankPlan(NamedTuple):
     exclude_ids: tuple[int, ...]
     marks: list[str]
     match: _search.MatchConfig
+    analyzer: lexical.Analyzer
 
 
 def collect(

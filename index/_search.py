@@ -28,6 +28,7 @@ order comes straight from the engine's date column.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
@@ -37,7 +38,7 @@ import tantivy
 from tantivy import Occur, Query
 
 from semsearch.index import lexical
-from semsearch.index._engine import SCHEMA, date_key, value_hash
+from semsearch.index._engine import SCHEMA, date_key, pair_term, value_hash
 from semsearch.index.errors import InputError
 from semsearch.index.filters import Filters, is_metadata_key
 from semsearch.index.fusion import Fused
@@ -125,30 +126,33 @@ def _any(queries: Sequence[Query]) -> Query:
     return Query.boolean_query([(Occur.Should, q) for q in queries])
 
 
-def _tokens_query(field: str, pairs_field: str, tokens: list[str]) -> Query:
-    """``tokens`` in a row in one field: a term, a pair term, or pairs then positions."""
+def _tokens_query(tokens: list[str], analyzer: lexical.Analyzer, *, title: bool) -> Query:
+    """``tokens`` in a row in the passage (or title): a term, a pair, or pairs then positions."""
+    field = "title_exact" if title else "exact"
     if len(tokens) == 1:
         return Query.term_query(SCHEMA, field, tokens[0])
-    pairs = lexical.token_pairs(tokens)
-    if len(pairs) == 1:
-        return Query.term_query(SCHEMA, pairs_field, pairs[0])
-    # Every pair must occur before positions are read: the pairs are rare where single
-    # characters are not, so the phrase is checked on few passages.
-    return Query.boolean_query(
-        [
-            *[(Occur.Must, Query.term_query(SCHEMA, pairs_field, p)) for p in dict.fromkeys(pairs)],
-            (Occur.Must, Query.phrase_query(SCHEMA, field, list(enumerate(tokens)))),
-        ]
+    pairs = dict.fromkeys(
+        pair_term(a, b, analyzer, title=title) for a, b in itertools.pairwise(tokens)
     )
+    terms = [Query.term_query(SCHEMA, f, t) for f, t in pairs]
+    if len(tokens) == 2:
+        return terms[0]
+    # Every pair must occur before positions are read: pairs are rare where single
+    # characters are not, so the phrase is checked on few passages.
+    phrase = Query.phrase_query(SCHEMA, field, list(enumerate(tokens)))
+    return Query.boolean_query([(Occur.Must, q) for q in [*terms, phrase]])
 
 
-def holds(text: str) -> Query:
-    """Passages whose text or title holds ``text`` (its exact tokens in a row)."""
+def holds(text: str, analyzer: lexical.Analyzer) -> Query:
+    """Passages whose text or title holds ``text`` (its exact tokens in a row).
+
+    ``analyzer`` is the one the engine was written with (it decides where pairs live).
+    """
     tokens = lexical.exact_tokens(text)
     if not tokens:
         return Query.empty_query()
     return _any(
-        [_tokens_query("exact", "pairs", tokens), _tokens_query("title_exact", "title_pairs", tokens)]
+        [_tokens_query(tokens, analyzer, title=False), _tokens_query(tokens, analyzer, title=True)]
     )
 
 
@@ -208,14 +212,17 @@ def meta_path(key: str) -> str:
     return "meta." + key.replace(".", "\\.")
 
 
-def constraint_query(searcher: tantivy.Searcher, parsed: ParsedQuery) -> Query | None:
+def constraint_query(
+    searcher: tantivy.Searcher, parsed: ParsedQuery, analyzer: lexical.Analyzer
+) -> Query | None:
     """The query's required clauses and exclusions (None: it has none)."""
     if not parsed.constrained:
         return None
-    required = [_any([holds(t) for t in clause]) for clause in parsed.required]
+    required = [_any([holds(t, analyzer) for t in clause]) for clause in parsed.required]
     query = _must(*required) or all_passages()
     if parsed.excluded:
-        articles = _articles_holding(searcher, _any([holds(t) for t in parsed.excluded]))
+        excluded = _any([holds(t, analyzer) for t in parsed.excluded])
+        articles = _articles_holding(searcher, excluded)
         if len(articles):
             query = Query.boolean_query(
                 [
@@ -235,10 +242,12 @@ def restriction(
     searcher: tantivy.Searcher,
     parsed: ParsedQuery | None,
     filters: Filters | None,
+    analyzer: lexical.Analyzer,
     exclude_ids: Sequence[int] = (),
 ) -> Query | None:
     """Filters, constraints and excluded passages as one query (None: every passage)."""
-    query = _must(filter_query(filters), constraint_query(searcher, parsed) if parsed else None)
+    constraints = constraint_query(searcher, parsed, analyzer) if parsed else None
+    query = _must(filter_query(filters), constraints)
     if exclude_ids:
         query = Query.boolean_query(
             [
@@ -249,14 +258,14 @@ def restriction(
     return query
 
 
-def words_query(parsed: ParsedQuery) -> Query | None:
+def words_query(parsed: ParsedQuery, analyzer: lexical.Analyzer) -> Query | None:
     """Passages holding every keyword of the plain words (None: no plain words)."""
     if not parsed.words:
         return None
     keywords = lexical.query_terms(" ".join(parsed.words))
     if not keywords:
         return Query.empty_query()  # only stopwords: nothing to hold
-    return _must(*[holds(k) for k in keywords])
+    return _must(*[holds(k, analyzer) for k in keywords])
 
 
 def bm25_query(terms: Sequence[str], config: MatchConfig = DEFAULT_MATCH) -> Query | None:
@@ -376,6 +385,7 @@ class MatchSet:
 def match_set(
     searcher: tantivy.Searcher,
     parsed: ParsedQuery,
+    analyzer: lexical.Analyzer,
     mode: str,
     within: Query | None,
     terms: Sequence[str],
@@ -387,6 +397,7 @@ def match_set(
     Args:
         searcher: The snapshot's engine searcher.
         parsed: The parsed query.
+        analyzer: The analyzer the engine was written with.
         mode: ``hybrid``, ``dense`` or ``lexical``.
         within: The restriction (filters and constraints; None: every passage).
         terms: Lexical terms of the ranking text (BM25 scores of the members).
@@ -401,7 +412,7 @@ def match_set(
     if parsed.constrained and not parsed.words:
         lexical_part: Query | None = _must(within) or all_passages()
     else:
-        lexical_part = _must(words_query(parsed), within) if mode != "dense" else None
+        lexical_part = _must(words_query(parsed, analyzer), within) if mode != "dense" else None
         if mode != "lexical":
             edge = dense_edge(dense.ranked, config)
             dense_members = [(p, s) for p, s in dense.ranked if s >= edge]

@@ -719,11 +719,12 @@ class Collection:
         plain = words if not parsed.constrained else lexical.query_terms(" ".join(parsed.words))
         with self._snapshot():
             conn, view = self._conn, self._view()
-            terms = lexical.analyzer(store.read_meta(conn).analyzer).query_terms(parsed.text, words)
+            analyzer = lexical.analyzer(store.read_meta(conn).analyzer)
+            terms = analyzer.query_terms(parsed.text, words)
             weight: float | None = None
             if request.mode == "hybrid":
                 weight = query_weight(conn, view, parsed.text, terms, request.fusion)
-            within = _search.restriction(view.engine, parsed, request.filters)
+            within = _search.restriction(view.engine, parsed, request.filters, analyzer)
             plan = RankPlan(
                 query_vector=query_vector,
                 terms=terms if request.mode != "dense" else [],
@@ -734,6 +735,7 @@ class Collection:
                 exclude_ids=(),
                 marks=[*parsed.highlights, *plain],
                 match=self.match,
+                analyzer=analyzer,
             )
             hits, dense = collect(conn, view, request, plan)
             matches = None
@@ -787,7 +789,14 @@ class Collection:
     ) -> _search.MatchSet:
         """The match set of a search (inside its snapshot), scored for a date order."""
         matches = _search.match_set(
-            view.engine, parsed, request.mode, plan.within, plan.terms, dense, self.match
+            view.engine,
+            parsed,
+            plan.analyzer,
+            request.mode,
+            plan.within,
+            plan.terms,
+            dense,
+            self.match,
         )
         vector = plan.query_vector
         # Date order breaks ties and applies min_score by cosine where there is one.
@@ -847,7 +856,10 @@ class Collection:
                 filters=filters,
             )
             view = self._view()
-            within = _search.restriction(view.engine, None, example.filters, example.exclude_ids)
+            analyzer = lexical.analyzer(store.read_meta(self._conn).analyzer)
+            within = _search.restriction(
+                view.engine, None, example.filters, analyzer, example.exclude_ids
+            )
             request = SearchRequest(
                 query=example.label,
                 mode="dense",
@@ -866,6 +878,7 @@ class Collection:
                 exclude_ids=example.exclude_ids,
                 marks=[],
                 match=self.match,
+                analyzer=analyzer,
             )
             hits, _ = collect(self._conn, view, request, plan)
         return SearchResponse(

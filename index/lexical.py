@@ -23,9 +23,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import pairwise
 
 import jieba
 
@@ -37,6 +35,8 @@ _WORD = re.compile(r"[\w\u3400-\u9fff]", re.UNICODE)
 _CJK_CHAR = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _LATIN_CHAR = re.compile(r"[A-Za-z\u00c0-\u024f]")
 _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]{2,}")
+# Characters whose neighbouring pairs are always bigrams (the gap-joining range).
+_PAIRABLE = re.compile(r"[\u3400-\u9fff]")
 # What jieba keeps together as one block (its ``re_han_default``); any other character is
 # a boundary jieba cuts at anyway, so cutting there too changes no term.
 _JIEBA_BLOCK = re.compile(r"[\u4e00-\u9fd5a-zA-Z0-9+#&._%\-]")
@@ -185,6 +185,20 @@ class Analyzer:
         terms = tokenize(text)
         return terms + bigrams(text) if self.bigrams else terms
 
+    def covers_pair(self, first: str, second: str) -> bool:
+        """Whether :meth:`index_terms` holds ``first + second`` wherever the two are
+        neighbouring :func:`exact_tokens` (then the engine need not index the pair again).
+
+        True for two Chinese characters under a folding bigram analyzer: exact tokens fold
+        the same way, skip only whitespace, and the bigrams join Chinese across whitespace.
+        """
+        return (
+            self.bigrams
+            and self.fold
+            and _PAIRABLE.fullmatch(first) is not None
+            and _PAIRABLE.fullmatch(second) is not None
+        )
+
     def query_terms(self, text: str, words: list[str] | None = None) -> list[str]:
         """Distinct terms to match, without stopwords (words first, then bigrams).
 
@@ -263,18 +277,6 @@ def exact_tokens(text: str) -> list[str]:
         The tokens, lowercased and folded.
     """
     return _EXACT_TOKEN.findall(fold_script(text).lower())
-
-
-def token_pairs(tokens: Sequence[str]) -> list[str]:
-    """Every two neighbouring exact tokens as one term (the engine's pair fields).
-
-    Args:
-        tokens: :func:`exact_tokens` of a text, in order.
-
-    Returns:
-        ``len(tokens) - 1`` terms, the two tokens joined by a space (no token holds one).
-    """
-    return [f"{a} {b}" for a, b in pairwise(tokens)]
 
 
 @dataclass(frozen=True)

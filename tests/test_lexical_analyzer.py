@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tantivy import Occur, Query
 
 from semsearch.embedder.errors import InputError
@@ -134,3 +137,27 @@ def test_collection_from_a_newer_analyzer_is_refused(tmp_path: Path) -> None:
     conn.close()
     with pytest.raises(CollectionError, match="unknown lexical analyzer 'ngram-v9'"):
         Collection.open(path, FakeEmbedder(), read_only=True)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(
+        alphabet=st.sampled_from(list("项目項經济經濟发展發展传统傳統产业 \u3000\n\t，。“”AIai2023年㐀丨\uf900")),
+        max_size=40,
+    )
+)
+def test_covered_pairs_are_always_bigrams(text: str) -> None:
+    """The engine leaves a pair out of its pair field only where the bigrams hold it."""
+    analyzer = lexical.analyzer("jieba+bigrams+fold")
+    terms = set(analyzer.index_terms(text))
+    tokens = lexical.exact_tokens(text)
+    for first, second in itertools.pairwise(tokens):
+        if analyzer.covers_pair(first, second):
+            assert first + second in terms, (text, first, second)
+
+
+def test_only_folding_bigram_analyzers_cover_pairs() -> None:
+    assert lexical.analyzer("jieba+bigrams+fold").covers_pair("项", "目")
+    assert not lexical.analyzer("jieba+bigrams").covers_pair("项", "目")
+    assert not lexical.analyzer("jieba").covers_pair("项", "目")
+    assert not lexical.analyzer("jieba+bigrams+fold").covers_pair("ai", "项")
