@@ -29,6 +29,10 @@ PARAGRAPH_GAP_LINES = 0.6
 PARAGRAPH_GAP_OVER_LEADING = 0.4
 # A first line indented by at least this many body-line heights starts a paragraph.
 INDENT_LINES = 0.8
+# Indents of one paragraph style: at most this many body-line heights, all within the
+# second figure of each other.
+MAX_INDENT_LINES = 4.0
+SAME_INDENT_LINES = 0.35
 # Heading lines whose heights differ by at most this share are set in one size.
 HEADING_SAME_SIZE = 0.12
 # Lines of one heading size closer than this many of their own heights are one wrapped
@@ -260,6 +264,9 @@ def order_lines(lines: Sequence[LayoutLine], spacing: Spacing) -> list[list[Layo
     """
     if not lines:
         return []
+    beside = _side_by_side(lines, spacing)
+    if beside is not None:
+        return [column for part in beside for column in order_lines(part, spacing)]
     rows = _horizontal_slabs(lines, spacing.row_gap)
     if len(rows) > 1:
         return [column for row in rows for column in order_lines(row, spacing)]
@@ -269,6 +276,26 @@ def order_lines(lines: Sequence[LayoutLine], spacing: Spacing) -> list[list[Layo
         right = [line for line in lines if line.box[2] > column_cut]
         return order_lines(left, spacing) + order_lines(right, spacing)
     return [sorted(lines, key=lambda line: (line.box[1], line.box[0]))]
+
+
+def _side_by_side(
+    lines: Sequence[LayoutLine], spacing: Spacing
+) -> tuple[list[LayoutLine], list[LayoutLine]] | None:
+    """Two articles (or an article and an advertisement) set side by side, each under its
+    own headline: an empty band from top to bottom with heading lines on both sides.
+
+    Cut before the rows: a picture on one side and white space on the other would open a
+    band across both, and rows would read one article's end after the other's start.
+    """
+    cut = _vertical_cut(lines, MIN_COLUMN_GAP_LINES * spacing.body)
+    if cut is None:
+        return None
+    left = [line for line in lines if line.box[2] <= cut]
+    right = [line for line in lines if line.box[2] > cut]
+    heading = HEADING_SIZE_RATIO * spacing.body
+    if any(line.size >= heading for line in left) and any(line.size >= heading for line in right):
+        return left, right
+    return None
 
 
 def _vertical_cut(lines: Sequence[LayoutLine], min_gap: float) -> float | None:
@@ -336,8 +363,17 @@ def left_aligned(lines: Sequence[LayoutLine], body_height: float) -> bool:
     its "indents" are no paragraph breaks.
     """
     left = min(line.box[0] for line in lines)
-    indented = sum(1 for line in lines if line.box[0] - left >= INDENT_LINES * body_height)
-    return indented * 2 <= len(lines)
+    indents = [
+        line.box[0] - left for line in lines if line.box[0] - left >= INDENT_LINES * body_height
+    ]
+    if len(indents) * 2 <= len(lines):
+        return True
+    # Paragraphs of one or two lines (a wide column) indent most lines, but all by the same
+    # small amount; centred or ragged lines start anywhere.
+    usual = statistics.median(indents)
+    return usual <= MAX_INDENT_LINES * body_height and all(
+        abs(indent - usual) <= SAME_INDENT_LINES * body_height for indent in indents
+    )
 
 
 def _indents_mark_paragraphs(column: Sequence[LayoutLine], body_height: float) -> bool:
