@@ -20,6 +20,7 @@ import html
 import json
 import math
 import random
+import re
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from tests import pages
 from .common import SHARED
 
 CORPUS = SHARED / "corpus" / "news-112k.jsonl"
+_KICKER_RE = re.compile(r"(强调|指出|表示|要求|提出|希望|寄语|时说)$")
 PT_MM = 25.4 / 72
 # (name, width mm, height mm) of the papers drawn.
 PAPERS = (("A3", 297.0, 420.0), ("A4", 210.0, 297.0), ("tabloid", 279.4, 431.8))
@@ -165,8 +167,17 @@ def _pd_stories(lines: list[str], limit: int) -> Iterator[Story]:
             if len(lines[cursor]) >= 30:
                 body.append(lines[cursor])
             cursor += 1
-        if len(body) >= 3 and all(len(p) < 1200 for p in body):
-            yield Story(title, tuple(body), None, subtitle)
+        kicker = None
+        if subtitle and _KICKER_RE.search(title):
+            # People's Daily sets the kicker (引题, "…时指出") above the headline; the corpus
+            # gives both as lines of their own.
+            kicker, title, subtitle = title, subtitle, None
+        if (
+            len(body) >= 3
+            and all(len(p) < 1200 for p in body)
+            and not (subtitle and "记者" in subtitle)  # a byline, not a subtitle
+        ):
+            yield Story(title, tuple(body), kicker, subtitle)
             found += 1
         index = max(cursor, index + 1)
 

@@ -267,7 +267,7 @@ def order_lines(lines: Sequence[LayoutLine], spacing: Spacing) -> list[list[Layo
     beside = _side_by_side(lines, spacing)
     if beside is not None:
         return [column for part in beside for column in order_lines(part, spacing)]
-    rows = _horizontal_slabs(lines, spacing.row_gap)
+    rows = _join_side_by_side(_horizontal_slabs(lines, spacing.row_gap), spacing)
     if len(rows) > 1:
         return [column for row in rows for column in order_lines(row, spacing)]
     column_cut = _vertical_cut(lines, MIN_COLUMN_GAP_LINES * spacing.body)
@@ -296,6 +296,42 @@ def _side_by_side(
     if any(line.size >= heading for line in left) and any(line.size >= heading for line in right):
         return left, right
     return None
+
+
+def _join_side_by_side(
+    rows: list[list[LayoutLine]], spacing: Spacing
+) -> list[list[LayoutLine]]:
+    """Rows that are side-by-side articles taken together again.
+
+    Two headlines set side by side at one height make a row of their own above their
+    bodies; read row by row, both headlines would come before either body. A row with
+    headings and the rows of body text below it, up to the next row with headings, are
+    one region when :func:`_side_by_side` cuts them apart.
+    """
+    heading = HEADING_SIZE_RATIO * spacing.body
+    joined: list[list[LayoutLine]] = []
+    index = 0
+    while index < len(rows):
+        end = index + 1
+        if any(line.size >= heading for line in rows[index]):
+            # Rows of headings alone (a headline wrapped with wide leading), then the rows
+            # holding body text (a subtitle may stand beside the other article's text).
+            while end < len(rows) and all(line.size >= heading for line in rows[end]):
+                end += 1
+            while end < len(rows) and any(line.size < heading for line in rows[end]):
+                end += 1
+        # The longest such run that parts into two sides (the next row of articles may
+        # hold headings and text too, under another gutter).
+        for stop in range(end, index + 1, -1):
+            region = [line for row in rows[index:stop] for line in row]
+            if _side_by_side(region, spacing) is not None:
+                joined.append(region)
+                index = stop
+                break
+        else:
+            joined.append(rows[index])
+            index += 1
+    return joined
 
 
 def _vertical_cut(lines: Sequence[LayoutLine], min_gap: float) -> float | None:

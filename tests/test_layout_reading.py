@@ -62,3 +62,21 @@ def test_a_photo_credit_after_the_sentence_ends_the_paragraph() -> None:
 def test_a_closing_quote_cut_off_by_a_column_break_rejoins_its_paragraph() -> None:
     joined = [p.text for p in rejoin_paragraphs(["他说：“我们一定办好。", "”", "下一段。"])]
     assert joined == ["他说：“我们一定办好。”", "下一段。"]
+
+
+def test_side_by_side_headlines_wrapped_in_rows_of_their_own_stay_with_their_bodies() -> None:
+    # Two articles side by side, each headline wrapped onto a second line at the same
+    # heights: the headline lines form rows of their own above both bodies. A full-width
+    # article above closes the gutter, so the page is cut into rows first.
+    lines = [_line("上面的整版文章，一行到头。", 0, -60, width=350)]
+    lines += [_line("左边标题第一行", 0, 0, size=22), _line("右边标题第一行", 200, 0, size=22)]
+    lines += [_line("左边标题第二行", 0, 26, size=22), _line("右边标题第二行", 200, 26, size=22)]
+    lines += [_line(f"左边正文第{n}行。", 0, 70 + 15 * n) for n in range(4)]
+    lines += [_line(f"右边正文第{n}行。", 200, 70 + 15 * n) for n in range(4)]
+    texts = [block.text() for block in layout_blocks(lines)][1:]
+    assert texts == [
+        "左边标题第一行左边标题第二行",
+        "左边正文第0行。左边正文第1行。左边正文第2行。左边正文第3行。",
+        "右边标题第一行右边标题第二行",
+        "右边正文第0行。右边正文第1行。右边正文第2行。右边正文第3行。",
+    ]
