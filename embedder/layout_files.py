@@ -13,6 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from semsearch.embedder.alto import alto_blocks, is_alto, is_mets
+from semsearch.embedder.didl import didl_files, is_didl, read_didl
 from semsearch.embedder.hocr import hocr_blocks
 from semsearch.embedder.layout import LayoutBlock
 from semsearch.embedder.mets import MetsIssue, alto_files, read_mets
@@ -86,6 +87,9 @@ def _read_cached(
             root = read_xml(path, html=True)  # hOCR from engines that write plain HTML
         return LayoutGroups((tuple(hocr_blocks(root, location)),))
     root = read_xml(path)
+    if is_didl(root):
+        issue = read_didl(root, path)
+        return LayoutGroups(issue.pages, issue=issue)
     if file_format is Format.METS or is_mets(root):
         issue = read_mets(root, path)
         return LayoutGroups(issue.pages, issue=issue)
@@ -95,19 +99,24 @@ def _read_cached(
 
 
 def mets_members(files: Iterable[Path]) -> set[Path]:
-    """The ALTO files (resolved paths) named by the METS files among ``files``.
+    """The ALTO files (resolved paths) named by the METS files among ``files``, and the
+    article-text files a KB DIDL names.
 
-    A METS file that cannot be read names nothing here; reading it reports the problem.
+    A file that cannot be read names nothing here; reading it reports the problem.
     """
     members: set[Path] = set()
     for path in files:
-        if (
-            path.suffix.lower() not in (".xml", ".mets")
-            or detect_format(path, read_sample(path)) is not Format.METS
-        ):
+        if path.suffix.lower() not in (".xml", ".mets"):
             continue
         try:
-            members.update(alto_files(read_xml(path), path).values())
+            if detect_format(path, read_sample(path)) is not Format.METS:
+                continue
+            root = read_xml(path)
+            if is_didl(root):
+                altos, texts = didl_files(root, path)
+                members.update(altos.values(), texts)
+            else:
+                members.update(alto_files(root, path).values())
         except BadInput:
             continue
     return members

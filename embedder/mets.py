@@ -141,7 +141,7 @@ def alto_files(root: etree._Element, path: Path) -> dict[str, Path]:
             if local_name(locator) != "FLocat":
                 continue
             href = locator.get(f"{_XLINK}href", "")
-            target = _local_target(href, folder, path)
+            target = local_target(href, folder, path)
             if target.suffix.lower() not in ALTO_SUFFIXES or element.get("MIMETYPE", "").startswith(
                 "image/"
             ):
@@ -154,7 +154,7 @@ def alto_files(root: etree._Element, path: Path) -> dict[str, Path]:
     return files
 
 
-def _local_target(href: str, folder: Path, path: Path) -> Path:
+def local_target(href: str, folder: Path, path: Path) -> Path:
     parsed = urlparse(href)
     if parsed.scheme not in ("", "file") or (
         parsed.scheme == "file" and parsed.netloc not in ("", ".", "localhost")
@@ -275,7 +275,7 @@ class _Reader:
                 )
         return MetsUnit(
             ident=div.get("ID", ""),
-            parts=_with_headings(parts),
+            parts=with_headings(parts),
             kind=kind,
             title=self._title(div),
             label=(div.get("LABEL") or "").strip() or None,
@@ -325,7 +325,7 @@ class _Reader:
         return None
 
 
-def _with_headings(parts: list[MetsPart]) -> tuple[MetsPart, ...]:
+def with_headings(parts: list[MetsPart]) -> tuple[MetsPart, ...]:
     """Headings the METS names first; else the leading blocks set large are the headings.
 
     Body blocks are split into paragraphs; a large block after body text is a sub-heading

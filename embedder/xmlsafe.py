@@ -20,7 +20,7 @@ MAX_XML_BYTES = 64 << 20
 _WIDE_STARTS = (b"\xff\xfe", b"\xfe\xff", b"<\x00", b"\x00<")
 
 
-def _parser(*, html: bool) -> etree._FeedParser:
+def _parser(*, html: bool, recover: bool = False) -> etree._FeedParser:
     if html:
         return etree.HTMLParser(no_network=True, remove_comments=True, huge_tree=False)
     return etree.XMLParser(
@@ -30,7 +30,15 @@ def _parser(*, html: bool) -> etree._FeedParser:
         dtd_validation=False,
         huge_tree=False,
         remove_comments=True,
+        recover=recover,
     )
+
+
+def _namespace_errors_only(exc: etree.XMLSyntaxError) -> bool:
+    # KB's DIDL files, cut out of their OAI envelope, use ``xsi:type`` without declaring
+    # ``xsi``: well-formed but for the namespace, which nothing here reads.
+    errors = list(exc.error_log)
+    return bool(errors) and all(error.domain_name == "NAMESPACE" for error in errors)
 
 
 def read_xml(path: Path, *, html: bool = False) -> etree._Element:
@@ -55,7 +63,9 @@ def read_xml(path: Path, *, html: bool = False) -> etree._Element:
     try:
         root = etree.fromstring(data, _parser(html=html))
     except etree.XMLSyntaxError as exc:
-        raise BadInput(location, f"not well-formed XML ({exc})") from exc
+        if html or not _namespace_errors_only(exc):
+            raise BadInput(location, f"not well-formed XML ({exc})") from exc
+        root = etree.fromstring(data, _parser(html=False, recover=True))
     if root is None:
         raise BadInput(location, "no XML content")
     return root
