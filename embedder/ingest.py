@@ -62,6 +62,7 @@ from semsearch.embedder.newspaper import (
     PageArticle,
     PageLine,
     compile_banners,
+    join_continued,
     page_lines,
     parse_headings,
     split_byline,
@@ -634,7 +635,8 @@ def _layout_articles(
             date=issue.date or options.date,
         )
     for group in layout.groups:
-        yield from _page_articles(path, page_lines_from_blocks(group), options, on_bad)
+        pieces = join_continued(split_page(page_lines_from_blocks(group)))
+        yield from _page_articles(path, [], options, on_bad, articles=pieces)
     if issue is None or not issue.units:
         return
     banners = compile_banners(options.banners)

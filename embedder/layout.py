@@ -282,7 +282,7 @@ def _side_by_side(
     lines: Sequence[LayoutLine], spacing: Spacing
 ) -> tuple[list[LayoutLine], list[LayoutLine]] | None:
     """Two articles (or an article and an advertisement) set side by side, each under its
-    own headline: an empty band from top to bottom with heading lines on both sides.
+    own headline: an empty band from top to bottom, a heading line atop each side.
 
     Cut before the rows: a picture on one side and white space on the other would open a
     band across both, and rows would read one article's end after the other's start.
@@ -293,7 +293,9 @@ def _side_by_side(
     left = [line for line in lines if line.box[2] <= cut]
     right = [line for line in lines if line.box[2] > cut]
     heading = HEADING_SIZE_RATIO * spacing.body
-    if any(line.size >= heading for line in left) and any(line.size >= heading for line in right):
+    # Each side starts with its headline; a centred headline over columns leaves a column
+    # gap open from top to bottom, with body text at the top of one side.
+    if all(min(side, key=lambda line: line.box[1]).size >= heading for side in (left, right)):
         return left, right
     return None
 

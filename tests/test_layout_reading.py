@@ -80,3 +80,19 @@ def test_side_by_side_headlines_wrapped_in_rows_of_their_own_stay_with_their_bod
         "右边标题第一行右边标题第二行",
         "右边正文第0行。右边正文第1行。右边正文第2行。右边正文第3行。",
     ]
+
+
+def test_a_centred_headline_over_columns_is_no_pair_of_side_by_side_articles() -> None:
+    # The gap between the first two columns is open from top to bottom (banner and
+    # headline are centred over the middle column) and a headline stands lower on the
+    # left: still one article, read headline first.
+    lines = [_line("中间的大标题", 170, 0, size=22, width=160)]
+    for column in range(3):
+        x = column * 170.0
+        lines += [_line(f"第{column}栏第{n}行文字。", x, 40 + 15 * n) for n in range(6)]
+    lines += [_line("左下另一篇的标题", 0, 150, size=22), _line("左下正文。", 0, 190)]
+    texts = [block.text() for block in layout_blocks(lines)]
+    assert texts[0] == "中间的大标题"
+    assert texts.index("左下另一篇的标题") > texts.index(
+        "第2栏第0行文字。第2栏第1行文字。第2栏第2行文字。第2栏第3行文字。第2栏第4行文字。第2栏第5行文字。"
+    )
