@@ -36,6 +36,7 @@ _DC_IDENTIFIER = "{http://purl.org/dc/elements/1.1/}identifier"
 # (``…:p001:a0001``) are skipped.
 _ARTICLE_ID_RE = re.compile(r":a\d+$")
 _PAGE_PART_RE = re.compile(r":p\d+:a\d+$")
+_PAGE_ID_RE = re.compile(r":p\d+$")
 # ``dc:subject`` values kept apart from articles, with the section they get.
 KEPT_APART_SUBJECTS = {"advertentie": "advertisement", "familiebericht": "family notice"}
 
@@ -84,6 +85,41 @@ def didl_files(root: etree._Element, path: Path) -> tuple[dict[str, Path], set[P
         raise BadInput(str(path), "DIDL names no ALTO files")
     texts = {local_target(name, folder, path) for name in _component_files(root, "ocr")}
     return altos, texts
+
+
+def didl_page_files(root: etree._Element, path: Path) -> dict[int, tuple[Path, list[Path]]]:
+    """Page number → (its ALTO file, the images its page item names), numbered as read."""
+    altos, _ = didl_files(root, path)
+    numbers = {name: number for number, name in enumerate(altos, start=1)}
+    folder = path.resolve().parent
+    pages: dict[int, tuple[Path, list[Path]]] = {}
+    for item in root.iter():
+        if local_name(item) != "Item" or not _PAGE_ID_RE.search(item.get(_DC_IDENTIFIER, "")):
+            continue
+        alto: str | None = None
+        images: list[Path] = []
+        for component in item:
+            if local_name(component) != "Component":
+                continue
+            role = component.get(_DC_IDENTIFIER, "").rsplit(":", 1)[-1]
+            for resource in component:
+                if local_name(resource) != "Resource":
+                    continue
+                name = _attribute(resource, "filename")
+                if role == "alto":
+                    alto = name
+                elif role.startswith("image"):
+                    # The access copy by its file name; the preservation copy by a
+                    # relative ``ref``.
+                    for candidate in (name, resource.get("ref", "")):
+                        if candidate and "://" not in candidate:
+                            try:
+                                images.append(local_target(candidate, folder, path))
+                            except BadInput:
+                                continue
+        if alto in numbers:
+            pages[numbers[alto]] = (altos[alto], images)
+    return pages
 
 
 def read_didl(root: etree._Element, path: Path) -> MetsIssue:

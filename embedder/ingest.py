@@ -412,8 +412,10 @@ def _read_file(
             return
         stats.add_bytes(path.stat().st_size)
         for number, article in enumerate(_layout_articles(path, layout, options, on_bad)):
-            if plan.format in PAGE_FILE_FORMATS:
-                # Where the page can be drawn from again (the page view marks a hit on it).
+            pages = {r.page for paragraph in article.paragraphs for r in paragraph.regions}
+            if plan.format in PAGE_FILE_FORMATS or (pages and pages <= layout.drawable_pages):
+                # Where the page can be drawn from again (the page view marks a hit on it);
+                # for a METS issue, the METS, which names the page images.
                 article.page_file = str(path.resolve())
             yield article, f"{path} (article {number + 1})"
         return

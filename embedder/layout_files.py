@@ -15,6 +15,7 @@ from pathlib import Path
 from semsearch.embedder.alto import alto_blocks, is_alto, is_mets
 from semsearch.embedder.didl import didl_files, is_didl, read_didl
 from semsearch.embedder.hocr import hocr_blocks
+from semsearch.embedder.issue_pages import pages_with_images
 from semsearch.embedder.layout import LayoutBlock
 from semsearch.embedder.mets import MetsIssue, alto_files, read_mets
 from semsearch.embedder.reading import BadInput, Format, detect_format, read_sample
@@ -34,6 +35,8 @@ class LayoutGroups:
 
     groups: tuple[tuple[LayoutBlock, ...], ...]
     issue: MetsIssue | None = None
+    # Pages of a METS issue or KB edition whose image is there (the page view draws them).
+    drawable_pages: frozenset[int] = frozenset()
 
 
 def read_layout(path: Path, file_format: Format, *, ocr: bool, max_pages: int) -> LayoutGroups:
@@ -87,12 +90,9 @@ def _read_cached(
             root = read_xml(path, html=True)  # hOCR from engines that write plain HTML
         return LayoutGroups((tuple(hocr_blocks(root, location)),))
     root = read_xml(path)
-    if is_didl(root):
-        issue = read_didl(root, path)
-        return LayoutGroups(issue.pages, issue=issue)
-    if file_format is Format.METS or is_mets(root):
-        issue = read_mets(root, path)
-        return LayoutGroups(issue.pages, issue=issue)
+    if is_didl(root) or file_format is Format.METS or is_mets(root):
+        issue = read_didl(root, path) if is_didl(root) else read_mets(root, path)
+        return LayoutGroups(issue.pages, issue=issue, drawable_pages=pages_with_images(root, path))
     if not is_alto(root):
         raise BadInput(location, "not an ALTO file")
     return LayoutGroups((tuple(alto_blocks(root, location)),))

@@ -34,11 +34,23 @@ def _parser(*, html: bool, recover: bool = False) -> etree._FeedParser:
     )
 
 
-def _namespace_errors_only(exc: etree.XMLSyntaxError) -> bool:
-    # KB's DIDL files, cut out of their OAI envelope, use ``xsi:type`` without declaring
-    # ``xsi``: well-formed but for the namespace, which nothing here reads.
-    errors = list(exc.error_log)
-    return bool(errors) and all(error.domain_name == "NAMESPACE" for error in errors)
+def _parse_despite_namespaces(data: bytes) -> etree._Element | None:
+    """The document if its only faults are undeclared namespace prefixes, else None.
+
+    KB's DIDL files, cut out of their OAI envelope, use ``xsi:type`` without declaring
+    ``xsi``: well-formed but for the namespace, which nothing here reads. The recovering
+    parser's own log (the exception's may hold earlier parses' errors) must show nothing
+    else.
+    """
+    parser = _parser(html=False, recover=True)
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError:
+        return None
+    errors = list(parser.error_log)
+    if root is None or not errors or any(e.domain_name != "NAMESPACE" for e in errors):
+        return None
+    return root
 
 
 def read_xml(path: Path, *, html: bool = False) -> etree._Element:
@@ -63,9 +75,9 @@ def read_xml(path: Path, *, html: bool = False) -> etree._Element:
     try:
         root = etree.fromstring(data, _parser(html=html))
     except etree.XMLSyntaxError as exc:
-        if html or not _namespace_errors_only(exc):
+        root = None if html else _parse_despite_namespaces(data)
+        if root is None:
             raise BadInput(location, f"not well-formed XML ({exc})") from exc
-        root = etree.fromstring(data, _parser(html=False, recover=True))
     if root is None:
         raise BadInput(location, "no XML content")
     return root
