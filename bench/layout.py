@@ -4,8 +4,8 @@ Issues are drawn by :mod:`bench.layout_pages` from real texts (People's Daily 19
 and the sample page) on A3, A4 and tabloid paper: 1–5 columns, headlines wrapped over 1–3
 lines, pictures with captions, advertisements, page banners, and articles continued on the
 next page. Each is printed to PDF by Chromium, written as ALTO and as METS in two profiles
-(:mod:`bench.layout_alto`), and rendered at 200 dpi for OCR (a few pages: Tesseract takes
-about a minute a page here). Every path is read with ``iter_articles`` (no embedding) and
+(:mod:`bench.layout_alto`), and rendered at 200 dpi for OCR (the first 16 pages, 1 with
+``--quick``: Tesseract is the slow path). Every path is read with ``iter_articles`` (no embedding) and
 scored against the generation's truth by :mod:`bench.layout_score`.
 """
 
@@ -28,7 +28,7 @@ from .layout_score import Score, score_issue
 
 # Issues drawn (every third continues an article onto a second page), and pages read by OCR.
 ISSUES, QUICK_ISSUES = 24, 6
-OCR_PAGES, QUICK_OCR_PAGES = 4, 1
+OCR_PAGES, QUICK_OCR_PAGES = 16, 1
 PATHS = (
     "PDF text layer",
     "ALTO pages (no METS)",
@@ -42,8 +42,13 @@ def _read(paths: list[Path], *, ocr: bool = False) -> list[Article]:
     return list(iter_articles(paths, options=IngestOptions(ocr=ocr)))
 
 
-def run(issues: int, ocr_pages: int, folder: Path) -> tuple[dict[str, Score], dict[str, int]]:
-    """Generate, write, read and score; returns the scores per path and the page counts."""
+def run(
+    issues: int, ocr_pages: int, folder: Path, seconds: dict[str, float]
+) -> tuple[dict[str, Score], dict[str, int]]:
+    """Generate, write, read and score; returns the scores per path and the page counts.
+
+    ``seconds`` receives the reading time per path.
+    """
     stories = load_stories()
     scores = {path: Score() for path in PATHS}
     counts = dict.fromkeys(PATHS, 0)
@@ -72,7 +77,10 @@ def run(issues: int, ocr_pages: int, folder: Path) -> tuple[dict[str, Score], di
             readings.append((PATHS[4], images, True))
             ocr_left -= len(issue.pages)
         for path, files, ocr in readings:
-            scores[path].add(score_issue(issue, _read(files, ocr=ocr)))
+            began = time.perf_counter()
+            articles = _read(files, ocr=ocr)
+            seconds[path] = seconds.get(path, 0.0) + time.perf_counter() - began
+            scores[path].add(score_issue(issue, articles))
             counts[path] += len(issue.pages)
     return scores, counts
 
@@ -103,7 +111,8 @@ def main() -> None:
     load_before = os.getloadavg()[0]
     began = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        scores, counts = run(issues, ocr_pages, Path(tmp))
+        timings: dict[str, float] = {}
+        scores, counts = run(issues, ocr_pages, Path(tmp), timings)
     seconds = time.perf_counter() - began
     load_after = os.getloadavg()[0]
     rows = [
@@ -120,6 +129,7 @@ def main() -> None:
             f"{s.recall:.3f}",
             f"{s.f1:.3f}",
             f"{100 * s.cer:.2f}%",
+            f"{timings[path] / counts[path]:.2f}",
         ]
         for path, s in scores.items()
         if counts[path]
@@ -138,6 +148,7 @@ def main() -> None:
             "para R",
             "para F1",
             "CER",
+            "s / page",
         ],
         rows,
     )
@@ -147,14 +158,17 @@ def main() -> None:
         f"{counts[PATHS[4]]} pages. Targets: titles exact ≥ 95% on the text-layer paths, "
         "paragraph F1 ≥ 0.9, no article merged across a headline.\n\n"
         "*found*: one piece holds the article (≥ 80% of its 4-grams) and nothing else; "
-        "*split*: several pieces hold it (an article continued on another page is split on "
-        "every path without METS: nothing on a page says where it goes on); *merged*: pieces "
+        "*split*: several pieces hold it (ALTO files and page images are read file by file, "
+        "so an article continued in another page's file stays split; within one PDF the jump "
+        "lines 下转/上接 join it, in METS the division does); *merged*: pieces "
         "holding two articles; *extra*: pieces holding none (an advertisement or banner read "
         "as an article; METS advertisements are records of their own by design). Titles: "
         "the headline against the title of the piece holding the first paragraph. Paragraph "
         "boundaries: starts after an article's first, matched by their first 10 characters "
         "within 2 edits. CER: the article's paragraphs against the text of the pieces holding "
         "it (a byline lead the reader moves to the reporters counts as an error).\n\n"
+        "*s / page*: reading time per page (parsing, layout, segmentation, cleaning; no "
+        "printing, no embedding; OCR includes Tesseract). "
         f"Whole run {seconds:.0f} s (Chromium printing, reading, OCR); 1-minute load average "
         f"{load_before:.1f} at the start, {load_after:.1f} at the end (2 cores, shared)."
     )
