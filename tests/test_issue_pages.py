@@ -100,3 +100,20 @@ def test_the_page_route_draws_a_mets_page_with_the_hit_marked(tmp_path: Path) ->
         got = client.get(f"/articles/{hit['article']['id']}/pages/1", params={"passage": passage})
         assert got.status_code == 200 and got.headers["content-type"] == "image/png"
         assert Image.open(io.BytesIO(got.content)).size == (500, 750)
+
+
+@pytest.mark.slow
+def test_library_profiles_are_searchable_with_the_real_model(
+    tmp_path: Path, real_embedder: object
+) -> None:
+    # NDNP and KB issues as the libraries publish them, through ingest and a hybrid search.
+    from semsearch.embedder.ingest import prepare_articles
+    from semsearch.index import Collection
+
+    issues = [FIXTURES / "ndnp", KB]
+    with Collection.create(tmp_path / "index", real_embedder) as collection:  # type: ignore[arg-type]
+        collection.upsert(prepare_articles(issues, real_embedder))  # type: ignore[arg-type]
+        dutch = collection.search("verkooping van lakens en katoenen", k=1)
+        english = collection.search("weekly newspaper subscription terms", k=3)
+    assert dutch.results[0].title == "EXTRA VERKOOPING."
+    assert "THE WEEKLY 7 DEMOCRAT" in [hit.title for hit in english.results]
