@@ -33,6 +33,7 @@ BENCHMARKS: list[tuple[str, list[str]]] = [
     ("bench.reuse_scale", []),
     ("bench.upsert", []),
     ("bench.hostile", []),
+    ("bench.layout", []),
     ("bench.million", []),
     ("bench.engine", ["--size", "1m"]),
 ]

@@ -28,6 +28,9 @@ from semsearch.embedder.layout import (
 from semsearch.embedder.reading import BadInput
 from semsearch.embedder.xmlsafe import local_name
 
+# A block declared in heading type with more lines than this is a heading only if its
+# lines are also tall: headlines run to a few lines, OCR engines mis-size whole columns.
+MAX_DECLARED_HEADING_LINES = 6
 # ALTO elements that hold blocks of text (a ComposedBlock groups TextBlocks).
 _BLOCK_TAGS = frozenset({"TextBlock"})
 
@@ -48,6 +51,13 @@ class _Line:
     page: int
     words: list[str] = field(default_factory=list)
     first_word: int = 0  # index of its first word in the document
+    style: float | None = None  # the size its words inherit (TextLine, else TextBlock style)
+    sizes: dict[float, int] = field(default_factory=dict)  # declared size → characters
+
+    @property
+    def size(self) -> float | None:
+        """The declared size most of its characters have."""
+        return max(self.sizes, key=lambda size: self.sizes[size]) if self.sizes else None
 
 
 @dataclass
@@ -82,7 +92,58 @@ class AltoDocument:
         self._pages = 0
         self._fixed_page = page
         self._walk(root, sizes, page or 1)
+        self._split_by_size()
         self._mark_headings()
+
+    def _body_size(self) -> float | None:
+        # The declared size of most characters, where most characters declare one.
+        weighted = sorted(
+            (size, count)
+            for block in self._blocks
+            for line in block.lines
+            for size, count in line.sizes.items()
+        )
+        declared = sum(count for _, count in weighted)
+        characters = sum(len(w) for block in self._blocks for line in block.lines for w in line.words)
+        if not weighted or declared * 2 <= characters:
+            return None
+        seen = 0
+        for size, count in weighted:
+            seen += count
+            if seen * 2 >= declared:
+                return size
+        return None
+
+    def _split_by_size(self) -> None:
+        """Cut blocks where the declared size changes between heading and body lines.
+
+        Some engines (docWorks, as in Library of Congress NDNP batches) write a whole
+        column, headings and all, as one block and declare the headings' size on their
+        lines or words only.
+        """
+        body = self._body_size()
+        if body is None:
+            return
+        split: list[_Block] = []
+        for block in self._blocks:
+            runs: list[_Block] = []
+            for line in block.lines:
+                size = line.size
+                heading = size is not None and size >= HEADING_SIZE_RATIO * body
+                if not runs or runs[-1].heading != heading:
+                    ident = block.ident if not runs else f"{block.ident}#{len(runs)}"
+                    runs.append(_Block(ident, heading=heading))
+                runs[-1].lines.append(line)
+            for run in runs:
+                declared = [line.size for line in run.lines if line.size]
+                run.size = statistics.median(declared) if declared else block.size
+                run.heading = False
+            split.extend(runs or [block])
+        self._blocks = split
+        for number, block in enumerate(self._blocks):
+            for index, line in enumerate(block.lines):
+                for word in range(line.first_word, line.first_word + len(line.words)):
+                    self._word_lines[word] = (number, index)
 
     def _walk(self, element: etree._Element, sizes: dict[str, float | None], page: int) -> None:
         # Depth-first in document order, numbering words as they come.
@@ -94,9 +155,14 @@ class AltoDocument:
         elif name in _BLOCK_TAGS:
             self._blocks.append(_Block(element.get("ID", ""), size=_style_size(element, sizes)))
         elif name == "TextLine" and self._blocks:
-            self._blocks[-1].lines.append(_Line(_box(element), page, first_word=start))
+            style = _style_size(element, sizes) or self._blocks[-1].size
+            self._blocks[-1].lines.append(_Line(_box(element), page, first_word=start, style=style))
         elif name == "String" and self._blocks and self._blocks[-1].lines:
-            self._blocks[-1].lines[-1].words.append(_word(element))
+            line = self._blocks[-1].lines[-1]
+            line.words.append(_word(element))
+            size = _style_size(element, sizes) or line.style
+            if size:
+                line.sizes[size] = line.sizes.get(size, 0) + len(line.words[-1])
             self._word_lines.append((len(self._blocks) - 1, len(self._blocks[-1].lines) - 1))
         for child in element:
             if isinstance(child.tag, str):
@@ -125,7 +191,12 @@ class AltoDocument:
         body = statistics.median(sized) if sized and len(sized) * 2 > characters else None
         for block, source in zip(blocks, self._blocks, strict=True):
             if body is not None and source.size:
-                source.heading = source.size >= HEADING_SIZE_RATIO * body
+                # A long block declared large is body type the engine sized wrongly, unless
+                # its lines are tall too.
+                declared = source.size >= HEADING_SIZE_RATIO * body
+                source.heading = declared and (
+                    len(source.lines) <= MAX_DECLARED_HEADING_LINES or block.heading
+                )
             else:
                 source.heading = block.heading
 

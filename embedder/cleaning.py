@@ -70,6 +70,8 @@ SENTENCE_END_CHARS = "。！？!?；;…"
 _PARAGRAPH_END_CHARS = SENTENCE_END_CHARS + ".：:"
 # Closing quotes/brackets that may follow the sentence end (``。”``).
 CLOSING_CHARS = "”’」』）)】》\"'"
+# A bracketed note at the end of a paragraph: ``（新华社记者戴浩摄）``, ``（完）``.
+_TRAILING_NOTE_RE = re.compile(r"[（(][^（）()]{1,40}[）)]\s*$")
 # Punctuation inside a sentence; a short line without any is heading-like.
 CLAUSE_PUNCT_CHARS = "，,、；;。！？!?：:"
 # Longer lines are body text even without punctuation (long headlines run ~40 chars).
@@ -221,9 +223,25 @@ def _strip_closers(text: str) -> str:
 
 
 def ends_sentence(text: str) -> bool:
-    """Return True if the paragraph ends a sentence (or a colon), closing quotes allowed."""
+    """Return True if the paragraph ends a sentence (or a colon), closing quotes allowed.
+
+    A bracketed note after the sentence end (a photo credit ``。（本报记者 李明摄）``), or
+    standing alone, ends it too.
+    """
     core = _strip_closers(text)
-    return bool(core) and core[-1] in _PARAGRAPH_END_CHARS
+    if bool(core) and core[-1] in _PARAGRAPH_END_CHARS:
+        return True
+    note = _TRAILING_NOTE_RE.search(text)
+    if note is None:
+        return False
+    before = text[: note.start()]
+    return not before.strip() or ends_sentence(before)
+
+
+def only_closers(text: str) -> bool:
+    """True for a paragraph of closing quotes and sentence ends alone (``”``), the tail of
+    the paragraph before it that a column break cut off."""
+    return bool(text.strip()) and not text.strip(CLOSING_CHARS + _PARAGRAPH_END_CHARS + " \t")
 
 
 def is_heading_like(text: str) -> bool:
@@ -293,6 +311,8 @@ def rejoin_paragraphs(paragraphs: Iterable[str]) -> Iterator[CleanParagraph]:
         if pending is None:
             pending = text
             pending_fragment = looks_like_fragment(text)
+        elif only_closers(text):
+            pending += text.strip()
         elif ends_sentence(pending) or (is_heading_like(pending) and not looks_like_fragment(text)):
             yield CleanParagraph(pending, pending_fragment, tuple(parts))
             pending = text

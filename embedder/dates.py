@@ -6,8 +6,9 @@ import datetime as dt
 import re
 from collections.abc import Iterable
 
-# Years outside this range are OCR noise or not news dates.
-MIN_YEAR = 1800
+# Years outside this range are OCR noise or not news dates. Newspapers are printed since
+# 1605; national libraries publish issues from the 1610s on (KB's Delpher from 1618).
+MIN_YEAR = 1600
 MAX_YEAR = 2200
 
 _GIVEN_DATE_RES = (

@@ -62,6 +62,7 @@ from semsearch.embedder.newspaper import (
     PageArticle,
     PageLine,
     compile_banners,
+    join_continued,
     page_lines,
     parse_headings,
     split_byline,
@@ -411,8 +412,10 @@ def _read_file(
             return
         stats.add_bytes(path.stat().st_size)
         for number, article in enumerate(_layout_articles(path, layout, options, on_bad)):
-            if plan.format in PAGE_FILE_FORMATS:
-                # Where the page can be drawn from again (the page view marks a hit on it).
+            pages = {r.page for paragraph in article.paragraphs for r in paragraph.regions}
+            if plan.format in PAGE_FILE_FORMATS or (pages and pages <= layout.drawable_pages):
+                # Where the page can be drawn from again (the page view marks a hit on it);
+                # for a METS issue, the METS, which names the page images.
                 article.page_file = str(path.resolve())
             yield article, f"{path} (article {number + 1})"
         return
@@ -634,7 +637,8 @@ def _layout_articles(
             date=issue.date or options.date,
         )
     for group in layout.groups:
-        yield from _page_articles(path, page_lines_from_blocks(group), options, on_bad)
+        pieces = join_continued(split_page(page_lines_from_blocks(group)))
+        yield from _page_articles(path, [], options, on_bad, articles=pieces)
     if issue is None or not issue.units:
         return
     banners = compile_banners(options.banners)

@@ -29,6 +29,10 @@ PARAGRAPH_GAP_LINES = 0.6
 PARAGRAPH_GAP_OVER_LEADING = 0.4
 # A first line indented by at least this many body-line heights starts a paragraph.
 INDENT_LINES = 0.8
+# Indents of one paragraph style: at most this many body-line heights, all within the
+# second figure of each other.
+MAX_INDENT_LINES = 4.0
+SAME_INDENT_LINES = 0.35
 # Heading lines whose heights differ by at most this share are set in one size.
 HEADING_SAME_SIZE = 0.12
 # Lines of one heading size closer than this many of their own heights are one wrapped
@@ -260,7 +264,10 @@ def order_lines(lines: Sequence[LayoutLine], spacing: Spacing) -> list[list[Layo
     """
     if not lines:
         return []
-    rows = _horizontal_slabs(lines, spacing.row_gap)
+    beside = _side_by_side(lines, spacing)
+    if beside is not None:
+        return [column for part in beside for column in order_lines(part, spacing)]
+    rows = _join_side_by_side(_horizontal_slabs(lines, spacing.row_gap), spacing)
     if len(rows) > 1:
         return [column for row in rows for column in order_lines(row, spacing)]
     column_cut = _vertical_cut(lines, MIN_COLUMN_GAP_LINES * spacing.body)
@@ -269,6 +276,64 @@ def order_lines(lines: Sequence[LayoutLine], spacing: Spacing) -> list[list[Layo
         right = [line for line in lines if line.box[2] > column_cut]
         return order_lines(left, spacing) + order_lines(right, spacing)
     return [sorted(lines, key=lambda line: (line.box[1], line.box[0]))]
+
+
+def _side_by_side(
+    lines: Sequence[LayoutLine], spacing: Spacing
+) -> tuple[list[LayoutLine], list[LayoutLine]] | None:
+    """Two articles (or an article and an advertisement) set side by side, each under its
+    own headline: an empty band from top to bottom, a heading line atop each side.
+
+    Cut before the rows: a picture on one side and white space on the other would open a
+    band across both, and rows would read one article's end after the other's start.
+    """
+    cut = _vertical_cut(lines, MIN_COLUMN_GAP_LINES * spacing.body)
+    if cut is None:
+        return None
+    left = [line for line in lines if line.box[2] <= cut]
+    right = [line for line in lines if line.box[2] > cut]
+    heading = HEADING_SIZE_RATIO * spacing.body
+    # Each side starts with its headline; a centred headline over columns leaves a column
+    # gap open from top to bottom, with body text at the top of one side.
+    if all(min(side, key=lambda line: line.box[1]).size >= heading for side in (left, right)):
+        return left, right
+    return None
+
+
+def _join_side_by_side(
+    rows: list[list[LayoutLine]], spacing: Spacing
+) -> list[list[LayoutLine]]:
+    """Rows that are side-by-side articles taken together again.
+
+    Two headlines set side by side at one height make a row of their own above their
+    bodies; read row by row, both headlines would come before either body. A row with
+    headings and the rows of body text below it, up to the next row with headings, are
+    one region when :func:`_side_by_side` cuts them apart.
+    """
+    heading = HEADING_SIZE_RATIO * spacing.body
+    joined: list[list[LayoutLine]] = []
+    index = 0
+    while index < len(rows):
+        end = index + 1
+        if any(line.size >= heading for line in rows[index]):
+            # Rows of headings alone (a headline wrapped with wide leading), then the rows
+            # holding body text (a subtitle may stand beside the other article's text).
+            while end < len(rows) and all(line.size >= heading for line in rows[end]):
+                end += 1
+            while end < len(rows) and any(line.size < heading for line in rows[end]):
+                end += 1
+        # The longest such run that parts into two sides (the next row of articles may
+        # hold headings and text too, under another gutter).
+        for stop in range(end, index + 1, -1):
+            region = [line for row in rows[index:stop] for line in row]
+            if _side_by_side(region, spacing) is not None:
+                joined.append(region)
+                index = stop
+                break
+        else:
+            joined.append(rows[index])
+            index += 1
+    return joined
 
 
 def _vertical_cut(lines: Sequence[LayoutLine], min_gap: float) -> float | None:
@@ -336,8 +401,17 @@ def left_aligned(lines: Sequence[LayoutLine], body_height: float) -> bool:
     its "indents" are no paragraph breaks.
     """
     left = min(line.box[0] for line in lines)
-    indented = sum(1 for line in lines if line.box[0] - left >= INDENT_LINES * body_height)
-    return indented * 2 <= len(lines)
+    indents = [
+        line.box[0] - left for line in lines if line.box[0] - left >= INDENT_LINES * body_height
+    ]
+    if len(indents) * 2 <= len(lines):
+        return True
+    # Paragraphs of one or two lines (a wide column) indent most lines, but all by the same
+    # small amount; centred or ragged lines start anywhere.
+    usual = statistics.median(indents)
+    return usual <= MAX_INDENT_LINES * body_height and all(
+        abs(indent - usual) <= SAME_INDENT_LINES * body_height for indent in indents
+    )
 
 
 def _indents_mark_paragraphs(column: Sequence[LayoutLine], body_height: float) -> bool:

@@ -13,7 +13,9 @@ from functools import lru_cache
 from pathlib import Path
 
 from semsearch.embedder.alto import alto_blocks, is_alto, is_mets
+from semsearch.embedder.didl import didl_files, is_didl, read_didl
 from semsearch.embedder.hocr import hocr_blocks
+from semsearch.embedder.issue_pages import pages_with_images
 from semsearch.embedder.layout import LayoutBlock
 from semsearch.embedder.mets import MetsIssue, alto_files, read_mets
 from semsearch.embedder.reading import BadInput, Format, detect_format, read_sample
@@ -33,6 +35,8 @@ class LayoutGroups:
 
     groups: tuple[tuple[LayoutBlock, ...], ...]
     issue: MetsIssue | None = None
+    # Pages of a METS issue or KB edition whose image is there (the page view draws them).
+    drawable_pages: frozenset[int] = frozenset()
 
 
 def read_layout(path: Path, file_format: Format, *, ocr: bool, max_pages: int) -> LayoutGroups:
@@ -86,28 +90,33 @@ def _read_cached(
             root = read_xml(path, html=True)  # hOCR from engines that write plain HTML
         return LayoutGroups((tuple(hocr_blocks(root, location)),))
     root = read_xml(path)
-    if file_format is Format.METS or is_mets(root):
-        issue = read_mets(root, path)
-        return LayoutGroups(issue.pages, issue=issue)
+    if is_didl(root) or file_format is Format.METS or is_mets(root):
+        issue = read_didl(root, path) if is_didl(root) else read_mets(root, path)
+        return LayoutGroups(issue.pages, issue=issue, drawable_pages=pages_with_images(root, path))
     if not is_alto(root):
         raise BadInput(location, "not an ALTO file")
     return LayoutGroups((tuple(alto_blocks(root, location)),))
 
 
 def mets_members(files: Iterable[Path]) -> set[Path]:
-    """The ALTO files (resolved paths) named by the METS files among ``files``.
+    """The ALTO files (resolved paths) named by the METS files among ``files``, and the
+    article-text files a KB DIDL names.
 
-    A METS file that cannot be read names nothing here; reading it reports the problem.
+    A file that cannot be read names nothing here; reading it reports the problem.
     """
     members: set[Path] = set()
     for path in files:
-        if (
-            path.suffix.lower() not in (".xml", ".mets")
-            or detect_format(path, read_sample(path)) is not Format.METS
-        ):
+        if path.suffix.lower() not in (".xml", ".mets"):
             continue
         try:
-            members.update(alto_files(read_xml(path), path).values())
+            if detect_format(path, read_sample(path)) is not Format.METS:
+                continue
+            root = read_xml(path)
+            if is_didl(root):
+                altos, texts = didl_files(root, path)
+                members.update(altos.values(), texts)
+            else:
+                members.update(alto_files(root, path).values())
         except BadInput:
             continue
     return members

@@ -41,6 +41,8 @@ from semsearch.embedder.xmlsafe import local_name, read_xml
 _XLINK = "{http://www.w3.org/1999/xlink}"
 # Suffixes of the text files a fileSec names; images and PDFs of the issue are not read.
 ALTO_SUFFIXES = frozenset({".xml", ".alto"})
+# Page images a fileSec may name (read only to draw a page).
+PAGE_IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".jp2", ".j2k", ".tif", ".tiff"})
 # Division types (lower case) that are articles, and those kept apart with their section.
 ARTICLE_TYPES = frozenset({"article"})
 KEPT_APART_TYPES = {"advertisement": "advertisement"}
@@ -141,7 +143,7 @@ def alto_files(root: etree._Element, path: Path) -> dict[str, Path]:
             if local_name(locator) != "FLocat":
                 continue
             href = locator.get(f"{_XLINK}href", "")
-            target = _local_target(href, folder, path)
+            target = local_target(href, folder, path)
             if target.suffix.lower() not in ALTO_SUFFIXES or element.get("MIMETYPE", "").startswith(
                 "image/"
             ):
@@ -154,7 +156,45 @@ def alto_files(root: etree._Element, path: Path) -> dict[str, Path]:
     return files
 
 
-def _local_target(href: str, folder: Path, path: Path) -> Path:
+def mets_page_files(root: etree._Element, path: Path) -> dict[int, tuple[Path, list[Path]]]:
+    """Page number → (its ALTO file, the images named beside it), numbered as read.
+
+    A page's image is any image file the same page division of a structMap points at
+    (``div TYPE="page"``, ``np:page``, a ``pagearea``), present or not.
+    """
+    files = alto_files(root, path)
+    numbers = _Reader(root, path, files)._pages
+    folder = path.resolve().parent
+    targets: dict[str, Path] = {}
+    for element in root.iter():
+        if local_name(element) != "file":
+            continue
+        for locator in element:
+            if local_name(locator) == "FLocat":
+                try:
+                    target = local_target(locator.get(f"{_XLINK}href", ""), folder, path)
+                except BadInput:
+                    continue  # a remote image: nothing to draw from
+                if element.get("MIMETYPE", "").startswith("image/") or (
+                    target.suffix.lower() in PAGE_IMAGE_SUFFIXES
+                ):
+                    targets[element.get("ID", "")] = target
+    images: dict[str, list[Path]] = {file_id: [] for file_id in files}
+    for struct_map in root:
+        if local_name(struct_map) != "structMap":
+            continue
+        for div in struct_map.iter():
+            if local_name(div) != "div" or "page" not in div.get("TYPE", "").lower():
+                continue
+            named = [e.get("FILEID", "") for e in div.iter() if isinstance(e.tag, str)]
+            for file_id in (i for i in named if i in files):
+                images[file_id].extend(
+                    targets[i] for i in named if i in targets and targets[i] not in images[file_id]
+                )
+    return {numbers[file_id]: (files[file_id], images[file_id]) for file_id in files}
+
+
+def local_target(href: str, folder: Path, path: Path) -> Path:
     parsed = urlparse(href)
     if parsed.scheme not in ("", "file") or (
         parsed.scheme == "file" and parsed.netloc not in ("", ".", "localhost")
@@ -275,7 +315,7 @@ class _Reader:
                 )
         return MetsUnit(
             ident=div.get("ID", ""),
-            parts=_with_headings(parts),
+            parts=with_headings(parts),
             kind=kind,
             title=self._title(div),
             label=(div.get("LABEL") or "").strip() or None,
@@ -325,7 +365,7 @@ class _Reader:
         return None
 
 
-def _with_headings(parts: list[MetsPart]) -> tuple[MetsPart, ...]:
+def with_headings(parts: list[MetsPart]) -> tuple[MetsPart, ...]:
     """Headings the METS names first; else the leading blocks set large are the headings.
 
     Body blocks are split into paragraphs; a large block after body text is a sub-heading

@@ -352,3 +352,50 @@ def split_page(lines: Iterable[PageLine]) -> Iterator[PageArticle]:
     for line in lines:
         yield from splitter.feed(line)
     yield from splitter.finish()
+
+
+# Jump lines: ``（下转第2版）`` ends the part of an article printed on this page,
+# ``（上接第1版）`` starts its continuation on a later one.
+_JUMP_PAGE = r"(?:第\s*)?[A-Za-z]?\s*[0-9０-９一二三四五六七八九十]{1,3}\s*版"
+_JUMP_TO_RE = re.compile(rf"[（(]\s*(?:下转|转){_JUMP_PAGE}\s*[）)]\s*$")
+_JUMP_FROM_RE = re.compile(rf"^\s*[（(]\s*(?:上接|接){_JUMP_PAGE}\s*[）)]\s*")
+
+
+def join_continued(articles: Iterable[PageArticle]) -> Iterator[PageArticle]:
+    """Join the parts of articles continued on later pages, by their jump lines.
+
+    An article whose text ends in ``（下转第N版）`` waits for its continuation; the next
+    text starting with ``（上接第M版）`` is that continuation, wherever the segmentation put
+    it (an untitled piece at the top of a page, or the tail of the article read before
+    it), and moves to the waiting article. The jump lines are dropped. Holds the file's
+    articles (a layout file's pages are bounded).
+    """
+    found = list(articles)
+    waiting: list[PageArticle] = []
+    for article in found:
+        _take_jumps_to(article, article.body, waiting)
+        cut = next((i for i, line in enumerate(article.body) if _JUMP_FROM_RE.match(
+            normalize_width(line.text))), None)  # fmt: skip
+        if cut is None or not waiting:
+            continue
+        target = waiting.pop(0)
+        moved = article.body[cut:]
+        moved[0].text = _JUMP_FROM_RE.sub("", normalize_width(moved[0].text), count=1)
+        moved = [line for line in moved if line.text.strip()]
+        if target is not article:
+            article.body = article.body[:cut]
+            target.body.extend(moved)
+            _take_jumps_to(target, moved, waiting)
+        else:
+            article.body = article.body[:cut] + moved
+    yield from (article for article in found if article.body)
+
+
+def _take_jumps_to(article: PageArticle, lines: list[PageLine], waiting: list[PageArticle]) -> None:
+    for line in lines:
+        text = normalize_width(line.text)
+        if _JUMP_TO_RE.search(text):
+            line.text = _JUMP_TO_RE.sub("", text).rstrip()
+            if article not in waiting:
+                waiting.append(article)
+    article.body = [line for line in article.body if line.text.strip()]

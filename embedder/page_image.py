@@ -1,7 +1,8 @@
 """A source page as a PNG picture, with a passage's line boxes marked.
 
 Pages come from the files the layout readers took them from: a PDF page rendered with PDFium
-(its boxes are in PDF points), or a page image (boxes in pixels). The picture is what a
+(its boxes are in PDF points), a page image (boxes in pixels), or the page image a METS
+issue or KB edition names (boxes in ALTO units, scaled onto it). The picture is what a
 reader checks a hit against, so it is drawn from the file itself, not from stored text.
 """
 
@@ -15,8 +16,9 @@ import pypdfium2 as pdfium
 from PIL import Image, ImageDraw
 
 from semsearch.embedder.errors import InputError
+from semsearch.embedder.issue_pages import issue_page
 from semsearch.embedder.page_bounds import PageBounds, fit_scale, pixel_excess
-from semsearch.embedder.reading import Format, detect_format, read_sample
+from semsearch.embedder.reading import BadInput, Format, detect_format, read_sample
 
 # PDF pages are drawn at 2 pixels per point (144 dpi): type stays legible on a screen.
 PDF_SCALE = 2.0
@@ -34,7 +36,7 @@ def page_png(
     """Draw page ``page`` (1-based) of a PDF or page image, marking ``boxes``.
 
     Args:
-        path: The PDF or image file an article was read from.
+        path: The PDF, image, METS or DIDL file an article was read from.
         page: Page number, from 1.
         boxes: ``(x0, y0, x1, y1)`` in the source's units (PDF points, image pixels).
         bounds: The largest drawing and source image.
@@ -53,8 +55,10 @@ def page_png(
         image, scale = _pdf_page(path, page, bounds.max_side)
     elif file_format is Format.IMAGE:
         image, scale = _image_page(path, page, bounds)
+    elif file_format is Format.METS:
+        image, scale = _issue_page(path, page, bounds)
     else:
-        raise InputError(f"{path}: not a PDF or a page image")
+        raise InputError(f"{path}: not a PDF, a page image or a METS issue")
     draw = ImageDraw.Draw(image)
     for x0, y0, x1, y1 in boxes:
         draw.rectangle(
@@ -81,6 +85,17 @@ def _pdf_page(path: Path, page: int, max_side: int) -> tuple[Image.Image, float]
         raise InputError(f"{path}: page {page} cannot be drawn ({exc})") from None
     finally:
         document.close()
+
+
+def _issue_page(path: Path, page: int, bounds: PageBounds) -> tuple[Image.Image, float]:
+    # The page's image from the issue; boxes are in its ALTO units, scaled to the image.
+    try:
+        found = issue_page(path, page)
+    except BadInput as exc:
+        raise InputError(f"{exc.location}: {exc.reason}") from None
+    image, scale = _image_page(found.image, 1, bounds)
+    source_width = image.width / scale  # the image's own width, before fitting
+    return image, scale * source_width / found.size[0]
 
 
 def _image_page(path: Path, page: int, bounds: PageBounds) -> tuple[Image.Image, float]:

@@ -189,7 +189,7 @@ def _xml_format(sample: bytes) -> Format | None:
     root = match.group(2).lower().decode("ascii")
     if root == "alto":
         return Format.ALTO
-    if root == "mets":
+    if root in ("mets", "didl"):  # a METS issue, or a KB edition's DIDL
         return Format.METS
     if root == "html" and _is_hocr(sample):
         return Format.HOCR

@@ -20,7 +20,7 @@ MAX_XML_BYTES = 64 << 20
 _WIDE_STARTS = (b"\xff\xfe", b"\xfe\xff", b"<\x00", b"\x00<")
 
 
-def _parser(*, html: bool) -> etree._FeedParser:
+def _parser(*, html: bool, recover: bool = False) -> etree._FeedParser:
     if html:
         return etree.HTMLParser(no_network=True, remove_comments=True, huge_tree=False)
     return etree.XMLParser(
@@ -30,7 +30,27 @@ def _parser(*, html: bool) -> etree._FeedParser:
         dtd_validation=False,
         huge_tree=False,
         remove_comments=True,
+        recover=recover,
     )
+
+
+def _parse_despite_namespaces(data: bytes) -> etree._Element | None:
+    """The document if its only faults are undeclared namespace prefixes, else None.
+
+    KB's DIDL files, cut out of their OAI envelope, use ``xsi:type`` without declaring
+    ``xsi``: well-formed but for the namespace, which nothing here reads. The recovering
+    parser's own log (the exception's may hold earlier parses' errors) must show nothing
+    else.
+    """
+    parser = _parser(html=False, recover=True)
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError:
+        return None
+    errors = list(parser.error_log)
+    if root is None or not errors or any(e.domain_name != "NAMESPACE" for e in errors):
+        return None
+    return root
 
 
 def read_xml(path: Path, *, html: bool = False) -> etree._Element:
@@ -55,7 +75,9 @@ def read_xml(path: Path, *, html: bool = False) -> etree._Element:
     try:
         root = etree.fromstring(data, _parser(html=html))
     except etree.XMLSyntaxError as exc:
-        raise BadInput(location, f"not well-formed XML ({exc})") from exc
+        root = None if html else _parse_despite_namespaces(data)
+        if root is None:
+            raise BadInput(location, f"not well-formed XML ({exc})") from exc
     if root is None:
         raise BadInput(location, "no XML content")
     return root

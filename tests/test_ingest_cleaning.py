@@ -223,3 +223,21 @@ def test_split_page_subheading_stays_in_article() -> None:
         "坚持创新驱动",
         "第二段。",
     ]
+
+
+def test_an_article_continued_on_a_later_page_is_joined_by_its_jump_lines() -> None:
+    from semsearch.embedder.newspaper import PageLine, join_continued, split_page
+
+    lines = [
+        PageLine("第一篇的标题", 0),
+        PageLine("本报讯 第一篇开头的一段。", 1),
+        PageLine("第一篇第二段，接下来转版。（下转第2版）", 1),
+        PageLine("第二篇的标题", 2),
+        PageLine("本报讯 第二篇只有这一段。", 1),
+        PageLine("（上接第1版）第一篇的后半段在第二版。", 1),
+    ]
+    articles = list(join_continued(split_page(lines)))
+    assert [[line.text for line in a.body] for a in articles] == [
+        ["本报讯 第一篇开头的一段。", "第一篇第二段，接下来转版。", "第一篇的后半段在第二版。"],
+        ["本报讯 第二篇只有这一段。"],
+    ]

@@ -128,3 +128,105 @@ def test_an_issue_folder_is_read_through_its_mets_only(tmp_path: Path) -> None:
     stats = IngestStats()
     articles = list(iter_articles([folder], stats=stats))
     assert stats.files == 1 and len(articles) == 3  # the ALTO pages are not read again
+
+
+NDNP = FIXTURES / "ndnp" / "sn84038814" / "1858081301" / "1858081301.xml"
+
+
+def test_ndnp_issue_pages_are_segmented_into_articles() -> None:
+    # Library of Congress NDNP (Chronicling America): the issue METS names each page's
+    # TIFF, JP2, PDF and ALTO (only the ALTO shipped) in a structMap without article
+    # divisions, so the pages are segmented like printed pages.
+    articles = list(iter_articles([NDNP]))
+    assert {a.date for a in articles} == {"1858-08-13"}  # the issue MODS dateIssued
+    pages = [{r.page for p in a.paragraphs for r in p.regions} for a in articles]
+    assert {1} in pages and {2} in pages  # page order from the fileSec
+    titles = [a.title for a in articles]
+    # docWorks writes the masthead column as one block and sizes its headings per word:
+    # the block is cut at them, so the publisher's notice and the weekly's stand apart.
+    assert "DAILY DEMOCRAT" in titles and "THE WEEKLY 7 DEMOCRAT" in titles
+    daily = articles[titles.index("DAILY DEMOCRAT")]
+    assert daily.text.startswith("A S RANDALL & CO.") and "WEEKLY" not in daily.text
+
+
+def test_alto_headings_declared_on_words_split_a_block(tmp_path: Path) -> None:
+    styles = '<TextStyle ID="body" FONTSIZE="8"/><TextStyle ID="big" FONTSIZE="16"/>'
+    lines = [("big", "LOCAL NEWS"), (None, "The council met on Monday and agreed")]
+    lines += [(None, "to pave the road to the mill this year.")] * 3
+    body = "".join(
+        f'<TextLine HPOS="0" VPOS="{40 * n}" WIDTH="900" HEIGHT="30">'
+        + "".join(
+            f'<String CONTENT="{word}"' + (f' STYLEREFS="{style}"' if style else "") + "/>"
+            for word in text.split()
+        )
+        + "</TextLine>"
+        for n, (style, text) in enumerate(lines)
+    )
+    page = tmp_path / "page.xml"
+    page.write_text(
+        '<alto xmlns="http://www.loc.gov/standards/alto/ns-v2#">'
+        f"<Styles>{styles}</Styles><Layout><Page ID='P1'><PrintSpace>"
+        f'<TextBlock ID="TB1" STYLEREFS="body">{body}</TextBlock>'
+        "</PrintSpace></Page></Layout></alto>",
+        encoding="utf-8",
+    )
+    (article,) = iter_articles([page])
+    assert article.title == "LOCAL NEWS"
+    assert article.text.startswith("The council met")
+
+
+KB = FIXTURES / "kb-didl" / "DDD_ddd_010179815_mpeg21"
+
+
+def test_kb_didl_edition_gives_its_articles_from_the_alto_blocks() -> None:
+    # KB (Delpher): didl.xml names the pages' ALTO files and each article's TextBlocks;
+    # the file uses xsi:type without declaring xsi, as KB's files cut from OAI do.
+    articles = list(iter_articles([KB / "didl.xml"]))
+    assert [a.title for a in articles] == [
+        # KB's title is only the first line, cut mid-word ("refide-"): the first sentence
+        # names the notice instead.
+        "De Notaris HARM JAN VAN BOLHUIS, refiderende te Middeljium .",
+        "EXTRA VERKOOPING.",
+        "Advertentie",
+    ]
+    assert {a.date for a in articles} == {"1813-11-16"}
+    assert {a.source for a in articles} == {
+        "Advertentieblad, bekendmakingen en onderscheidene berigten van Groningen"
+    }
+    _, sale, advert = articles
+    assert advert.section == "advertisement"  # dc:subject advertentie: kept apart
+    pages = [sorted({r.page for p in a.paragraphs for r in p.regions}) for a in articles]
+    assert pages == [[1], [1, 2], [2]]  # the sale runs on from page 1 to page 2
+    assert "EXTRA VERKOOPING" not in sale.text
+
+
+def test_kb_edition_folder_reads_the_didl_only() -> None:
+    # The ALTO pages and the article-text files are read through the DIDL, not as files.
+    from_folder = [a.id for a in iter_articles([KB])]
+    assert from_folder == [a.id for a in iter_articles([KB / "didl.xml"])]
+
+
+def test_kb_didl_naming_a_missing_block_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "edition"
+    shutil.copytree(KB, folder)
+    didl = folder / "didl.xml"
+    didl.write_text(
+        didl.read_text(encoding="utf-8").replace('ID="P1_TB00006"', 'ID="P1_TB09999"'),
+        encoding="utf-8",
+    )
+    with pytest.raises(BadInput, match="P1_TB09999"):
+        list(iter_articles([didl]))
+
+
+def test_only_namespace_errors_are_forgiven(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.xml"
+    broken.write_text("<alto><Layout><Page></Layout></alto>", encoding="utf-8")
+    with pytest.raises(BadInput, match="not well-formed"):
+        list(iter_articles([broken]))
+
+
+def test_issue_dates_reach_back_to_the_first_newspapers() -> None:
+    from semsearch.embedder.dates import normalize_date
+
+    assert normalize_date("1750-05-15") == "1750-05-15"  # a Delpher edition's dc:date
+    assert normalize_date("1599-01-01") is None
