@@ -57,6 +57,12 @@ def _compiled(unique: tuple[str, ...]) -> re.Pattern[str] | None:
     return re.compile("|".join(_term_pattern(t) for t in unique), re.IGNORECASE)
 
 
+@lru_cache(maxsize=256)
+def _folded_regex(terms: tuple[str, ...]) -> re.Pattern[str] | None:
+    # Fold a page's query terms once, not once per snippet (OpenCC is a call per term).
+    return term_regex([fold_script(term) for term in terms])
+
+
 def make_snippet(text: str, terms: Sequence[str], style: SnippetStyle | None = None) -> str:
     """Cut a window of ``text`` that holds the most distinct query terms and mark them.
 
@@ -69,7 +75,7 @@ def make_snippet(text: str, terms: Sequence[str], style: SnippetStyle | None = N
         The snippet; the passage start when no term occurs (e.g. a cross-lingual hit).
     """
     style = style or SnippetStyle()
-    pattern = term_regex([fold_script(term) for term in terms])
+    pattern = _folded_regex(tuple(terms))
     matches = list(pattern.finditer(fold_script(text))) if pattern else []
     width = style.width
     if len(text) <= width:
