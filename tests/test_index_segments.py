@@ -335,3 +335,31 @@ def test_reader_and_writer_share_one_mapped_copy(tmp_path: Path) -> None:
     assert hits and hits[0].article_id == "a1000"
     reader.close()
     writer.close()
+
+
+@pytest.mark.parametrize("kind", ["flat", "hnsw"])
+def test_vectors_are_found_by_id_in_whichever_segment_holds_them(kind: str) -> None:
+    rng = np.random.default_rng(7)
+    dimension = 16
+    ids = rng.permutation(np.arange(5, 5000, 7))[:300]
+    matrix = rng.standard_normal((len(ids), dimension)).astype(np.float32)
+    matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+    parts = []
+    for chunk in np.array_split(np.arange(len(ids)), 3):
+        index = vectors.VectorIndex(dimension, kind)
+        index.add(ids[chunk], matrix[chunk])
+        parts.append(segments.Segment(index))
+    stored = segments.SegmentedVectors(dimension, kind, {}, parts)
+    query = matrix[0]
+    asked = rng.permutation(ids)[:120]
+    rows = {int(i): matrix[k] for k, i in enumerate(ids)}
+    expected = np.asarray([rows[int(i)] @ query for i in asked], dtype=np.float32)
+    got = stored.similarities(query, asked)
+    assert got is not None
+    np.testing.assert_allclose(got, expected, atol=1e-2 if kind == "hnsw" else 1e-5)
+    again = stored.reconstruct(asked)
+    assert again is not None
+    np.testing.assert_allclose(again, np.stack([rows[int(i)] for i in asked]), atol=1e-2)
+    # An id stored nowhere (between, below and above the stored ones) is no answer.
+    for missing in (6, 0, 10_000):
+        assert stored.similarities(query, np.append(asked, missing)) is None
