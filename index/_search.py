@@ -326,7 +326,10 @@ def column(
     if not addresses:
         return np.zeros(0, dtype=np.int64)
     values = searcher.fast_field_values(field, addresses)
-    return np.fromiter((-1 if v is None else int(v) for v in values), dtype=np.int64, count=len(values))
+    try:
+        return np.array(values, dtype=np.int64)
+    except TypeError:  # some missing (an undated passage's day)
+        return np.fromiter((-1 if v is None else v for v in values), dtype=np.int64, count=len(values))
 
 
 def passage_ids(searcher: tantivy.Searcher, query: Query | None) -> np.ndarray | None:
@@ -391,6 +394,8 @@ def match_set(
     terms: Sequence[str],
     dense: DenseCandidates,
     config: MatchConfig = DEFAULT_MATCH,
+    *,
+    scored: bool = True,
 ) -> MatchSet:
     """The passages that match the query in this mode.
 
@@ -403,9 +408,11 @@ def match_set(
         terms: Lexical terms of the ranking text (BM25 scores of the members).
         dense: The dense candidates the ranking fetched (inside the restriction), best first.
         config: Floor and counting limit.
+        scored: Score the members (a date order needs scores; counts and facets do not,
+            and BM25 over every member is a third of the set's cost).
 
     Returns:
-        The match set.
+        The match set (scores 0 and no lexical scores when not ``scored``).
     """
     relation = "eq"
     dense_members: Ranked = []
@@ -423,8 +430,8 @@ def match_set(
     if not parts:
         return _empty(relation)
     members = _any(parts)
-    scored = _scored_within(bm25_query(terms, config), members, require=False)
-    found = searcher.search(scored, config.count_limit + 1, count=True)
+    query = _scored_within(bm25_query(terms, config), members, require=False) if scored else members
+    found = searcher.search(query, config.count_limit + 1, count=True)
     if _count(found) > config.count_limit:
         estimate = round(searcher.cardinality(members, "article_no"))
         return MatchSet(
@@ -433,11 +440,15 @@ def match_set(
         )
     addresses = [a for _, a in found.hits]
     pids = column(searcher, "pid", addresses)
-    bm25 = np.fromiter((float(s) for s, _ in found.hits), dtype=np.float64, count=len(addresses))
     cosine = dict(dense_members)
-    scores = np.asarray(
-        [cosine.get(int(p), float(b)) for p, b in zip(pids, bm25, strict=True)], dtype=np.float64
-    )
+    scores = np.zeros(len(pids))
+    lexical_scores: dict[int, float] = {}
+    if scored:
+        bm25 = np.fromiter((s for s, _ in found.hits), dtype=np.float64, count=len(addresses))
+        scores = np.asarray(
+            [cosine.get(int(p), float(b)) for p, b in zip(pids, bm25, strict=True)]
+        )
+        lexical_scores = {int(p): float(b) for p, b in zip(pids, bm25, strict=True) if b > 0}
     articles = column(searcher, "article_no", addresses)
     return MatchSet(
         pids=pids,
@@ -445,7 +456,7 @@ def match_set(
         days=column(searcher, "day", addresses),
         scores=scores,
         dense=cosine,
-        lexical={int(p): float(b) for p, b in zip(pids, bm25, strict=True) if b > 0},
+        lexical=lexical_scores,
         total=len(np.unique(articles)),
         total_passages=len(pids),
         relation=relation,
@@ -523,11 +534,23 @@ def _exact_counts(
         values = column(searcher, f"{name}_no", addresses)
         labels = {value_hash(term): term for term, _ in searcher.terms_with_prefix(name, "")}
     keep = values >= 0
-    pairs = np.unique(np.stack([values[keep], articles[keep]]), axis=1) if keep.any() else None
-    if pairs is None:
+    if not keep.any():
         return []
-    found, counts = np.unique(pairs[0], return_counts=True)
+    found, counts = np.unique(_first_of_pairs(values[keep], articles[keep]), return_counts=True)
     return [(labels.get(int(v), str(v)), int(c)) for v, c in zip(found, counts, strict=True)]
+
+
+def _first_of_pairs(values: np.ndarray, articles: np.ndarray) -> np.ndarray:
+    """``values`` once per distinct (value, article) pair.
+
+    Sorted by both, a pair is new where either changes (``np.unique(axis=1)`` costs
+    several times this: it sorts a structured copy).
+    """
+    order = np.lexsort((articles, values))
+    v, a = values[order], articles[order]
+    new = np.ones(len(v), dtype=bool)
+    new[1:] = (v[1:] != v[:-1]) | (a[1:] != a[:-1])
+    return np.asarray(v[new])
 
 
 def _date_label(value: int, name: str) -> str:

@@ -797,6 +797,7 @@ class Collection:
             plan.terms,
             dense,
             self.match,
+            scored=request.sort != "relevance",
         )
         vector = plan.query_vector
         # Date order breaks ties and applies min_score by cosine where there is one.
