@@ -23,7 +23,7 @@ from semsearch.service.app import create_app
 from semsearch.service.config import ServiceSettings
 from semsearch.service.runtime import Runtime
 from tests.fakes import FakeEmbedder
-from tests.test_api import build_index
+from tests.helpers.api import build_index
 
 # Bounded so the whole module runs well under a minute on a shared 2-core machine.
 MAX_EXAMPLES = 40
