@@ -39,8 +39,8 @@ def test_backup_and_restore_through_the_cli(
     src, backup, restored = tmp_path / "src", tmp_path / "backup", tmp_path / "restored"
     common = ("--model-dir", str(model_dir))
     assert cli.run(capsys, "ingest", str(SEED), "--index", str(src), *common)[0] == 0
-    expected = _top10(capsys, src, model_dir)
-    lexical = _top10(capsys, src, model_dir, "--mode", "lexical", queries=QUERIES[:1])
+    expected = _top10(cli, capsys, src, model_dir)
+    lexical = _top10(cli, capsys, src, model_dir, "--mode", "lexical", queries=QUERIES[:1])
     assert all(expected) and all(lexical)
 
     code, out, _ = cli.run(capsys, "index", "backup", str(backup), "--index", str(src), "--json")
@@ -58,13 +58,13 @@ def test_backup_and_restore_through_the_cli(
         encoding="utf-8",
     )
     assert cli.run(capsys, "ingest", str(extra), "--index", str(src), *common)[0] == 0
-    assert _top10(capsys, src, model_dir, queries=QUERIES[:1]) != expected[:1]
+    assert _top10(cli, capsys, src, model_dir, queries=QUERIES[:1]) != expected[:1]
 
     code, out, _ = cli.run(capsys, "index", "restore", str(backup), str(restored))
     assert code == 0 and out.startswith("restored ") and f"generation {report['generation']}" in out
     for copy in (backup, restored):
         assert cli.run(capsys, "index", "check", "--index", str(copy)) == (0, "ok\n", "")
-        assert _top10(capsys, copy, model_dir) == expected
+        assert _top10(cli, capsys, copy, model_dir) == expected
 
     # Refusals: one line on stderr, exit 2, nothing changed.
     for argv in (
@@ -80,4 +80,4 @@ def test_backup_and_restore_through_the_cli(
             and err.count("\n") == 1
         )
     assert not (tmp_path / "elsewhere").exists()
-    assert _top10(capsys, restored, model_dir, "--mode", "lexical", queries=QUERIES[:1]) == lexical
+    assert _top10(cli, capsys, restored, model_dir, "--mode", "lexical", queries=QUERIES[:1]) == lexical

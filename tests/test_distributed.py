@@ -205,7 +205,7 @@ def passage_keys(index: Path) -> list[tuple[str, int]]:
 
 @pytest.mark.slow
 def test_ray_collection_answers_like_local(
-    ray_local: Any,
+    cli: Cli, ray_local: Any,
     corpus: Path,
     local_index: Path,
     model_dir: Path,
@@ -219,7 +219,7 @@ def test_ray_collection_answers_like_local(
     cache_dir = tmp_path / "cache"
     monkeypatch.setenv("SEMSEARCH_CACHE_DIR", str(cache_dir))
     index = tmp_path / "ray-index"
-    summary = run_ingest(capsys, corpus, index, model_dir, "--engine", "ray", "--workers", "2")
+    summary = run_ingest(cli, capsys, corpus, index, model_dir, "--engine", "ray", "--workers", "2")
     assert summary["engine"] == "ray" and summary["added"] == 300
     assert passage_keys(index) == passage_keys(local_index)
     assert top10(index, real_embedder) == top10(local_index, real_embedder)
@@ -244,7 +244,7 @@ class CrashOnceActor(distributed.EmbedActor):
 
 @pytest.mark.slow
 def test_a_lost_worker_is_retried_and_every_passage_indexed_once(
-    ray_local: Any,
+    cli: Cli, ray_local: Any,
     corpus: Path,
     local_index: Path,
     model_dir: Path,
@@ -256,7 +256,7 @@ def test_a_lost_worker_is_retried_and_every_passage_indexed_once(
     crashing = type("EmbedActor", (CrashOnceActor,), {"marker": str(marker)})
     monkeypatch.setattr(distributed, "EmbedActor", crashing)
     index = tmp_path / "ray-index"
-    summary = run_ingest(capsys, corpus, index, model_dir, "--engine", "ray", "--no-cache")
+    summary = run_ingest(cli, capsys, corpus, index, model_dir, "--engine", "ray", "--no-cache")
     assert marker.exists()  # a worker did die mid-job
     assert summary["added"] == 300
     assert passage_keys(index) == passage_keys(local_index)

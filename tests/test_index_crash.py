@@ -12,41 +12,11 @@ from pathlib import Path
 
 from semsearch.index import Collection
 from tests.fakes import FakeEmbedder
+from tests.index_crash_child import BATCH_ARTICLES
 
 ROOT = Path(__file__).resolve().parents[1]
 KILLS = 22
 MERGE_KILLS = 12
-BATCH_ARTICLES = 4
-
-# The child ingests numbered batches forever; each article records its batch number and
-# every other batch deletes the previous batch's first article, so states are checkable.
-CHILD = f"""
-import sys
-sys.path.insert(0, {str(ROOT)!r})
-from pathlib import Path
-from semsearch.index import Collection, lexical, segments
-from tests.fakes import FakeEmbedder, make_article
-path = Path(sys.argv[1])
-if sys.argv[3] in ("merging", "background"):
-    # Fold every two segments of a tier and seal from 24 vectors (as HNSW): nearly every
-    # write merges, often in cascades, so most kills land inside a merge.
-    segments.MERGE_FACTOR, segments.SEAL_VECTORS = 2, 24
-    if not Collection.exists(path):
-        Collection.create(path, FakeEmbedder(), kind="hnsw").close()
-# "background": writes only add segments; this object's merge thread folds them behind.
-coll = Collection.open(path, FakeEmbedder(), create=True, background_merges=sys.argv[3] == "background")
-lexical.tokenize("预热")  # load jieba's dictionary before the parent starts its timer
-# Batch numbers grow across children; the parent only checks batches are whole.
-batch = int(sys.argv[2]) * 1000
-print("ready", flush=True)
-while True:
-    items = [make_article(f"b{{batch}}-{{i}}", [f"批次 {{batch}} 文章 {{i}} 段 {{j}} 经济" for j in range(3)],
-                          metadata={{"batch": batch}}) for i in range({BATCH_ARTICLES})]
-    coll.upsert(items)
-    if batch % 2:
-        coll.delete([f"b{{batch - 1}}-0"])
-    batch += 1
-"""
 
 
 def _verify(path: Path) -> None:
@@ -79,8 +49,9 @@ def _kill_repeatedly(path: Path, kills: int, mode: str) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     for run in range(kills):
         child = subprocess.Popen(
-            [sys.executable, "-c", CHILD, str(path), str(run), mode],
+            [sys.executable, "-m", "tests.index_crash_child", str(path), str(run), mode],
             stdout=subprocess.PIPE,
+            cwd=ROOT,
             env=env,
         )
         assert child.stdout is not None
