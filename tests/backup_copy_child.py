@@ -1,28 +1,27 @@
-"""Child process of tests/test_index_backup_crash.py: a backup or restore to be killed.
+"""Child of tests/test_index_backup_crash.py: a backup or restore to be killed.
 
-Usage: ``python -m tests.backup_copy_child VERB SRC DEST`` (VERB ``backup`` or
-``restore``). It opens SRC, prints ``ready``, waits for a line on stdin, then copies SRC to
-DEST and prints ``done``; the parent kills it somewhere in between.
+:func:`copy_on_go` opens SRC, says ready, waits for "go", copies SRC to DEST (``backup``
+or ``restore``) and says "done"; the parent kills it somewhere in between.
 """
 
 from __future__ import annotations
 
-import sys
+from multiprocessing.connection import Connection
 
 from semsearch import Collection, restore_collection
+from tests.helpers.processes import READY
+
+GO = "go"
+DONE = "done"
 
 
-def main() -> None:
-    verb, src, dest = sys.argv[1:4]
+def copy_on_go(verb: str, src: str, dest: str, parent: Connection) -> None:
+    """Back ``src`` up (or restore it) to ``dest`` once the parent says go."""
     coll = Collection.open(src, None, read_only=True) if verb == "backup" else None
-    print("ready", flush=True)
-    sys.stdin.readline()
+    parent.send(READY)
+    assert parent.recv() == GO
     if coll is not None:
         coll.backup(dest)
     else:
         restore_collection(src, dest)
-    print("done", flush=True)
-
-
-if __name__ == "__main__":
-    main()
+    parent.send(DONE)

@@ -1,28 +1,29 @@
-"""Child process of tests/test_index_crash.py: a writer that ingests until it is killed.
+"""Child of tests/test_index_crash.py: a writer that ingests until it is killed.
 
-Usage: ``python -m tests.index_crash_child PATH RUN MODE``. It ingests numbered batches
-forever; each article records its batch number and every other batch deletes the previous
-batch's first article, so the parent can check the states a kill leaves. MODE ``merging``
-and ``background`` fold every two segments of a tier and seal from 24 vectors (as HNSW),
-so nearly every write merges, often in cascades, and most kills land inside a merge;
-``background`` leaves the merges to the collection's merge thread.
+:func:`write_forever` ingests numbered batches; each article records its batch number and
+every other batch deletes the previous batch's first article, so the parent can check the
+states a kill leaves. Modes ``merging`` and ``background`` fold every two segments of a tier
+and seal from 24 vectors (as HNSW), so nearly every write merges, often in cascades, and
+most kills land inside a merge; ``background`` leaves the merges to the collection's merge
+thread.
 """
 
 from __future__ import annotations
 
-import sys
+from multiprocessing.connection import Connection
 from pathlib import Path
 
-from semsearch.index import Collection, lexical, segments
+from semsearch.index import Collection, segments
 from tests.fakes import FakeEmbedder, make_article
+from tests.helpers.processes import READY
 
 BATCH_ARTICLES = 4
 PASSAGES = 3
 MERGING_MODES = ("merging", "background")
 
 
-def main() -> None:
-    path, run, mode = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+def write_forever(path: Path, run: int, mode: str, parent: Connection) -> None:
+    """Open (or create) the collection, say ready, then write batches until killed."""
     if mode in MERGING_MODES:
         segments.MERGE_FACTOR, segments.SEAL_VECTORS = 2, 24
         if not Collection.exists(path):
@@ -30,10 +31,9 @@ def main() -> None:
     coll = Collection.open(
         path, FakeEmbedder(), create=True, background_merges=mode == "background"
     )
-    lexical.tokenize("预热")  # load jieba's dictionary before the parent starts its timer
     # Batch numbers grow across children; the parent only checks batches are whole.
     batch = run * 1000
-    print("ready", flush=True)
+    parent.send(READY)
     while True:
         coll.upsert(
             make_article(
@@ -46,7 +46,3 @@ def main() -> None:
         if batch % 2:
             coll.delete([f"b{batch - 1}-0"])
         batch += 1
-
-
-if __name__ == "__main__":
-    main()

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-import os
 import random
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 from semsearch.index import Collection
 from tests.fakes import FakeEmbedder
-from tests.index_crash_child import BATCH_ARTICLES
+from tests.helpers.processes import kill, start_child
+from tests.index_crash_child import BATCH_ARTICLES, write_forever
 
-ROOT = Path(__file__).resolve().parents[1]
 KILLS = 22
 MERGE_KILLS = 12
+# Seconds a child writes before its kill, at most. The merge thread folds segments behind
+# the writes, so it gets longer to commit some: a child forked warm says ready at once, and
+# in half a second background merges committed in only about two runs of three.
+KILL_WINDOW_S = {"ingest": 0.5, "merging": 0.5, "background": 1.0}
 
 
 def _verify(path: Path) -> None:
@@ -46,19 +46,11 @@ def _verify(path: Path) -> None:
 
 def _kill_repeatedly(path: Path, kills: int, mode: str) -> None:
     rng = random.Random(20230420)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    window = KILL_WINDOW_S.get(mode, KILL_WINDOW_S["ingest"])
     for run in range(kills):
-        child = subprocess.Popen(
-            [sys.executable, "-m", "tests.index_crash_child", str(path), str(run), mode],
-            stdout=subprocess.PIPE,
-            cwd=ROOT,
-            env=env,
-        )
-        assert child.stdout is not None
-        assert child.stdout.readline().strip() == b"ready"
-        time.sleep(rng.uniform(0.0, 0.5))
-        child.send_signal(signal.SIGKILL)
-        child.wait()
+        child, _ = start_child(write_forever, path, run, mode)
+        time.sleep(rng.uniform(0.0, window))
+        kill(child)
         _verify(path)
 
 
