@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +18,7 @@ if TYPE_CHECKING:
     from semsearch.embedder.embedder import Embedder
     from semsearch.index import Collection
 
-from tests.helpers.paths import SEED, SYSTEM_TMPDIR, test_tmpdir
+from tests.helpers.paths import SEED, test_tmpdir
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -33,17 +32,6 @@ def pytest_configure(config: pytest.Config) -> None:
         # Children (crash tests, servers, Ray) inherit the variable; this process re-reads it.
         os.environ["TMPDIR"] = str(folder)
         tempfile.tempdir = None
-
-
-@pytest.fixture()
-def disk_tmp_path() -> Iterator[Path]:
-    """A temporary folder in the system's temporary folder (a disk, usually), not in RAM.
-
-    For tests whose outcome depends on how fast commits reach storage.
-    """
-    path = Path(tempfile.mkdtemp(prefix="semsearch-test-", dir=SYSTEM_TMPDIR))
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -123,12 +123,7 @@ def test_sigkill_during_restore_leaves_no_dest_or_a_whole_one(
     assert _state(tmp_path / "backup") == expected  # the backup restored from is intact
 
 
-def test_backups_while_another_process_writes(disk_tmp_path: Path) -> None:
-    # On disk, as before the suite moved to RAM: there the writer commits every few
-    # milliseconds and the backup can lose the race for a snapshot whose store and engine
-    # agree READ_RETRIES times in a row (_EngineAhead). On a loaded machine it can also
-    # wait out the write lock on disk: a writer that never pauses starves a backup.
-    tmp_path = disk_tmp_path
+def test_backups_while_another_process_writes(tmp_path: Path) -> None:
     path = tmp_path / "src"
     with Collection.create(path, FakeEmbedder()) as coll:
         coll.upsert(

@@ -28,7 +28,6 @@ from semsearch.service.config import ServiceSettings
 from semsearch.service.page_access import allowed_page_file
 from semsearch.service.runtime import Runtime
 from tests.fakes import FakeEmbedder
-from tests.helpers.cli import Cli
 
 from .text_pdf import text_pdf
 
@@ -205,10 +204,11 @@ def test_page_dirs_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_ingest_of_a_huge_blank_page_with_ocr_exits_2_with_one_line(
-    cli: Cli, tmp_path: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     import pypdfium2 as pdfium
 
+    from semsearch.service.cli import main
 
     huge = tmp_path / "huge-blank.pdf"
     document = pdfium.PdfDocument.new()
@@ -216,7 +216,8 @@ def test_ingest_of_a_huge_blank_page_with_ocr_exits_2_with_one_line(
     document.save(str(huge))
     document.close()
     index = tmp_path / "index"
-    code = cli(["ingest", str(huge), "--ocr", "--index", str(index), "--model-dir", str(model_dir)])
+    # The default context: the page is refused while reading, before any model would load.
+    code = main(["ingest", str(huge), "--ocr", "--index", str(index), "--model-dir", str(model_dir)])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and err.startswith("semsearch: error: ")
     assert "larger than the limit of 50,000,000 pixels" in err and "Traceback" not in err

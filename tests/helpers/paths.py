@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -43,9 +42,6 @@ def shared_path(*parts: str) -> Path:
 # disk, to run the suite as it used to).
 TEST_TMPDIR_VARIABLE = "SEMSEARCH_TEST_TMPDIR"
 RAM_TMPDIR = Path("/dev/shm")
-# The system's temporary folder, read before the test run moves it (the ``disk_tmp_path``
-# fixture writes there).
-SYSTEM_TMPDIR = Path(tempfile.gettempdir())
 
 
 def test_tmpdir(environ: Mapping[str, str]) -> Path | None:
