@@ -1,4 +1,5 @@
-# semsearch — `make run` to try it, `make test` to check it. Both set everything up first.
+# semsearch — `make run` to try it, `make check` while you work, `make test` before you push
+# (it is what CI runs). All set everything up first.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -10,7 +11,7 @@ SAMPLE_INDEX ?= var/sample-index
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup model run test lint bench bench-quick clean
+.PHONY: setup model run check test lint bench bench-quick clean
 
 setup: $(STAMP)
 
@@ -32,6 +33,9 @@ run: model
 # mypy and import-linter read packages from disk and cannot follow the editable install's
 # mapping of semsearch.* onto the top-level folders, so they check a view of symlinks.
 TYPECHECK := var/typecheck
+# What tests share (helpers, fakes, child-process modules) is type-checked like the product;
+# the test modules themselves are not yet.
+TYPED_TESTS := tests/helpers $(filter-out tests/test_%,$(wildcard tests/*.py))
 
 lint: $(STAMP)
 	$(BIN)/ruff check semsearch embedder index service tests bench
@@ -40,8 +44,15 @@ lint: $(STAMP)
 	for part in embedder index service; do cp -rs $(CURDIR)/$$part $(TYPECHECK)/semsearch/$$part; done
 	find $(TYPECHECK) -name __pycache__ -prune -exec rm -rf {} +
 	$(BIN)/mypy
+	$(BIN)/mypy $(TYPED_TESTS)
 	cd $(TYPECHECK) && PYTHONPATH=. $(CURDIR)/$(BIN)/lint-imports --config $(CURDIR)/pyproject.toml
 
+# The fast tests: lint, types, and every test not marked slow (the slow ones load the real
+# model, drive Chromium or start Ray).
+check: model lint
+	$(BIN)/pytest -q -m "not slow"
+
+# Everything, as CI runs it (.ci/run).
 test: model lint
 	$(BIN)/pytest -q
 

@@ -57,7 +57,16 @@ class Settings(BaseSettings):
     batch_size: int = Field(default=32, ge=1, le=4096)
     max_seq_length: int = Field(default=512, ge=16, le=8192)
     cache: bool = Field(default=True, description="Use the on-disk embedding cache.")
-    cache_dir: Path | None = None
+    cache_dir: Path | None = Field(
+        default=None, description="Embedding cache directory; default DATA_DIR/cache."
+    )
+    artefact_dir: Path | None = Field(
+        default=None,
+        description="Where the fast backends' compiled models (int8 ONNX, OpenVINO) are built,"
+        " apart from the embedding cache so that a fresh cache does not rebuild them; default"
+        " DATA_DIR/artefacts. Builds that earlier releases left in the cache directory are"
+        " still used.",
+    )
     progress: bool = Field(default=True, description="Show progress bars on long jobs.")
     max_record_bytes: int = Field(
         default=DEFAULT_MAX_RECORD_BYTES,
@@ -85,5 +94,9 @@ class Settings(BaseSettings):
         return self.index or self.data_dir / "index"
 
     def resolved_cache_dir(self) -> Path:
-        """Directory of the embedding cache and derived model artefacts."""
+        """Directory of the embedding cache."""
         return self.cache_dir or self.data_dir / "cache"
+
+    def resolved_artefact_dir(self) -> Path:
+        """Root of the compiled model artefacts (one folder per backend and model)."""
+        return self.artefact_dir or self.data_dir / "artefacts"

@@ -19,9 +19,11 @@ from pydantic import ValidationError
 from semsearch.embedder.dates import normalize_date
 from semsearch.embedder.errors import InputError, SemsearchError
 from semsearch.embedder.settings import Backend, Settings
+from semsearch.service.context import CommandContext
 from semsearch.service.terminal import printable
 
-# Each module defines ``register(subparsers)``; the parser it adds sets ``func``, and
+# Each module defines ``register(subparsers)``; the parser it adds sets ``func(args,
+# context)``, and
 # ``take_extras(args, extras)`` when arguments argparse does not know are its to read (the
 # search words ``-广告`` or ``-"数字经济"``, which argparse takes for unknown options).
 COMMAND_MODULES = ["model", "ingest", "search", "manage", "eval", "serve", "report"]
@@ -175,11 +177,15 @@ def _undecodable_argument(argv: Sequence[str]) -> str | None:
     return None
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, context: CommandContext | None = None) -> int:
     """Entry point of the ``semsearch`` console script.
 
     Args:
         argv: Arguments without the program name; ``sys.argv[1:]`` when None.
+        context: What commands take from the caller (how the embedder is loaded); the
+            console script's default loads the model from disk in each command. A caller
+            running many commands in one process passes an
+            :class:`~semsearch.service.context.EmbedderPool` in its context.
 
     Returns:
         The process exit code.
@@ -196,10 +202,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(f"unrecognized arguments: {' '.join(extras)}")
     except SystemExit as exc:  # usage errors and --help: return the code, callers may be tests
         return int(exc.code or 0)
+    context = context or CommandContext()
     try:
         if extras:
             args.take_extras(args, extras)
-        return int(args.func(args) or 0)
+        return int(args.func(args, context) or 0)
     except SemsearchError as exc:
         # printable: the message may quote input (an id, a line of a file) verbatim.
         print(f"semsearch: error: {printable(exc)}{_flag_hint(exc)}", file=sys.stderr)

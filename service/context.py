@@ -1,13 +1,102 @@
-"""Opening what a command or request needs: settings -> embedder -> collection."""
+"""Opening what a command or request needs: settings -> embedder -> collection.
+
+A command does not load the model itself: it asks the :class:`CommandContext` its caller
+hands it. The console script's default loads from disk on every call, which is right for
+one command per process; a caller running many commands in one process (a test session, a
+notebook, a batch driver) hands in an :class:`EmbedderPool`, which loads each
+configuration once.
+"""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
+from semsearch.embedder.base import TextEmbedder
 from semsearch.embedder.embedder import Embedder
 from semsearch.embedder.errors import InputError
 from semsearch.embedder.settings import Settings
 from semsearch.index import Collection, lexical
+
+EmbedderLoader = Callable[[Settings], TextEmbedder]
+"""Builds the embedder the effective settings describe (model, backend, threads, cache)."""
+
+
+def load_embedder(settings: Settings) -> TextEmbedder:
+    """The default :data:`EmbedderLoader`: load the configured model from disk."""
+    return Embedder.from_settings(settings)
+
+
+@runtime_checkable
+class WarmsUp(Protocol):
+    """An embedder that can load its lazily loaded parts ahead of the first query."""
+
+    def warm_up(self) -> None: ...
+
+
+def embedder_key(settings: Settings) -> tuple[object, ...]:
+    """Everything in ``settings`` that :meth:`Embedder.from_settings` reads.
+
+    Two settings with the same key build interchangeable embedders.
+    """
+    return (
+        settings.resolved_model(),
+        settings.backend,
+        settings.threads,
+        settings.batch_size,
+        settings.max_seq_length,
+        settings.progress,
+        settings.resolved_cache_dir() if settings.cache else None,
+        settings.resolved_artefact_dir(),
+    )
+
+
+class EmbedderPool:
+    """An :data:`EmbedderLoader` that loads each configuration once and then hands the
+    same embedder out again (loading costs seconds; embedders are safe to share between
+    commands run one after another).
+
+    Args:
+        load: Builds an embedder the pool has not seen yet.
+    """
+
+    def __init__(self, load: EmbedderLoader = load_embedder) -> None:
+        self._load = load
+        self._lock = threading.Lock()
+        self._loaded: dict[tuple[object, ...], TextEmbedder] = {}
+
+    def add(self, settings: Settings, embedder: TextEmbedder) -> None:
+        """Hand out ``embedder`` (already loaded by the caller) for ``settings``."""
+        with self._lock:
+            self._loaded[embedder_key(settings)] = embedder
+
+    def __call__(self, settings: Settings) -> TextEmbedder:
+        key = embedder_key(settings)
+        with self._lock:
+            found = self._loaded.get(key)
+            if found is None:
+                # A failed load (no model there) raises and leaves nothing behind.
+                found = self._loaded[key] = self._load(settings)
+            return found
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._loaded)
+
+
+@dataclass(frozen=True)
+class CommandContext:
+    """What a command takes from its caller instead of building itself.
+
+    Attributes:
+        load_embedder: Builds the embedder for the command's effective settings; by
+            default the model is loaded from disk each time.
+    """
+
+    load_embedder: EmbedderLoader = field(default=load_embedder)
 
 
 def collection_path(settings: Settings, *, must_exist: bool) -> Path:
@@ -24,23 +113,26 @@ def collection_path(settings: Settings, *, must_exist: bool) -> Path:
     return path
 
 
-def open_for_reading(settings: Settings, *, with_model: bool = True) -> Collection:
+def open_for_reading(
+    settings: Settings, *, with_model: bool = True, load: EmbedderLoader = load_embedder
+) -> Collection:
     """Open the configured collection read-only (lexical-only work needs no model).
 
     Args:
         settings: Effective settings.
         with_model: Load the embedding model (needed for dense, hybrid and similar).
+        load: Builds the embedder (:attr:`CommandContext.load_embedder`).
 
     Returns:
         The open collection.
     """
     path = collection_path(settings, must_exist=True)
-    embedder = Embedder.from_settings(settings) if with_model else None
+    embedder = load(settings) if with_model else None
     warm_up(embedder)
     return Collection.open(path, embedder, read_only=True)
 
 
-def warm_up(embedder: Embedder | None) -> None:
+def warm_up(embedder: TextEmbedder | None) -> None:
     """Load what the first search would otherwise load (jieba's dictionary, the query
     model), so that start-up is not counted as search time.
 
@@ -48,19 +140,22 @@ def warm_up(embedder: Embedder | None) -> None:
         embedder: The embedder searches will use, if any.
     """
     lexical.warm_up()
-    if embedder is not None:
+    if isinstance(embedder, WarmsUp):
         embedder.warm_up()
 
 
-def open_for_writing(settings: Settings, *, create: bool) -> Collection:
+def open_for_writing(
+    settings: Settings, *, create: bool, load: EmbedderLoader = load_embedder
+) -> Collection:
     """Open (or create) the configured collection for writing, with the model loaded.
 
     Args:
         settings: Effective settings.
         create: Create the collection when the directory holds none.
+        load: Builds the embedder (:attr:`CommandContext.load_embedder`).
 
     Returns:
         The open, writable collection.
     """
     path = collection_path(settings, must_exist=not create)
-    return Collection.open(path, Embedder.from_settings(settings), create=create)
+    return Collection.open(path, load(settings), create=create)

@@ -39,7 +39,7 @@ from semsearch.embedder.settings import Settings
 from semsearch.index import KINDS, Collection, UpsertReport
 from semsearch.index.bulk import ShardStore, ShardWriter, keys_array, text_key, trained_empty_index
 from semsearch.service.config import ServiceSettings
-from semsearch.service.context import collection_path
+from semsearch.service.context import EmbedderLoader, collection_path, load_embedder
 
 INSTALL_HINT = 'pip install "semsearch[distributed]"'
 Items = Iterator[tuple[Article, list[Passage]]]
@@ -91,7 +91,7 @@ class ShardEmbedder:
         local: The driver's embedder (identity, tokenizer, queries, misses).
     """
 
-    def __init__(self, store: ShardStore, local: Embedder) -> None:
+    def __init__(self, store: ShardStore, local: TextEmbedder) -> None:
         self._store = store
         self._local = local
         self.embedded_here = 0
@@ -300,6 +300,7 @@ def ingest(
     items: Callable[[TextEmbedder], Items],
     *,
     actor: type[EmbedActor] | None = None,
+    load: EmbedderLoader = load_embedder,
 ) -> DistributedIngest:
     """Embed on Ray, then add everything to the collection in one atomic write.
 
@@ -308,6 +309,7 @@ def ingest(
         items: Given an embedder (for its tokenizer), yields the input's
             ``(article, passages)``; called twice (embed, then commit), same output each time.
         actor: Callable class for the pool (default :class:`EmbedActor`; tests inject faults).
+        load: Builds the driver's own embedder (the actors load theirs from ``settings``).
 
     Returns:
         The write report, the collection path and what the Ray stage did.
@@ -317,7 +319,7 @@ def ingest(
             f"unknown bulk index kind {settings.bulk_index_kind!r}; choose auto or one of {', '.join(KINDS)}"
         )
     require_ray()
-    local = Embedder.from_settings(settings)
+    local = load(settings)
     path = collection_path(settings, must_exist=False)
     if Collection.exists(path):
         # A model mismatch (or a broken collection) fails now, not after the cluster's work.

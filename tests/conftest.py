@@ -1,8 +1,9 @@
-"""Shared fixtures: the real model (installed on first use), the shared data folder."""
+"""Shared fixtures: the real model (installed on first use, loaded once per session)."""
 
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -10,38 +11,27 @@ from typing import TYPE_CHECKING
 import pytest
 
 from semsearch.embedder.settings import Settings
+from semsearch.service.context import CommandContext, EmbedderPool
+from tests.helpers.cli import Cli
 
 if TYPE_CHECKING:
     from semsearch.embedder.embedder import Embedder
     from semsearch.index import Collection
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-SEED = REPO / "data" / "samples" / "zhengzhou-evening-news-2023-04-20.txt"
-
-ARTIFACTS = REPO / "artifacts"
-# Debian's Chromium (browser downloads do not work here); flags keep it off the network.
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from tests.helpers.paths import SEED, test_tmpdir
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
-def shared_path(*parts: str) -> Path:
-    """Path under ../shared, skipping the calling test when it is absent."""
-    path = SHARED.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"shared data not available: {path}")
-    return path
+def pytest_configure(config: pytest.Config) -> None:
+    """Temporary files in RAM where possible (tests.helpers.paths.test_tmpdir says why)."""
+    folder = test_tmpdir(os.environ)
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+        # Children (crash tests, servers, Ray) inherit the variable; this process re-reads it.
+        os.environ["TMPDIR"] = str(folder)
+        tempfile.tempdir = None
 
 
 @pytest.fixture(scope="session")
@@ -82,3 +72,17 @@ def seed_collection(
     coll.upsert(prepare_articles([SEED], real_embedder))
     yield coll
     coll.close()
+
+
+@pytest.fixture(scope="session")
+def embedder_pool(real_settings: Settings, real_embedder: Embedder) -> EmbedderPool:
+    """Every embedder the session's in-process commands load, each configuration once."""
+    pool = EmbedderPool()
+    pool.add(real_settings, real_embedder)
+    return pool
+
+
+@pytest.fixture(scope="session")
+def cli(embedder_pool: EmbedderPool) -> Cli:
+    """``semsearch`` in process, with the session's embedders (loading one costs seconds)."""
+    return Cli(CommandContext(load_embedder=embedder_pool))

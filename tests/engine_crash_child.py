@@ -30,7 +30,7 @@ def main() -> None:
             if step == "after-store":
                 _engine.Engine.apply = _die  # type: ignore[method-assign]
             else:
-                _engine._marker = _die  # type: ignore[assignment]
+                _engine._marker = _die
         coll.upsert(
             make_article(f"b{batch}-{i}", [f"批次{batch} 文章{i} 经济"], source="报")
             for i in range(3)

@@ -10,31 +10,21 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from semsearch.service.app import create_app
-from semsearch.service.cli import main
 from semsearch.service.config import ServiceSettings
 from semsearch.service.runtime import Runtime
-
-from .conftest import SEED
+from tests.helpers.cli import Cli
+from tests.helpers.seed import FIRST_TITLE, SECOND_TITLE, build_seed_index
 
 pytestmark = pytest.mark.slow
 
-FIRST_TITLE = "2023年全市重大项目观摩活动举行"
-SECOND_TITLE = "促进数字技术与实体经济深度融合全力以赴打造数字经济发展新高地"
 API_KEY = "slow-test-key"
-
-
-def build_seed_index(path: Path, model_dir: Path) -> Path:
-    """The sample page ingested by the CLI (the embedding cache makes repeats cheap)."""
-    argv = ["ingest", str(SEED), "--index", str(path), "--model-dir", str(model_dir), "--json"]
-    assert main(argv) == 0
-    return path
 
 
 @pytest.fixture(scope="module")
 def client(
-    tmp_path_factory: pytest.TempPathFactory, model_dir: Path, real_embedder: object
+    cli: Cli, tmp_path_factory: pytest.TempPathFactory, model_dir: Path, real_embedder: object
 ) -> Iterator[TestClient]:
-    path = build_seed_index(tmp_path_factory.mktemp("api-model") / "index", model_dir)
+    path = build_seed_index(cli, tmp_path_factory.mktemp("api-model") / "index", model_dir)
     runtime = Runtime(path, real_embedder, ServiceSettings(api_key=SecretStr(API_KEY)))  # type: ignore[arg-type]
     with TestClient(create_app(runtime)) as test_client:
         yield test_client
@@ -105,7 +95,7 @@ def test_write_then_search_then_delete(client: TestClient) -> None:
 
 
 def test_serve_command_refuses_a_missing_index(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    cli: Cli, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["serve", "--index", str(tmp_path / "none")]) == 2
+    assert cli(["serve", "--index", str(tmp_path / "none")]) == 2
     assert "no collection" in capsys.readouterr().err

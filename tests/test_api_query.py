@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.test_api import assert_error, build_index, make_client
+from tests.helpers.api import assert_error, build_index, make_client
 
 
 @pytest.fixture(scope="module")

@@ -6,13 +6,10 @@ match the documented shape. Runs against the ASGI app with the fake embedder.
 
 from __future__ import annotations
 
-import atexit
-import shutil
-import tempfile
-from pathlib import Path
+from collections.abc import Iterator
 
+import pytest
 import schemathesis
-from fastapi import FastAPI
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import (
     negative_data_rejection,
@@ -23,23 +20,30 @@ from semsearch.service.app import create_app
 from semsearch.service.config import ServiceSettings
 from semsearch.service.runtime import Runtime
 from tests.fakes import FakeEmbedder
-from tests.test_api import build_index
+from tests.helpers.api import build_index
 
 # Bounded so the whole module runs well under a minute on a shared 2-core machine.
 MAX_EXAMPLES = 40
 
 
-def _app() -> FastAPI:
-    # Built at import: schemathesis parametrizes tests from a schema object at collection.
-    path = build_index(Path(tempfile.mkdtemp(prefix="semsearch-schema-")) / "index")
-    atexit.register(shutil.rmtree, path.parent, ignore_errors=True)
-    # No API key: writes answer 403 and the collection stays small and fast.
-    runtime = Runtime(path, FakeEmbedder(), ServiceSettings(api_key=None, batch_window_ms=0))
-    atexit.register(runtime.close)
-    return create_app(runtime)
+# No API key: writes answer 403 and the collection stays small and fast.
+SETTINGS = ServiceSettings(api_key=None, batch_window_ms=0)
+# schemathesis parametrizes tests from a schema object at collection, so the app exists at
+# import; its OpenAPI document depends on the settings only. The collection it serves is
+# built when the tests run (fixture below), not at import.
+APP = create_app(settings=SETTINGS)
+schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
 
 
-schema = schemathesis.openapi.from_asgi("/openapi.json", _app())
+@pytest.fixture(scope="module", autouse=True)
+def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
+    """The small fake-embedder collection, handed to the app as a loader would."""
+    path = build_index(tmp_path_factory.mktemp("schema") / "index")
+    loaded = Runtime(path, FakeEmbedder(), SETTINGS)
+    APP.state.semsearch.runtime = loaded
+    yield loaded
+    APP.state.semsearch.runtime = None
+    loaded.close()
 
 
 @schema.parametrize()

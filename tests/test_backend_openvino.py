@@ -94,7 +94,7 @@ def test_vector_does_not_depend_on_batch_mates(ov_backend: OpenVinoBackend) -> N
 
 
 def _fake_model(model_dir: Path) -> ModelFiles:
-    # Its own fingerprint, so this test builds in its own cache directory.
+    # Its own fingerprint, so this test builds in its own artefact directory.
     model = resolve_model(str(model_dir))
     return ModelFiles(
         model.name, model.path, model.prompts, model.max_seq_length, "sha256:test-openvino"
@@ -122,7 +122,7 @@ def test_corrupt_artefacts_are_rebuilt(
     # Same size, garbage inside (the IR no longer parses): loading fails, the factory rebuilds.
     xml = directory / "model.xml"
     xml.write_bytes(b"\0" * xml.stat().st_size)
-    settings = ov_settings.model_copy(update={"cache_dir": tmp_path})
+    settings = ov_settings.model_copy(update={"artefact_dir": tmp_path})
     backend = factory.create_backend(model, settings)
     assert backend.name == "openvino"
     assert backend.encode_batch(CHINESE[:1]).shape == (1, backend.dimension)

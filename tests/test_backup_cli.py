@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import SEED
-from .test_cli import run, search_json
+from tests.helpers.cli import Cli
+from tests.helpers.paths import SEED
 
 pytestmark = pytest.mark.slow
 
@@ -16,6 +16,7 @@ QUERIES = ("数字经济", "major project inspection")
 
 
 def _top10(
+    cli: Cli,
     capsys: pytest.CaptureFixture[str],
     index: Path,
     model_dir: Path,
@@ -26,23 +27,23 @@ def _top10(
     return [
         [
             (hit["passage_id"], round(hit["score"], 5))
-            for hit in search_json(capsys, index, model_dir, query, *extra)["results"]
+            for hit in cli.search_json(capsys, index, model_dir, query, *extra)["results"]
         ]
         for query in queries
     ]
 
 
 def test_backup_and_restore_through_the_cli(
-    tmp_path: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]
+    cli: Cli, tmp_path: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     src, backup, restored = tmp_path / "src", tmp_path / "backup", tmp_path / "restored"
     common = ("--model-dir", str(model_dir))
-    assert run(capsys, "ingest", str(SEED), "--index", str(src), *common)[0] == 0
-    expected = _top10(capsys, src, model_dir)
-    lexical = _top10(capsys, src, model_dir, "--mode", "lexical", queries=QUERIES[:1])
+    assert cli.run(capsys, "ingest", str(SEED), "--index", str(src), *common)[0] == 0
+    expected = _top10(cli, capsys, src, model_dir)
+    lexical = _top10(cli, capsys, src, model_dir, "--mode", "lexical", queries=QUERIES[:1])
     assert all(expected) and all(lexical)
 
-    code, out, _ = run(capsys, "index", "backup", str(backup), "--index", str(src), "--json")
+    code, out, _ = cli.run(capsys, "index", "backup", str(backup), "--index", str(src), "--json")
     assert code == 0
     report = json.loads(out)
     assert report["path"] == str(backup) and report["articles"] == 2
@@ -56,14 +57,14 @@ def test_backup_and_restore_through_the_cli(
         + "\n",
         encoding="utf-8",
     )
-    assert run(capsys, "ingest", str(extra), "--index", str(src), *common)[0] == 0
-    assert _top10(capsys, src, model_dir, queries=QUERIES[:1]) != expected[:1]
+    assert cli.run(capsys, "ingest", str(extra), "--index", str(src), *common)[0] == 0
+    assert _top10(cli, capsys, src, model_dir, queries=QUERIES[:1]) != expected[:1]
 
-    code, out, _ = run(capsys, "index", "restore", str(backup), str(restored))
+    code, out, _ = cli.run(capsys, "index", "restore", str(backup), str(restored))
     assert code == 0 and out.startswith("restored ") and f"generation {report['generation']}" in out
     for copy in (backup, restored):
-        assert run(capsys, "index", "check", "--index", str(copy)) == (0, "ok\n", "")
-        assert _top10(capsys, copy, model_dir) == expected
+        assert cli.run(capsys, "index", "check", "--index", str(copy)) == (0, "ok\n", "")
+        assert _top10(cli, capsys, copy, model_dir) == expected
 
     # Refusals: one line on stderr, exit 2, nothing changed.
     for argv in (
@@ -71,7 +72,7 @@ def test_backup_and_restore_through_the_cli(
         ("index", "restore", str(backup), str(restored)),
         ("index", "restore", str(tmp_path), str(tmp_path / "elsewhere")),
     ):
-        code, out, err = run(capsys, *argv)
+        code, out, err = cli.run(capsys, *argv)
         assert (
             code == 2
             and out == ""
@@ -79,4 +80,4 @@ def test_backup_and_restore_through_the_cli(
             and err.count("\n") == 1
         )
     assert not (tmp_path / "elsewhere").exists()
-    assert _top10(capsys, restored, model_dir, "--mode", "lexical", queries=QUERIES[:1]) == lexical
+    assert _top10(cli, capsys, restored, model_dir, "--mode", "lexical", queries=QUERIES[:1]) == lexical

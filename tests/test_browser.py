@@ -15,10 +15,11 @@ import pytest
 from semsearch.service.app import create_app
 from semsearch.service.config import ServiceSettings
 from semsearch.service.runtime import Runtime
+from tests.helpers.cli import Cli
+from tests.helpers.paths import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, SEED
+from tests.helpers.seed import SECOND_TITLE, build_seed_index
 
-from .conftest import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, SEED
 from .live_server import serving
-from .test_api_model import SECOND_TITLE, build_seed_index
 
 if TYPE_CHECKING:
     from playwright.sync_api import Locator, Page
@@ -35,9 +36,9 @@ if not CHROMIUM.exists():
 
 @pytest.fixture(scope="module")
 def server(
-    tmp_path_factory: pytest.TempPathFactory, model_dir: Path, real_embedder: object
+    cli: Cli, tmp_path_factory: pytest.TempPathFactory, model_dir: Path, real_embedder: object
 ) -> Iterator[str]:
-    path = build_seed_index(tmp_path_factory.mktemp("browser") / "index", model_dir)
+    path = build_seed_index(cli, tmp_path_factory.mktemp("browser") / "index", model_dir)
     runtime = Runtime(path, real_embedder, ServiceSettings())  # type: ignore[arg-type]
     try:
         with serving(create_app(runtime)) as base:

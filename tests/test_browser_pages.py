@@ -15,9 +15,9 @@ from semsearch import Collection, iter_articles, prepare_articles
 from semsearch.service.app import create_app
 from semsearch.service.config import ServiceSettings
 from semsearch.service.runtime import Runtime
+from tests.helpers.paths import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS
 
 from . import pages
-from .conftest import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS
 from .live_server import serving
 
 pytestmark = pytest.mark.slow

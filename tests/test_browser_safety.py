@@ -19,10 +19,11 @@ from pydantic import SecretStr
 from semsearch.service.app import create_app
 from semsearch.service.config import ServiceSettings
 from semsearch.service.runtime import Runtime
+from tests.helpers.cli import Cli
+from tests.helpers.paths import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS
+from tests.helpers.seed import build_seed_index
 
-from .conftest import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS
 from .live_server import serving
-from .test_api_model import build_seed_index
 
 pytestmark = pytest.mark.slow
 
@@ -44,9 +45,9 @@ REDOC_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
 
 @pytest.fixture(scope="module")
 def server(
-    tmp_path_factory: pytest.TempPathFactory, model_dir: Path, real_embedder: object
+    cli: Cli, tmp_path_factory: pytest.TempPathFactory, model_dir: Path, real_embedder: object
 ) -> Iterator[str]:
-    path = build_seed_index(tmp_path_factory.mktemp("browser-safety") / "index", model_dir)
+    path = build_seed_index(cli, tmp_path_factory.mktemp("browser-safety") / "index", model_dir)
     settings = ServiceSettings(api_key=SecretStr(API_KEY))
     runtime = Runtime(path, real_embedder, settings)  # type: ignore[arg-type]
     records = [

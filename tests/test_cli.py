@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from semsearch.service.cli import main
-
-from .conftest import SEED
+from tests.helpers.cli import Cli
+from tests.helpers.paths import SEED
 
 pytestmark = pytest.mark.slow
 
@@ -17,50 +16,25 @@ SECOND_TITLE = "促进数字技术与实体经济深度融合全力以赴打造�
 FIRST_TITLE = "2023年全市重大项目观摩活动举行"
 
 
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def search_json(
-    capsys: pytest.CaptureFixture[str], index: Path, model_dir: Path, query: str, *extra: str
-) -> dict:
-    """Run ``semsearch search --json`` and return the parsed response (exit code must be 0)."""
-    code, out, _ = run(
-        capsys,
-        "search",
-        query,
-        "--index",
-        str(index),
-        "--model-dir",
-        str(model_dir),
-        "--json",
-        *extra,
-    )
-    assert code == 0
-    return dict(json.loads(out))
-
-
 @pytest.fixture(scope="module")
-def seed_index(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> Path:
+def seed_index(cli: Cli, tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> Path:
     index = tmp_path_factory.mktemp("cli") / "index"
     assert (
-        main(["ingest", str(SEED), "--index", str(index), "--model-dir", str(model_dir), "--json"])
+        cli(["ingest", str(SEED), "--index", str(index), "--model-dir", str(model_dir), "--json"])
         == 0
     )
     return index
 
 
 def test_ingest_prints_a_summary_and_is_idempotent(
-    seed_index: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]
+    cli: Cli, seed_index: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, _ = run(
+    code, out, _ = cli.run(
         capsys, "ingest", str(SEED), "--index", str(seed_index), "--model-dir", str(model_dir)
     )
     assert code == 0
     assert "2 articles" in out and "0 added" in out and "2 unchanged" in out and "0 skipped" in out
-    code, out, _ = run(capsys, "info", "--index", str(seed_index), "--json")
+    code, out, _ = cli.run(capsys, "info", "--index", str(seed_index), "--json")
     info = json.loads(out)
     assert {"articles", "passages", "model", "index_kind", "dimension"} <= info.keys()
     assert info["articles"] == 2 and info["dimension"] == 384
@@ -75,9 +49,14 @@ def test_ingest_prints_a_summary_and_is_idempotent(
     ],
 )
 def test_search_json_finds_the_right_article(
-    seed_index: Path, model_dir: Path, capsys: pytest.CaptureFixture[str], query: str, title: str
+    cli: Cli,
+    seed_index: Path,
+    model_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+    query: str,
+    title: str,
 ) -> None:
-    response = search_json(capsys, seed_index, model_dir, query, "-k", "3")
+    response = cli.search_json(capsys, seed_index, model_dir, query, "-k", "3")
     assert {"query", "mode", "took_ms", "results"} <= response.keys()
     assert response["mode"] == "hybrid" and response["query"] == query
     first = response["results"][0]
@@ -96,10 +75,12 @@ def test_search_json_finds_the_right_article(
 
 
 def test_similar_by_article_excludes_the_example(
-    seed_index: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]
+    cli: Cli, seed_index: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    article = search_json(capsys, seed_index, model_dir, "重大项目观摩")["results"][0]["article_id"]
-    code, out, _ = run(
+    article = cli.search_json(capsys, seed_index, model_dir, "重大项目观摩")["results"][0][
+        "article_id"
+    ]
+    code, out, _ = cli.run(
         capsys,
         "similar",
         "--article",
@@ -125,6 +106,7 @@ def test_similar_by_article_excludes_the_example(
     ],
 )
 def test_bad_input_exits_2_with_one_line_and_changes_nothing(
+    cli: Cli,
     seed_index: Path,
     model_dir: Path,
     tmp_path: Path,
@@ -132,15 +114,15 @@ def test_bad_input_exits_2_with_one_line_and_changes_nothing(
     content: bytes,
     message: str,
 ) -> None:
-    before = json.loads(run(capsys, "info", "--index", str(seed_index), "--json")[1])
+    before = json.loads(cli.run(capsys, "info", "--index", str(seed_index), "--json")[1])
     bad = tmp_path / "bad.jsonl"
     bad.write_bytes(content)
-    code, _out, err = run(
+    code, _out, err = cli.run(
         capsys, "ingest", str(bad), "--index", str(seed_index), "--model-dir", str(model_dir)
     )
     assert code == 2
     assert err.count("\n") == 1 and err.startswith("semsearch: error:") and message in err
-    after = json.loads(run(capsys, "info", "--index", str(seed_index), "--json")[1])
+    after = json.loads(cli.run(capsys, "info", "--index", str(seed_index), "--json")[1])
     assert (after["articles"], after["passages"], after["generation"]) == (
         before["articles"],
         before["passages"],
@@ -149,7 +131,7 @@ def test_bad_input_exits_2_with_one_line_and_changes_nothing(
 
 
 def test_skip_bad_counts_and_keeps_the_good_records(
-    tmp_path: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]
+    cli: Cli, tmp_path: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     records = tmp_path / "records.jsonl"
     records.write_text(
@@ -159,7 +141,7 @@ def test_skip_bad_counts_and_keeps_the_good_records(
         encoding="utf-8",
     )
     index = tmp_path / "index"
-    code, out, _ = run(
+    code, out, _ = cli.run(
         capsys,
         "ingest",
         str(records),
@@ -173,56 +155,60 @@ def test_skip_bad_counts_and_keeps_the_good_records(
     assert code == 0
     summary = json.loads(out)
     assert summary["articles"] == 1 and summary["skipped"] == 2
-    response = search_json(capsys, index, model_dir, "算力中心", "--source", "wire")
+    response = cli.search_json(capsys, index, model_dir, "算力中心", "--source", "wire")
     assert response["results"][0]["article_id"] == "r1"
 
 
-def test_usage_errors_exit_2(seed_index: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(capsys, "search", "x", "--index", str(seed_index), "--mode", "fuzzy")[0] == 2
-    code, _, err = run(capsys, "search", "x", "--index", str(seed_index), "-k", "0")
+def test_usage_errors_exit_2(
+    cli: Cli, seed_index: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.run(capsys, "search", "x", "--index", str(seed_index), "--mode", "fuzzy")[0] == 2
+    code, _, err = cli.run(capsys, "search", "x", "--index", str(seed_index), "-k", "0")
     assert code == 2 and err.count("\n") == 1
-    code, _, err = run(capsys, "info", "--index", str(seed_index.parent / "missing"))
+    code, _, err = cli.run(capsys, "info", "--index", str(seed_index.parent / "missing"))
     assert code == 2 and "no collection" in err
 
 
 def test_reanalyze_switches_the_lexical_index(
-    seed_index: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]
+    cli: Cli, seed_index: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     common = ("--index", str(seed_index), "--model-dir", str(model_dir))
 
     def analyzer() -> str:
-        code, out, _ = run(capsys, "info", *common, "--json")
+        code, out, _ = cli.run(capsys, "info", *common, "--json")
         assert code == 0
         return str(json.loads(out)["lexical_analyzer"])
 
     assert analyzer() == "jieba+bigrams+fold"
-    code, out, _ = run(capsys, "index", "reanalyze", *common, "--analyzer", "jieba")
+    code, out, _ = cli.run(capsys, "index", "reanalyze", *common, "--analyzer", "jieba")
     assert code == 0 and "rebuilt with jieba:" in out
     assert analyzer() == "jieba"
-    code, out, _ = run(capsys, "info", *common)
+    code, out, _ = cli.run(capsys, "info", *common)
     assert code == 0 and "lexical analyzer jieba (`semsearch index reanalyze` upgrades it" in out
-    words_only = search_json(capsys, seed_index, model_dir, "数字经济", "--mode", "lexical")
+    words_only = cli.search_json(capsys, seed_index, model_dir, "数字经济", "--mode", "lexical")
     assert words_only["results"][0]["title"] == SECOND_TITLE
-    assert run(capsys, "index", "reanalyze", *common)[0] == 0
+    assert cli.run(capsys, "index", "reanalyze", *common)[0] == 0
     assert analyzer() == "jieba+bigrams+fold"
-    assert run(capsys, "index", "reanalyze", *common, "--analyzer", "ngram")[0] == 2
+    assert cli.run(capsys, "index", "reanalyze", *common, "--analyzer", "ngram")[0] == 2
     assert analyzer() == "jieba+bigrams+fold"
 
 
 def test_delete_removes_an_article(
-    tmp_path: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]
+    cli: Cli, tmp_path: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     index = tmp_path / "index"
     assert (
-        run(capsys, "ingest", str(SEED), "--index", str(index), "--model-dir", str(model_dir))[0]
+        cli.run(capsys, "ingest", str(SEED), "--index", str(index), "--model-dir", str(model_dir))[
+            0
+        ]
         == 0
     )
-    article = search_json(capsys, index, model_dir, "重大项目观摩")["results"][0]["article_id"]
-    code, out, _ = run(
+    article = cli.search_json(capsys, index, model_dir, "重大项目观摩")["results"][0]["article_id"]
+    code, out, _ = cli.run(
         capsys, "delete", article, "--index", str(index), "--model-dir", str(model_dir), "--json"
     )
     assert code == 0 and json.loads(out)["deleted"] == 1
-    response = search_json(capsys, index, model_dir, "重大项目观摩", "-k", "20")
+    response = cli.search_json(capsys, index, model_dir, "重大项目观摩", "-k", "20")
     assert article not in {hit["article_id"] for hit in response["results"]}
 
 
@@ -245,6 +231,7 @@ def test_backend_flag_offers_every_backend() -> None:
     ],
 )
 def test_invalid_settings_name_the_setting(
+    cli: Cli,
     argv: list[str],
     env: dict[str, str],
     message: str,
@@ -254,5 +241,5 @@ def test_invalid_settings_name_the_setting(
 ) -> None:
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    code, _, err = run(capsys, *argv, "--index", str(seed_index))
+    code, _, err = cli.run(capsys, *argv, "--index", str(seed_index))
     assert code == 2 and err.count("\n") == 1 and message in err

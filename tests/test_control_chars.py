@@ -17,10 +17,9 @@ import pytest
 from semsearch.embedder.cleaning import clean_heading, clean_text, strip_controls
 from semsearch.embedder.ingest import iter_articles
 from semsearch.embedder.records import Article
-from semsearch.service.cli import main
 from semsearch.service.terminal import printable, printable_marked
-
-from .test_api import API_KEY, build_index, make_client
+from tests.helpers.api import API_KEY, build_index, make_client
+from tests.helpers.cli import Cli
 
 # Clear screen, red, OSC window title, OSC 8 hyperlink, bell, backspace, NUL, DEL, C1 CSI.
 ESCAPES = [
@@ -137,7 +136,7 @@ def test_post_articles_stores_no_control_characters(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_cli_search_prints_no_escape_from_new_or_old_collections(
-    tmp_path: Path, model_dir: Path, real_embedder: Any, capsys: pytest.CaptureFixture[str]
+    cli: Cli, tmp_path: Path, model_dir: Path, real_embedder: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from semsearch.index import Collection
 
@@ -151,17 +150,17 @@ def test_cli_search_prints_no_escape_from_new_or_old_collections(
     )
     index = tmp_path / "index"
     common = ["--index", str(index), "--model-dir", str(model_dir)]
-    assert main(["ingest", str(feed), *common, "--json"]) == 0
+    assert cli(["ingest", str(feed), *common, "--json"]) == 0
     # A collection written before ingest dropped controls: stored as they came (ids with
     # control characters are refused by every write path now, so only the fields carry them).
     old = make_article("old", [hostile(body)], title=hostile("旧标题"), source="\x07src")
     with Collection.open(index, real_embedder) as collection:
         collection.upsert([old])
     capsys.readouterr()
-    assert main(["search", "重大项目观摩", *common, "-k", "5"]) == 0
+    assert cli(["search", "重大项目观摩", *common, "-k", "5"]) == 0
     out = capsys.readouterr().out
     assert "新标题" in out and "旧标题" in out
     assert CONTROL.search(out) is None, repr(out)
-    code = main(["similar", "--article", "missing\x1b[2J", *common])
+    code = cli(["similar", "--article", "missing\x1b[2J", *common])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "\x1b" not in err

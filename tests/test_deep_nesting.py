@@ -17,9 +17,8 @@ from semsearch.embedder.fields import MAX_EXTRA_DEPTH, MAX_EXTRA_VALUES
 from semsearch.embedder.ingest import iter_articles
 from semsearch.embedder.records import Article, Paragraph, Passage
 from semsearch.index import Collection
-
-from .fakes import FakeEmbedder
-from .test_api import API_KEY, build_index, make_client
+from tests.fakes import FakeEmbedder
+from tests.helpers.api import API_KEY, build_index, make_client
 
 
 def _nested(depth: int) -> str:

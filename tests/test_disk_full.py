@@ -19,10 +19,9 @@ import pytest
 
 from semsearch.embedder.cache import EmbeddingCache
 from semsearch.index import Collection, CollectionError
-from semsearch.service.cli import main
 from tests.fakes import FakeEmbedder, make_article
-
-from .conftest import SEED
+from tests.helpers.cli import Cli
+from tests.helpers.paths import SEED
 
 TMPFS_BYTES = 4 << 20
 
@@ -105,14 +104,14 @@ def test_a_full_cache_disk_only_costs_caching(small_disk: Path) -> None:
 
 @pytest.mark.slow
 def test_cli_ingest_on_a_full_disk_exits_2_with_one_line(
-    small_disk: Path, model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    cli: Cli, small_disk: Path, model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     index = small_disk / "index"
     common = ["--index", str(index), "--model-dir", str(model_dir), "--json"]
-    assert main(["ingest", str(SEED), *common]) == 0
+    assert cli(["ingest", str(SEED), *common]) == 0
     info = ["info", "--index", str(index), "--json"]
     capsys.readouterr()
-    assert main(info) == 0
+    assert cli(info) == 0
     before = json.loads(capsys.readouterr().out)
     more = tmp_path / "more.jsonl"
     with more.open("w", encoding="utf-8") as handle:
@@ -120,13 +119,13 @@ def test_cli_ingest_on_a_full_disk_exits_2_with_one_line(
             record = {"id": f"m{i}", "title": f"第{i}条", "text": f"数字经济第{i}段。" * 40}
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
     fill(small_disk, 64 << 10)
-    code = main(["ingest", str(more), *common])
+    code = cli(["ingest", str(more), *common])
     err = capsys.readouterr().err
     assert code == 2
     assert err.count("\n") == 1 and err.startswith("semsearch: error: ")
     assert "no space left on the device" in err
     assert leftovers(index) == []
-    assert main(info) == 0
+    assert cli(info) == 0
     after = json.loads(capsys.readouterr().out)
     assert (after["articles"], after["passages"], after["generation"]) == (
         before["articles"],

@@ -15,14 +15,13 @@ import numpy as np
 import pytest
 
 from semsearch.embedder.cache import EmbeddingCache
-from semsearch.embedder.settings import Settings
 from semsearch.index import Collection
 from semsearch.index.bulk import ShardStore, ShardWriter, keys_array, text_key, trained_empty_index
 from semsearch.service import distributed
 from semsearch.service.cli import main
-
-from .conftest import shared_path
-from .fakes import FakeEmbedder, make_article
+from tests.fakes import FakeEmbedder, make_article
+from tests.helpers.cli import Cli
+from tests.helpers.paths import shared_path
 
 # A few hundred real paragraphs: People's Daily 1998 and THUCNews passages.
 SOURCES = {"pd1998_para": 150, "thucnews_passage": 150}
@@ -171,19 +170,19 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def run_ingest(
-    capsys: pytest.CaptureFixture[str], corpus: Path, index: Path, model_dir: Path, *extra: str
+    cli: Cli, capsys: pytest.CaptureFixture[str], corpus: Path, index: Path, model_dir: Path, *extra: str
 ) -> dict[str, Any]:
     argv = ["ingest", str(corpus), "--index", str(index), "--model-dir", str(model_dir)]
-    code = main([*argv, "--no-progress", "--json", *extra])
+    code = cli([*argv, "--no-progress", "--json", *extra])
     out = capsys.readouterr().out
     assert code == 0, out
     return dict(json.loads(out.strip().splitlines()[-1]))
 
 
 @pytest.fixture(scope="module")
-def local_index(corpus: Path, model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def local_index(cli: Cli, corpus: Path, model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     index = tmp_path_factory.mktemp("local") / "index"
-    assert main(["ingest", str(corpus), "--index", str(index), "--model-dir", str(model_dir),
+    assert cli(["ingest", str(corpus), "--index", str(index), "--model-dir", str(model_dir),
                  "--no-cache", "--no-progress", "--json"]) == 0  # fmt: skip
     return index
 
@@ -206,7 +205,7 @@ def passage_keys(index: Path) -> list[tuple[str, int]]:
 
 @pytest.mark.slow
 def test_ray_collection_answers_like_local(
-    ray_local: Any,
+    cli: Cli, ray_local: Any,
     corpus: Path,
     local_index: Path,
     model_dir: Path,
@@ -215,16 +214,12 @@ def test_ray_collection_answers_like_local(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    # A fresh embedding cache, so the actors really embed; the built backend models (int8
-    # ONNX, OpenVINO) are reused rather than rebuilt in every actor.
+    # A fresh embedding cache, so the actors really embed; the compiled backend models (int8
+    # ONNX, OpenVINO) live apart from it and are reused rather than rebuilt in every actor.
     cache_dir = tmp_path / "cache"
-    cache_dir.mkdir()
-    for built in ("onnx", "openvino"):
-        if (Settings().resolved_cache_dir() / built).is_dir():
-            (cache_dir / built).symlink_to(Settings().resolved_cache_dir() / built)
     monkeypatch.setenv("SEMSEARCH_CACHE_DIR", str(cache_dir))
     index = tmp_path / "ray-index"
-    summary = run_ingest(capsys, corpus, index, model_dir, "--engine", "ray", "--workers", "2")
+    summary = run_ingest(cli, capsys, corpus, index, model_dir, "--engine", "ray", "--workers", "2")
     assert summary["engine"] == "ray" and summary["added"] == 300
     assert passage_keys(index) == passage_keys(local_index)
     assert top10(index, real_embedder) == top10(local_index, real_embedder)
@@ -249,7 +244,7 @@ class CrashOnceActor(distributed.EmbedActor):
 
 @pytest.mark.slow
 def test_a_lost_worker_is_retried_and_every_passage_indexed_once(
-    ray_local: Any,
+    cli: Cli, ray_local: Any,
     corpus: Path,
     local_index: Path,
     model_dir: Path,
@@ -261,7 +256,7 @@ def test_a_lost_worker_is_retried_and_every_passage_indexed_once(
     crashing = type("EmbedActor", (CrashOnceActor,), {"marker": str(marker)})
     monkeypatch.setattr(distributed, "EmbedActor", crashing)
     index = tmp_path / "ray-index"
-    summary = run_ingest(capsys, corpus, index, model_dir, "--engine", "ray", "--no-cache")
+    summary = run_ingest(cli, capsys, corpus, index, model_dir, "--engine", "ray", "--no-cache")
     assert marker.exists()  # a worker did die mid-job
     assert summary["added"] == 300
     assert passage_keys(index) == passage_keys(local_index)

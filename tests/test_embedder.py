@@ -14,8 +14,7 @@ from semsearch.embedder.embedder import Embedder
 from semsearch.embedder.errors import ModelError
 from semsearch.embedder.model_files import resolve_model
 from semsearch.embedder.settings import Settings
-
-from .conftest import shared_path
+from tests.helpers.paths import shared_path
 
 pytestmark = pytest.mark.slow
 
@@ -112,6 +111,8 @@ def test_cache_makes_reembedding_free(real_settings: Settings, tmp_path: Path) -
     # A query prompt is a different text to the model: not served from the passage entry.
     again.embed_queries([DIGITAL])
     assert again.model_seconds > 0
+    # The compiled model is not the cache's: a fresh cache did not rebuild it there.
+    assert not {"onnx", "openvino"} & {p.name for p in (tmp_path / "cache").iterdir()}
 
 
 def test_count_tokens_includes_prompt_and_specials(

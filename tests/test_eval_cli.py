@@ -9,12 +9,10 @@ import pytest
 
 from semsearch.embedder.errors import InputError
 from semsearch.embedder.settings import Settings
-from semsearch.service.cli import main
-from semsearch.service.commands import eval as eval_command
 from semsearch.service.evaluation import evaluate, load_beir, parse_modes
-
-from .conftest import shared_path
-from .fakes import FakeEmbedder
+from tests.fakes import FakeEmbedder
+from tests.helpers.cli import Cli, fake_cli
+from tests.helpers.paths import shared_path
 
 METRIC_KEYS = {"ndcg@10", "recall@10", "recall@100", "mrr@10"}
 
@@ -59,22 +57,20 @@ def beir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture()
-def fake_model(monkeypatch: pytest.MonkeyPatch) -> FakeEmbedder:
-    fake = FakeEmbedder()
-    monkeypatch.setattr(eval_command, "load_embedder", lambda settings: fake)
-    return fake
+def fake_model() -> FakeEmbedder:
+    return FakeEmbedder()
 
 
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+@pytest.fixture()
+def fake(fake_model: FakeEmbedder) -> Cli:
+    """``semsearch`` whose commands evaluate the fake embedder."""
+    return fake_cli(fake_model)
 
 
 def test_json_prints_one_object_per_mode(
-    beir: Path, fake_model: FakeEmbedder, capsys: pytest.CaptureFixture[str]
+    beir: Path, fake: Cli, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, err = run(capsys, "eval", str(beir), "--json", "--mode", "all")
+    code, out, err = fake.run(capsys, "eval", str(beir), "--json", "--mode", "all")
     assert code == 0, err
     objects = [json.loads(line) for line in out.splitlines()]
     assert [o["mode"] for o in objects] == ["hybrid", "dense", "lexical"]
@@ -89,10 +85,8 @@ def test_json_prints_one_object_per_mode(
     assert by_mode["dense"]["recall@100"] == 1.0
 
 
-def test_text_output_and_limit(
-    beir: Path, fake_model: FakeEmbedder, capsys: pytest.CaptureFixture[str]
-) -> None:
-    code, out, _ = run(capsys, "eval", str(beir), "--mode", "lexical", "--limit", "2")
+def test_text_output_and_limit(beir: Path, fake: Cli, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = fake.run(capsys, "eval", str(beir), "--mode", "lexical", "--limit", "2")
     assert code == 0
     lines = out.splitlines()
     assert lines[0].startswith("tiny: 4 articles") and "2 queries" in lines[0]
@@ -139,7 +133,7 @@ def test_rankings_are_articles_and_embeddings_reused(beir: Path) -> None:
 )
 def test_bad_input_exits_2_with_one_line(
     tmp_path: Path,
-    fake_model: FakeEmbedder,
+    fake: Cli,
     capsys: pytest.CaptureFixture[str],
     setup: object,
     argv: list[str],
@@ -147,7 +141,7 @@ def test_bad_input_exits_2_with_one_line(
 ) -> None:
     folder = tmp_path / "set"
     setup(folder)  # type: ignore[operator]
-    code, out, err = run(capsys, "eval", str(folder), "--json", *argv)
+    code, out, err = fake.run(capsys, "eval", str(folder), "--json", *argv)
     assert code == 2 and out == ""
     assert len(err.strip().splitlines()) == 1 and message in err
 
@@ -161,11 +155,11 @@ def test_parse_modes() -> None:
 
 @pytest.mark.slow
 def test_real_model_on_sohu_dd(
-    real_settings: Settings, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    cli: Cli, real_settings: Settings, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     folder = shared_path("eval", "sohu2021_dd_retrieval")
     assert real_settings.model_dir is not None
-    code, out, err = run(
+    code, out, err = cli.run(
         capsys,
         "eval",
         str(folder),

@@ -14,8 +14,8 @@ from semsearch.embedder.folding import fold_script, fold_table
 from semsearch.embedder.records import Article, Passage
 from semsearch.index import Collection, SnippetStyle
 from semsearch.index.snippets import make_snippet
-from tests.conftest import SEED
 from tests.fakes import FakeEmbedder, make_article
+from tests.helpers.paths import SEED
 
 TO_TRADITIONAL = opencc.OpenCC("s2t")
 STYLE = SnippetStyle(pre="[", post="]")

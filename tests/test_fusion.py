@@ -17,8 +17,7 @@ from semsearch.index.fusion import (
 )
 from semsearch.index.lexical import ScriptProfile
 from semsearch.service.evaluation import evaluate, load_beir
-
-from .conftest import shared_path
+from tests.helpers.paths import shared_path
 
 PASSAGE_MINMAX = FusionParams(per_article=False, normalisation="minmax", norm_depth=1000)
 CHINESE = ScriptProfile(cjk=100, latin=0)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from .test_api import API_KEY, build_index, make_client
+from tests.helpers.api import API_KEY, build_index, make_client
 
 GET_ROUTES = [
     "/",

@@ -9,66 +9,22 @@ import signal
 import subprocess
 import sys
 import time
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 import pytest
 
 from semsearch import Collection, CollectionError, restore_collection
+from tests.backup_copy_child import DONE, GO, copy_on_go
+from tests.backup_writer_child import PASSAGES, articles_at
 from tests.fakes import FakeEmbedder, make_article
+from tests.helpers.processes import kill, start_child
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 KILLS = 10
-PASSAGES = 3
 QUERIES = ("经济 发展", "文章 17", "段 2 报道")
-
-# Opens SRC, says ready, waits for a line on stdin, then backs SRC up (or restores it) to DEST.
-COPIER = """
-import sys
-from semsearch import Collection, restore_collection
-verb, src, dest = sys.argv[1:4]
-if verb == "backup":
-    coll = Collection.open(src, None, read_only=True)
-print("ready", flush=True)
-sys.stdin.readline()
-if verb == "backup":
-    coll.backup(dest)
-else:
-    restore_collection(src, dest)
-print("done", flush=True)
-"""
-
-# Writes forever: batch n is upserted (one generation), then for odd n the first article of
-# batch n-1 is deleted (another generation), so each generation's articles are known.
-WRITER = f"""
-import sys
-from semsearch import Collection
-from tests.fakes import FakeEmbedder, make_article
-coll = Collection.open(sys.argv[1], FakeEmbedder())
-n = 1
-while True:
-    coll.upsert([make_article(f"b{{n}}-{{i}}", [f"批次 {{n}} 文章 {{i}} 段 {{j}}" for j in range({PASSAGES})])
-                 for i in range(4)])
-    if n % 2:
-        coll.delete([f"b{{n - 1}}-0"])
-    if n == 1:
-        print("ready", flush=True)  # jieba is loaded: from now on it writes continuously
-    n += 1
-"""
-
-
-def _articles_at(generation: int) -> set[str]:
-    """The articles WRITER's collection holds at ``generation`` (batch 0 is generation 1)."""
-    ids = {f"b0-{i}" for i in range(4)}
-    current, n = 1, 1
-    while current < generation:
-        ids |= {f"b{n}-{i}" for i in range(4)}
-        current += 1
-        if n % 2 and current < generation:
-            ids.discard(f"b{n - 1}-0")
-            current += 1
-        n += 1
-    return ids
 
 
 def _state(path: Path) -> tuple:
@@ -97,32 +53,19 @@ def big_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _start(verb: str, src: Path, dest: Path) -> subprocess.Popen[bytes]:
-    child = subprocess.Popen(
-        [sys.executable, "-c", COPIER, verb, str(src), str(dest)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        env=ENV,
-    )
-    assert child.stdout is not None and child.stdin is not None
-    assert child.stdout.readline().strip() == b"ready"
-    return child
-
-
-def _go(child: subprocess.Popen[bytes]) -> None:
-    assert child.stdin is not None
-    child.stdin.write(b"go\n")
-    child.stdin.flush()
+def _start(verb: str, src: Path, dest: Path) -> tuple[BaseProcess, Connection]:
+    return start_child(copy_on_go, verb, str(src), str(dest))
 
 
 def _timed_copy(verb: str, src: Path, dest: Path) -> float:
     """Seconds a child takes from "go" to "done" (how long a kill window must be)."""
-    child = _start(verb, src, dest)
+    child, conn = _start(verb, src, dest)
     started = time.perf_counter()
-    _go(child)
-    assert child.stdout is not None and child.stdout.readline().strip() == b"done"
+    conn.send(GO)
+    assert conn.recv() == DONE
     elapsed = time.perf_counter() - started
-    assert child.wait() == 0
+    child.join()
+    assert child.exitcode == 0
     return elapsed
 
 
@@ -133,11 +76,10 @@ def _kill_during(verb: str, src: Path, work: Path, expected: tuple, seed: int) -
     outcomes = {"absent": 0, "complete": 0}
     dest = work / "dest"
     for _ in range(KILLS):
-        child = _start(verb, src, dest)
-        _go(child)
+        child, conn = _start(verb, src, dest)
+        conn.send(GO)
         time.sleep(rng.uniform(0.0, window))
-        child.send_signal(signal.SIGKILL)
-        child.wait()
+        kill(child)
         assert _state(src) == expected  # the source is never damaged
         if dest.exists():
             # Whatever is at DEST is a whole, valid copy.
@@ -149,9 +91,10 @@ def _kill_during(verb: str, src: Path, work: Path, expected: tuple, seed: int) -
                 restore_collection(dest, work / "never")
             outcomes["absent"] += 1
     # The next copy to DEST removes what killed ones left beside it, and succeeds.
-    child = _start(verb, src, dest)
-    _go(child)
-    assert child.wait() == 0
+    child, conn = _start(verb, src, dest)
+    conn.send(GO)
+    child.join()
+    assert child.exitcode == 0
     assert _state(dest) == expected
     assert sorted(p.name for p in work.iterdir()) == ["dest", "timing"]
     return outcomes
@@ -188,7 +131,10 @@ def test_backups_while_another_process_writes(tmp_path: Path) -> None:
             for i in range(4)
         )
     writer = subprocess.Popen(
-        [sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE, env=ENV
+        [sys.executable, "-m", "tests.backup_writer_child", str(path)],
+        stdout=subprocess.PIPE,
+        env=ENV,
+        cwd=ROOT,
     )
     try:
         assert writer.stdout is not None and writer.stdout.readline().strip() == b"ready"
@@ -203,7 +149,7 @@ def test_backups_while_another_process_writes(tmp_path: Path) -> None:
                     assert backup.check().ok
                     hits = backup.search("批次", mode="lexical", k=100_000).results
                     assert len(hits) == report.passages == PASSAGES * report.articles
-                    assert {hit.article_id for hit in hits} == _articles_at(report.generation)
+                    assert {hit.article_id for hit in hits} == articles_at(report.generation)
         assert writer.poll() is None  # it was writing all along
     finally:
         writer.send_signal(signal.SIGKILL)
@@ -217,16 +163,6 @@ def test_backups_while_another_process_writes(tmp_path: Path) -> None:
         assert all(note.startswith("manifest at generation") for note in report.problems)
 
 
-# Runs the CLI with a file size limit, so writing the copy fails as on a full disk.
-LIMITED = """
-import resource, signal, sys
-from semsearch.service.cli import main
-signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG
-resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, resource.RLIM_INFINITY))
-sys.exit(main(sys.argv[1:]))
-"""
-
-
 @pytest.mark.parametrize("verb", ["backup", "restore"])
 def test_a_failing_write_is_one_line_exit_2_and_leaves_nothing(
     big_source: Path, tmp_path: Path, verb: str
@@ -237,7 +173,12 @@ def test_a_failing_write_is_one_line_exit_2_and_leaves_nothing(
     if verb == "restore":
         args = ["index", "restore", str(big_source), str(dest)]
     done = subprocess.run(
-        [sys.executable, "-c", LIMITED, *args], capture_output=True, text=True, env=ENV, check=False
+        [sys.executable, "-m", "tests.cli_size_limited_child", *args],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        cwd=ROOT,
+        check=False,
     )
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith("semsearch: error: copying ") and done.stderr.count("\n") == 1

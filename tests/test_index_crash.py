@@ -2,51 +2,21 @@
 
 from __future__ import annotations
 
-import os
 import random
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 from semsearch.index import Collection
 from tests.fakes import FakeEmbedder
+from tests.helpers.processes import kill, start_child
+from tests.index_crash_child import BATCH_ARTICLES, write_forever
 
-ROOT = Path(__file__).resolve().parents[1]
 KILLS = 22
 MERGE_KILLS = 12
-BATCH_ARTICLES = 4
-
-# The child ingests numbered batches forever; each article records its batch number and
-# every other batch deletes the previous batch's first article, so states are checkable.
-CHILD = f"""
-import sys
-sys.path.insert(0, {str(ROOT)!r})
-from pathlib import Path
-from semsearch.index import Collection, lexical, segments
-from tests.fakes import FakeEmbedder, make_article
-path = Path(sys.argv[1])
-if sys.argv[3] in ("merging", "background"):
-    # Fold every two segments of a tier and seal from 24 vectors (as HNSW): nearly every
-    # write merges, often in cascades, so most kills land inside a merge.
-    segments.MERGE_FACTOR, segments.SEAL_VECTORS = 2, 24
-    if not Collection.exists(path):
-        Collection.create(path, FakeEmbedder(), kind="hnsw").close()
-# "background": writes only add segments; this object's merge thread folds them behind.
-coll = Collection.open(path, FakeEmbedder(), create=True, background_merges=sys.argv[3] == "background")
-lexical.tokenize("预热")  # load jieba's dictionary before the parent starts its timer
-# Batch numbers grow across children; the parent only checks batches are whole.
-batch = int(sys.argv[2]) * 1000
-print("ready", flush=True)
-while True:
-    items = [make_article(f"b{{batch}}-{{i}}", [f"批次 {{batch}} 文章 {{i}} 段 {{j}} 经济" for j in range(3)],
-                          metadata={{"batch": batch}}) for i in range({BATCH_ARTICLES})]
-    coll.upsert(items)
-    if batch % 2:
-        coll.delete([f"b{{batch - 1}}-0"])
-    batch += 1
-"""
+# Seconds a child writes before its kill, at most. The merge thread folds segments behind
+# the writes, so it gets longer to commit some: a child forked warm says ready at once, and
+# in half a second background merges committed in only about two runs of three.
+KILL_WINDOW_S = {"ingest": 0.5, "merging": 0.5, "background": 1.0}
 
 
 def _verify(path: Path) -> None:
@@ -76,18 +46,11 @@ def _verify(path: Path) -> None:
 
 def _kill_repeatedly(path: Path, kills: int, mode: str) -> None:
     rng = random.Random(20230420)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    window = KILL_WINDOW_S.get(mode, KILL_WINDOW_S["ingest"])
     for run in range(kills):
-        child = subprocess.Popen(
-            [sys.executable, "-c", CHILD, str(path), str(run), mode],
-            stdout=subprocess.PIPE,
-            env=env,
-        )
-        assert child.stdout is not None
-        assert child.stdout.readline().strip() == b"ready"
-        time.sleep(rng.uniform(0.0, 0.5))
-        child.send_signal(signal.SIGKILL)
-        child.wait()
+        child, _ = start_child(write_forever, path, run, mode)
+        time.sleep(rng.uniform(0.0, window))
+        kill(child)
         _verify(path)
 
 

@@ -14,8 +14,8 @@ import pytest
 from semsearch.index import Collection, _merging, segments, store, vectors
 from semsearch.index._files import generation_files, vectors_name
 from semsearch.index.manifest import MANIFEST_NAME
-from tests.conftest import shared_path
 from tests.fakes import FakeEmbedder, make_article
+from tests.helpers.paths import shared_path
 
 WORDS = ["经济", "项目", "数字", "产业", "城市", "交通", "科技", "人才", "市场", "郑州"]
 

@@ -21,9 +21,10 @@ from semsearch.embedder.layout import LayoutBlock, LayoutLine, layout_blocks
 from semsearch.embedder.pdf import read_pdf
 from semsearch.embedder.reading import BadInput
 from semsearch.index import Collection
+from tests.fakes import FakeEmbedder
+from tests.helpers.cli import Cli
 
 from . import pages
-from .fakes import FakeEmbedder
 
 TESSERACT_SKIP = pytest.mark.skipif(
     shutil.which("tesseract") is None,
@@ -388,28 +389,27 @@ def test_blank_image_has_no_text(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_cli_ingests_a_pdf_page_and_a_bad_pdf_changes_nothing(
-    made: dict, model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    cli: Cli, made: dict, model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     import json
 
-    from semsearch.service.cli import main
 
     index = str(tmp_path / "index")
     common = ["--index", index, "--model-dir", str(model_dir)]
-    assert main(["ingest", str(made["pdf"]), *common, "--json"]) == 0
+    assert cli(["ingest", str(made["pdf"]), *common, "--json"]) == 0
     capsys.readouterr()
-    assert main(["search", "the mayor visited digital economy companies", *common, "--json"]) == 0
+    assert cli(["search", "the mayor visited digital economy companies", *common, "--json"]) == 0
     hit = json.loads(capsys.readouterr().out)["results"][0]
     assert hit["title"] == "促进数字技术与实体经济深度融合全力以赴打造数字经济发展新高地"
     assert hit["layout"][0]["page"] == 1 and hit["layout"][0]["boxes"]
-    before = main(["info", "--index", index, "--json"]), capsys.readouterr().out
+    before = cli(["info", "--index", index, "--json"]), capsys.readouterr().out
     truncated = tmp_path / "cut.pdf"
     truncated.write_bytes(made["pdf"].read_bytes()[:4000])
-    assert main(["ingest", str(truncated), str(made["alto"]), *common]) == 2
+    assert cli(["ingest", str(truncated), str(made["alto"]), *common]) == 2
     err = capsys.readouterr().err
     assert err.startswith("semsearch: error:") and err.count("\n") == 1 and "cut.pdf" in err
-    assert (main(["info", "--index", index, "--json"]), capsys.readouterr().out) == before
-    assert main(["ingest", str(truncated), str(made["alto"]), *common, "--skip-bad"]) == 0
+    assert (cli(["info", "--index", index, "--json"]), capsys.readouterr().out) == before
+    assert cli(["ingest", str(truncated), str(made["alto"]), *common, "--skip-bad"]) == 0
     assert "1 skipped" in capsys.readouterr().out
 
 

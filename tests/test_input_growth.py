@@ -23,9 +23,9 @@ from semsearch.embedder.layout import LayoutBlock, LayoutLine
 from semsearch.embedder.records import Article, Paragraph, Passage
 from semsearch.embedder.settings import MAX_TITLE_CHARS_CEILING
 from semsearch.index import Collection
+from tests.fakes import FakeEmbedder
 
 from . import pages
-from .fakes import FakeEmbedder
 
 CHARS = "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会"
 

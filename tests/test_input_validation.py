@@ -26,8 +26,8 @@ from semsearch.service.cli import main
 from semsearch.service.config import ServiceSettings
 from semsearch.service.runtime import Runtime
 from tests.fakes import FakeEmbedder, make_article
-
-from .conftest import SEED
+from tests.helpers.cli import Cli
+from tests.helpers.paths import SEED
 
 API_KEY = "validation-key"
 
@@ -326,11 +326,11 @@ BAD_LINES = [
 
 @pytest.mark.slow
 def test_cli_ingest_refuses_bad_records_with_the_real_model(
-    tmp_path: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]
+    cli: Cli, tmp_path: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     index = tmp_path / "index"
     common = ["--index", str(index), "--model-dir", str(model_dir), "--json"]
-    assert main(["ingest", str(SEED), *common]) == 0
+    assert cli(["ingest", str(SEED), *common]) == 0
     capsys.readouterr()
     before = json.loads(_run(capsys, "info", "--index", str(index), "--json")[1])
     bad = tmp_path / "bad.jsonl"
@@ -351,10 +351,10 @@ def test_cli_ingest_refuses_bad_records_with_the_real_model(
 
 @pytest.mark.slow
 def test_post_articles_and_search_with_the_real_model(
-    tmp_path: Path, model_dir: Path, real_embedder: Any
+    cli: Cli, tmp_path: Path, model_dir: Path, real_embedder: Any
 ) -> None:
     index = tmp_path / "index"
-    assert main(["ingest", str(SEED), "--index", str(index), "--model-dir", str(model_dir)]) == 0
+    assert cli(["ingest", str(SEED), "--index", str(index), "--model-dir", str(model_dir)]) == 0
     runtime = Runtime(index, real_embedder, ServiceSettings(api_key=SecretStr(API_KEY)))
     with TestClient(create_app(runtime), raise_server_exceptions=False) as client:
         before = client.get("/readyz").json()

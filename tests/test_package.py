@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import semsearch
-from tests.conftest import REPO
+from tests.helpers.paths import REPO
 
 
 def _python(code: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

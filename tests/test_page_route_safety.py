@@ -27,8 +27,8 @@ from semsearch.service.app import create_app
 from semsearch.service.config import ServiceSettings
 from semsearch.service.page_access import allowed_page_file
 from semsearch.service.runtime import Runtime
+from tests.fakes import FakeEmbedder
 
-from .fakes import FakeEmbedder
 from .text_pdf import text_pdf
 
 KEY = "page-test-key"
@@ -216,6 +216,7 @@ def test_ingest_of_a_huge_blank_page_with_ocr_exits_2_with_one_line(
     document.save(str(huge))
     document.close()
     index = tmp_path / "index"
+    # The default context: the page is refused while reading, before any model would load.
     code = main(["ingest", str(huge), "--ocr", "--index", str(index), "--model-dir", str(model_dir)])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and err.startswith("semsearch: error: ")

@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 
 from semsearch.index import Collection
-from semsearch.service.cli import main
-
-from .conftest import SEED
+from tests.helpers.cli import Cli
+from tests.helpers.paths import SEED
 
 pytestmark = pytest.mark.slow
 
@@ -48,7 +47,11 @@ def test_must_exclude_and_or_on_the_sample(seed_collection: Collection, mode: st
 @pytest.mark.parametrize("mode", MODES)
 def test_facets_and_date_order_on_the_sample(seed_collection: Collection, mode: str) -> None:
     response = seed_collection.search(
-        '"数字经济" OR "重大项目"', mode=mode, k=1, collapse=True, sort="date-desc",
+        '"数字经济" OR "重大项目"',
+        mode=mode,
+        k=1,
+        collapse=True,
+        sort="date-desc",
         facets=["month", "year", "source"],
     )
     assert response.total == 2 and len(response.results) == 1
@@ -57,61 +60,63 @@ def test_facets_and_date_order_on_the_sample(seed_collection: Collection, mode: 
         "year": [{"value": "2023", "count": 2}],
         "source": [],
     }
-    dates = [h.date for h in seed_collection.search(
-        "数字经济", mode=mode, k=10, sort="date-asc").results]
+    dates = [
+        h.date for h in seed_collection.search("数字经济", mode=mode, k=10, sort="date-asc").results
+    ]
     assert dates == sorted(dates)
 
 
 def test_cli_syntax_facets_sort_and_errors(
-    tmp_path: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]
+    cli: Cli, tmp_path: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     index = str(tmp_path / "index")
     common = ["--index", index, "--model-dir", str(model_dir)]
-    assert main(["ingest", str(SEED), *common]) == 0
+    assert cli(["ingest", str(SEED), *common]) == 0
     capsys.readouterr()
-    code = main(["search", '"项目为王"', *common, "--facets", "month", "--sort", "date-desc",
-                 "--json"])
+    code = cli(
+        ["search", '"项目为王"', *common, "--facets", "month", "--sort", "date-desc", "--json"]
+    )
     body = json.loads(capsys.readouterr().out)
     assert code == 0 and body["total"] == 1 and body["total_passages"] == 2
     assert body["facets"] == {"month": [{"value": "2023-04", "count": 1}]}
     assert body["sort"] == "date-desc"
-    assert main(["search", "数字经济 -观摩", *common, "--facets", "month"]) == 0
+    assert cli(["search", "数字经济 -观摩", *common, "--facets", "month"]) == 0
     out = capsys.readouterr().out
     assert "of 1 matching articles" in out and "month: 2023-04 1" in out
     # ``--`` ends the options, so a query may start with ``-``.
-    assert main(["search", *common, "--", "-观摩"]) == 2
+    assert cli(["search", *common, "--", "-观摩"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("semsearch: error:") and err.count("\n") == 1
     assert "only exclusions" in err
 
 
 def test_cli_reads_pasted_text_with_an_unbalanced_quote(
-    tmp_path: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]
+    cli: Cli, tmp_path: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     index = str(tmp_path / "index")
     common = ["--index", index, "--model-dir", str(model_dir)]
-    assert main(["ingest", str(SEED), *common]) == 0
+    assert cli(["ingest", str(SEED), *common]) == 0
     capsys.readouterr()
     pasted = "他指出，重大项目是经济发展的“压舱石"
-    assert main(["search", pasted, *common, "-k", "1"]) == 0
+    assert cli(["search", pasted, *common, "-k", "1"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == f"query read as: words {pasted}; note: unbalanced quote “ read as text"
     assert FIRST_TITLE in out[1]
-    assert main(["search", "压舱石”", *common, "-k", "1", "--json"]) == 0
+    assert cli(["search", "压舱石”", *common, "-k", "1", "--json"]) == 0
     body = json.loads(capsys.readouterr().out)
     assert body["parsed"]["notes"] == ["unbalanced quote ” read as text"]
     assert body["results"][0]["title"] == FIRST_TITLE
     # A plain query prints no reading line: the output starts with the first hit.
-    assert main(["search", "数字经济", *common, "-k", "1"]) == 0
+    assert cli(["search", "数字经济", *common, "-k", "1"]) == 0
     assert capsys.readouterr().out.startswith("  1. ")
 
 
 @pytest.fixture(scope="module")
-def cli_common(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> list[str]:
+def cli_common(cli: Cli, tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> list[str]:
     """``--index DIR --model-dir DIR`` of the sample page ingested once (search-only tests)."""
     index = str(tmp_path_factory.mktemp("cli-words") / "index")
     common = ["--index", index, "--model-dir", str(model_dir)]
-    assert main(["ingest", str(SEED), *common, "--json"]) == 0
+    assert cli(["ingest", str(SEED), *common, "--json"]) == 0
     return common
 
 
@@ -126,17 +131,34 @@ def cli_common(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> lis
     ],
 )
 def test_cli_query_words_may_start_with_a_dash(
-    cli_common: list[str], capsys: pytest.CaptureFixture[str], words: list[str], title: str
+    cli: Cli,
+    cli_common: list[str],
+    capsys: pytest.CaptureFixture[str],
+    words: list[str],
+    title: str,
 ) -> None:
     common = cli_common
     # Lexical mode loads no model; hybrid (which does, per command) once is enough.
     for mode in ["lexical", "hybrid"] if words[0] == "-观摩" else ["lexical"]:
-        assert main(["search", *words, *common, "--mode", mode, "--json", "--per-article"]) == 0
+        assert cli(["search", *words, *common, "--mode", mode, "--json", "--per-article"]) == 0
         body = json.loads(capsys.readouterr().out)
         assert [hit["title"] for hit in body["results"]] == [title], (words, mode)
         # The same as the words given as one argument after ``--``.
-        assert main(["search", *common, "--mode", mode, "--json", "--per-article", "--",
-                     " ".join(words)]) == 0
+        assert (
+            cli(
+                [
+                    "search",
+                    *common,
+                    "--mode",
+                    mode,
+                    "--json",
+                    "--per-article",
+                    "--",
+                    " ".join(words),
+                ]
+            )
+            == 0
+        )
         joined = json.loads(capsys.readouterr().out)
         assert [h["passage_id"] for h in joined["results"]] == [
             h["passage_id"] for h in body["results"]
@@ -144,7 +166,7 @@ def test_cli_query_words_may_start_with_a_dash(
 
 
 def test_cli_dash_arguments_that_are_not_query_words(
-    cli_common: list[str], capsys: pytest.CaptureFixture[str]
+    cli: Cli, cli_common: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     common = [*cli_common, "--mode", "lexical"]  # no model to load
     cases = [
@@ -154,12 +176,12 @@ def test_cli_dash_arguments_that_are_not_query_words(
         ([*common], "the query is empty"),
     ]
     for argv, message in cases:
-        assert main(["search", *argv]) == 2
+        assert cli(["search", *argv]) == 2
         err = capsys.readouterr().err
         assert err.startswith("semsearch: error:") and err.count("\n") == 1, err
         assert message in err, err
     # Other commands still refuse arguments they do not know.
-    assert main(["info", *cli_common, "-x"]) == 2
+    assert cli(["info", *cli_common, "-x"]) == 2
     assert "unrecognized arguments: -x" in capsys.readouterr().err
-    assert main(["search", "数字", *common, "--facets", "colour"]) == 2
+    assert cli(["search", "数字", *common, "--facets", "colour"]) == 2
     assert "unknown facet" in capsys.readouterr().err

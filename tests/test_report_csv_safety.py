@@ -15,7 +15,6 @@ import pytest
 
 from semsearch.embedder.ingest import IngestOptions
 from semsearch.index import Collection
-from semsearch.service.cli import main
 from semsearch.service.reports import (
     duplicates_report,
     load_corpus,
@@ -28,8 +27,8 @@ from semsearch.service.reports import (
 )
 from semsearch.service.reports.model import Report
 from semsearch.service.reports.writers import FORMULA_STARTS, csv_cell
-
-from .fakes import FakeEmbedder, make_article
+from tests.fakes import FakeEmbedder, make_article
+from tests.helpers.cli import Cli
 
 HOSTILE = ['=HYPERLINK("http://x","y")', "+cmd|' /C calc'!A0", "@SUM(1)", "-1+1"]
 OTHER = ["The weather in London was rainy today.", "Football results from the weekend."]
@@ -125,7 +124,7 @@ def test_every_report_kind_writes_inert_csv(hostile_index: Path, tmp_path: Path)
 
 @pytest.mark.slow
 def test_cli_report_over_hostile_titles_with_the_real_model(
-    tmp_path: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]
+    cli: Cli, tmp_path: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     feed = tmp_path / "hostile.jsonl"
     records = [
@@ -135,9 +134,9 @@ def test_cli_report_over_hostile_titles_with_the_real_model(
     feed.write_text("\n".join(json.dumps(r) for r in records), encoding="utf-8")
     index = tmp_path / "index"
     common = ["--index", str(index), "--model-dir", str(model_dir), "--json"]
-    assert main(["ingest", str(feed), *common]) == 0
+    assert cli(["ingest", str(feed), *common]) == 0
     out = tmp_path / "related.csv"
-    assert main(["report", "related", "-k", "2", "--out", str(out), *common]) == 0
+    assert cli(["report", "related", "-k", "2", "--out", str(out), *common]) == 0
     capsys.readouterr()
     rows = _read(out)
     _assert_inert(rows)

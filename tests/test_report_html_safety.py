@@ -7,10 +7,9 @@ from pathlib import Path
 
 from semsearch.index import Collection
 from semsearch.service.reports import load_corpus, queries_report, related_report, write_report
-
-from .conftest import ARTIFACTS
-from .fakes import FakeEmbedder, make_article
-from .test_reports_browser import render_in_chromium
+from tests.fakes import FakeEmbedder, make_article
+from tests.helpers.browser import render_in_chromium
+from tests.helpers.paths import ARTIFACTS
 
 BODY = ["郑州市举行重大项目观摩活动，市领导分别带队观摩。", "安伟强调要立足改造提升传统产业。"]
 URLS = {

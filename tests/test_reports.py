@@ -12,7 +12,6 @@ import pytest
 from semsearch.embedder.errors import InputError
 from semsearch.embedder.ingest import IngestOptions
 from semsearch.index import Collection
-from semsearch.service.cli import main
 from semsearch.service.reports import (
     Corpus,
     duplicates_report,
@@ -27,8 +26,8 @@ from semsearch.service.reports import (
 )
 from semsearch.service.reports.calibration import best_f1_threshold, quality_at, roc_auc
 from semsearch.service.reports.duplicates import find_groups
-
-from .fakes import FakeEmbedder, make_article
+from tests.fakes import FakeEmbedder, make_article
+from tests.helpers.cli import Cli, fake_cli
 
 THRESHOLD = 0.8
 PROJECT = [
@@ -259,22 +258,14 @@ def test_calibration_metrics() -> None:
     assert best.f1 == pytest.approx(6 / 7) and 0.1 < best.threshold < 0.35
 
 
-def _cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 @pytest.fixture()
-def fake_cli(monkeypatch: pytest.MonkeyPatch, fake: FakeEmbedder) -> None:
-    from semsearch.service.commands import report
+def cli_fake(fake: FakeEmbedder) -> Cli:
+    """``semsearch`` whose reports embed with the fake embedder."""
+    return fake_cli(fake)
 
-    monkeypatch.setattr(report.Embedder, "from_settings", classmethod(lambda cls, s=None: fake))
 
-
-@pytest.mark.usefixtures("fake_cli")
 def test_cli_writes_every_kind(
-    index_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    cli_fake: Cli, index_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     queries = tmp_path / "q.txt"
     queries.write_text("数字经济\n", encoding="utf-8")
@@ -290,7 +281,7 @@ def test_cli_writes_every_kind(
     ]
     for kind, extra, name in runs:
         out_file = tmp_path / name
-        code, out, err = _cli(
+        code, out, err = cli_fake.run(
             capsys,
             "report",
             kind,
@@ -307,7 +298,6 @@ def test_cli_writes_every_kind(
     assert len(groups) == 1
 
 
-@pytest.mark.usefixtures("fake_cli")
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
@@ -320,6 +310,7 @@ def test_cli_writes_every_kind(
     ],
 )
 def test_cli_bad_input_exits_2_with_one_line(
+    cli_fake: Cli,
     index_dir: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -328,7 +319,7 @@ def test_cli_bad_input_exits_2_with_one_line(
     message: str,
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    code, _, err = _cli(capsys, *argv, "--index", str(index_dir))
+    code, _, err = cli_fake.run(capsys, *argv, "--index", str(index_dir))
     assert code == 2
     assert err.count("\n") == 1 and err.startswith("semsearch: error:") and message in err
     assert not list(tmp_path.glob("x.*"))

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from semsearch.embedder.ingest import IngestOptions, iter_articles
-from semsearch.service.cli import main
 from semsearch.service.reports import DUPLICATE_THRESHOLD
 from semsearch.service.reports.calibration import (
     SAME_EVENT_LABEL,
@@ -17,9 +16,9 @@ from semsearch.service.reports.calibration import (
     pair_scores,
     quality_at,
 )
-
-from .conftest import SEED, shared_path
-from .test_reports_browser import ARTIFACTS, render_in_chromium
+from tests.helpers.browser import render_in_chromium
+from tests.helpers.cli import Cli
+from tests.helpers.paths import ARTIFACTS, SEED, shared_path
 
 pytestmark = pytest.mark.slow
 
@@ -56,17 +55,17 @@ def _edited_copy() -> tuple[str, dict[str, str]]:
 
 
 def test_duplicates_groups_the_edited_copy_with_its_original_only(
-    tmp_path: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]
+    cli: Cli, tmp_path: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     original_id, record = _edited_copy()
     feed = tmp_path / "wire.jsonl"
     feed.write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
     index = tmp_path / "index"
     common = ["--index", str(index), "--model-dir", str(model_dir), "--no-progress"]
-    assert main(["ingest", str(SEED), str(feed), *common, "--json"]) == 0
+    assert cli(["ingest", str(SEED), str(feed), *common, "--json"]) == 0
     capsys.readouterr()
     groups_file = tmp_path / "groups.jsonl"
-    assert main(["report", "duplicates", *common, "--out", str(groups_file), "--json"]) == 0
+    assert cli(["report", "duplicates", *common, "--out", str(groups_file), "--json"]) == 0
     lines = groups_file.read_text(encoding="utf-8").splitlines()
     groups = [json.loads(line) for line in lines]
     with_copy = [g for g in groups if COPY_ID in {m["article_id"] for m in g["members"]}]
@@ -78,24 +77,24 @@ def test_duplicates_groups_the_edited_copy_with_its_original_only(
     assert best["best_match_id"] == original_id and best["best_match_score"] > 0.95
     # The HTML version of the same report, as a reader sees it.
     page = tmp_path / "groups.html"
-    assert main(["report", "duplicates", *common, "--out", str(page)]) == 0
+    assert cli(["report", "duplicates", *common, "--out", str(page)]) == 0
     related = tmp_path / "related.html"
-    assert main(["report", "related", *common, "-k", "2", "--out", str(related)]) == 0
+    assert cli(["report", "related", *common, "-k", "2", "--out", str(related)]) == 0
     for name, path in (("duplicates", page), ("related", related)):
         errors, counts = render_in_chromium(path, ARTIFACTS / f"report-seed-{name}.png")
         assert errors == [] and counts["svg"] >= 2 and counts["table"] >= 1
 
 
 def test_duplicates_groups_nothing_else_at_the_default_threshold(
-    tmp_path: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]
+    cli: Cli, tmp_path: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     original_id, record = _edited_copy()
     feed = tmp_path / "wire.jsonl"
     feed.write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
     common = ["--index", str(tmp_path / "index"), "--model-dir", str(model_dir), "--no-progress"]
-    assert main(["ingest", str(SEED), str(feed), *common, "--json"]) == 0
+    assert cli(["ingest", str(SEED), str(feed), *common, "--json"]) == 0
     out = tmp_path / "groups.jsonl"
-    assert main(["report", "duplicates", *common, "--out", str(out), "--json"]) == 0
+    assert cli(["report", "duplicates", *common, "--out", str(out), "--json"]) == 0
     groups = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert len(groups) == 1
     assert {m["article_id"] for m in groups[0]["members"]} == {original_id, COPY_ID}

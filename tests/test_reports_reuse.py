@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 
 from semsearch.index import ArticleFields, Collection, PassageVectors
-from semsearch.service.cli import main
 from semsearch.service.reports import (
     Corpus,
     duplicates_report,
@@ -25,8 +24,8 @@ from semsearch.service.reports.levels import REUSE_MIN_CHARS, level_of, text_lev
 from semsearch.service.reports.normalise import normalise
 from semsearch.service.reports.shingles import SPAN_FOUND, candidate_pairs
 from semsearch.service.reports.textreuse import clusters, earliest, find_links, normalise_all
-
-from .fakes import FakeEmbedder, make_article
+from tests.fakes import FakeEmbedder, make_article
+from tests.helpers.cli import fake_cli
 
 # Two unrelated stories long enough to hold several LSH windows each.
 STORY_A = (
@@ -179,27 +178,23 @@ def test_duplicates_groups_copies_by_default_and_same_event_on_request(
 def test_cli_report_reuse_and_duplicates_level(
     reuse_index: Path,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from semsearch.service.commands import report
-
-    fake = FakeEmbedder()
-    monkeypatch.setattr(report.Embedder, "from_settings", classmethod(lambda cls, s=None: fake))
+    fake = fake_cli(FakeEmbedder())
     out = tmp_path / "links.jsonl"
-    assert main(["report", "reuse", "--index", str(reuse_index), "--out", str(out), "--json"]) == 0
+    assert fake(["report", "reuse", "--index", str(reuse_index), "--out", str(out), "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["copy_links"] == 1 and summary["reuse_links"] == 1
     groups = tmp_path / "g.jsonl"
     argv = ["report", "duplicates", "--level", "same-event", "--threshold", "-1"]
-    assert main([*argv, "--index", str(reuse_index), "--out", str(groups), "--json"]) == 0
+    assert fake([*argv, "--index", str(reuse_index), "--out", str(groups), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["level"] == "same_event"
-    assert main(["report", "reuse", "x", "--index", str(reuse_index), "--out", str(out)]) == 2
+    assert fake(["report", "reuse", "x", "--index", str(reuse_index), "--out", str(out)]) == 2
     assert "takes no INPUT" in capsys.readouterr().err
 
 
 def test_api_article_reuse_lists_copies_and_reuse_with_spans(reuse_index: Path) -> None:
-    from .test_api import assert_error, make_client
+    from tests.helpers.api import assert_error, make_client
 
     client, runtime = make_client(reuse_index)
     with client:
@@ -331,19 +326,15 @@ def test_reuse_report_same_event_links_on_request(reuse_index: Path) -> None:
 def test_cli_report_reuse_levels(
     reuse_index: Path,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from semsearch.service.commands import report
-
-    fake = FakeEmbedder()
-    monkeypatch.setattr(report.Embedder, "from_settings", classmethod(lambda cls, s=None: fake))
+    fake = fake_cli(FakeEmbedder())
     out = tmp_path / "links.csv"
     argv = ["report", "reuse", "--index", str(reuse_index), "--out", str(out), "--json"]
-    assert main([*argv, "--levels", "copy,same-event", "--threshold", "-1"]) == 0
+    assert fake([*argv, "--levels", "copy,same-event", "--threshold", "-1"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["levels"] == "copy,same_event" and summary["same_event_links"] >= 1
-    assert main([*argv, "--levels", "copy,nonsense"]) == 2
+    assert fake([*argv, "--levels", "copy,nonsense"]) == 2
     assert "unknown level nonsense" in capsys.readouterr().err
 
 

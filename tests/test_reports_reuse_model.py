@@ -14,9 +14,8 @@ import pytest
 
 from bench.reuse import evaluate
 from bench.reuse_set import build, ocr, reused, traditional, truncated
-from semsearch.service.cli import main
-
-from .conftest import shared_path
+from tests.helpers.cli import Cli
+from tests.helpers.paths import shared_path
 
 pytestmark = pytest.mark.slow
 
@@ -28,7 +27,7 @@ def _articles() -> list[str]:
 
 
 def test_reuse_and_copy_reports_on_a_real_collection(
-    tmp_path: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]
+    cli: Cli, tmp_path: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     rng = random.Random(3)
     texts = _articles()
@@ -51,11 +50,11 @@ def test_reuse_and_copy_reports_on_a_real_collection(
     feed = tmp_path / "feed.jsonl"
     feed.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records), "utf-8")
     common = ["--index", str(tmp_path / "index"), "--model-dir", str(model_dir), "--no-progress"]
-    assert main(["ingest", str(feed), *common, "--json"]) == 0
+    assert cli(["ingest", str(feed), *common, "--json"]) == 0
     capsys.readouterr()
 
     links_file = tmp_path / "links.jsonl"
-    assert main(["report", "reuse", *common, "--out", str(links_file)]) == 0
+    assert cli(["report", "reuse", *common, "--out", str(links_file)]) == 0
     links = [json.loads(line) for line in links_file.read_text("utf-8").splitlines()]
     levels = {tuple(sorted((x["article_id"], x["other_id"]))): x["level"] for x in links}
     assert levels == {
@@ -69,19 +68,19 @@ def test_reuse_and_copy_reports_on_a_real_collection(
     reuse = next(x for x in links if x["level"] == "reuse")
     assert reuse["source_id"] == "art2" and reuse["spans"]
     assert min(reuse["share"], reuse["other_share"]) < 0.5
-    assert main(["report", "reuse", *common, "--out", str(tmp_path / "links.html")]) == 0
+    assert cli(["report", "reuse", *common, "--out", str(tmp_path / "links.html")]) == 0
     page = (tmp_path / "links.html").read_text("utf-8")
     assert page.count("<mark>") >= 5
 
     groups_file = tmp_path / "groups.jsonl"
-    assert main(["report", "duplicates", *common, "--out", str(groups_file)]) == 0
+    assert cli(["report", "duplicates", *common, "--out", str(groups_file)]) == 0
     groups = [json.loads(line) for line in groups_file.read_text("utf-8").splitlines()]
     assert sorted(sorted(m["article_id"] for m in g["members"]) for g in groups) == [
         ["art0", "art0-ocr", "art0-trad"],
         ["art1", "art1-cut"],
     ]
     related_file = tmp_path / "related.jsonl"
-    assert main(["report", "related", *common, "-k", "2", "--out", str(related_file)]) == 0
+    assert cli(["report", "related", *common, "-k", "2", "--out", str(related_file)]) == 0
     related = {
         r["article_id"]: r["neighbors"]
         for r in map(json.loads, related_file.read_text("utf-8").splitlines())
@@ -101,7 +100,7 @@ def test_held_out_copy_targets() -> None:
 
 
 def test_translation_links_on_an_ntrex_sample(
-    tmp_path: Path,
+    cli: Cli, tmp_path: Path,
     model_dir: Path,
     real_embedder: object,
     capsys: pytest.CaptureFixture[str],
@@ -117,10 +116,10 @@ def test_translation_links_on_an_ntrex_sample(
     feed = tmp_path / "ntrex.jsonl"
     feed.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), "utf-8")
     common = ["--index", str(tmp_path / "index"), "--model-dir", str(model_dir), "--no-progress"]
-    assert main(["ingest", str(feed), *common, "--json"]) == 0
+    assert cli(["ingest", str(feed), *common, "--json"]) == 0
     capsys.readouterr()
     out = tmp_path / "links.jsonl"
-    assert main(["report", "reuse", *common, "--out", str(out)]) == 0
+    assert cli(["report", "reuse", *common, "--out", str(out)]) == 0
     links = [json.loads(line) for line in out.read_text("utf-8").splitlines()]
     # The halves are also copies of the originals they were cut from (same script).
     doc = docs[0][0]
@@ -136,7 +135,7 @@ def test_translation_links_on_an_ntrex_sample(
     assert (f"en1:{doc}", f"zh2:{doc}") not in pairs
     assert all(x["level"] == "translation" for x in translations)
     assert all(x["spans"] and max(x["share"], x["other_share"]) >= 0.3 for x in translations)
-    assert main(["report", "reuse", *common, "--out", str(tmp_path / "links.html")]) == 0
+    assert cli(["report", "reuse", *common, "--out", str(tmp_path / "links.html")]) == 0
     assert (tmp_path / "links.html").read_text("utf-8").count("<mark>") >= 10
 
     from fastapi.testclient import TestClient

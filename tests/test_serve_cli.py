@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.cli import Cli
+from tests.helpers.seed import SECOND_TITLE, build_seed_index
+
 from .live_server import free_port
-from .test_api_model import SECOND_TITLE, build_seed_index
 
 pytestmark = pytest.mark.slow
 
@@ -29,9 +31,9 @@ def _get(url: str, method: str = "GET") -> tuple[int, bytes]:
         return int(exc.code), bytes(exc.read())
 
 
-def test_serve_with_no_progress_starts_and_searches(tmp_path: Path, model_dir: Path) -> None:
+def test_serve_with_no_progress_starts_and_searches(cli: Cli, tmp_path: Path, model_dir: Path) -> None:
     # Issue 16 item 5: --no-progress used to crash at startup with a TypeError.
-    index = build_seed_index(tmp_path / "index", model_dir)
+    index = build_seed_index(cli, tmp_path / "index", model_dir)
     port = free_port()
     argv = [sys.executable, "-m", "semsearch.service.cli", "serve", "--no-progress"]
     argv += ["--index", str(index), "--model-dir", str(model_dir), "--port", str(port)]

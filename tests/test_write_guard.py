@@ -19,9 +19,9 @@ from semsearch.service.app import create_app
 from semsearch.service.config import ServiceSettings
 from semsearch.service.runtime import Runtime
 from semsearch.service.write_guard import CHECK_EVERY_PASSAGES
-
-from .fakes import FakeEmbedder
-from .test_api import API_KEY, build_index
+from tests.fakes import FakeEmbedder
+from tests.helpers.api import API_KEY, build_index
+from tests.helpers.cli import Cli
 
 KEY = {"X-API-Key": API_KEY}
 # Many paragraphs: one passage each, several chunks of embedding.
@@ -92,7 +92,7 @@ def test_a_write_within_its_budget_is_embedded_in_chunks(tmp_path: Path) -> None
 
 @pytest.mark.slow
 def test_serve_stops_on_the_first_sigterm_during_a_long_write(
-    tmp_path: Path, model_dir: Path
+    cli: Cli, tmp_path: Path, model_dir: Path
 ) -> None:
     import json
     import os
@@ -104,13 +104,11 @@ def test_serve_stops_on_the_first_sigterm_during_a_long_write(
     import time
     import urllib.request
 
-    from semsearch.service.cli import main
-
-    from .conftest import SEED
-    from .live_server import free_port
+    from tests.helpers.paths import SEED
+    from tests.live_server import free_port
 
     index = tmp_path / "index"
-    assert main(["ingest", str(SEED), "--index", str(index), "--model-dir", str(model_dir)]) == 0
+    assert cli(["ingest", str(SEED), "--index", str(index), "--model-dir", str(model_dir)]) == 0
     before = _state(index)
     port = free_port()
     binary = str(Path(sys.executable).with_name("semsearch"))

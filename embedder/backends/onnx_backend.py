@@ -99,7 +99,7 @@ def build_int8_model(
 
     Args:
         model: The resolved model.
-        cache_dir: Root of semsearch's caches.
+        cache_dir: Root of the compiled models (``Settings.resolved_artefact_dir``).
         threads: Threads for the verification run.
         max_seq_length: Truncation length in tokens.
 

@@ -81,7 +81,7 @@ def build_openvino_model(
 
     Args:
         model: The resolved model.
-        cache_dir: Root of semsearch's caches.
+        cache_dir: Root of the compiled models (``Settings.resolved_artefact_dir``).
         threads: Threads for the verification run.
         max_seq_length: Truncation length in tokens.
         force: Rebuild even when a build is recorded (used when loading it failed).

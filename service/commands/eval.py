@@ -10,10 +10,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from semsearch.embedder.base import TextEmbedder
-from semsearch.embedder.embedder import Embedder
-from semsearch.embedder.settings import Settings
 from semsearch.service.cli import add_common_options, at_least, settings_from_args
+from semsearch.service.context import CommandContext
 from semsearch.service.evaluation import (
     EVAL_MODES,
     MODES_ALL,
@@ -24,18 +22,6 @@ from semsearch.service.evaluation import (
     load_beir,
     parse_modes,
 )
-
-
-def load_embedder(settings: Settings) -> TextEmbedder:
-    """The model to evaluate (a seam: tests put a fake embedder here).
-
-    Args:
-        settings: Effective settings.
-
-    Returns:
-        The embedder.
-    """
-    return Embedder.from_settings(settings)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -66,7 +52,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, context: CommandContext) -> int:
     """Evaluate and print one line (or JSON object) per mode."""
     modes = parse_modes(args.mode)
     dataset = load_beir(args.dataset, limit=args.limit)
@@ -74,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     show = settings.progress and not args.json and sys.stderr.isatty()
     report = evaluate(
         dataset,
-        load_embedder(settings),
+        context.load_embedder(settings),
         modes=modes,
         k=args.k,
         progress=_bars() if show else None,

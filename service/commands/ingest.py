@@ -28,7 +28,7 @@ from semsearch.service.cli import (
     settings_from_args,
 )
 from semsearch.service.config import ServiceSettings
-from semsearch.service.context import open_for_writing
+from semsearch.service.context import CommandContext, open_for_writing
 from semsearch.service.terminal import printable
 
 # Inputs smaller than this finish before a progress bar would tell anything.
@@ -114,7 +114,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, context: CommandContext) -> int:
     """Validate everything, then index it in one atomic write (embedding here or on Ray)."""
     settings = _service_settings(args)
     ray_engine = settings.ingest_engine == "ray"
@@ -149,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
     )
     extra: dict[str, object] = {}
     if ray_engine:
-        done = distributed.ingest(settings, reader.items)
+        done = distributed.ingest(settings, reader.items, load=context.load_embedder)
         report, path = done.report, done.path
         extra = {
             "engine": "ray",
@@ -159,7 +159,7 @@ def run(args: argparse.Namespace) -> int:
             "commit_seconds": round(done.commit_seconds, 3),
         }
     else:
-        with open_for_writing(settings, create=True) as collection:
+        with open_for_writing(settings, create=True, load=context.load_embedder) as collection:
             report = collection.upsert(reader.items(collection.embedder))
             path = collection.path
     stats = reader.stats

@@ -18,7 +18,7 @@ from semsearch.index import (
     restore_collection,
 )
 from semsearch.service.cli import add_common_options, settings_from_args
-from semsearch.service.context import open_for_reading, open_for_writing
+from semsearch.service.context import CommandContext, open_for_reading, open_for_writing
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -70,7 +70,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     restore.set_defaults(func=run_restore)
 
 
-def run_info(args: argparse.Namespace) -> int:
+def run_info(args: argparse.Namespace, context: CommandContext) -> int:
     """Print counts, model and index kind."""
     with open_for_reading(settings_from_args(args), with_model=False) as collection:
         info = collection.info()
@@ -96,9 +96,10 @@ def run_info(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_delete(args: argparse.Namespace) -> int:
+def run_delete(args: argparse.Namespace, context: CommandContext) -> int:
     """Delete articles; unknown ids are reported, not an error for the others."""
-    with open_for_writing(settings_from_args(args), create=False) as collection:
+    settings = settings_from_args(args)
+    with open_for_writing(settings, create=False, load=context.load_embedder) as collection:
         deleted = collection.delete(args.article_ids)
     if args.json:
         print(json.dumps({"requested": len(set(args.article_ids)), "deleted": deleted}))
@@ -117,10 +118,11 @@ def _params(items: list[str] | None) -> dict[str, int]:
     return params
 
 
-def run_optimize(args: argparse.Namespace) -> int:
+def run_optimize(args: argparse.Namespace, context: CommandContext) -> int:
     """Rebuild the vector index and print the measured recall."""
     params = _params(args.param)
-    with open_for_writing(settings_from_args(args), create=False) as collection:
+    settings = settings_from_args(args)
+    with open_for_writing(settings, create=False, load=context.load_embedder) as collection:
         info = collection.optimize(args.kind, params)
     if args.json:
         print(json.dumps(info.to_dict()))
@@ -130,7 +132,7 @@ def run_optimize(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_check(args: argparse.Namespace) -> int:
+def run_check(args: argparse.Namespace, context: CommandContext) -> int:
     """Check consistency without changing anything; exit 1 when inconsistent."""
     try:
         with open_for_reading(settings_from_args(args), with_model=False) as collection:
@@ -146,9 +148,10 @@ def run_check(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
-def run_reanalyze(args: argparse.Namespace) -> int:
+def run_reanalyze(args: argparse.Namespace, context: CommandContext) -> int:
     """Rebuild the lexical index with the chosen analyzer (no re-embedding)."""
-    with open_for_writing(settings_from_args(args), create=False) as collection:
+    settings = settings_from_args(args)
+    with open_for_writing(settings, create=False, load=context.load_embedder) as collection:
         passages = collection.reanalyze(args.analyzer)
         info = collection.info()
     if args.json:
@@ -158,9 +161,10 @@ def run_reanalyze(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_repair(args: argparse.Namespace) -> int:
+def run_repair(args: argparse.Namespace, context: CommandContext) -> int:
     """Repair inconsistencies (rebuilding vectors from the embedding cache)."""
-    with open_for_writing(settings_from_args(args), create=False) as collection:
+    settings = settings_from_args(args)
+    with open_for_writing(settings, create=False, load=context.load_embedder) as collection:
         report = collection.repair()
     print(
         json.dumps(report.to_dict())
@@ -170,7 +174,7 @@ def run_repair(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
-def run_backup(args: argparse.Namespace) -> int:
+def run_backup(args: argparse.Namespace, context: CommandContext) -> int:
     """Back the collection up into DEST and say which generation the copy holds."""
     with open_for_reading(settings_from_args(args), with_model=False) as collection:
         report = collection.backup(args.dest)
@@ -178,7 +182,7 @@ def run_backup(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_restore(args: argparse.Namespace) -> int:
+def run_restore(args: argparse.Namespace, context: CommandContext) -> int:
     """Restore SRC (a backup or a collection) into the new collection directory DEST."""
     _print_copy(args, "restored", restore_collection(args.src, args.dest))
     return 0

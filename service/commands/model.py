@@ -9,6 +9,7 @@ from dataclasses import asdict
 from semsearch.embedder.embedder import Embedder
 from semsearch.embedder.model_install import install_model
 from semsearch.service.cli import add_common_options, settings_from_args
+from semsearch.service.context import CommandContext
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,13 +28,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     install.set_defaults(func=run_install)
 
 
-def run_install(args: argparse.Namespace) -> int:
+def run_install(args: argparse.Namespace, context: CommandContext) -> int:
     """Build (or confirm) the bundled model and the fast backend's artefacts."""
     settings = settings_from_args(args)
     target = settings.resolved_model_dir()
     report = install_model(target, force=args.force, threads=settings.threads)
     # Loading the embedder builds and verifies the fast backend (OpenVINO or int8 ONNX) now
-    # rather than on first search.
+    # rather than on first search; so it loads its own: a context's pooled embedder may
+    # predate the files this command is here to check.
     embedder = Embedder.from_settings(settings.model_copy(update={"model": None}))
     if args.json:
         print(

@@ -6,11 +6,10 @@ import argparse
 import json
 from pathlib import Path
 
-from semsearch.embedder.embedder import Embedder
 from semsearch.embedder.errors import InputError
 from semsearch.embedder.ingest import IngestOptions
 from semsearch.service.cli import add_common_options, settings_from_args
-from semsearch.service.context import collection_path
+from semsearch.service.context import CommandContext, collection_path
 from semsearch.service.reports import (
     DUPLICATE_THRESHOLD,
     KINDS,
@@ -113,14 +112,14 @@ def _check(args: argparse.Namespace) -> int:
     return k
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, context: CommandContext) -> int:
     """Build the report and write it."""
     k = _check(args)
     settings = settings_from_args(args)
     progress = settings.progress and not args.json
     queries = read_queries(args.inputs[0]) if args.kind == "queries" else []
     path = collection_path(settings, must_exist=True)
-    embedder = Embedder.from_settings(settings)
+    embedder = context.load_embedder(settings)
     corpus = load_corpus(path, embedder, progress=progress)
     report: Report
     if args.kind == "related":

@@ -10,7 +10,7 @@ from typing import Any
 from semsearch.embedder.errors import InputError
 from semsearch.index import Filters, ParsedQuery, SearchRequest, SearchResponse, SnippetStyle
 from semsearch.service.cli import add_common_options, iso_date, settings_from_args
-from semsearch.service.context import open_for_reading
+from semsearch.service.context import CommandContext, open_for_reading
 from semsearch.service.terminal import printable, printable_marked
 
 ANSI_BOLD = ("\033[1m", "\033[0m")
@@ -148,7 +148,7 @@ def _check_paging(args: argparse.Namespace) -> None:
         raise InputError("-k must be at least 1 and --offset at least 0")
 
 
-def run_search(args: argparse.Namespace) -> int:
+def run_search(args: argparse.Namespace, context: CommandContext) -> int:
     """Run one query and print the page of results."""
     _check_paging(args)
     query = " ".join(args.query)
@@ -168,17 +168,18 @@ def run_search(args: argparse.Namespace) -> int:
         count=True,
     )
     settings = settings_from_args(args)
-    with open_for_reading(settings, with_model=args.mode != "lexical") as collection:
+    load, with_model = context.load_embedder, args.mode != "lexical"
+    with open_for_reading(settings, with_model=with_model, load=load) as collection:
         response = collection.run(request)
     _print(response, args)
     return 0
 
 
-def run_similar(args: argparse.Namespace) -> int:
+def run_similar(args: argparse.Namespace, context: CommandContext) -> int:
     """Query by example and print the page of results."""
     _check_paging(args)
     settings = settings_from_args(args)
-    with open_for_reading(settings) as collection:
+    with open_for_reading(settings, load=context.load_embedder) as collection:
         response = collection.similar(
             passage_id=args.passage,
             article_id=args.article,

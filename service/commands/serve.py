@@ -5,10 +5,15 @@ from __future__ import annotations
 import argparse
 from types import FrameType
 
-from semsearch.embedder.embedder import Embedder
 from semsearch.service.cli import add_common_options, build_settings, settings_from_args
 from semsearch.service.config import ServiceSettings
-from semsearch.service.context import collection_path, warm_up
+from semsearch.service.context import (
+    CommandContext,
+    EmbedderLoader,
+    collection_path,
+    load_embedder,
+    warm_up,
+)
 from semsearch.service.runtime import Runtime
 
 
@@ -37,22 +42,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def load_runtime(settings: ServiceSettings) -> Runtime:
+def load_runtime(settings: ServiceSettings, load: EmbedderLoader = load_embedder) -> Runtime:
     """Load the model and open the collection for the app.
 
     Args:
         settings: The service's settings (model, index and HTTP).
+        load: Builds the embedder (:attr:`CommandContext.load_embedder`).
 
     Returns:
         The runtime.
     """
     path = collection_path(settings, must_exist=True)
-    embedder = Embedder.from_settings(settings)
+    embedder = load(settings)
     warm_up(embedder)  # so /readyz means the first search is as fast as the rest
     return Runtime(path, embedder, settings)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, context: CommandContext) -> int:
     """Check the collection exists, then serve until interrupted."""
     import uvicorn
 
@@ -66,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     # already have set the same key (passing it twice was a TypeError).
     settings = build_settings(ServiceSettings, **(flags | {"progress": False}))
     collection_path(settings, must_exist=True)  # fail now with a clear message, not in /readyz
-    app = create_app(settings=settings, loader=lambda: load_runtime(settings))
+    app = create_app(settings=settings, loader=lambda: load_runtime(settings, context.load_embedder))
 
     class Server(uvicorn.Server):
         # The first SIGTERM/SIGINT also tells a write under way to roll back, so shutdown
