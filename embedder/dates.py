@@ -11,6 +11,37 @@ from collections.abc import Iterable
 MIN_YEAR = 1600
 MAX_YEAR = 2200
 
+# The dates ``normalize_date`` reads, as one regular expression that both Python and
+# ECMAScript (JSON Schema, OpenAPI) read alike: the HTTP API's schema states it, so a
+# client's validator and the server agree on every string (tests check this). Calendar
+# rules are spelled out: day 31 only in long months, 29 February only in leap years.
+_YEAR = r"(?:1[6-9][0-9]{2}|2[01][0-9]{2}|2200)"  # MIN_YEAR..MAX_YEAR
+_LEAP_YEAR = r"(?:(?:1[6-9]|2[01])(?:0[48]|[2468][048]|[13579][26])|1600|2000)"
+
+
+def _calendar_pattern(month_sep: str, day_sep: str, *, two_digits: bool) -> str:
+    """Year, month and day of a valid date, joined by the given separators."""
+    pad = "0" if two_digits else "0?"
+    long_month, short_month = rf"(?:{pad}[13578]|1[02])", rf"(?:{pad}[469]|11)"
+    day31 = rf"(?:{pad}[1-9]|[12][0-9]|3[01])"
+    day30 = rf"(?:{pad}[1-9]|[12][0-9]|30)"
+    day28 = rf"(?:{pad}[1-9]|1[0-9]|2[0-8])"
+    return (
+        rf"(?:{_YEAR}{month_sep}(?:{long_month}{day_sep}{day31}"
+        rf"|{short_month}{day_sep}{day30}|{pad}2{day_sep}{day28})"
+        rf"|{_LEAP_YEAR}{month_sep}{pad}2{day_sep}29)"
+    )
+
+
+GIVEN_DATE_PATTERN = (
+    r"^\s*(?:"
+    + _calendar_pattern("[-/.]", "[-/.]", two_digits=False)
+    + r"(?:[T\s][^\n]*)?|"
+    + _calendar_pattern("", "", two_digits=True)
+    + "|"
+    + _calendar_pattern(r"\s*年\s*", r"\s*月\s*", two_digits=False)
+    + r"\s*日[\s\S]*)\s*$"
+)
 _GIVEN_DATE_RES = (
     re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[T\s].*)?$"),
     re.compile(r"^(\d{4})(\d{2})(\d{2})$"),

@@ -189,7 +189,11 @@ def _open_page(image: bytes, location: str) -> Image.Image:
             if excess:
                 raise BadInput(location, excess)
             gray = opened.convert("L")
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError) as exc:
+    except UnidentifiedImageError as exc:
+        # Its message names an in-memory buffer, which tells the reader nothing.
+        reason = "not a readable image (its contents are not a known image format)"
+        raise BadInput(location, reason) from exc
+    except (Image.DecompressionBombError, OSError, SyntaxError) as exc:
         raise BadInput(location, f"not a readable image ({exc})") from exc
     width, height = gray.size
     if min(width, height) < MIN_PAGE_PIXELS:

@@ -92,7 +92,15 @@ class Format(StrEnum):
 
 # Formats read as page layouts (binary or XML), not as lines of text.
 LAYOUT_FORMATS = frozenset({Format.PDF, Format.ALTO, Format.METS, Format.HOCR, Format.IMAGE})
-_IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*")
+# PNG, JPEG, TIFF and BigTIFF (both byte orders): the page images ingest reads.
+_IMAGE_MAGIC = (
+    b"\x89PNG\r\n\x1a\n",
+    b"\xff\xd8\xff",
+    b"II*\x00",
+    b"MM\x00*",
+    b"II+\x00",
+    b"MM\x00+",
+)
 
 
 _EXTENSION_FORMATS = {
@@ -155,6 +163,10 @@ def detect_format(path: Path, sample: bytes) -> Format:
 
     Returns:
         The format.
+
+    Raises:
+        BadInput: The name says image (``.png``, ``.jpg``, ``.tif``...) but the bytes do not,
+            or it says XML but the root is none of ALTO, METS and hOCR.
     """
     name = path.name[: -len(".gz")] if path.suffix == ".gz" else path.name
     suffix = Path(name).suffix.lower()
@@ -170,6 +182,14 @@ def detect_format(path: Path, sample: bytes) -> Format:
     if suffix in (".html", ".htm", ".xhtml") and _is_hocr(sample):
         return Format.HOCR
     known = _EXTENSION_FORMATS.get(suffix)
+    if known is Format.IMAGE:
+        # An image's first bytes were checked above: this one only has an image's name.
+        raise BadInput(
+            str(path),
+            f"named {suffix} but not a PNG, JPEG or TIFF image"
+            f" ({f'its first bytes are {sample[:8]!r}' if sample else 'it is empty'});"
+            " if it holds text, name it .txt",
+        )
     if known is not None:
         return known
     if suffix in _XML_EXTENSIONS:

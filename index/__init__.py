@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from semsearch.index._export import ArticleFields, PassageVectors
-from semsearch.index._search import MatchConfig
+from semsearch.index._search import FACET_FIELDS, MatchConfig
 from semsearch.index.backup import BackupReport, restore_collection
 from semsearch.index.collection import Collection
 from semsearch.index.errors import CollectionError, CollectionLockedError, ModelMismatchError
-from semsearch.index.filters import Filters
+from semsearch.index.filters import METADATA_KEY_PATTERN, Filters
 from semsearch.index.lexical import ANALYZERS, DEFAULT_ANALYZER
 from semsearch.index.query import ParsedQuery, QueryDescription, QuerySyntaxError, parse_query
 from semsearch.index.requests import SearchRequest
@@ -25,7 +25,9 @@ from semsearch.index.vectors import KINDS
 __all__ = [
     "ANALYZERS",
     "DEFAULT_ANALYZER",
+    "FACET_FIELDS",
     "KINDS",
+    "METADATA_KEY_PATTERN",
     "ArticleFields",
     "BackupReport",
     "CheckReport",

@@ -71,7 +71,8 @@ def backup_collection(source: Path, dest: Path) -> BackupReport:
         What was written.
 
     Raises:
-        InputError: ``dest`` exists and is not an empty directory.
+        InputError: ``dest`` exists and is not an empty directory, or lies inside
+            ``source`` (or is it).
         CollectionError: The source is not a collection, or the copy failed its check.
     """
     return _copy(source, dest, marker=True)
@@ -91,7 +92,8 @@ def restore_collection(source: str | Path, dest: str | Path) -> BackupReport:
         What was written.
 
     Raises:
-        InputError: ``dest`` exists and is not an empty directory.
+        InputError: ``dest`` exists and is not an empty directory, or lies inside
+            ``source`` (or is it).
         CollectionError: ``source`` is not a backup or collection, or fails its check.
     """
     source, dest = Path(source), Path(dest)
@@ -99,6 +101,7 @@ def restore_collection(source: str | Path, dest: str | Path) -> BackupReport:
         raise CollectionError(
             f"{source} is not a semsearch backup or collection (no {MANIFEST_NAME})"
         )
+    _refuse_inside(source, dest)
     problems = _problems(source)
     if problems:
         raise CollectionError(f"{source} is not a usable backup: {'; '.join(problems)}")
@@ -108,6 +111,7 @@ def restore_collection(source: str | Path, dest: str | Path) -> BackupReport:
 def _copy(source: Path, dest: Path, *, marker: bool) -> BackupReport:
     """Copy ``source`` into a partial directory beside ``dest``, check it, rename it."""
     read_manifest(source)  # refuses a directory that is not a collection
+    _refuse_inside(source, dest)
     _refuse_dest(dest)
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -246,6 +250,24 @@ def _problems(path: Path) -> list[str]:
     finally:
         if conn is not None:
             conn.close()
+
+
+def _refuse_inside(source: Path, dest: Path) -> None:
+    """Refuse a destination that is the copied collection or lies inside it.
+
+    A copy inside its source would become part of the collection's folder (and of every
+    later copy of it); symbolic links are followed, so a link into the source is no way in.
+    """
+    here, there = source.resolve(), dest.resolve()
+    if there == here:
+        raise InputError(
+            f"{dest} is the collection being copied; give a directory outside {source}"
+        )
+    if here in there.parents:
+        raise InputError(
+            f"{dest} lies inside the collection being copied ({source});"
+            " give a directory outside it"
+        )
 
 
 def _refuse_dest(dest: Path) -> None:

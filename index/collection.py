@@ -407,7 +407,8 @@ class Collection:
             What was written (generation, counts, files, bytes).
 
         Raises:
-            InputError: ``dest`` exists and is not an empty directory.
+            InputError: ``dest`` exists and is not an empty directory, or lies inside
+                this collection's directory (or is it).
             CollectionError: The copy failed its check.
         """
         return backup_collection(self.path, Path(dest))

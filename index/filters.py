@@ -9,12 +9,15 @@ from typing import Any
 
 from semsearch.index.errors import InputError
 
-_METADATA_KEY = re.compile(r"^[A-Za-z0-9_.-]+$")
+# The characters a metadata key may hold (it is spliced into a JSON path); the HTTP API's
+# schema states the same pattern.
+METADATA_KEY_PATTERN = r"^[A-Za-z0-9_.-]+$"
+_METADATA_KEY = re.compile(METADATA_KEY_PATTERN)
 
 
 def is_metadata_key(key: str) -> bool:
     """True when ``key`` can name an extra field in a JSON path (letters, digits, ``_.-``)."""
-    return bool(_METADATA_KEY.match(key))
+    return bool(_METADATA_KEY.fullmatch(key))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -68,7 +71,7 @@ class Filters:
             clauses.append(f"a.id NOT IN ({','.join('?' * len(self.exclude_article_ids))})")
             params.extend(self.exclude_article_ids)
         for key, value in self.metadata.items():
-            if not _METADATA_KEY.match(key):
+            if not _METADATA_KEY.fullmatch(key):
                 raise InputError(f"invalid metadata filter key: {key!r}")
             values = list(value) if isinstance(value, list | tuple | set) else [value]
             expr = f"json_extract(a.metadata, '$.\"{key}\"')"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from semsearch.index._search import SORTS, check_facets
@@ -35,7 +36,8 @@ class SearchRequest:
         syntax: False reads the query as plain text (quotes, signs, ``OR`` mean nothing).
 
     Raises:
-        InputError: Unknown mode, sort or facet, or bad paging.
+        InputError: Unknown mode, sort or facet, bad paging, or a ``min_score`` that is
+            not a finite number (NaN would drop nothing, as no comparison with it holds).
     """
 
     query: str
@@ -61,6 +63,8 @@ class SearchRequest:
             raise InputError(f"unknown sort {self.sort!r}; choose one of {', '.join(SORTS)}")
         if self.k < 1 or self.offset < 0:
             raise InputError("k must be >= 1 and offset >= 0")
+        if self.min_score is not None and not math.isfinite(self.min_score):
+            raise InputError(f"min_score must be a finite number, got {self.min_score!r}")
         # Frozen: the checked, de-duplicated names replace what the caller gave.
         object.__setattr__(self, "facets", tuple(check_facets(self.facets)))
 

@@ -98,4 +98,8 @@ def document_limits(schema: dict[str, Any], settings: ServiceSettings) -> dict[s
         fields[name].update(limits[name])
     batch = schema["components"]["schemas"]["ArticlesIn"]["properties"]["articles"]
     batch["maxItems"] = settings.max_batch_articles
+    title = schema["components"]["schemas"]["ArticleIn"]["properties"]["title"]
+    for option in title.get("anyOf", [title]):
+        if option.get("type") == "string":
+            option["maxLength"] = settings.max_title_chars
     return schema

@@ -68,6 +68,7 @@ async def search_get(
         str,
         Query(
             min_length=1,
+            json_schema_extra={"pattern": m.NOT_BLANK},
             description="The query.",
             examples=["数字经济 核心产业"],
         ),
@@ -80,10 +81,12 @@ async def search_get(
         float | None, Query(allow_inf_nan=False, description="Score floor.")
     ] = None,
     date_from: Annotated[
-        m.IsoDate | None, Query(description="YYYY-MM-DD", examples=["2023-04-01"])
+        m.IsoDate | None,
+        Query(description=f"Earliest date: {m.DATE_FORMS}.", examples=["2023-04-01"]),
     ] = None,
     date_to: Annotated[
-        m.IsoDate | None, Query(description="YYYY-MM-DD", examples=["2023-04-30"])
+        m.IsoDate | None,
+        Query(description=f"Latest date (inclusive): {m.DATE_FORMS}.", examples=["2023-04-30"]),
     ] = None,
     source: Annotated[
         list[str] | None, Query(description="Source (repeatable).", examples=[["郑州晚报"]])
@@ -91,12 +94,12 @@ async def search_get(
     section: Annotated[list[str] | None, Query(description="Section (repeatable).")] = None,
     article_id: Annotated[list[str] | None, Query(description="Article id (repeatable).")] = None,
     meta: Annotated[
-        list[str] | None,
+        list[m.MetaItem] | None,
         Query(description="KEY=VALUE on extra fields (repeatable).", examples=[["page=2"]]),
     ] = None,
     sort: Annotated[m.Sort, Query(description="Result order.")] = "relevance",
     facets: Annotated[
-        list[str] | None,
+        list[m.FacetNames] | None,
         Query(
             description="Facets to count, comma-separated or repeated: source, section, "
             "year, month, meta.KEY.",
@@ -141,6 +144,7 @@ async def similar(
         str | None,
         Query(
             min_length=1,
+            json_schema_extra={"pattern": m.NOT_BLANK},
             description="Free text.",
             examples=["数字经济"],
         ),
@@ -149,8 +153,12 @@ async def similar(
     offset: Annotated[int, Query(ge=0, examples=[0])] = 0,
     collapse: Annotated[bool, Query(description="One hit per article.")] = False,
     min_score: Annotated[float | None, Query(allow_inf_nan=False)] = None,
-    date_from: Annotated[m.IsoDate | None, Query(description="YYYY-MM-DD")] = None,
-    date_to: Annotated[m.IsoDate | None, Query(description="YYYY-MM-DD")] = None,
+    date_from: Annotated[
+        m.IsoDate | None, Query(description=f"Earliest date: {m.DATE_FORMS}.")
+    ] = None,
+    date_to: Annotated[
+        m.IsoDate | None, Query(description=f"Latest date (inclusive): {m.DATE_FORMS}.")
+    ] = None,
     source: Annotated[list[str] | None, Query()] = None,
     section: Annotated[list[str] | None, Query()] = None,
 ) -> m.SearchResult:

@@ -5,9 +5,19 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    JsonValue,
+    WithJsonSchema,
+)
 
-from semsearch.embedder.dates import normalize_date
+from semsearch.embedder.dates import GIVEN_DATE_PATTERN, normalize_date
+from semsearch.embedder.fields import MAX_ID_CHARS
+from semsearch.index import FACET_FIELDS, METADATA_KEY_PATTERN
 
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 # Enough of a bad value to recognise it in an error message.
@@ -38,6 +48,10 @@ def valid_text(value: str) -> str:
 def iso_date(value: str) -> str:
     """Read a date filter as ingest reads dates, and return it as ``YYYY-MM-DD``.
 
+    The schema states the same set as a pattern (:data:`GIVEN_DATE_PATTERN`), so what a
+    client's validator allows is what the server reads; an empty string is no date (leave
+    the filter out for no bound).
+
     Args:
         value: ``2023-04-20``, ``2023/4/20``, ``20230420``, ``2023年4月20日``...
 
@@ -49,14 +63,72 @@ def iso_date(value: str) -> str:
     """
     iso = normalize_date(valid_text(value))
     if iso is None:
-        raise ValueError(f"{value[:_SHOWN_CHARS]!r} is not a date (use YYYY-MM-DD)")
+        raise ValueError(
+            f"{value[:_SHOWN_CHARS]!r} is not a date (use YYYY-MM-DD, or leave the filter out)"
+        )
     return iso
 
 
+def integral(value: Any) -> Any:
+    """JSON Schema's ``integer`` is any number without a fraction: ``19.0`` is 19."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def metadata_key(value: str) -> str:
+    """Refuse a metadata key that cannot name an extra field (letters, digits, ``_ . -``)."""
+    if not re.fullmatch(METADATA_KEY_PATTERN, valid_text(value)):
+        raise ValueError(
+            f"{value[:_SHOWN_CHARS]!r} cannot be a metadata key (letters, digits, _ . - only)"
+        )
+    return value
+
+
+def meta_item(value: str) -> str:
+    """Refuse a ``meta`` query parameter that is not ``KEY=VALUE`` with a valid key."""
+    key, sep, _ = value.partition("=")
+    if not sep:
+        raise ValueError(f"expects KEY=VALUE, got {value[:_SHOWN_CHARS]!r}")
+    metadata_key(key)
+    return value
+
+
 Mode = Literal["hybrid", "dense", "lexical"]
+# An integer field of a strict model: a JSON number without a fraction, not a string or bool.
+Whole = Annotated[int, BeforeValidator(integral)]
+# Not blank: what the query checks refuse as empty (the schema says it as a pattern).
+NOT_BLANK = r"\S"
 # Every string a request hands to the index is checked to be valid Unicode text.
 Text = Annotated[str, AfterValidator(valid_text)]
-IsoDate = Annotated[str, AfterValidator(iso_date)]
+DATE_FORMS = "YYYY-MM-DD (also 2023/4/20, 20230420, 2023年4月20日), years 1800 to 2200"
+IsoDate = Annotated[
+    str,
+    AfterValidator(iso_date),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": GIVEN_DATE_PATTERN,
+            "description": DATE_FORMS,
+        }
+    ),
+]
+# The schema says what the validators check, so that what it allows is accepted.
+_KEY = METADATA_KEY_PATTERN.strip("^$")
+MetadataKey = Annotated[
+    str,
+    AfterValidator(metadata_key),
+    WithJsonSchema({"type": "string", "pattern": METADATA_KEY_PATTERN}),
+]
+MetaItem = Annotated[
+    str, AfterValidator(meta_item), WithJsonSchema({"type": "string", "pattern": f"^{_KEY}="})
+]
+_FACET = rf"(?:{'|'.join(FACET_FIELDS)}|meta\.{_KEY})"
+# One facet name, or none (blank names are skipped); GET also takes them comma-separated.
+FACET_PATTERN = rf"^\s*(?:{_FACET}\s*)?$"
+FACETS_PATTERN = rf"^\s*(?:{_FACET}\s*)?(?:,\s*(?:{_FACET}\s*)?)*$"
+FacetName = Annotated[str, WithJsonSchema({"type": "string", "pattern": FACET_PATTERN})]
+FacetNames = Annotated[str, WithJsonSchema({"type": "string", "pattern": FACETS_PATTERN})]
 MetadataValue = Text | int | float | bool | list[Text | int | float | bool]
 Sort = Literal["relevance", "date-desc", "date-asc"]
 QUERY_SYNTAX = (
@@ -107,15 +179,18 @@ class SearchFilters(BaseModel):
         },
     )
 
-    date_from: IsoDate | None = Field(default=None, description="Earliest date, YYYY-MM-DD.")
+    date_from: IsoDate | None = Field(default=None, description=f"Earliest date: {DATE_FORMS}.")
     date_to: IsoDate | None = Field(
-        default=None, description="Latest date (inclusive), YYYY-MM-DD."
+        default=None, description=f"Latest date (inclusive): {DATE_FORMS}."
     )
     sources: list[Text] | None = Field(default=None, description="Any of these sources.")
     sections: list[Text] | None = Field(default=None, description="Any of these sections.")
     article_ids: list[Text] | None = Field(default=None, description="Only these articles.")
-    metadata: dict[Text, MetadataValue] = Field(
-        default_factory=dict, description="Extra record fields that must equal (any of) a value."
+    metadata: dict[MetadataKey, MetadataValue] = Field(
+        default_factory=dict,
+        description="Extra record fields that must equal (any of) a value.",
+        # The key pattern is the only way in (pydantic writes it as patternProperties).
+        json_schema_extra={"additionalProperties": False},
     )
 
 
@@ -140,17 +215,18 @@ class SearchRequest(BaseModel):
     q: Text = Field(
         min_length=1,
         description=f"The query, in any language the model covers. Syntax: {QUERY_SYNTAX}",
+        json_schema_extra={"pattern": NOT_BLANK},
     )
-    k: int = Field(default=10, ge=1, description="Results per page.")
+    k: Whole = Field(default=10, ge=1, description="Results per page.")
     mode: Mode = Field(default="hybrid", description="hybrid (default), dense or lexical.")
-    offset: int = Field(default=0, ge=0, description="Results to skip.")
+    offset: Whole = Field(default=0, ge=0, description="Results to skip.")
     collapse: bool = Field(default=False, description="One hit per article.")
     min_score: float | None = Field(
         default=None, allow_inf_nan=False, description="Drop hits scoring below this."
     )
     filters: SearchFilters = Field(default_factory=SearchFilters)
     sort: Sort = Field(default="relevance", description="relevance, date-desc or date-asc.")
-    facets: list[str] = Field(
+    facets: list[FacetName] = Field(
         default_factory=list,
         description="Count matching articles per value: source, section, year, month, meta.KEY.",
     )
@@ -428,10 +504,25 @@ class ArticleIn(BaseModel):
         default=None,
         description="Stable id; default: hash of title+text. At most 256 characters, no '/',"
         " '\\' or control characters, not '.' or '..'.",
+        json_schema_extra={
+            "maxLength": MAX_ID_CHARS,
+            "allOf": [{"pattern": NOT_BLANK}, {"pattern": r"^[^/\\\x00-\x1f\x7f]*$"}],
+            "not": {"enum": [".", ".."]},
+        },
     )
     title: str | None = None
-    text: str = Field(description="Body; paragraphs separated by newlines.")
-    date: str | None = Field(default=None, description="Publication date (YYYY-MM-DD).")
+    text: str = Field(
+        description="Body; paragraphs separated by newlines. Control characters and"
+        " zero-width marks are dropped, and what is left must not be empty.",
+        json_schema_extra={"minLength": 1, "pattern": NOT_BLANK},
+    )
+    date: str | None = Field(
+        default=None,
+        description="Publication date: YYYY-MM-DD, or another form file ingest reads"
+        " (`2023/4/20`, `20230420`, `2023年4月20日`, an ISO timestamp), years 1800 to 2200.",
+        # Blank, like any blank field of a record, is the same as leaving it out.
+        json_schema_extra={"pattern": rf"{GIVEN_DATE_PATTERN}|^\s*$"},
+    )
     source: str | None = None
     section: str | None = None
     url: str | None = None

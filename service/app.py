@@ -129,7 +129,31 @@ def _openapi(app: FastAPI, settings: ServiceSettings) -> Callable[[], dict[str, 
                 description=app.description,
                 routes=app.routes,
             )
-            app.openapi_schema = document_limits(schema, settings)
+            app.openapi_schema = document_limits(_without_null_parameters(schema), settings)
         return app.openapi_schema
 
     return openapi
+
+
+def _without_null_parameters(schema: dict[str, Any]) -> dict[str, Any]:
+    """Drop ``null`` from the schemas of query and path parameters.
+
+    FastAPI writes an optional parameter (``str | None = None``) as ``anyOf: [string,
+    null]``, but a URL cannot carry a JSON null: leaving the parameter out is how to send
+    nothing. Without the ``null`` branch, a client (or schemathesis) sees the one type the
+    server reads, e.g. that ``source=false`` is the one-item list ``["false"]``.
+    """
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                target = parameter.get("schema", {})
+                options = target.get("anyOf")
+                if not options or {"type": "null"} not in options:
+                    continue
+                kept = [option for option in options if option != {"type": "null"}]
+                del target["anyOf"]
+                if len(kept) == 1:
+                    target.update(kept[0])
+                else:
+                    target["anyOf"] = kept
+    return schema

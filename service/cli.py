@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import math
 import os
 import re
 import sys
@@ -57,6 +58,21 @@ def at_least(minimum: int) -> Any:
         return value
 
     return convert
+
+
+def finite_float(text: str) -> float:
+    """An argparse ``type`` for real numbers: ``nan``, ``inf`` and ``-inf`` are refused.
+
+    ``float()`` reads them, but no score is compared with them usefully (every comparison
+    with NaN is false), and the HTTP API refuses them too.
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    return value
 
 
 def iso_date(text: str) -> str:

@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -22,12 +23,15 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(app: FastAPI) -> Iterator[str]:
-    """Run ``app`` under uvicorn until the block ends; yields its base URL."""
+def serving(app: FastAPI, **options: Any) -> Iterator[str]:
+    """Run ``app`` under uvicorn until the block ends; yields its base URL.
+
+    ``options`` go to ``uvicorn.Config`` (e.g. ``http=`` the protocol ``serve`` runs).
+    """
     import uvicorn
 
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **options)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -213,3 +213,75 @@ def test_an_unwritable_dest_is_a_clear_error(source: Collection, tmp_path: Path)
     with pytest.raises(InputError, match="cannot create"):
         source.backup(tmp_path / "file" / "bk")
     assert _entries(tmp_path) == ["file", "src"]
+
+
+def _tree(directory: Path) -> dict[str, int]:
+    """Every file under ``directory`` with its size: what "unchanged" means on disk."""
+    return {
+        str(path.relative_to(directory)): path.stat().st_size
+        for path in sorted(directory.rglob("*"))
+        if path.is_file()
+    }
+
+
+@pytest.mark.parametrize("where", ["itself", "child", "grandchild", "link"])
+def test_a_dest_inside_the_source_is_refused(
+    source: Collection, tmp_path: Path, where: str
+) -> None:
+    # Issue 26 item 6: a copy inside its source becomes part of the collection's folder.
+    src = tmp_path / "src"
+    (tmp_path / "link").symlink_to(src, target_is_directory=True)
+    dest = {
+        "itself": src,
+        "child": src / "bk",
+        "grandchild": src / "deeper" / "bk",
+        "link": tmp_path / "link" / "bk",  # a symbolic link is no way around the check
+    }[where]
+    before, files = _state(source), _tree(src)
+    message = "is the collection being copied" if where == "itself" else "lies inside"
+    with pytest.raises(InputError, match=message):
+        source.backup(dest)
+    with pytest.raises(InputError, match=message):
+        restore_collection(src, dest)  # a restore into its own source
+    assert _tree(src) == files and _state(source) == before
+    assert source.check().ok and _entries(tmp_path) == ["link", "src"]
+
+
+def test_a_restore_into_its_backup_is_refused(source: Collection, tmp_path: Path) -> None:
+    source.backup(tmp_path / "bk")
+    files = _tree(tmp_path / "bk")
+    for dest in (tmp_path / "bk", tmp_path / "bk" / "restored"):
+        with pytest.raises(InputError, match="collection being copied"):
+            restore_collection(tmp_path / "bk", dest)
+    assert _tree(tmp_path / "bk") == files and _entries(tmp_path) == ["bk", "src"]
+
+
+def test_a_dest_beside_the_source_with_a_shared_prefix_is_fine(
+    source: Collection, tmp_path: Path
+) -> None:
+    # src-backup starts with "src" but is not inside it.
+    report = source.backup(tmp_path / "src-backup")
+    assert report.articles == source.counts()[0]
+
+
+def test_the_cli_refuses_a_dest_inside_the_source_with_one_line(
+    source: Collection, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from semsearch.service.cli import main
+
+    src = tmp_path / "src"
+    source.backup(tmp_path / "bk")
+    files, backup_files = _tree(src), _tree(tmp_path / "bk")
+    for argv in (
+        ["index", "backup", str(src / "bk"), "--index", str(src)],
+        ["index", "backup", str(src), "--index", str(src)],
+        ["index", "restore", str(tmp_path / "bk"), str(tmp_path / "bk" / "again")],
+        ["index", "restore", str(src), str(src / "restored")],
+    ):
+        assert main(argv) == 2, argv
+        captured = capsys.readouterr()
+        assert captured.out == "" and captured.err.count("\n") == 1, captured.err
+        assert captured.err.startswith("semsearch: error: ")
+        assert "collection being copied" in captured.err
+    assert _tree(src) == files and _tree(tmp_path / "bk") == backup_files
+    assert _entries(tmp_path) == ["bk", "src"]

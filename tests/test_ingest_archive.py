@@ -258,6 +258,42 @@ def test_page_image_without_ocr_names_the_flag(tmp_path: Path) -> None:
     assert caught.value.options == ("ocr",)
 
 
+@pytest.mark.parametrize("name", ["notes.png", "notes.jpg", "NOTES.JPEG", "notes.tif", "empty.png"])
+@pytest.mark.parametrize("ocr", [False, True])
+def test_a_text_file_named_like_an_image_is_told_it_is_not_one(
+    tmp_path: Path, name: str, ocr: bool
+) -> None:
+    # Issue 26 item 6: it was told it is a page image to read with --ocr.
+    path = tmp_path / name
+    path.write_text("" if name.startswith("empty") else "一段文字。\nplain text\n", encoding="utf-8")
+    with pytest.raises(BadInput, match="not a PNG, JPEG or TIFF image") as caught:
+        list(iter_articles([path], options=IngestOptions(ocr=ocr)))
+    assert "OCR" not in str(caught.value) and caught.value.options == ()
+    stats = IngestStats()
+    assert list(iter_articles([path], options=IngestOptions(skip_bad=True), stats=stats)) == []
+    assert stats.skipped == 1
+
+
+def test_the_cli_says_a_text_file_named_png_is_not_an_image(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from semsearch.service.cli import main
+    from tests.helpers.api import build_index
+
+    index = build_index(tmp_path / "index")
+    files = {p: p.stat().st_size for p in index.rglob("*") if p.is_file()}
+    fake = tmp_path / "page.png"
+    fake.write_text("一段文字。\n", encoding="utf-8")
+    for extra in ([], ["--ocr"]):
+        assert main(["ingest", str(fake), "--index", str(index), *extra]) == 2
+        err = capsys.readouterr().err
+        assert err == (
+            f"semsearch: error: {fake}: named .png but not a PNG, JPEG or TIFF image (its first"
+            f" bytes are {fake.read_bytes()[:8]!r}); if it holds text, name it .txt\n"
+        )
+    assert {p: p.stat().st_size for p in index.rglob("*") if p.is_file()} == files
+
+
 def test_missing_tesseract_is_one_clear_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

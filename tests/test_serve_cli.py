@@ -57,6 +57,9 @@ def test_serve_with_no_progress_starts_and_searches(cli: Cli, tmp_path: Path, mo
         # Issue 16 item 12, through the real server: HEAD answers wherever GET does.
         for path in ("/", "/healthz", "/search?q=x", "/docs"):
             assert _get(base + path, "HEAD") == (200, b""), path
+        # Issue 26 item 6: a query too long for any URL the server reads is a JSON 414.
+        status, body = _get(base + "/search?q=" + "x" * 100_000)
+        assert status == 414 and json.loads(body)["error"]["code"] == "too_long"
     finally:
         server.terminate()
         server.wait(timeout=30)

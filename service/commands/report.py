@@ -8,7 +8,7 @@ from pathlib import Path
 
 from semsearch.embedder.errors import InputError
 from semsearch.embedder.ingest import IngestOptions
-from semsearch.service.cli import add_common_options, settings_from_args
+from semsearch.service.cli import add_common_options, finite_float, settings_from_args
 from semsearch.service.context import CommandContext, collection_path
 from semsearch.service.reports import (
     DUPLICATE_THRESHOLD,
@@ -60,7 +60,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--threshold",
-        type=float,
+        type=finite_float,
         default=DUPLICATE_THRESHOLD,
         help=f"cosine from which two articles are duplicates (default {DUPLICATE_THRESHOLD}, "
         "calibrated on SOHU same-event pairs)",

@@ -9,7 +9,12 @@ from typing import Any
 
 from semsearch.embedder.errors import InputError
 from semsearch.index import Filters, ParsedQuery, SearchRequest, SearchResponse, SnippetStyle
-from semsearch.service.cli import add_common_options, iso_date, settings_from_args
+from semsearch.service.cli import (
+    add_common_options,
+    finite_float,
+    iso_date,
+    settings_from_args,
+)
 from semsearch.service.context import CommandContext, open_for_reading
 from semsearch.service.terminal import printable, printable_marked
 
@@ -77,7 +82,9 @@ def _add_result_options(parser: argparse.ArgumentParser, page_size: Any = int) -
     parser.add_argument(
         "--per-article", dest="collapse", action="store_true", help="one hit per article"
     )
-    parser.add_argument("--min-score", type=float, help="drop hits scoring below this")
+    parser.add_argument(
+        "--min-score", type=finite_float, help="drop hits scoring below this"
+    )
     parser.add_argument("--date-from", type=iso_date, help="earliest article date, YYYY-MM-DD")
     parser.add_argument("--date-to", type=iso_date, help="latest article date, YYYY-MM-DD")
     parser.add_argument("--source", action="append", help="only this source (repeatable)")

@@ -62,6 +62,7 @@ def run(args: argparse.Namespace, context: CommandContext) -> int:
     """Check the collection exists, then serve until interrupted."""
     import uvicorn
 
+    from semsearch.service._protocol import protocol_for
     from semsearch.service.app import create_app
 
     flags = settings_from_args(args).model_dump(exclude_unset=True)
@@ -83,6 +84,13 @@ def run(args: argparse.Namespace, context: CommandContext) -> int:
                 runtime.stopping.set()
             super().handle_exit(sig, frame)
 
-    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info")
+    # Its own answers (a URL too long to parse, a request that is not HTTP) in JSON too.
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        http=protocol_for(settings),
+    )
     Server(config).run()
     return 0
