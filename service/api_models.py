@@ -101,7 +101,7 @@ Whole = Annotated[int, BeforeValidator(integral)]
 NOT_BLANK = r"\S"
 # Every string a request hands to the index is checked to be valid Unicode text.
 Text = Annotated[str, AfterValidator(valid_text)]
-DATE_FORMS = "YYYY-MM-DD (also 2023/4/20, 20230420, 2023年4月20日), years 1800 to 2200"
+DATE_FORMS = "YYYY-MM-DD (also 2023/4/20, 20230420, 2023年4月20日), years 1600 to 2200"
 IsoDate = Annotated[
     str,
     AfterValidator(iso_date),
@@ -519,7 +519,7 @@ class ArticleIn(BaseModel):
     date: str | None = Field(
         default=None,
         description="Publication date: YYYY-MM-DD, or another form file ingest reads"
-        " (`2023/4/20`, `20230420`, `2023年4月20日`, an ISO timestamp), years 1800 to 2200.",
+        " (`2023/4/20`, `20230420`, `2023年4月20日`, an ISO timestamp), years 1600 to 2200.",
         # Blank, like any blank field of a record, is the same as leaving it out.
         json_schema_extra={"pattern": rf"{GIVEN_DATE_PATTERN}|^\s*$"},
     )
