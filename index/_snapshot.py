@@ -38,8 +38,11 @@ from semsearch.index.errors import CollectionError, CollectionLockedError
 from semsearch.index.segments import Segment, SegmentedVectors
 from semsearch.index.store import Connection
 
-# A reader retries when a writer deleted the FAISS file of the generation it just read.
-READ_RETRIES = 5
+# A reader retries when a writer deleted the FAISS file of the generation it just read, or
+# committed the store and the engine between the reader's two looks. A writer that commits
+# back to back can win that race several times running on a loaded machine (5 retries
+# failed about one backup in five beside one), so retry for up to ~2 s.
+READ_RETRIES = 40
 log = logging.getLogger("semsearch.index")
 
 
