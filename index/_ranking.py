@@ -29,6 +29,8 @@ from semsearch.index.store import Connection
 MIN_CANDIDATES = 100
 OVERFETCH = 2
 COLLAPSE_OVERFETCH = 4
+# Restrictions (filters, phrases) of at most this many passages skip the graph walk.
+EXACT_SUBSET_MAX = 5000
 # Floor of a vector's norm when an article's mean passage vector is normalised.
 MIN_NORM = 1e-12
 
@@ -259,10 +261,19 @@ def _dense(
     allowed: np.ndarray | None,
     excluded: np.ndarray,
 ) -> Ranked:
-    scores, ids = vectors.search(query_vector, depth, allowed=allowed, excluded=excluded)
+    # A restriction this small is scored exactly at once: a graph walk confined to it
+    # mostly dead-ends and comes back short, and the exact pass would follow anyway.
+    exact = (
+        allowed is not None
+        and len(allowed) <= EXACT_SUBSET_MAX
+        and vectors.kind.startswith("hnsw")
+    )
+    scores, ids = vectors.search(
+        query_vector, depth, allowed=allowed, excluded=excluded, exhaustive=exact
+    )
     found = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
     reachable = vectors.ntotal - len(excluded) if allowed is None else len(allowed)
-    if len(found) < min(depth, reachable) and vectors.kind != "flat":
+    if not exact and len(found) < min(depth, reachable) and vectors.kind != "flat":
         # Approximate search with a selective filter can come back short: look wider.
         scores, ids = vectors.search(
             query_vector, depth, allowed=allowed, excluded=excluded, exhaustive=True

@@ -26,12 +26,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from semsearch.index.vectors import IVF_MIN_POINTS_PER_LIST, VectorIndex, faiss
+from semsearch.index.vectors import IVF_MIN_POINTS_PER_LIST, VectorIndex, faiss, held
 
 # Segments of one tier folded together (Lucene's default merge factor is 10).
 MERGE_FACTOR = 8
@@ -58,7 +58,6 @@ class Segment:
     index: VectorIndex
     file: str | None = None
     sealed: bool = False
-    _sorted_ids: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def ntotal(self) -> int:
@@ -66,10 +65,8 @@ class Segment:
         return self.index.ntotal
 
     def sorted_ids(self) -> np.ndarray:
-        """The segment's ids, sorted (cached: a saved segment never changes)."""
-        if self._sorted_ids is None or self.file is None:
-            self._sorted_ids = np.sort(self.index.ids())
-        return self._sorted_ids
+        """The segment's ids, sorted (the index keeps them until it changes)."""
+        return self.index.sorted_ids()
 
     def record(self) -> dict[str, Any]:
         """What the meta table records of the segment (it must have been saved)."""
@@ -162,7 +159,7 @@ class SegmentedVectors:
         out = np.zeros(len(keys), dtype=np.float32)
         found = np.zeros(len(keys), dtype=bool)
         for segment in self.segments:
-            mask = _held(keys, segment.sorted_ids()) & ~found
+            mask = held(keys, segment.sorted_ids()) & ~found
             if not mask.any():
                 continue
             scores = segment.index.similarities(query, keys[mask])
@@ -183,7 +180,7 @@ class SegmentedVectors:
         out = np.zeros((len(keys), self.dimension), dtype=np.float32)
         found = np.zeros(len(keys), dtype=bool)
         for segment in self.segments:
-            mask = _held(keys, segment.sorted_ids()) & ~found
+            mask = held(keys, segment.sorted_ids()) & ~found
             if not mask.any():
                 continue
             rows = segment.index.reconstruct(keys[mask])
@@ -318,14 +315,3 @@ def merge(
     out.add(live_ids, live_vectors)
     return Segment(out, sealed=sealed), ids[dead]
 
-
-def _held(keys: np.ndarray, sorted_ids: np.ndarray) -> np.ndarray:
-    """Which ``keys`` are in ``sorted_ids``.
-
-    A binary search per key: ``np.isin`` sorts the segment's ids again on every call,
-    which at a million vectors costs more than the search it serves.
-    """
-    if not len(sorted_ids):
-        return np.zeros(len(keys), dtype=bool)
-    at = np.minimum(np.searchsorted(sorted_ids, keys), len(sorted_ids) - 1)
-    return np.asarray(sorted_ids[at] == keys)

@@ -224,3 +224,18 @@ def test_read_only_collection_reads_in_parallel(coll: Collection, tmp_path: Path
         thread.join()
     assert not errors
     reader.close()
+
+
+@pytest.mark.parametrize("kind", ["flat", "hnsw", "hnsw_fp16", "ivf_flat"])
+def test_a_filtered_dense_search_ranks_exactly_the_passages_let_through(
+    coll: Collection, kind: str
+) -> None:
+    exact = {h.passage_id: h.score for h in coll.search("数字 项目", mode="dense", k=20).results}
+    coll.optimize(kind)
+    within = Filters(sources=["zzwb"])
+    hits = coll.search("数字 项目", mode="dense", k=20, filters=within).results
+    # Every passage of a1 and a2 (three each), and nothing else.
+    assert len(hits) == 6 and {h.article_id for h in hits} == {"a1", "a2"}
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    for hit in hits:
+        assert hit.score == pytest.approx(exact[hit.passage_id], abs=2e-3)
