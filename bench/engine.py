@@ -60,6 +60,19 @@ def _load() -> str:
     return "/".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+def machine_speed() -> float:
+    """Milliseconds of a fixed pure-Python loop (median of five): this shared 2-core
+    machine's speed moves by a third or more between runs, so each run states its own."""
+    times = []
+    for _ in range(5):
+        began = time.perf_counter()
+        total = 0
+        for i in range(1_000_000):
+            total += i
+        times.append((time.perf_counter() - began) * 1000)
+    return statistics.median(times)
+
+
 def _du(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
@@ -247,6 +260,7 @@ def main(argv: list[str] | None = None) -> None:
     concurrent = words[WARMUP + 3 * n :]
     ports = {"before (FTS5)": free_port(), "after (engine)": free_port()}
     load_start = _load()
+    speed_start = machine_speed()
     processes = {
         "before (FTS5)": start_server(before, ports["before (FTS5)"], python=python, cwd=tree),
         "after (engine)": start_server(after, ports["after (engine)"]),
@@ -264,6 +278,7 @@ def main(argv: list[str] | None = None) -> None:
     in_process = words[WARMUP + 2 * n : WARMUP + 3 * n]
     plain, counted = measure_in_process(after, in_process)
     load_end = _load()
+    speed_end = machine_speed()
 
     http_rows = []
     for row in rows:
@@ -313,7 +328,8 @@ def main(argv: list[str] | None = None) -> None:
         + ", ".join(f"{row} {value:.2f}" for row, value in agree.items()) + ".",
         f"Load average (1/5/15 min) at the start {load_start}, after the single-client rows "
         f"{load_single}, after throughput {load_many}, at the end {load_end}. Wall time "
-        f"{time.time() - started:.0f} s.",
+        f"{time.time() - started:.0f} s. Machine speed (a fixed loop of a million additions in "
+        f"Python): {speed_start:.0f} ms at the start, {speed_end:.0f} ms at the end.",
     ])
     write_section(
         f"{SECTION}-{args.size}",
