@@ -167,23 +167,26 @@ def _viterbi(
     emissions: np.ndarray, transitions: np.ndarray, lengths: np.ndarray
 ) -> list[np.ndarray]:
     """Best tag path of each row (CRF Viterbi), rows of different lengths in one pass."""
-    batch, steps, tags = emissions.shape
+    batch, steps, _ = emissions.shape
+    rows = np.arange(batch)
     score = emissions[:, 0, :].copy()
-    back = np.zeros((batch, steps, tags), dtype=np.int64)
+    back = np.zeros((batch, steps, emissions.shape[2]), dtype=np.int64)
+    # (to, from): reductions over the last, contiguous axis are several times faster.
+    incoming = np.ascontiguousarray(transitions.T)[None, :, :]
     for step in range(1, steps):
-        # (batch, from, to): the best previous tag for each tag at this step.
-        total = score[:, :, None] + transitions[None, :, :]
-        back[:, step, :] = total.argmax(axis=1)
-        moved = total.max(axis=1) + emissions[:, step, :]
+        # (batch, to, from): the best previous tag for each tag at this step.
+        total = score[:, None, :] + incoming
+        best = total.argmax(axis=2)
+        back[:, step, :] = best
+        moved = np.take_along_axis(total, best[:, :, None], axis=2)[:, :, 0]
         # Rows already ended keep their final score.
-        live = (lengths > step)[:, None]
-        score = np.where(live, moved, score)
-    paths: list[np.ndarray] = []
-    for row in range(batch):
-        length = int(lengths[row])
-        path = np.empty(length, dtype=np.int64)
-        path[-1] = int(score[row].argmax())
-        for step in range(length - 1, 0, -1):
-            path[step - 1] = back[row, step, path[step]]
-        paths.append(path)
-    return paths
+        score = np.where((lengths > step)[:, None], moved + emissions[:, step, :], score)
+    # Walk back from each row's best last tag; a row joins the walk at its own last step.
+    paths = np.zeros((batch, steps), dtype=np.int64)
+    current = score.argmax(axis=1)
+    for step in range(steps - 1, 0, -1):
+        live = lengths > step
+        paths[:, step] = np.where(live, current, 0)
+        current = np.where(live, back[rows, step, current], current)
+    paths[:, 0] = current
+    return [paths[row, : int(lengths[row])] for row in range(batch)]
