@@ -17,7 +17,6 @@ from functools import lru_cache
 
 from semsearch.embedder.entities.model import LacTagger, Span, TaggerConfig
 from semsearch.embedder.entities.rules import (
-    ORG_SUFFIXES,
     SPLIT_PERSON_MIN_CHARS,
     PaperPlace,
     org_suffix,
@@ -126,12 +125,20 @@ class EntityExtractor:
                 inputs.append(view.text[start:end])
         found: list[list[Mention]] = [[] for _ in texts]
         for (index, offset), spans in zip(pieces, self.tagger.tag(inputs), strict=True):
-            for span in spans:
+            for position, span in enumerate(spans):
                 kind = _LABEL_TYPES.get(span.label)
-                if kind is not None:
-                    found[index] += self._mentions(
-                        texts[index], views[index], span, offset, kind, place
-                    )
+                if kind is None:
+                    continue
+                suffix = 0
+                following = spans[position + 1] if position + 1 < len(spans) else None
+                # A suffix is a whole plain word after it (``中心``, not ``中心区``), never
+                # a part of the next entity.
+                if kind is EntityType.ORG and following and following.label not in _LABEL_TYPES:
+                    word = views[index].text[offset + following.start : offset + following.end]
+                    suffix = len(word) if org_suffix(word) == len(word) else 0
+                found[index] += self._mentions(
+                    texts[index], views[index], span, offset, kind, place, suffix
+                )
         return [sorted(group) for group in found]
 
     def _mentions(
@@ -142,10 +149,9 @@ class EntityExtractor:
         offset: int,
         kind: EntityType,
         place: PaperPlace | None,
+        suffix: int = 0,
     ) -> list[Mention]:
-        first, last = span.start + offset, span.end + offset
-        if kind is EntityType.ORG:
-            last += org_suffix(view.text[last : last + len(ORG_SUFFIXES[0])])
+        first, last = span.start + offset, span.end + offset + suffix
         folded = view.text[first:last]
         parts = [(0, len(folded))]
         if kind is EntityType.PERSON:
