@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from semsearch.embedder.entities import EntityConfig, TaggerConfig
 from semsearch.embedder.entities.rules import (
     PaperPlace,
     org_suffix,
@@ -12,6 +13,7 @@ from semsearch.embedder.entities.rules import (
     split_person,
 )
 from semsearch.embedder.entities.view import tag_view, windows
+from semsearch.embedder.settings import Settings
 
 
 def test_view_drops_ocr_spaces_between_han_and_keeps_offsets() -> None:
@@ -113,3 +115,12 @@ def test_company_suffixes_after_an_organisation_are_taken_in() -> None:
     assert org_suffix("中心等地") == 2
     assert org_suffix("股份有限公司的") == 6
     assert org_suffix("等地") == 0
+
+
+def test_entity_config_follows_the_settings() -> None:
+    config = EntityConfig.from_settings(Settings(entity_threads=2, entity_batch_size=8))
+    assert (config.tagger.threads, config.tagger.batch_size) == (2, 8)
+    default = EntityConfig.from_settings(Settings())
+    assert (default.tagger.threads, default.tagger.batch_size) == (1, 32)
+    with pytest.raises(ValueError, match="threads"):
+        TaggerConfig(threads=0)
