@@ -34,6 +34,7 @@ BENCHMARKS: list[tuple[str, list[str]]] = [
     ("bench.upsert", []),
     ("bench.hostile", []),
     ("bench.layout", []),
+    ("bench.entities", []),
     ("bench.million", []),
     ("bench.engine", ["--size", "1m"]),
 ]

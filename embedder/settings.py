@@ -56,6 +56,17 @@ class Settings(BaseSettings):
     threads: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
     batch_size: int = Field(default=32, ge=1, le=4096)
     max_seq_length: int = Field(default=512, ge=16, le=8192)
+    entity_threads: int = Field(
+        default=1,
+        ge=1,
+        description="ONNX threads of the named-entity tagger (ingest also embeds: one leaves the other cores to the embedder).",
+    )
+    entity_batch_size: int = Field(
+        default=32,
+        ge=1,
+        le=4096,
+        description="Texts per call of the named-entity tagger (texts of similar length go together: fewer, fuller model calls).",
+    )
     cache: bool = Field(default=True, description="Use the on-disk embedding cache.")
     cache_dir: Path | None = Field(
         default=None, description="Embedding cache directory; default DATA_DIR/cache."
