@@ -124,6 +124,30 @@ class Snapshots:
         self._engine_at(generation)
         self.generation = generation
 
+    def load(self, *, force: bool = False) -> None:
+        """:meth:`sync` in a read transaction of its own (opening a collection).
+
+        Taken again when a writer moves the store or the engine on between the two looks,
+        as a read snapshot is: a collection opened beside a live writer must not fail.
+        """
+        with self.lock:
+            for attempt in range(READ_RETRIES):
+                store.begin(self.conn)
+                try:
+                    self.sync(force=force)
+                except (FileNotFoundError, RuntimeError, _EngineAhead):
+                    store.rollback(self.conn)
+                    if attempt == READ_RETRIES - 1:
+                        raise
+                    time.sleep(LOCK_POLL_S)
+                    continue
+                except BaseException:
+                    if self.conn.in_transaction:
+                        store.rollback(self.conn)
+                    raise
+                store.commit(self.conn)
+                return
+
     def _engine_at(self, generation: int) -> tantivy.Searcher:
         """The engine searcher of ``generation`` (inside a transaction of it).
 

@@ -284,8 +284,8 @@ class Collection:
     # ------------------------------------------------------------------ state
 
     def _sync(self, *, force: bool = False) -> None:
-        """Load the FAISS file of the generation the current SQLite snapshot records."""
-        self._state.sync(force=force)
+        """Load the FAISS files and engine of the generation the store now records."""
+        self._state.load(force=force)
 
     def _view(self) -> ReadView:
         """The current thread's read view (inside :meth:`_snapshot`)."""

@@ -184,3 +184,29 @@ def test_a_failing_write_is_one_line_exit_2_and_leaves_nothing(
     assert done.stderr.startswith("semsearch: error: copying ") and done.stderr.count("\n") == 1
     assert list(tmp_path.iterdir()) == []  # no DEST, no partial directory
     assert _state(big_source) == expected
+
+
+def test_opening_beside_a_writer_never_fails(tmp_path: Path) -> None:
+    """A read-only open races a writer's two commits (store, then engine) and must win."""
+    path = tmp_path / "src"
+    with Collection.create(path, FakeEmbedder()) as coll:
+        coll.upsert(
+            make_article(f"b0-{i}", [f"批次 0 文章 {i} 段 {j}" for j in range(PASSAGES)])
+            for i in range(4)
+        )
+    writer = subprocess.Popen(
+        [sys.executable, "-m", "tests.backup_writer_child", str(path)],
+        stdout=subprocess.PIPE,
+        env=ENV,
+        cwd=ROOT,
+    )
+    try:
+        assert writer.stdout is not None and writer.stdout.readline().strip() == b"ready"
+        for _ in range(40):
+            with Collection.open(path, FakeEmbedder(), read_only=True) as reader:
+                total = reader.search("批次", mode="lexical", count=True).total_passages
+                assert total is not None and total > 0
+        assert writer.poll() is None  # it was writing all along
+    finally:
+        writer.send_signal(signal.SIGKILL)
+        writer.wait()
