@@ -12,10 +12,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 import numpy as np
 import tantivy
@@ -44,6 +44,7 @@ from semsearch.index.store import Connection
 # failed about one backup in five beside one), so retry for up to ~2 s.
 READ_RETRIES = 40
 log = logging.getLogger("semsearch.index")
+_T = TypeVar("_T")
 
 
 class ReadView(NamedTuple):
@@ -131,22 +132,30 @@ class Snapshots:
         as a read snapshot is: a collection opened beside a live writer must not fail.
         """
         with self.lock:
-            for attempt in range(READ_RETRIES):
-                store.begin(self.conn)
-                try:
-                    self.sync(force=force)
-                except (FileNotFoundError, RuntimeError, _EngineAhead):
-                    store.rollback(self.conn)
-                    if attempt == READ_RETRIES - 1:
-                        raise
-                    time.sleep(LOCK_POLL_S)
-                    continue
-                except BaseException:
-                    if self.conn.in_transaction:
-                        store.rollback(self.conn)
+            self._begin_with(lambda: self.sync(force=force))
+            store.commit(self.conn)
+
+    def _begin_with(self, load: Callable[[], _T]) -> _T:
+        """Begin a read transaction on this thread's connection and run ``load`` in it.
+
+        A writer may commit, and remove our generation's files or move the engine past
+        it, between the snapshot's start and the load: then the load is tried again on a
+        fresh snapshot. Returns with the transaction open (the caller ends it).
+        """
+        for attempt in range(READ_RETRIES):
+            store.begin(self.conn)
+            try:
+                return load()
+            except (FileNotFoundError, RuntimeError, _EngineAhead):
+                store.rollback(self.conn)
+                if attempt == READ_RETRIES - 1:
                     raise
-                store.commit(self.conn)
-                return
+                time.sleep(LOCK_POLL_S)
+            except BaseException:
+                if self.conn.in_transaction:
+                    store.rollback(self.conn)
+                raise
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _engine_at(self, generation: int) -> tantivy.Searcher:
         """The engine searcher of ``generation`` (inside a transaction of it).
@@ -343,27 +352,15 @@ class Snapshots:
                 yield vectors
             return
         with self.lock:
-            for attempt in range(READ_RETRIES):
-                store.begin(self.conn)
-                try:
-                    try:
-                        self.sync()
-                    except (FileNotFoundError, RuntimeError, _EngineAhead):
-                        # A writer committed and removed our generation's file between our
-                        # snapshot start and the load: take a fresh snapshot.
-                        store.rollback(self.conn)
-                        if attempt == READ_RETRIES - 1:
-                            raise
-                        time.sleep(LOCK_POLL_S)
-                        continue
-                    assert self.vectors is not None
-                    yield self.vectors
-                except BaseException:
-                    if self.conn.in_transaction:
-                        store.rollback(self.conn)
-                    raise
-                store.commit(self.conn)
-                return
+            self._begin_with(self.sync)
+            try:
+                assert self.vectors is not None
+                yield self.vectors
+            except BaseException:
+                if self.conn.in_transaction:
+                    store.rollback(self.conn)
+                raise
+            store.commit(self.conn)
 
     @contextmanager
     def _parallel_snapshot(self) -> Iterator[SegmentedVectors]:
@@ -376,28 +373,21 @@ class Snapshots:
         conn = self._reader_conn()
         self._local.conn = conn
         try:
-            for attempt in range(READ_RETRIES):
-                store.begin(conn)
-                try:
-                    with self.lock:
-                        self.sync()
-                        view = self.view()
-                except (FileNotFoundError, RuntimeError, _EngineAhead):
-                    store.rollback(conn)
-                    if attempt == READ_RETRIES - 1:
-                        raise
-                    time.sleep(LOCK_POLL_S)
-                    continue
-                self._local.view = view
-                try:
-                    yield view.vectors
-                finally:
-                    self._local.view = None
-                    if conn.in_transaction:
-                        store.commit(conn)
-                return
+            view = self._begin_with(self._synced_view)
+            self._local.view = view
+            try:
+                yield view.vectors
+            finally:
+                self._local.view = None
+                if conn.in_transaction:
+                    store.commit(conn)
         finally:
             self._local.conn = None
+
+    def _synced_view(self) -> ReadView:
+        with self.lock:
+            self.sync()
+            return self.view()
 
     @contextmanager
     def write(self, *, merge: bool = True) -> Iterator[SegmentedVectors]:
