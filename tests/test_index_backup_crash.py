@@ -9,6 +9,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -123,8 +125,9 @@ def test_sigkill_during_restore_leaves_no_dest_or_a_whole_one(
     assert _state(tmp_path / "backup") == expected  # the backup restored from is intact
 
 
-def test_backups_while_another_process_writes(tmp_path: Path) -> None:
-    path = tmp_path / "src"
+@contextmanager
+def _writing(path: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """A small collection at ``path`` and a child process writing to it back to back."""
     with Collection.create(path, FakeEmbedder()) as coll:
         coll.upsert(
             make_article(f"b0-{i}", [f"批次 0 文章 {i} 段 {j}" for j in range(PASSAGES)])
@@ -138,7 +141,16 @@ def test_backups_while_another_process_writes(tmp_path: Path) -> None:
     )
     try:
         assert writer.stdout is not None and writer.stdout.readline().strip() == b"ready"
-        generations = []
+        yield writer
+    finally:
+        writer.send_signal(signal.SIGKILL)
+        writer.wait()
+
+
+def test_backups_while_another_process_writes(tmp_path: Path) -> None:
+    path = tmp_path / "src"
+    generations = []
+    with _writing(path) as writer:
         with Collection.open(path, None, read_only=True) as source:
             for attempt in range(6):
                 time.sleep(0.2)
@@ -151,9 +163,6 @@ def test_backups_while_another_process_writes(tmp_path: Path) -> None:
                     assert len(hits) == report.passages == PASSAGES * report.articles
                     assert {hit.article_id for hit in hits} == articles_at(report.generation)
         assert writer.poll() is None  # it was writing all along
-    finally:
-        writer.send_signal(signal.SIGKILL)
-        writer.wait()
     assert len(set(generations)) == len(generations), generations  # writes went on
     # The writer was killed mid-write: the source may lag its manifest by one committed
     # generation (a note that check reports as ok), never worse.
@@ -188,25 +197,9 @@ def test_a_failing_write_is_one_line_exit_2_and_leaves_nothing(
 
 def test_opening_beside_a_writer_never_fails(tmp_path: Path) -> None:
     """A read-only open races a writer's two commits (store, then engine) and must win."""
-    path = tmp_path / "src"
-    with Collection.create(path, FakeEmbedder()) as coll:
-        coll.upsert(
-            make_article(f"b0-{i}", [f"批次 0 文章 {i} 段 {j}" for j in range(PASSAGES)])
-            for i in range(4)
-        )
-    writer = subprocess.Popen(
-        [sys.executable, "-m", "tests.backup_writer_child", str(path)],
-        stdout=subprocess.PIPE,
-        env=ENV,
-        cwd=ROOT,
-    )
-    try:
-        assert writer.stdout is not None and writer.stdout.readline().strip() == b"ready"
+    with _writing(tmp_path / "src") as writer:
         for _ in range(40):
-            with Collection.open(path, FakeEmbedder(), read_only=True) as reader:
+            with Collection.open(tmp_path / "src", FakeEmbedder(), read_only=True) as reader:
                 total = reader.search("批次", mode="lexical", count=True).total_passages
                 assert total is not None and total > 0
         assert writer.poll() is None  # it was writing all along
-    finally:
-        writer.send_signal(signal.SIGKILL)
-        writer.wait()
