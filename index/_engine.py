@@ -206,13 +206,18 @@ def pair_term(first: str, second: str, analyzer: lexical.Analyzer, *, title: boo
     """
     if analyzer.covers_pair(first, second):
         return ("title" if title else "text"), first + second
-    return ("title_pairs" if title else "pairs"), f"{first} {second}"
+    return ("title_pairs" if title else "pairs"), _pair(first, second)
+
+
+def _pair(first: str, second: str) -> str:
+    # Joined by a space, which no exact token holds, so no two pairs read alike.
+    return f"{first} {second}"
 
 
 def _own_pairs(tokens: Sequence[str], analyzer: lexical.Analyzer) -> list[str]:
     """The pair terms of ``tokens`` that go in a pair field (not covered by bigrams)."""
     return [
-        f"{a} {b}" for a, b in itertools.pairwise(tokens) if not analyzer.covers_pair(a, b)
+        _pair(a, b) for a, b in itertools.pairwise(tokens) if not analyzer.covers_pair(a, b)
     ]
 
 

@@ -432,8 +432,7 @@ class VectorIndex:
         if len(present) == 0:
             return scores, ids
         vectors = self.reconstruct(present)
-        if vectors is None:
-            vectors = np.vstack([self.index.reconstruct(int(i)) for i in present])
+        assert vectors is not None  # HNSW looks vectors up by id, and every one is stored
         sims = np.asarray(queries, dtype=np.float32) @ vectors.T
         order = np.argsort(-sims, axis=1)[:, :k]
         for row in range(nq):
