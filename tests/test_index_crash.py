@@ -44,14 +44,24 @@ def _verify(path: Path) -> None:
         coll.close()
 
 
-def _kill_repeatedly(path: Path, kills: int, mode: str) -> None:
+def _kill_repeatedly(path: Path, kills: int, mode: str, *, until_hnsw: bool = False) -> None:
+    """Kill a writer ``kills`` times; with ``until_hnsw``, go on (up to three times as
+    many kills) until a merge has sealed an HNSW segment: on a loaded machine the merge
+    thread may not get to commit one within the first runs' short windows."""
     rng = random.Random(20230420)
     window = KILL_WINDOW_S.get(mode, KILL_WINDOW_S["ingest"])
-    for run in range(kills):
+    for run in range(kills * (3 if until_hnsw else 1)):
+        if until_hnsw and run >= kills and _sealed_hnsw(path):
+            return
         child, _ = start_child(write_forever, path, run, mode)
         time.sleep(rng.uniform(0.0, window))
         kill(child)
         _verify(path)
+
+
+def _sealed_hnsw(path: Path) -> bool:
+    with Collection.open(path, FakeEmbedder(), read_only=True) as coll:
+        return any(s["sealed"] and s["kind"] == "hnsw" for s in coll.info().segments)
 
 
 def test_sigkill_during_ingest(tmp_path: Path) -> None:
@@ -76,7 +86,7 @@ def test_sigkill_during_merges(tmp_path: Path) -> None:
 
 def test_sigkill_during_background_merges(tmp_path: Path) -> None:
     path = tmp_path / "c"
-    _kill_repeatedly(path, MERGE_KILLS, "background")
+    _kill_repeatedly(path, MERGE_KILLS, "background", until_hnsw=True)
     final = Collection.open(path, FakeEmbedder())
     info = final.info()
     assert info.articles > 0
