@@ -32,9 +32,9 @@ from semsearch.service.evaluation import (
     run_mode,
 )
 
-from .common import ROOT, SHARED, table, write_section
+from .harness import ROOT, SHARED, table, write_section
 
-SECTION = "5c-folding"
+SECTION = "folding"
 DEFAULT_SETS = ("cmrc2018_dev_q2p",)
 ANALYZERS = ("jieba+bigrams", "jieba+bigrams+fold")
 MODES = ("lexical", "hybrid", "dense")

@@ -34,9 +34,9 @@ from semsearch.index.lexical import ANALYZERS, DEFAULT_ANALYZER, LEGACY_ANALYZER
 from semsearch.service.evaluation import BeirDataset, kept_collection, load_beir
 from semsearch.service.metrics_ir import RECALL_DEEP, per_query_scores
 
-from .common import ROOT, SHARED, table, write_section
+from .harness import ROOT, SHARED, table, write_section
 
-SECTION = "5b-fusion"
+SECTION = "fusion"
 KEEP_DIR = ROOT / "var" / "eval-cache"
 RESULTS_JSON = ROOT / "var" / "bench" / "fusion_tuning.json"
 # Passages per side: what a collapsed search for the top 100 articles fetches.

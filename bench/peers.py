@@ -37,10 +37,10 @@ from semsearch.index import Collection
 from semsearch.service.evaluation import BeirDataset, Corpus, evaluate, load_beir, read_corpus
 from semsearch.service.metrics_ir import RECALL_DEEP, mean_scores
 
-from .common import ROOT, SHARED, table, write_section
+from .harness import ROOT, SHARED, percentiles, table, write_section
 from .quality import eval_sets
 
-SECTION = "6-peers"
+SECTION = "peers"
 PEERS_VENV = ROOT / "var" / "peers-venv"
 PEERS_CACHE = ROOT / "var" / "peers-cache"
 RESULTS_JSON = ROOT / "var" / "bench" / "peers.json"
@@ -119,13 +119,6 @@ def collapse(
             if len(seen) >= depth:
                 break
     return list(seen)
-
-
-def percentiles(values: Sequence[float]) -> tuple[float, float]:
-    """p50 and p99 of ``values`` (0, 0 when empty)."""
-    if not values:
-        return 0.0, 0.0
-    return float(np.percentile(values, 50)), float(np.percentile(values, 99))
 
 
 def passage_table(corpus: Corpus) -> tuple[list[str], list[str]]:
