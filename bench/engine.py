@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import sqlite3
 import statistics
@@ -34,30 +33,28 @@ from pathlib import Path
 
 import httpx
 
-from .common import ROOT, table, write_section
 from .corpus import BENCH_DIR
-from .http import (
+from .harness import (
+    MS,
+    ROOT,
     free_port,
-    make_queries,
+    load_text,
     percentiles,
-    run_client,
     start_server,
-    throughput,
-    timed_search,
+    stop_server,
+    table,
+    write_section,
 )
+from .http import make_queries, run_client, throughput, timed_search
 from .query_speed import FACETS, corpus_phrases, measure_in_process
 
-SECTION = "5e-engine"
+SECTION = "engine"
 QUERIES = 200
 QUICK_QUERIES = 30
 CONCURRENT = 400
 QUICK_CONCURRENT = 80
 WARMUP = 10
 TARGET_COUNT_ADDS_MS = 3.0
-
-
-def _load() -> str:
-    return "/".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def machine_speed() -> float:
@@ -259,7 +256,7 @@ def main(argv: list[str] | None = None) -> None:
     }
     concurrent = words[WARMUP + 3 * n :]
     ports = {"before (FTS5)": free_port(), "after (engine)": free_port()}
-    load_start = _load()
+    load_start = load_text()
     speed_start = machine_speed()
     processes = {
         "before (FTS5)": start_server(before, ports["before (FTS5)"], python=python, cwd=tree),
@@ -268,22 +265,21 @@ def main(argv: list[str] | None = None) -> None:
     servers = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     try:
         latencies, answers = measure_http(servers, rows, words[:WARMUP])
-        load_single = _load()
+        load_single = load_text()
         rates = {name: throughput(base, concurrent) for name, base in servers.items()}
     finally:
         for process in processes.values():
-            process.terminate()
-            process.wait(timeout=30)
-    load_many = _load()
+            stop_server(process)
+    load_many = load_text()
     in_process = words[WARMUP + 2 * n : WARMUP + 3 * n]
     plain, counted = measure_in_process(after, in_process)
-    load_end = _load()
+    load_end = load_text()
     speed_end = machine_speed()
 
     http_rows = []
     for row in rows:
-        b = percentiles(latencies[("before (FTS5)", row)])
-        a = percentiles(latencies[("after (engine)", row)])
+        b = percentiles(latencies[("before (FTS5)", row)], scale=MS)
+        a = percentiles(latencies[("after (engine)", row)], scale=MS)
         totals = [x["total"] for x in answers[("after (engine)", row)]]
         http_rows.append([
             row, n, f"{b[0]:.1f} / {b[1]:.1f}", f"{a[0]:.1f} / {a[1]:.1f}",
@@ -300,7 +296,7 @@ def main(argv: list[str] | None = None) -> None:
         row: overlap(answers[("before (FTS5)", row)], answers[("after (engine)", row)])
         for row in rows
     }
-    after_p = {row: percentiles(latencies[("after (engine)", row)]) for row in rows}
+    after_p = {row: percentiles(latencies[("after (engine)", row)], scale=MS) for row in rows}
     qps_after = rates["after (engine)"][0]
     body = "\n\n".join([
         f"The previous release is `{tree}` (its own interpreter and code); both serve "
