@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass
 
 from semsearch.embedder.embedder import Embedder
 from semsearch.embedder.settings import Settings
-from semsearch.index import Collection, lexical, store
+from semsearch.index import Collection, lexical
 from semsearch.index.fusion import DEFAULT_FUSION, FusionParams, fuse, lexical_weight
 from semsearch.index.lexical import ANALYZERS, DEFAULT_ANALYZER, LEGACY_ANALYZER, ScriptProfile
 from semsearch.service.evaluation import BeirDataset, kept_collection, load_beir
@@ -154,9 +154,8 @@ def gather(collection: Collection, dataset: BeirDataset, analyzer: str) -> SetCa
     Returns:
         The candidates.
     """
-    conn = collection._conn  # read-only use: document frequencies and corpus counters
-    _, passages = store.counts(conn)
-    corpus = store.read_meta(conn).script_profile
+    _, passages = collection.counts()
+    corpus = collection.script_profile()
     article_of: dict[int, str] = {}
     queries: dict[str, QueryCandidates] = {}
     for qid, text in dataset.queries.items():

@@ -908,6 +908,12 @@ class Collection:
         with self._snapshot():
             return _search.document_frequencies(self._view().engine, terms)
 
+    def script_profile(self) -> lexical.ScriptProfile:
+        """The corpus' script counters, which hybrid fusion compares a query's script with
+        (for fusion tuning)."""
+        with self._snapshot():
+            return store.read_meta(self._conn).script_profile
+
     def lead_similarities(self, query: str, article_ids: Sequence[str]) -> dict[str, float]:
         """Cosine of the query with each article's first passage, as hybrid search uses it.
 

@@ -1,5 +1,5 @@
 """Index tunables are typed values: their defaults listed in one place, and a collection
-opened with a config uses it."""
+opened with a config uses it; the corpus counters fusion tuning reads through the public API."""
 
 from __future__ import annotations
 
@@ -51,3 +51,11 @@ def test_an_auto_collection_follows_its_kind_policy(tmp_path: Path) -> None:
         # Opened with the default policy, 9 passages are a flat collection again.
         default.upsert([make_article("a3", ["交通"])])
         assert default.info().index_kind == "flat"
+
+
+def test_the_corpus_script_profile_counts_what_was_written(tmp_path: Path) -> None:
+    with Collection.create(tmp_path / "c", FakeEmbedder()) as coll:
+        assert (coll.script_profile().cjk, coll.script_profile().latin) == (0, 0)
+        coll.upsert([make_article("a0", ["经济发展 GDP"])])
+        profile = coll.script_profile()
+        assert profile.cjk >= 4 and profile.latin >= 3
