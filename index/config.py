@@ -14,10 +14,15 @@ by dotted name (``merge.merge_factor``: 8, ...), search-time defaults included.
 Search-time values stay on the request: :class:`~index.fusion.FusionParams` (the
 lexical share of hybrid fusion and its floors) is listed here under ``fusion`` but passed
 per search (``SearchRequest.fusion``).
+
+Values not yet per collection (HNSW and IVF build parameters, candidate depths, batch
+sizes, retries and timeouts) stay constants beside the code they tune, each with the
+measurement behind it; :func:`fixed` lists them too, so this module is the inventory.
 """
 
 from __future__ import annotations
 
+import importlib
 import math
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
@@ -140,4 +145,42 @@ def _flatten(prefix: str, value: Any) -> dict[str, Any]:
             out.update(_flatten(f"{prefix}{item.name}.", got))
         else:
             out[f"{prefix}{item.name}"] = got
+    return out
+
+
+# Module -> constants still fixed there (read at call time: those modules import this one).
+_FIXED: dict[str, tuple[str, ...]] = {
+    "vectors": (
+        "DEFAULT_HNSW_M",
+        "DEFAULT_EF_SEARCH",
+        "DEFAULT_EF_CONSTRUCTION",
+        "DEFAULT_NPROBE",
+        "DEFAULT_PQ_BYTES",
+        "IVF_LISTS_PER_SQRT",
+        "IVF_MIN_POINTS_PER_LIST",
+        "IVF_MAX_TRAIN_POINTS",
+        "SQ_RANGE_MARGIN",
+        "SQ_SMALL_TRAIN",
+        "SQ_SMALL_TRAIN_MARGIN",
+        "MMAP_MIN_BYTES",
+        "SERIAL_MAX_QUERIES",
+    ),
+    "_ranking": ("MIN_CANDIDATES", "OVERFETCH", "COLLAPSE_OVERFETCH", "EXACT_SUBSET_MAX"),
+    "_rebuild": ("REBUILD_BATCH", "RECALL_SAMPLE"),
+    "_writes": ("EMBED_BATCH",),
+    "_engine": ("APPLY_BATCH", "META_VALUE_CHARS"),
+    "_snapshot": ("READ_RETRIES",),
+    "_files": ("LOCK_TIMEOUT_S",),
+    "store": ("BUSY_TIMEOUT_S", "MMAP_BYTES", "CACHE_KIB"),
+    "snippets": ("SNIPPET_CHARS", "LEAD_FRACTION"),
+    "backup": ("SNAPSHOT_RETRIES",),
+}
+
+
+def fixed() -> dict[str, Any]:
+    """The index's values that are constants of their modules, by ``module.NAME``."""
+    out: dict[str, Any] = {}
+    for module, names in _FIXED.items():
+        loaded = importlib.import_module(f"semsearch.index.{module}")
+        out.update((f"{module}.{name}", getattr(loaded, name)) for name in names)
     return out

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from semsearch.index import Collection, IndexConfig, KindPolicy, MergePolicy
-from semsearch.index.config import defaults
+from semsearch.index.config import defaults, fixed
 from tests.fakes import FakeEmbedder, make_article
 
 
@@ -21,6 +21,14 @@ def test_every_default_is_listed_by_dotted_name() -> None:
     assert listed["engine.build_heap_bytes"] == 512_000_000
     assert listed["fusion.lexical_weight"] == 0.5
     assert {name.split(".")[0] for name in listed} == {"merge", "kinds", "match", "engine", "fusion"}
+
+
+def test_the_values_still_fixed_in_modules_are_listed_too() -> None:
+    listed = fixed()
+    assert listed["vectors.DEFAULT_EF_SEARCH"]["hnsw"] == 96
+    assert listed["_ranking.MIN_CANDIDATES"] == 100
+    assert listed["store.BUSY_TIMEOUT_S"] == 60.0
+    assert not set(listed) & set(defaults())
 
 
 @pytest.mark.parametrize(
