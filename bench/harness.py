@@ -308,9 +308,11 @@ def write_section(
     folder.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(measured))
     path = folder / f"{name}.md"
+    # A section re-rendered from saved results cannot know the load of its run.
+    load = f" (load average {load_text()} at the end)" if measured is None else ""
     path.write_text(
-        f"## {title}\n\nMeasured {stamp} on {machine()} with `{command}` "
-        f"(load average {load_text()} at the end).\n\n{body.strip()}\n",
+        f"## {title}\n\nMeasured {stamp} on {machine()} with `{command}`{load}.\n\n"
+        f"{body.strip()}\n",
         encoding="utf-8",
     )
     if not quick:
