@@ -38,6 +38,7 @@ from .corpus import BENCH_DIR
 from .harness import (
     MS,
     ROOT,
+    SHARED,
     free_port,
     load_text,
     percentiles,
@@ -110,6 +111,11 @@ def before_tree(rev: str = BEFORE_REV) -> Path:
     """
     tree = BENCH_DIR / f"before-{rev}"
     venv = tree / ".venv"
+    # Its benches read the corpora at ROOT.parent / "shared", as this tree's do.
+    shared = tree.parent / "shared"
+    if not shared.exists():
+        BENCH_DIR.mkdir(parents=True, exist_ok=True)
+        shared.symlink_to(SHARED)
     if (venv / "bin" / "python").is_file():
         return tree
     if not tree.exists():
