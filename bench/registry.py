@@ -75,7 +75,7 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         ("--size", "1m"),
         None,
         "the 1M collection is built by bench.million's full run; bench.engine's quick "
-        "variant (the 112k entry) runs the same code",
+        "variant (the engine-112k entry, on 10k collections) runs the same code",
     ),
 )
 
