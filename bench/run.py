@@ -12,8 +12,9 @@ import argparse
 import subprocess
 import sys
 import time
+from pathlib import Path
 
-from .harness import ROOT, SHARED, load_text
+from .harness import ROOT, SECTIONS, SHARED, load_text
 from .registry import BENCHMARKS
 
 
@@ -42,13 +43,23 @@ def main() -> int:
         if args.list:
             continue
         began = time.perf_counter()
+        before = _published()
         if subprocess.run(command, cwd=ROOT).returncode != 0:
+            failed.append(" ".join(argv[1:]))
+        elif args.quick and _published() != before:
+            # Its command line lacks --quick, so the harness took it for a full run.
+            print(f"bench: {bench.module}'s quick pass wrote {SECTIONS}", file=sys.stderr)
             failed.append(" ".join(argv[1:]))
         print(f"== {bench.module}: {time.perf_counter() - began:.0f} s", flush=True)
     if failed:
         print(f"bench: failed: {'; '.join(failed)}", file=sys.stderr)
         return 1
     return 0
+
+
+def _published() -> dict[Path, int]:
+    """The published sections and when each was last written."""
+    return {path: path.stat().st_mtime_ns for path in SECTIONS.glob("*.md")}
 
 
 if __name__ == "__main__":
