@@ -9,7 +9,6 @@ Run: ``python -m bench.backup [--quick]`` (quick: the 10,000-record collection).
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import statistics
 import tempfile
@@ -20,8 +19,8 @@ from pathlib import Path
 
 from semsearch import Collection, Embedder, Settings, prepare_articles, restore_collection
 
-from .common import news_texts, table, write_section
 from .corpus import news_collection
+from .harness import load_average, news_texts, table, write_section
 
 RUNS = 3
 QUERIES = 60
@@ -122,7 +121,7 @@ def main() -> None:
     args = parser.parse_args()
     path = news_collection(quick=args.quick)
     embedder = Embedder.from_settings(Settings(progress=False))
-    load_before = os.getloadavg()[0]
+    load_before = load_average()[0]
     queries = news_texts("toutiao_title", QUERIES)
     with (
         tempfile.TemporaryDirectory(dir=path.parent) as tmp,
@@ -138,7 +137,7 @@ def main() -> None:
         busy, commits = _backups_during_writes(
             collection, embedder, news_texts("thucnews_title", WRITE_BATCH), work
         )
-    load_after = os.getloadavg()[0]
+    load_after = load_average()[0]
     mb = size / 1e6
     rows = [
         [
@@ -186,7 +185,7 @@ def main() -> None:
         " figures are pessimistic and vary between runs."
     )
     command = "python -m bench.backup" + (" --quick" if args.quick else "")
-    write_section("8-backup", "Backup and restore", command, body)
+    write_section("backup", "Backup and restore", command, body)
     print(body)
 
 

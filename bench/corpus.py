@@ -16,7 +16,7 @@ from pathlib import Path
 
 from semsearch.index import DEFAULT_ANALYZER
 
-from .common import ROOT, SHARED
+from .harness import ROOT, SHARED
 
 NEWS = SHARED / "corpus" / "news-112k.jsonl"
 BENCH_DIR = ROOT / "var" / "bench"

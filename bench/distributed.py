@@ -22,7 +22,7 @@ from typing import Any
 
 from semsearch.service.cli import main as cli
 
-from .common import SHARED, table, write_section
+from .harness import SHARED, load_average, table, write_section
 
 PARAGRAPHS = 2000
 QUICK_PARAGRAPHS = 300
@@ -44,7 +44,7 @@ def _write_corpus(path: Path, n: int) -> None:
 
 def _ingest(corpus: Path, index: Path, *extra: str) -> tuple[float, dict[str, Any]]:
     # The machine is shared: record its load so that a skewed comparison shows as such.
-    _LOADS.append(os.getloadavg()[0])
+    _LOADS.append(load_average()[0])
     argv = ["ingest", str(corpus), "--index", str(index), "--no-cache", "--no-progress", "--json"]
     out = io.StringIO()
     began = time.perf_counter()
@@ -136,7 +136,7 @@ def main() -> None:
         "(docs/distributed.md).\n"
     )
     write_section(
-        "7-distributed",
+        "distributed",
         "Distributed ingest",
         "python -m bench.distributed" + (" --quick" if args.quick else ""),
         body,

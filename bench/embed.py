@@ -18,7 +18,7 @@ import numpy as np
 from semsearch.embedder.embedder import Embedder
 from semsearch.embedder.settings import Settings
 
-from .common import load_beir, ndcg_at_k, news_texts, table, write_section
+from .harness import load_beir, ndcg, news_texts, table, write_section
 
 PARAGRAPHS = 2000
 QUICK_PARAGRAPHS = 300
@@ -59,11 +59,8 @@ def _dense_ndcg(encode_q, encode_p, name: str, limit: int | None) -> float:  # t
     docs = encode_p([f"{t}\n{x}".strip() for t, x in data.corpus.values()])
     qids = list(data.queries)
     scores = encode_q([data.queries[q] for q in qids]) @ docs.T
-    values = []
-    for row, qid in enumerate(qids):
-        top = np.argsort(-scores[row])[:10]
-        values.append(ndcg_at_k([ids[i] for i in top], data.qrels[qid]))
-    return float(np.mean(values))
+    rankings = {qid: [ids[i] for i in np.argsort(-scores[row])[:10]] for row, qid in enumerate(qids)}
+    return ndcg(data.qrels, rankings, 10)
 
 
 def main() -> None:
@@ -117,7 +114,7 @@ def main() -> None:
         + table(headers, quality)
     )
     write_section(
-        "1-embed", "Embedding", "python -m bench.embed" + (" --quick" if args.quick else ""), body
+        "embed", "Embedding", "python -m bench.embed" + (" --quick" if args.quick else ""), body
     )
     print(body)
 

@@ -15,7 +15,8 @@ passages. Then:
 4. **Disk**: the FTS5 tables (SQLite ``dbstat``) against the engine directory.
 5. **Agreement**: top-10 passage overlap of lexical answers between the two.
 
-Run: ``python -m bench.engine [--size 112k|1m] [--before TREE] [--queries N] [--quick]``;
+Run: ``python -m bench.engine [--size 112k|1m] [--before TREE] [--queries N] [--quick]``
+(quick: the 10k collections, fewer queries);
 without ``--before`` the checkout is made under ``var/bench`` from :data:`BEFORE_REV`.
 """
 
@@ -23,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import sqlite3
 import statistics
@@ -34,30 +34,29 @@ from pathlib import Path
 
 import httpx
 
-from .common import ROOT, table, write_section
 from .corpus import BENCH_DIR
-from .http import (
+from .harness import (
+    MS,
+    ROOT,
+    SHARED,
     free_port,
-    make_queries,
+    load_text,
     percentiles,
-    run_client,
     start_server,
-    throughput,
-    timed_search,
+    stop_server,
+    table,
+    write_section,
 )
+from .http import make_queries, run_client, throughput, timed_search
 from .query_speed import FACETS, corpus_phrases, measure_in_process
 
-SECTION = "5e-engine"
+SECTION = "engine"
 QUERIES = 200
 QUICK_QUERIES = 30
 CONCURRENT = 400
 QUICK_CONCURRENT = 80
 WARMUP = 10
 TARGET_COUNT_ADDS_MS = 3.0
-
-
-def _load() -> str:
-    return "/".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def machine_speed() -> float:
@@ -92,8 +91,15 @@ def fts_bytes(database: Path) -> int:
 
 # The last commit before the engine: the release the figures compare against.
 BEFORE_REV = "d50110a"
-# Per size: the collection's name and the bench module that builds it in each tree.
-SIZES = {"112k": ("news-112k", "bench.corpus"), "1m": ("news-1m", "bench.million")}
+# Per size: the collection's name and the bench command that builds it in each tree
+# (10k: the quick pass, on bench.corpus's 10,000-record collection).
+SIZES = {
+    "10k": ("news-10k", "bench.corpus --quick"),
+    "112k": ("news-112k", "bench.corpus"),
+    "1m": ("news-1m", "bench.million"),
+}
+# Sizes each tree builds with bench.corpus: the engine's is a copy of the FTS5 one, upgraded.
+COPIED_SIZES = ("10k", "112k")
 
 
 def before_tree(rev: str = BEFORE_REV) -> Path:
@@ -105,6 +111,11 @@ def before_tree(rev: str = BEFORE_REV) -> Path:
     """
     tree = BENCH_DIR / f"before-{rev}"
     venv = tree / ".venv"
+    # Its benches read the corpora at ROOT.parent / "shared", as this tree's do.
+    shared = tree.parent / "shared"
+    if not shared.exists():
+        BENCH_DIR.mkdir(parents=True, exist_ok=True)
+        shared.symlink_to(SHARED)
     if (venv / "bin" / "python").is_file():
         return tree
     if not tree.exists():
@@ -123,7 +134,7 @@ def before_collection(tree: Path, python: Path, size: str) -> Path:
     name, builder = SIZES[size]
     target = tree / "var" / "bench" / name
     if not (target / "manifest.json").is_file():
-        subprocess.run([str(python), "-m", builder], cwd=tree, check=True)
+        subprocess.run([str(python), "-m", *builder.split()], cwd=tree, check=True)
     return target
 
 
@@ -137,8 +148,8 @@ def after_collection(before: Path, size: str) -> tuple[Path, float]:
     target = BENCH_DIR / name
     if (target / "manifest.json").is_file():
         return target, float("nan")
-    if size != "112k":
-        subprocess.run([sys.executable, "-m", builder], cwd=ROOT, check=True)
+    if size not in COPIED_SIZES:
+        subprocess.run([sys.executable, "-m", *builder.split()], cwd=ROOT, check=True)
         return target, float("nan")
     shutil.copytree(before, target)
     began = time.perf_counter()
@@ -239,9 +250,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--size", choices=list(SIZES), default="112k", help="collection size")
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args(argv)
-    if args.quick and args.size != "112k":
-        print("bench.engine: --quick compares the 112k collections only", file=sys.stderr)
+    if args.quick and args.size == "1m":
+        print("bench.engine: --quick compares the 10k collections only", file=sys.stderr)
         return
+    if args.quick:
+        args.size = "10k"
     tree = args.before.resolve() if args.before else before_tree()
     python = tree / ".venv" / "bin" / "python"
     n = args.queries or (QUICK_QUERIES if args.quick else QUERIES)
@@ -259,7 +272,7 @@ def main(argv: list[str] | None = None) -> None:
     }
     concurrent = words[WARMUP + 3 * n :]
     ports = {"before (FTS5)": free_port(), "after (engine)": free_port()}
-    load_start = _load()
+    load_start = load_text()
     speed_start = machine_speed()
     processes = {
         "before (FTS5)": start_server(before, ports["before (FTS5)"], python=python, cwd=tree),
@@ -268,22 +281,21 @@ def main(argv: list[str] | None = None) -> None:
     servers = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     try:
         latencies, answers = measure_http(servers, rows, words[:WARMUP])
-        load_single = _load()
+        load_single = load_text()
         rates = {name: throughput(base, concurrent) for name, base in servers.items()}
     finally:
         for process in processes.values():
-            process.terminate()
-            process.wait(timeout=30)
-    load_many = _load()
+            stop_server(process)
+    load_many = load_text()
     in_process = words[WARMUP + 2 * n : WARMUP + 3 * n]
     plain, counted = measure_in_process(after, in_process)
-    load_end = _load()
+    load_end = load_text()
     speed_end = machine_speed()
 
     http_rows = []
     for row in rows:
-        b = percentiles(latencies[("before (FTS5)", row)])
-        a = percentiles(latencies[("after (engine)", row)])
+        b = percentiles(latencies[("before (FTS5)", row)], scale=MS)
+        a = percentiles(latencies[("after (engine)", row)], scale=MS)
         totals = [x["total"] for x in answers[("after (engine)", row)]]
         http_rows.append([
             row, n, f"{b[0]:.1f} / {b[1]:.1f}", f"{a[0]:.1f} / {a[1]:.1f}",
@@ -300,14 +312,14 @@ def main(argv: list[str] | None = None) -> None:
         row: overlap(answers[("before (FTS5)", row)], answers[("after (engine)", row)])
         for row in rows
     }
-    after_p = {row: percentiles(latencies[("after (engine)", row)]) for row in rows}
+    after_p = {row: percentiles(latencies[("after (engine)", row)], scale=MS) for row in rows}
     qps_after = rates["after (engine)"][0]
     body = "\n\n".join([
         f"The previous release is `{tree}` (its own interpreter and code); both serve "
         f"`{before.name}` ({size_line(after)}), "
         + (
             "each tree's own `bench.million` build of the same derived passages"
-            if args.size != "112k"
+            if args.size not in COPIED_SIZES
             else "the engine's a copy of the FTS5 one moved to the engine on first writable open ("
             + (f"{upgrade_s:.0f} s" if upgrade_s == upgrade_s else "done in an earlier run")
             + ")"

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
 import time
@@ -39,9 +38,9 @@ from semsearch.embedder.ingest import prepare_articles
 from semsearch.embedder.records import Article, Passage
 from semsearch.embedder.settings import Settings
 
-from .common import ROOT, SHARED, table, write_section
+from .harness import ROOT, SHARED, load_text, table, write_section
 
-SECTION = "8f-entities"
+SECTION = "entities"
 RESULTS_JSON = ROOT / "var" / "bench" / "entities.json"
 PKU_TYPES = {"nr": EntityType.PERSON, "ns": EntityType.PLACE, "nt": EntityType.ORG}
 QUICK_LINES = 2000  # per half
@@ -178,11 +177,6 @@ def thucnews_records(n: int) -> list[dict[str, str]]:
     return records
 
 
-def load_average() -> str:
-    """The 1/5/15-minute load averages, as ``uptime`` prints them."""
-    return " ".join(f"{v:.2f}" for v in os.getloadavg())
-
-
 def ingest_cost(extractor: EntityExtractor, embedder: Embedder, n: int) -> dict[str, Any]:
     """Passages/s of prepare_articles without and with extraction, alternating rounds."""
     records = thucnews_records(n)
@@ -190,7 +184,7 @@ def ingest_cost(extractor: EntityExtractor, embedder: Embedder, n: int) -> dict[
     passages_total = 0
     mentions_total = 0
     sample: list[str] = []
-    loads = [load_average()]
+    loads = [load_text()]
     for _ in range(ROUNDS):
         for mode in rates:
             began = time.perf_counter()
@@ -205,12 +199,12 @@ def ingest_cost(extractor: EntityExtractor, embedder: Embedder, n: int) -> dict[
             rates[mode].append(count / (time.perf_counter() - began))
             passages_total = count
             sample = [p.text for _, passages in pairs for p in passages][:EMBED_PASSAGES]
-            loads.append(load_average())
+            loads.append(load_text())
     # Embedding the same kind of passages (no cache: each is new to the embedder).
     began = time.perf_counter()
     embedder.embed_passages(sample, progress=False)
     embed_rate = len(sample) / (time.perf_counter() - began)
-    loads.append(load_average())
+    loads.append(load_text())
     prepare = statistics.median(rates["prepare"])
     with_entities = statistics.median(rates["prepare+entities"])
     # Whole-ingest rate from the measured rates: time per passage adds up.
@@ -254,7 +248,7 @@ def main(argv: list[str] | None = None) -> None:
         "lines": {"tuning": len(tuning), "held_out": len(held)},
         "tagger": {"threads": config.tagger.threads, "batch_size": config.tagger.batch_size},
         "split_default": SPLIT_PERSON_MIN_CHARS,
-        "loads": [load_average()],
+        "loads": [load_text()],
     }
     began = time.perf_counter()
     tuning_scores = {}
@@ -270,7 +264,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     off = EntityExtractor(replace(config, split_person_min_chars=99), extractor.tagger)
     saved["held_out_model_only"] = score(off, held)
-    saved["loads"].append(load_average())
+    saved["loads"].append(load_text())
     print(f"held out: {saved['held_out']}", file=sys.stderr)
     if (SHARED / "corpus" / "thucnews-1k-articles.tsv").is_file():
         embedder = Embedder.from_settings(Settings(progress=False, cache=False))

@@ -12,24 +12,23 @@ full ingest (embedding with the real model, writing a collection) is measured fo
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 from semsearch.embedder.ingest import IngestOptions, iter_articles
-from semsearch.embedder.layout_files import _read_cached
+from semsearch.embedder.layout_files import forget_read_layouts
 from semsearch.embedder.pdf import read_pdf
 from tests import pages
 
-from .common import table, write_section
+from .harness import load_average, table, write_section
 
 
 def _read(path: Path, options: IngestOptions, repeats: int) -> tuple[list, float]:
     began = time.perf_counter()
     for _ in range(repeats):
-        _read_cached.cache_clear()  # time the reading, not the cache
+        forget_read_layouts()  # time the reading, not the cache
         articles = list(iter_articles([path], options=options))
     return articles, (time.perf_counter() - began) / repeats
 
@@ -49,7 +48,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer repeats")
     args = parser.parse_args()
     repeats = 3 if args.quick else 10
-    load_before = os.getloadavg()[0]
+    load_before = load_average()[0]
     reference = list(iter_articles([pages.seed_page()]))
     rows: list[list[object]] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -80,7 +79,7 @@ def main() -> None:
         articles, seconds = _read(image, IngestOptions(ocr=True), 1)
         rows.append(_row("--ocr page image (regions, psm 6)", articles, reference, seconds))
         ingest_seconds = _full_ingest(pdf, folder / "index", repeats=3 if args.quick else 5)
-    load_after = os.getloadavg()[0]
+    load_after = load_average()[0]
     body = table(
         ["path", "articles", "same titles", "CER vs .txt", "s / page", "pages / min"], rows
     )
@@ -101,7 +100,7 @@ def main() -> None:
     write_section(
         "formats",
         "Archive input formats (PDF, ALTO/METS, hOCR, OCR)",
-        "python -m bench.formats",
+        "python -m bench.formats" + (" --quick" if args.quick else ""),
         body,
     )
     print(body)
@@ -116,7 +115,7 @@ def _full_ingest(pdf: Path, index: Path, *, repeats: int) -> float:
     embedder.embed_passages(["预热"], progress=False)  # load the model before timing
     began = time.perf_counter()
     for number in range(repeats):
-        _read_cached.cache_clear()
+        forget_read_layouts()
         with Collection.create(index / str(number), embedder) as collection:
             collection.upsert(prepare_articles([pdf], embedder))
     return (time.perf_counter() - began) / repeats

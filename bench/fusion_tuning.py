@@ -28,15 +28,15 @@ from dataclasses import asdict, dataclass
 
 from semsearch.embedder.embedder import Embedder
 from semsearch.embedder.settings import Settings
-from semsearch.index import Collection, lexical, store
+from semsearch.index import Collection, lexical
 from semsearch.index.fusion import DEFAULT_FUSION, FusionParams, fuse, lexical_weight
 from semsearch.index.lexical import ANALYZERS, DEFAULT_ANALYZER, LEGACY_ANALYZER, ScriptProfile
 from semsearch.service.evaluation import BeirDataset, kept_collection, load_beir
 from semsearch.service.metrics_ir import RECALL_DEEP, per_query_scores
 
-from .common import ROOT, SHARED, table, write_section
+from .harness import ROOT, SHARED, table, write_section
 
-SECTION = "5b-fusion"
+SECTION = "fusion"
 KEEP_DIR = ROOT / "var" / "eval-cache"
 RESULTS_JSON = ROOT / "var" / "bench" / "fusion_tuning.json"
 # Passages per side: what a collapsed search for the top 100 articles fetches.
@@ -154,9 +154,8 @@ def gather(collection: Collection, dataset: BeirDataset, analyzer: str) -> SetCa
     Returns:
         The candidates.
     """
-    conn = collection._conn  # read-only use: document frequencies and corpus counters
-    _, passages = store.counts(conn)
-    corpus = store.read_meta(conn).script_profile
+    _, passages = collection.counts()
+    corpus = collection.script_profile()
     article_of: dict[int, str] = {}
     queries: dict[str, QueryCandidates] = {}
     for qid, text in dataset.queries.items():

@@ -1,7 +1,7 @@
 """Hostile input sizes (issue 26, items 2-4): time and peak RSS against input size.
 
 ``python -m bench.hostile [--quick]`` runs each case in a child process (peak RSS from
-``os.wait4``) and writes docs/bench/8e-hostile.md:
+``os.wait4``) and writes docs/bench/hostile.md:
 
 - drawing page 1 of a PDF whose page is 14,400 x 14,400 points (the page route's
   ``page_png``), with the default bounds and with the old full-scale rendering (2 pixels a
@@ -15,16 +15,13 @@
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from bench.common import table, write_section
+from bench.harness import load_average, run_child, table, write_section
 
 NOTE = "Wall times of `semsearch ingest` include loading the model (about 7 s) and hit the embedding cache for one-character passages seen in an earlier row, so they vary with the machine's load more than with size; collection size is the figure that shows growth, and it is linear (about 1.7 KB a passage). Cutting times under a load above the core count are noisy (the 320,000 row); 1,000,000 characters took 15.7 s where the issue's `POST /articles` of the same size ran past 14 minutes."
 CHARS = "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可也你能而子说"
@@ -55,14 +52,8 @@ print(f"{time.perf_counter() - start:.2f} {len(items[0][1])}")
 def child(args: list[str], *, python: bool = True) -> tuple[float, float, int, str]:
     """Run a child; return (wall seconds, peak RSS MB, exit code, stdout+stderr tail)."""
     command = [sys.executable, "-c", *args] if python else args
-    start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    assert process.stdout is not None
-    output = process.stdout.read().decode(errors="replace")
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    wall = time.perf_counter() - start
-    return wall, usage.ru_maxrss / 1024, process.returncode, output.strip()[-300:]
+    run = run_child(command)
+    return run.wall_s, run.peak_mb, run.returncode, run.output.strip()[-300:]
 
 
 def huge_pdf(path: Path, *, text: bool) -> Path:
@@ -160,7 +151,7 @@ def main() -> None:
             wall, rss, code, out = child([CUT, str(count)])
             seconds, passages = out.splitlines()[-1].split() if code == 0 else ("-", "-")
             cut_rows.append([f"{count:,}", seconds, passages, f"{rss:.0f}", code])
-    load = os.getloadavg()
+    load = load_average()
     body = "\n\n".join(
         [
             "Drawing page 1 of a PDF whose page is 14,400 x 14,400 points (issue 26 item 2; "
@@ -181,7 +172,7 @@ def main() -> None:
         ]
     )
     command = "python -m bench.hostile" + (" --quick" if args.quick else "")
-    write_section("8e-hostile", "Hostile input sizes", command, body)
+    write_section("hostile", "Hostile input sizes", command, body)
     print(body)
 
 

@@ -11,19 +11,14 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import os
-import socket
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 import httpx
-import numpy as np
 
-from .common import table, write_section
 from .corpus import news_collection
+from .harness import MS, free_port, percentiles, start_server, stop_server, table, write_section
 
 SINGLE_QUERIES = 200
 CONCURRENT_QUERIES = 800
@@ -32,7 +27,6 @@ QUICK_CONCURRENT = 80
 CLIENTS = 8
 WARMUP = 10
 K = 10
-READY_TIMEOUT_S = 600.0
 # Topic words combined into distinct queries in the archive's languages.
 TOPICS = [
     "经济",
@@ -80,57 +74,6 @@ def make_queries(n: int) -> list[str]:
     if n > len(combos):
         raise SystemExit(f"at most {len(combos)} distinct queries")
     return combos[:n]
-
-
-def free_port() -> int:
-    """A loopback port nothing listens on now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_server(
-    index: Path,
-    port: int,
-    env: dict[str, str] | None = None,
-    python: Path | None = None,
-    cwd: Path | None = None,
-) -> subprocess.Popen[bytes]:
-    """Start ``semsearch serve`` (writes off unless ``env`` sets a key); wait for ``/readyz``.
-
-    ``python`` and ``cwd`` run another tree's server (its own interpreter and installed
-    code; ``-m`` imports from the working directory first, so it must be that tree).
-    """
-    command = [
-        str(python or sys.executable),
-        "-m",
-        "semsearch.service.cli",
-        "serve",
-        "--index",
-        str(index),
-        "--port",
-        str(port),
-    ]
-    # No on-disk embedding cache: the query list is the same every run, and cached vectors
-    # would leave query encoding, the largest cost, out of the figures.
-    full_env = {**os.environ, "SEMSEARCH_API_KEY": "", "SEMSEARCH_CACHE": "false", **(env or {})}
-    process = subprocess.Popen(
-        command, env=full_env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    url = f"http://127.0.0.1:{port}/readyz"
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            err = process.stderr.read().decode(errors="replace") if process.stderr else ""
-            raise SystemExit(f"server exited: {err[-2000:]}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    process.terminate()
-    raise SystemExit("server not ready in time")
 
 
 def run_client(
@@ -203,14 +146,8 @@ def throughput(base: str, queries: list[str]) -> tuple[float, float, float]:
     elapsed = concurrent_run(base, queries, latencies, errors)
     if errors:
         raise SystemExit(f"{len(errors)} failed requests, first: {errors[0]}")
-    p50, p99 = percentiles(latencies)
+    p50, p99 = percentiles(latencies, scale=MS)
     return len(queries) / elapsed, p50, p99
-
-
-def percentiles(latencies: list[float]) -> tuple[float, float]:
-    """p50 and p99 in milliseconds."""
-    values = np.asarray(latencies) * 1000.0
-    return float(np.percentile(values, 50)), float(np.percentile(values, 99))
 
 
 def main() -> None:
@@ -245,10 +182,9 @@ def main() -> None:
         elapsed = concurrent_run(base, concurrent, many, errors)
         metrics = httpx.get(base + "/metrics").text
     finally:
-        process.terminate()
-        process.wait(timeout=30)
-    p50_one, p99_one = percentiles(one)
-    p50_many, p99_many = percentiles(many)
+        stop_server(process)
+    p50_one, p99_one = percentiles(one, scale=MS)
+    p50_many, p99_many = percentiles(many, scale=MS)
     batch_line = next(
         (
             line
@@ -287,7 +223,7 @@ def main() -> None:
     command = "python -m bench.http" + (f" --index {args.index}" if args.index else "")
     command += " --quick" if args.quick else ""
     if not args.no_record:
-        write_section("3-http", "HTTP service", command, body)
+        write_section("http", "HTTP service", command, body)
     print(body)
     if errors:
         raise SystemExit(1)

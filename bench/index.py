@@ -14,7 +14,6 @@ import hashlib
 import itertools
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -30,8 +29,8 @@ import numpy as np
 from semsearch import Collection, InputError
 from semsearch.index.vectors import VectorIndex
 
-from .common import ROOT, table, write_section
 from .corpus import news_collection
+from .harness import ROOT, load_average, table, write_section
 
 BENCH_QUERIES = 1000
 LATENCY_QUERIES = 2000
@@ -66,18 +65,6 @@ DEFAULT_LARGE_KINDS = (
     'hnsw_sq8:{"M":32,"efSearch":[128,256,512]};'
     'ivf_sq8:{"nlist":4096,"nprobe":[64,128]}'
 )
-
-
-# ---------------------------------------------------------------------- shared helpers
-
-
-def rss_mb() -> float:
-    """Current resident set size of this process in MB."""
-    with open("/proc/self/status") as handle:
-        for line in handle:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024.0
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 # ---------------------------------------------------------------------- vector index
@@ -143,11 +130,6 @@ def recall_at_k(found: np.ndarray, truth: np.ndarray, k: int) -> float:
             [len(set(found[i, :k].tolist()) & set(truth[i, :k].tolist())) / k for i in range(n)]
         )
     )
-
-
-def load_average() -> float:
-    """One-minute load average: the machine is shared, so latencies depend on it."""
-    return os.getloadavg()[0]
 
 
 # ---------------------------------------------------------------------- what to measure
@@ -245,7 +227,7 @@ def build_cached(data: np.ndarray, spec: KindSpec, cache: Path, *, rebuild: bool
         size_mb = path.stat().st_size / 2**20
         return Built(path, meta["params"], meta["build_s"], meta["load"], size_mb, True)
     cache.mkdir(parents=True, exist_ok=True)
-    load = load_average()
+    load = load_average()[0]
     started = time.perf_counter()
     index = VectorIndex(data.shape[1], spec.kind, dict(spec.build))
     index.add(np.arange(len(data), dtype=np.int64), data)
@@ -300,7 +282,7 @@ sys.path.insert(0, {root!r})
 from pathlib import Path
 import faiss
 faiss.omp_set_num_threads(1)
-from bench.index import rss_mb
+from bench.harness import MS, percentiles, rss_mb
 from semsearch.index.vectors import VectorIndex
 queries = np.load({queries!r})
 before = rss_mb()
@@ -316,7 +298,7 @@ for q in queries:
     cpu.append(time.thread_time() - c)
     ids.append(found[0])
 def ms(times, q):
-    return float(np.percentile(times, q) * 1000)
+    return percentiles(times, (q,), scale=MS)[0]
 print(json.dumps({{"rss_index_mb": rss_mb() - before, "load_s": load_s,
     "p50_ms": ms(lat, 50), "p99_ms": ms(lat, 99), "p50_cpu_ms": ms(cpu, 50),
     "p99_cpu_ms": ms(cpu, 99), "ids": np.asarray(ids).tolist()}}))
@@ -364,7 +346,7 @@ def bench_spec(
     rows = []
     for search in spec.searches:
         params = {**built.params, **search}
-        load = load_average()
+        load = load_average()[0]
         measured = probe(built, queries_path, spec.kind, params, k)
         row = {
             "set": label,
@@ -473,7 +455,7 @@ def run_vectors(args: argparse.Namespace) -> None:
         "vectors tie, and FAISS and numpy order ties differently."
     )
     command = "python -m bench.index vectors" + (" --quick" if args.quick else "")
-    write_section("2-index", "Vector index", command, note + "\n\n" + body)
+    write_section("index", "Vector index", command, note + "\n\n" + body)
     print(body)
 
 

@@ -12,7 +12,6 @@ scored against the generation's truth by :mod:`bench.layout_score`.
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 import time
 from pathlib import Path
@@ -21,7 +20,7 @@ from semsearch.embedder.ingest import IngestOptions, iter_articles
 from semsearch.embedder.records import Article
 from tests import pages
 
-from .common import table, write_section
+from .harness import load_average, table, write_section
 from .layout_alto import assign_blocks, write_mets_bl, write_mets_europeana
 from .layout_pages import build_issue, load_stories, print_issue
 from .layout_score import Score, score_issue
@@ -108,13 +107,13 @@ def main() -> None:
     args = parser.parse_args()
     issues = QUICK_ISSUES if args.quick else ISSUES
     ocr_pages = QUICK_OCR_PAGES if args.quick else OCR_PAGES
-    load_before = os.getloadavg()[0]
+    load_before = load_average()[0]
     began = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         timings: dict[str, float] = {}
         scores, counts = run(issues, ocr_pages, Path(tmp), timings)
     seconds = time.perf_counter() - began
-    load_after = os.getloadavg()[0]
+    load_after = load_average()[0]
     rows = [
         [
             path,

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from tests import pages
 
-from .common import SHARED
+from .harness import SHARED
 
 CORPUS = SHARED / "corpus" / "news-112k.jsonl"
 _KICKER_RE = re.compile(r"(强调|指出|表示|要求|提出|希望|寄语|时说)$")

@@ -29,10 +29,10 @@ from semsearch.embedder.settings import Settings
 from semsearch.index import Collection, MatchConfig
 from semsearch.service.evaluation import BeirDataset, kept_collection, load_beir
 
-from .common import ROOT, SHARED, table, write_section
 from .fusion_tuning import HELD_OUT, TUNING, split_of
+from .harness import ROOT, SHARED, table, write_section
 
-SECTION = "5c-matchset"
+SECTION = "matchset"
 KEEP_DIR = ROOT / "var" / "eval-cache"
 RESULTS_JSON = ROOT / "var" / "bench" / "matchset.json"
 SETS = ("sohu2021_dd_retrieval", "ntrex_zh_headline2zh_doc", "xquad_zh_q2p", "cmrc2018_dev_q2p")

@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import os
 import shutil
 import statistics
 import subprocess
@@ -42,9 +41,21 @@ from semsearch import Collection, Embedder, Settings, prepare_articles
 from semsearch.index.bulk import ShardStore, ShardWriter, keys_array, text_key, trained_empty_index
 from semsearch.service.distributed import ShardEmbedder
 
-from .common import ROOT, table, write_section
 from .corpus import BENCH_DIR, news_collection
-from .http import K, free_port, make_queries, percentiles, start_server
+from .harness import (
+    MS,
+    ROOT,
+    free_port,
+    load_average,
+    memory_mb,
+    percentiles,
+    rss_mb,
+    start_server,
+    stop_server,
+    table,
+    write_section,
+)
+from .http import K, make_queries
 
 COPIES = 9
 QUICK_COPIES = 2
@@ -154,7 +165,7 @@ def derived_collection(
         "vector_bytes": sum((target / s["file"]).stat().st_size for s in info.segments),
         "kind": info.index_kind,
         "segments": len(info.segments),
-        "load": os.getloadavg()[0],
+        "load": load_average()[0],
     }
     stamp.write_text(json.dumps(figures))
     return figures
@@ -174,16 +185,6 @@ def vector_recall(target: Path, queries: list[str]) -> float:
             found = collection.search(query, mode="dense", k=K, syntax=False).results
             hits += len(truth & {f"{h.article_id}#{h.ordinal}" for h in found})
     return hits / (K * len(queries))
-
-
-def rss_of(pid: int) -> dict[str, float]:
-    """Resident memory of a process in MB: total, anonymous, file-backed, peak."""
-    fields = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        name, _, value = line.partition(":")
-        if name in ("VmRSS", "RssAnon", "RssFile", "VmHWM"):
-            fields[name] = int(value.split()[0]) / 1024
-    return fields
 
 
 def search_latencies(client: httpx.Client, queries: list[str]) -> list[float]:
@@ -248,10 +249,9 @@ def model_only_rss(workdir: Path) -> float:
     try:
         with httpx.Client(base_url=base, timeout=60) as client:
             search_latencies(client, make_queries(20))
-        return rss_of(process.pid)["VmRSS"]
+        return rss_mb(process.pid)
     finally:
-        process.terminate()
-        process.wait()
+        stop_server(process)
 
 
 def main() -> None:
@@ -270,7 +270,7 @@ def main() -> None:
     queries = make_queries(n_queries * (WRITE_BLOCKS + 1) + RECALL_QUERIES)
     recall_queries, queries = queries[:RECALL_QUERIES], queries[RECALL_QUERIES:]
     recall = vector_recall(target, recall_queries[: n_queries if args.quick else RECALL_QUERIES])
-    loads = [os.getloadavg()[0]]
+    loads = [load_average()[0]]
     with tempfile.TemporaryDirectory(dir=BENCH_DIR) as tmp:
         base_rss = model_only_rss(Path(tmp))
         work = Path(tmp) / "live"
@@ -281,8 +281,8 @@ def main() -> None:
             with httpx.Client(base_url=base, timeout=120) as client:
                 search_latencies(client, make_queries(400)[-20:])  # warm-up, not measured
                 single = search_latencies(client, queries[:n_queries])
-                rss = rss_of(process.pid)
-                loads.append(os.getloadavg()[0])
+                rss = memory_mb(process.pid)
+                loads.append(load_average()[0])
                 quiet: list[float] = []
                 busy: list[float] = []
                 writes: list[float] = []
@@ -299,14 +299,13 @@ def main() -> None:
                         busy += search_latencies(client, chunk[block:])
                         stop.set()
                         thread.join()
-                rss_after = rss_of(process.pid)
-                loads.append(os.getloadavg()[0])
+                rss_after = memory_mb(process.pid)
+                loads.append(load_average()[0])
         finally:
-            process.terminate()
-            process.wait()
-    p50, p99 = percentiles(single)
-    q50, q99 = percentiles(quiet)
-    w50, w99 = percentiles(busy)
+            stop_server(process)
+    p50, p99 = percentiles(single, scale=MS)
+    q50, q99 = percentiles(quiet, scale=MS)
+    w50, w99 = percentiles(busy, scale=MS)
     vector_mb = build["vector_bytes"] / 1e6
     body = "\n\n".join(
         [
@@ -384,7 +383,7 @@ def main() -> None:
         ]
     )
     write_section(
-        "9-million",
+        "million",
         "A 1M-passage collection end to end",
         "python -m bench.million" + (" --quick" if args.quick else ""),
         body,

@@ -18,9 +18,9 @@ from semsearch.embedder.embedder import Embedder
 from semsearch.embedder.settings import Settings
 from semsearch.service.evaluation import EVAL_MODES, EvalReport, evaluate, load_beir
 
-from .common import ROOT, SHARED, table, write_section
+from .harness import ROOT, SHARED, table, write_section
 
-SECTION = "5-quality"
+SECTION = "quality"
 QUICK_SETS = ("sohu2021_dd_retrieval", "xquad_en2zh_q2p")
 QUICK_QUERIES = 100
 RESULTS_JSON = ROOT / "var" / "bench" / "quality.json"

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import re
 import statistics
@@ -41,11 +40,20 @@ from semsearch.embedder.settings import Settings
 from semsearch.index import Collection
 from semsearch.index.lexical import tokenize
 
-from .common import table, write_section
 from .corpus import NEWS, news_collection
-from .http import free_port, make_queries, percentiles, run_client, start_server, timed_search
+from .harness import (
+    MS,
+    free_port,
+    load_text,
+    percentiles,
+    start_server,
+    stop_server,
+    table,
+    write_section,
+)
+from .http import make_queries, run_client, timed_search
 
-SECTION = "5d-query-speed"
+SECTION = "query-speed"
 QUERIES = 200
 QUICK_QUERIES = 30
 WARMUP = 10
@@ -84,12 +92,8 @@ def corpus_phrases(n: int, *, seed: int = 14) -> list[str]:
     raise SystemExit(f"the corpus has fewer than {n} distinct phrases")
 
 
-def _load() -> str:
-    return "/".join(f"{x:.2f}" for x in os.getloadavg())
-
-
 def _row(name: str, latencies: list[float], answers: list[dict]) -> list[object]:
-    p50, p99 = percentiles(latencies)
+    p50, p99 = percentiles(latencies, scale=MS)
     totals = [a["total"] for a in answers]
     return [
         name,
@@ -130,8 +134,7 @@ def measure_http(
                 for name, (queries, params) in rows.items():
                     timed_search(client, queries[i], latencies[name], errors, params, answers[name])
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        stop_server(process)
     if errors:
         raise SystemExit(f"{len(errors)} failed requests, first: {errors[0]}")
     return latencies, answers, f"{ready['articles']:,} articles, {ready['passages']:,} passages"
@@ -184,14 +187,14 @@ def main(argv: list[str] | None = None) -> None:
         "phrase, lexical + facets": (phrases[0::2], {**facets, "mode": "lexical"}),
         "phrase, hybrid + facets": (phrases[1::2], facets),
     }
-    load_before = _load()
+    load_before = load_text()
     latencies, answers, size = measure_http(index, words[:WARMUP], rows)
-    load_http = _load()
+    load_http = load_text()
     # The in-process queries are the HTTP run's unused third: none was embedded before.
     plain, counted = measure_in_process(index, words[WARMUP + 2 * n :][:n])
-    load_after = _load()
+    load_after = load_text()
     http_rows = [_row(name, latencies[name], answers[name]) for name in latencies]
-    p50 = {name: percentiles(v)[0] for name, v in latencies.items()}
+    p50 = {name: percentiles(v, scale=MS)[0] for name, v in latencies.items()}
     plain_p50, counted_p50 = statistics.median(plain), statistics.median(counted)
     added_http = p50["hybrid + facets"] - p50["hybrid"]
     added = counted_p50 - plain_p50
@@ -232,12 +235,12 @@ def main(argv: list[str] | None = None) -> None:
                     [
                         "hybrid, count=False (no match set)",
                         f"{plain_p50:.1f}",
-                        f"{percentiles([v / 1000 for v in plain])[1]:.1f}",
+                        f"{percentiles(plain)[1]:.1f}",
                     ],
                     [
                         f"hybrid + total + facets {facet_list}",
                         f"{counted_p50:.1f}",
-                        f"{percentiles([v / 1000 for v in counted])[1]:.1f}",
+                        f"{percentiles(counted)[1]:.1f}",
                     ],
                 ],
             ),

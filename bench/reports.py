@@ -15,7 +15,6 @@ Run: ``python -m bench.reports [--index DIR] [--quick]``.
 from __future__ import annotations
 
 import argparse
-import resource
 import tempfile
 import time
 from pathlib import Path
@@ -40,16 +39,12 @@ from semsearch.service.reports.calibration import (
 )
 from semsearch.service.reports.centroid import NEWS_CENTROID_B64, encode_centroid
 
-from .common import SHARED, table, write_section
 from .corpus import news_collection
+from .harness import SHARED, peak_rss_mb, table, write_section
 
 PAIR_SETS = ("sohu2021-dd-test", "sohu2021-dc-test")
 QUICK_PAIRS = 200
 RELATED_K = 5
-
-
-def _rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def calibrate(embedder: Embedder, quick: bool) -> str:
@@ -136,7 +131,7 @@ def speed(embedder: Embedder, index: Path) -> str:
     began = time.perf_counter()
     corpus = load_corpus(index, embedder, progress=True)
     load_s = time.perf_counter() - began
-    rows.append(["load passages, article means", load_s, "", _rss_mb()])
+    rows.append(["load passages, article means", load_s, "", peak_rss_mb()])
     with tempfile.TemporaryDirectory() as tmp:
         for kind in ("related", "duplicates"):
             began = time.perf_counter()
@@ -155,7 +150,7 @@ def speed(embedder: Embedder, index: Path) -> str:
                 "groups" if kind == "duplicates" else "neighbour rows"
             )
             rows.append(
-                [f"{kind} (build + write csv/jsonl/html)", built + written, extra, _rss_mb()]
+                [f"{kind} (build + write csv/jsonl/html)", built + written, extra, peak_rss_mb()]
             )
     return (
         f"### Report speed\n\n`{index}`: {corpus.size} articles, {len(corpus.passage_ids)} "
@@ -185,7 +180,7 @@ def main() -> None:
     command += " --quick" if args.quick else ""
     command += " --no-calibrate" if args.no_calibrate else ""
     body = "\n\n".join(parts)
-    write_section("4-reports", "Batch similarity reports", command, body)
+    write_section("reports", "Batch similarity reports", command, body)
     print(body)
 
 

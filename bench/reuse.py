@@ -1,22 +1,21 @@
 """Copy and reuse levels: precision / recall / F1 on the held-out half of the labelled set.
 
-``python -m bench.reuse [--scale N]`` builds the set (``bench/reuse_set.py``), runs the
-text pipeline the ``reuse`` and ``duplicates`` reports use (normalise, MinHash LSH
-candidates, span alignment, level rules) on each half, and writes docs/bench/8-reuse.md.
-``--scale N`` also times the pipeline over the first N texts of news-112k.jsonl (0: all).
+``python -m bench.reuse [--scale N] [--collection] [--quick]`` builds the set
+(``bench/reuse_set.py``), runs the text pipeline the ``reuse`` and ``duplicates`` reports use
+(normalise, MinHash LSH candidates, span alignment, level rules) on each half, and writes
+docs/bench/reuse.md. ``--scale N`` also times the pipeline over the first N texts of
+news-112k.jsonl (0: all); ``--quick`` is the labelled set alone, a development pass.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import resource
 import time
 from collections import Counter
 from itertools import islice
 
-from bench.common import SHARED, table, write_section
+from bench.harness import SHARED, load_average, peak_rss_mb, table, write_section
 from bench.reuse_set import EDITS, LabelledSet, build
 from semsearch.service.reports import levels
 from semsearch.service.reports.align import align
@@ -109,7 +108,7 @@ def scale(limit: int) -> dict[str, float]:
         "links_s": done - normalised,
         "copy_links": sum(link.level == "copy" for link in links),
         "reuse_links": sum(link.level == "reuse" for link in links),
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mb": peak_rss_mb(),
     }
 
 
@@ -125,7 +124,12 @@ def main() -> None:
         action="store_true",
         help="also ingest the held-out half with the real model and score the reports",
     )
+    parser.add_argument(
+        "--quick", action="store_true", help="the labelled set only (no --scale, --collection)"
+    )
     args = parser.parse_args()
+    if args.quick:
+        args.scale, args.collection = None, False
     built = build()
     results = {name: evaluate(built.split(name)) for name in ("tuning", "heldout")}
     rows = []
@@ -225,15 +229,16 @@ Copy-free articles put in a copy group: {free}/{total_free} = {free / total_free
 """
     body += (
         "\nMachine shared with other developers' jobs while this ran (2 cores, up to 7 other "
-        f"sessions; load average {os.getloadavg()[0]:.1f} at the end), so times are upper "
+        f"sessions; load average {load_average()[0]:.1f} at the end), so times are upper "
         "bounds.\n"
     )
     write_section(
-        "8-reuse",
+        "reuse",
         "Copies and text reuse: levels on a labelled set",
         "python -m bench.reuse"
         + (f" --scale {args.scale}" if args.scale is not None else "")
-        + (" --collection" if args.collection else ""),
+        + (" --collection" if args.collection else "")
+        + (" --quick" if args.quick else ""),
         body,
     )
     print(body)

@@ -16,7 +16,7 @@ Documents are split into tuning and held-out halves by a hash of their id. The r
 covered) is chosen on the tuning half by F1 and scored on the held-out half through
 :func:`~service.reports.crosslingual.find_translations`, the code ``report reuse`` runs.
 Rank 1: for each English original, is its translation the best-ranked link (mean margin of
-the aligned passages) among the Chinese originals? Writes docs/bench/8b-reuse-crosslingual.md.
+the aligned passages) among the Chinese originals? Writes docs/bench/reuse-crosslingual.md.
 """
 
 from __future__ import annotations
@@ -24,11 +24,10 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import time
 from pathlib import Path
 
-from bench.common import ROOT, SHARED, table, write_section
+from bench.harness import ROOT, SHARED, load_average, table, write_section
 from semsearch.embedder.embedder import Embedder
 from semsearch.embedder.ingest import prepare_articles
 from semsearch.embedder.settings import Settings
@@ -246,7 +245,7 @@ def main() -> None:
                 "",
             ]
         )
-    load = os.getloadavg()[0]
+    load = load_average()[0]
     n_docs = len(docs)
     body = f"""
 {n_docs} NTREX-128 documents (WMT19 newstest, English original and human Chinese translation),
@@ -282,7 +281,7 @@ translation; no link counts as wrong. The rule before the margin (cosine ≥ 0.8
 one article) reached held-out P 0.825, R 0.785, F1 0.804, rank 1 85.5% on this set.
 """
     write_section(
-        "8b-reuse-crosslingual",
+        "reuse-crosslingual",
         "Cross-lingual reuse: translation links on NTREX",
         "python -m bench.reuse_crosslingual" + (" --quick" if args.quick else ""),
         body,

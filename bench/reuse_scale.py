@@ -6,23 +6,21 @@ its own (``resource.getrusage(RUSAGE_CHILDREN)``):
 - with ``--collection``: ``report reuse`` over the 112k benchmark collection
   (``bench.corpus``, opened read-only) through the CLI, with the default levels (copy,
   reuse, translation) and with ``--levels copy,reuse,translation,same_event``; writes
-  docs/bench/8d-reuse-collection.md;
+  docs/bench/reuse-collection.md;
 - the text path ``report reuse`` runs for copies and reuse (normalise, MinHash LSH
   candidates, alignment, level rules; no model) over news-112k.jsonl and over derived
   articles: every text plus edited variants of it (truncated, a credit added, punctuation
   and spacing changed, spliced with another text), ``--variants`` of them, 9 by default:
   about a million articles with known copies.
 
-Writes docs/bench/8c-reuse-scale.md.
+Writes docs/bench/reuse-scale.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
-import resource
 import subprocess
 import sys
 import tempfile
@@ -30,7 +28,16 @@ import time
 import zlib
 from pathlib import Path
 
-from bench.common import ROOT, SHARED, table, write_section
+from bench.corpus import news_collection
+from bench.harness import (
+    ROOT,
+    SHARED,
+    load_average,
+    peak_rss_mb,
+    run_child,
+    table,
+    write_section,
+)
 
 NEWS = SHARED / "corpus" / "news-112k.jsonl"
 COLLECTION = ROOT / "var" / "bench" / "news-112k"
@@ -85,39 +92,32 @@ def child(limit: int, variants: int) -> None:
         "links_s": links_s,
         "copy_links": sum(link.level == "copy" for link in links),
         "reuse_links": sum(link.level == "reuse" for link in links),
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mb": peak_rss_mb(),
     }
     print(json.dumps(figures))
 
 
 def _measured(command: list[str]) -> tuple[float, float, str]:
-    """Wall seconds, peak RSS (MB) and stdout of one child run.
-
-    ``os.wait4`` gives the rusage of that child alone, so each run's peak is its own.
-    """
-    with tempfile.TemporaryFile("w+", encoding="utf-8") as out:
-        started = time.perf_counter()
-        proc = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.DEVNULL)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - started
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        if proc.returncode:
-            raise subprocess.CalledProcessError(proc.returncode, command)
-        out.seek(0)
-        return wall, usage.ru_maxrss / 1024, out.read()
+    """Wall seconds, peak RSS (MB) and stdout of one child run (it must succeed)."""
+    run = run_child(command, cwd=ROOT, stderr=False)
+    if run.returncode:
+        raise subprocess.CalledProcessError(run.returncode, command)
+    return run.wall_s, run.peak_mb, run.output
 
 
-def collection_runs() -> None:
-    """Time ``report reuse`` over the 112k collection and write its section."""
-    manifest = COLLECTION / "manifest.json"
+def collection_runs(*, quick: bool) -> None:
+    """Time ``report reuse`` over the 112k collection (quick: the 10k one, built when
+    missing) and write its section."""
+    collection = news_collection(quick=True) if quick else COLLECTION
+    manifest = collection / "manifest.json"
     if not (manifest.is_file() and json.loads(manifest.read_text("utf-8")).get("articles", 0)):
-        raise SystemExit(f"{COLLECTION} is not built (python -m bench.corpus)")
+        raise SystemExit(f"{collection} is not built (python -m bench.corpus)")
     rows = []
-    load_before = os.getloadavg()[0]
+    load_before = load_average()[0]
     for levels in ("", "copy,reuse,translation,same_event"):
         with tempfile.TemporaryDirectory(prefix="bench-reuse-") as tmp:
             command = [sys.executable, "-m", "semsearch.service.cli", "report", "reuse"]
-            command += ["--index", str(COLLECTION), "--out", str(Path(tmp) / "links.jsonl")]
+            command += ["--index", str(collection), "--out", str(Path(tmp) / "links.jsonl")]
             command += ["--json", "--no-progress", *(["--levels", levels] if levels else [])]
             wall, peak, out = _measured(command)
         summary = json.loads(out.strip().splitlines()[-1])
@@ -142,13 +142,13 @@ vectors and texts and writing the links; peak RSS of that child from `os.wait4`.
 
 {table(["levels", "articles", "wall s", "peak RSS MB", "links"], rows)}
 
-Load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after (2 cores shared with
+Load average {load_before:.1f} before, {load_average()[0]:.1f} after (2 cores shared with
 other developers' jobs): times are upper bounds.
 """
     write_section(
-        "8d-reuse-collection",
+        "reuse-collection",
         "Copies and reuse over the 112k collection",
-        "python -m bench.reuse_scale --collection",
+        "python -m bench.reuse_scale --collection" + (" --quick" if quick else ""),
         body,
     )
     print(body)
@@ -165,7 +165,7 @@ def main() -> None:
         child(*args.child)
         return
     if args.collection:
-        collection_runs()
+        collection_runs(quick=args.quick)
         return
     limit, variants = (10_000, 3) if args.quick else (0, args.variants)
     rows = []
@@ -194,7 +194,7 @@ def main() -> None:
             ]
         )
         print(rows[-1], flush=True)
-    load = os.getloadavg()[0]
+    load = load_average()[0]
     body = f"""
 `report reuse` over the 112k collection itself: `python -m bench.reuse_scale --collection`
 ("Copies and reuse over the 112k collection").
@@ -211,7 +211,7 @@ Load average {load:.1f} at the end (2 cores shared with other developers' jobs):
 upper bounds.
 """
     write_section(
-        "8c-reuse-scale",
+        "reuse-scale",
         "Copies and reuse at scale",
         "python -m bench.reuse_scale" + (" --quick" if args.quick else ""),
         body,

@@ -5,7 +5,7 @@ embedder (384-d), grows it to each size up to 1M passages, and times single-arti
 upserts there (p50, p90, max, and bytes the process wrote per upsert, from
 /proc/self/io). ``--before TREE`` runs the same in another tree's own interpreter first
 (that tree is only read: no bytecode is written), for a before/after table. Collections
-live in a temporary directory. Results go to docs/bench/8-upsert.md.
+live in a temporary directory. Results go to docs/bench/upsert.md.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .common import ROOT, table, write_section
+from .harness import ROOT, load_average, table, write_section
 
 SIZES = (10_000, 100_000, 1_000_000)
 QUICK_SIZES = (2_000, 20_000)
@@ -71,11 +71,6 @@ coll.close()
 """
 
 
-def load_average() -> float:
-    """The 1-minute load average (other developers share this machine)."""
-    return os.getloadavg()[0]
-
-
 def measure(tree: Path, python: Path, sizes: tuple[int, ...], workdir: Path) -> list[dict]:
     """Run the worker in ``tree`` with ``python``; one result dict per size."""
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": str(tree)}
@@ -114,9 +109,9 @@ def main(argv: list[str] | None = None) -> None:
     loads = []
     with tempfile.TemporaryDirectory() as tmp:
         for label, tree in trees:
-            loads.append(load_average())
+            loads.append(load_average()[0])
             results[label] = measure(tree, tree / ".venv" / "bin" / "python", sizes, Path(tmp))
-            loads.append(load_average())
+            loads.append(load_average()[0])
     if args.before is None:
         write_alone(results["after"], loads, quick=args.quick)
         return
@@ -161,7 +156,7 @@ def main(argv: list[str] | None = None) -> None:
         " on a machine shared with other developers' tests and builds."
     )
     command = "python -m bench.upsert --before " + str(before_tree) + (" --quick" if args.quick else "")
-    write_section("8-upsert", "One-article upsert: segmented vectors against one file", command, body)
+    write_section("upsert", "One-article upsert: segmented vectors against one file", command, body)
     print(body)
 
 
@@ -193,7 +188,7 @@ def write_alone(results: list[dict], loads: list[float], *, quick: bool) -> None
         f" Load average (1 min) before/after: {', '.join(f'{x:.1f}' for x in loads)}."
     )
     command = "python -m bench.upsert" + (" --quick" if quick else "")
-    write_section("8-upsert", "One-article upsert as the collection grows", command, body)
+    write_section("upsert", "One-article upsert as the collection grows", command, body)
     print(body)
 
 

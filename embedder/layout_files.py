@@ -60,6 +60,11 @@ def read_layout(path: Path, file_format: Format, *, ocr: bool, max_pages: int) -
     return _read_cached(path.resolve(), stat.st_mtime_ns, stat.st_size, file_format, ocr, max_pages)
 
 
+def forget_read_layouts() -> None:
+    """Drop the cached readings (a benchmark times the reading itself)."""
+    _read_cached.cache_clear()
+
+
 @lru_cache(maxsize=LAYOUT_CACHE_FILES)
 def _read_cached(
     path: Path, _mtime: int, _size: int, file_format: Format, ocr: bool, max_pages: int

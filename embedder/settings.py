@@ -30,7 +30,10 @@ def _data_dir() -> Path:
 
 
 class Settings(BaseSettings):
-    """Every tunable of semsearch in one place.
+    """The settings of a semsearch process (model, data directory, cache, threads...).
+
+    A collection's own tunables (merge policy, automatic kinds, match set, engine) are an
+    ``index.config.IndexConfig``, which lists every default.
 
     Each field can be set by an environment variable ``SEMSEARCH_<FIELD>`` (for example
     ``SEMSEARCH_INDEX=/srv/archive``) and most by a CLI flag of the same name, which wins.

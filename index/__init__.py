@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from semsearch.index._engine import EngineConfig
 from semsearch.index._export import ArticleFields, PassageVectors
 from semsearch.index._search import FACET_FIELDS, MatchConfig
 from semsearch.index.backup import BackupReport, restore_collection
 from semsearch.index.collection import Collection
+from semsearch.index.config import IndexConfig, KindPolicy, MergePolicy
 from semsearch.index.errors import CollectionError, CollectionLockedError, ModelMismatchError
 from semsearch.index.filters import METADATA_KEY_PATTERN, Filters
 from semsearch.index.lexical import ANALYZERS, DEFAULT_ANALYZER
@@ -35,8 +37,12 @@ __all__ = [
     "CollectionError",
     "CollectionInfo",
     "CollectionLockedError",
+    "EngineConfig",
     "Filters",
+    "IndexConfig",
+    "KindPolicy",
     "MatchConfig",
+    "MergePolicy",
     "ModelMismatchError",
     "ParsedQuery",
     "PassageVectors",

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from semsearch.index import store
+from semsearch.index.config import MergePolicy
 from semsearch.index.segments import (
     Segment,
     SegmentedVectors,
@@ -29,30 +30,33 @@ from semsearch.index.store import Connection
 log = logging.getLogger("semsearch.index")
 
 
-def next_merge(segments: Sequence[Segment], tombstones: np.ndarray) -> list[int]:
+def next_merge(
+    segments: Sequence[Segment], tombstones: np.ndarray, policy: MergePolicy
+) -> list[int]:
     """Positions of the segments to fold next: one big enough to seal, else a full tier."""
-    return oversized(segments)[:1] or merge_candidates(segments, tombstones)
+    return oversized(segments, policy)[:1] or merge_candidates(segments, tombstones, policy)
 
 
-def merge_due(conn: Connection, vectors: SegmentedVectors) -> int:
+def merge_due(conn: Connection, vectors: SegmentedVectors, policy: MergePolicy) -> int:
     """Inside a write: seal a large unsealed segment, then fold segments while the policy says so.
 
-    A write that added :data:`~index.segments.SEAL_VECTORS` or more (a bulk load) gets its
-    segment built as the collection's kind at once. Tombstoned vectors of merged
-    segments are dropped, and so are their tombstones.
+    A write that added ``policy.seal_vectors`` or more (a bulk load) gets its segment
+    built as the collection's kind at once. Tombstoned vectors of merged segments are
+    dropped, and so are their tombstones.
 
     Args:
         conn: Connection inside the write transaction.
         vectors: The write's vectors (their segment list is replaced).
+        policy: The collection's merge policy.
 
     Returns:
         How many merges ran.
     """
     tombstones = np.asarray(store.tombstones(conn), dtype=np.int64)
     merges = 0
-    while positions := next_merge(vectors.segments, tombstones):
+    while positions := next_merge(vectors.segments, tombstones, policy):
         chosen = [vectors.segments[p] for p in positions]
-        merged, dropped = merge_of(vectors, chosen, tombstones)
+        merged, dropped = merge_of(vectors, chosen, tombstones, policy)
         fold_in(conn, vectors, chosen, merged, dropped)
         tombstones = np.setdiff1d(tombstones, dropped)
         merges += 1
@@ -60,11 +64,19 @@ def merge_due(conn: Connection, vectors: SegmentedVectors) -> int:
 
 
 def merge_of(
-    vectors: SegmentedVectors, chosen: Sequence[Segment], tombstones: np.ndarray
+    vectors: SegmentedVectors,
+    chosen: Sequence[Segment],
+    tombstones: np.ndarray,
+    policy: MergePolicy,
 ) -> tuple[Segment, np.ndarray]:
     """The unsaved segment folding ``chosen``, and the tombstoned ids it dropped."""
     return merge(
-        chosen, tombstones, dimension=vectors.dimension, kind=vectors.kind, params=vectors.params
+        chosen,
+        tombstones,
+        dimension=vectors.dimension,
+        kind=vectors.kind,
+        params=vectors.params,
+        policy=policy,
     )
 
 

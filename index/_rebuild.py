@@ -14,14 +14,13 @@ import numpy as np
 
 from semsearch.embedder.base import TextEmbedder
 from semsearch.index import store
+from semsearch.index.config import KindPolicy
 from semsearch.index.segments import SegmentedVectors
 from semsearch.index.store import Connection
-from semsearch.index.vectors import VectorIndex, choose_kind
+from semsearch.index.vectors import VectorIndex
 
 # Passages read (and embedded) per batch while rebuilding the vector or lexical index.
 REBUILD_BATCH = 200_000
-# HNSW cannot delete: rebuild once this share of its vectors are tombstones.
-TOMBSTONE_REBUILD_FRACTION = 0.25
 # Queries sampled from the data to measure recall@10 of a non-exact index.
 RECALL_SAMPLE = 200
 RECALL_SEED = 7
@@ -30,7 +29,7 @@ RECALL_K = 10
 Batches = Iterator[tuple[np.ndarray, np.ndarray]]
 
 
-def reshape_target(conn: Connection, vectors: SegmentedVectors) -> str | None:
+def reshape_target(conn: Connection, vectors: SegmentedVectors, kinds: KindPolicy) -> str | None:
     """Inside a write: the kind to rebuild as, or None to keep the index as it is.
 
     An auto collection switches kind when its size crossed a threshold; any kind is
@@ -39,15 +38,16 @@ def reshape_target(conn: Connection, vectors: SegmentedVectors) -> str | None:
     Args:
         conn: Connection inside the write transaction.
         vectors: The index being written.
+        kinds: The size thresholds of an auto collection and the tombstone fraction.
 
     Returns:
         The kind to rebuild as, or None.
     """
     _, passages = store.counts(conn)
     tombstones = len(store.tombstones(conn))
-    target = choose_kind(passages) if store.read_meta(conn).index_auto else vectors.kind
+    target = kinds.choose(passages) if store.read_meta(conn).index_auto else vectors.kind
     if target != vectors.kind or (
-        tombstones and tombstones > TOMBSTONE_REBUILD_FRACTION * max(vectors.ntotal, 1)
+        tombstones and tombstones > kinds.tombstone_rebuild_fraction * max(vectors.ntotal, 1)
     ):
         return target
     return None

@@ -34,6 +34,7 @@ from semsearch.index._files import (
     share_segments,
 )
 from semsearch.index._merging import merge_due
+from semsearch.index.config import MergePolicy
 from semsearch.index.errors import CollectionError, CollectionLockedError
 from semsearch.index.segments import Segment, SegmentedVectors
 from semsearch.index.store import Connection
@@ -68,7 +69,15 @@ class Snapshots:
     write may replace ``vectors`` before it commits (the replacement is what it saves).
     """
 
-    def __init__(self, path: Path, conn: Connection, *, read_only: bool) -> None:
+    def __init__(
+        self,
+        path: Path,
+        conn: Connection,
+        *,
+        read_only: bool,
+        merge_policy: MergePolicy,
+        engine_config: _engine.EngineConfig,
+    ) -> None:
         self.path = path
         self.read_only = read_only
         self._main_conn = conn
@@ -84,7 +93,8 @@ class Snapshots:
         self._local = threading.local()
         self._reader_conns: list[Connection] = []
         self.engine: _engine.Engine | None = None
-        self.engine_config = _engine.DEFAULT_ENGINE
+        self.engine_config = engine_config
+        self.merge_policy = merge_policy
         # Whether this process holds the writer's file lock (flock does not nest).
         self._lock_held = False
 
@@ -418,7 +428,7 @@ class Snapshots:
                 )
                 yield self.vectors
                 if merge:
-                    merge_due(self.conn, self.vectors)
+                    merge_due(self.conn, self.vectors, self.merge_policy)
                 new_generation = old_generation + 1
                 save_segments(self.path, self.conn, self.vectors)
                 store.write_meta(self.conn, generation=new_generation)

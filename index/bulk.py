@@ -19,12 +19,12 @@ from typing import Any
 
 import numpy as np
 
+from semsearch.index.config import DEFAULT_KINDS, KindPolicy
 from semsearch.index.vectors import (
     IVF_MAX_TRAIN_POINTS,
     IVF_MIN_POINTS_PER_LIST,
     TRAIN_SEED,
     VectorIndex,
-    choose_kind,
 )
 
 KEY_BYTES = 20
@@ -181,6 +181,7 @@ def trained_empty_index(
     expected: int,
     store: ShardStore,
     build: dict[str, Any],
+    kinds: KindPolicy = DEFAULT_KINDS,
 ) -> VectorIndex:
     """An empty index of ``kind`` for ``expected`` vectors, trained on a sample of ``store``.
 
@@ -191,11 +192,12 @@ def trained_empty_index(
         expected: How many vectors the build will add.
         store: The job's vectors (training sample source).
         build: How the vectors were made, recorded under ``index_params["build"]``.
+        kinds: Chooses the ``auto`` kind by size.
 
     Returns:
         The index; kinds that need no training stay unmaterialised until the first add.
     """
-    kind = choose_kind(expected) if kind == "auto" else kind
+    kind = kinds.choose(expected) if kind == "auto" else kind
     params = dict(params)
     index = VectorIndex(dimension, kind, params)
     sample_size = 0

@@ -52,9 +52,9 @@ from semsearch.index._ranking import (
     query_weight,
 )
 from semsearch.index._rebuild import rebuild, reshape_target
-from semsearch.index._search import DEFAULT_MATCH, MatchConfig
 from semsearch.index._snapshot import ReadView, Snapshots
 from semsearch.index.backup import BackupReport, backup_collection
+from semsearch.index.config import DEFAULT_CONFIG, IndexConfig
 from semsearch.index.errors import CollectionError, InputError
 from semsearch.index.filters import Filters
 from semsearch.index.fusion import DEFAULT_FUSION, FusionParams
@@ -70,7 +70,7 @@ from semsearch.index.results import (
 from semsearch.index.segments import SegmentedVectors
 from semsearch.index.snippets import SnippetStyle
 from semsearch.index.store import Connection, StoredPassage
-from semsearch.index.vectors import KINDS, VectorIndex, choose_kind, measure_recall
+from semsearch.index.vectors import KINDS, VectorIndex, measure_recall
 
 # Queries embedded at once: one per core, as the backends run them (before this thread,
 # each HTTP handler's thread embedded its own query, so as many ran side by side).
@@ -94,15 +94,22 @@ class Collection:
         *,
         read_only: bool,
         background_merges: bool = False,
-        match: MatchConfig = DEFAULT_MATCH,
+        config: IndexConfig = DEFAULT_CONFIG,
     ) -> None:
         self.path = path
         self.embedder = embedder
         self.read_only = read_only
-        self.match = match
+        self.config = config
+        self.match = config.match
         # Whether opening moved an FTS5 collection to the engine (repair reports it).
         self._upgraded = False
-        self._state = Snapshots(path, conn, read_only=read_only)
+        self._state = Snapshots(
+            path,
+            conn,
+            read_only=read_only,
+            merge_policy=config.merge,
+            engine_config=config.engine,
+        )
         self._merges = (
             BackgroundMerges(self._merge_step, str(path))
             if background_merges and not read_only
@@ -128,7 +135,7 @@ class Collection:
         params: dict[str, Any] | None = None,
         analyzer: str = lexical.DEFAULT_ANALYZER,
         background_merges: bool = False,
-        match: MatchConfig = DEFAULT_MATCH,
+        config: IndexConfig = DEFAULT_CONFIG,
     ) -> Collection:
         """Create an empty collection.
 
@@ -136,12 +143,13 @@ class Collection:
             path: Directory (created; must not already hold a collection).
             embedder: Embeds passages and queries; its fingerprint is recorded.
             kind: Vector index kind, or ``auto`` (chosen by size: see
-                :func:`index.vectors.choose_kind`).
+                :class:`index.config.KindPolicy`).
             params: Kind parameters (defaults filled in).
             analyzer: Lexical analyzer (one of :data:`index.lexical.ANALYZERS`).
             background_merges: Fold segments on a thread of this object after writes
                 instead of inside them (see :meth:`open`).
-            match: The match set's floor and counting limit, and BM25 field weights.
+            config: The tunables (merge policy, automatic kinds, match set, engine);
+                every default is listed in :mod:`index.config`.
 
         Returns:
             The open collection (writable).
@@ -156,7 +164,7 @@ class Collection:
         _chosen_analyzer(analyzer)
         path.mkdir(parents=True, exist_ok=True)
         conn = store.connect(path / store.DATABASE_NAME)
-        actual_kind = choose_kind(0) if kind == "auto" else kind
+        actual_kind = config.kinds.choose(0) if kind == "auto" else kind
         with store.transaction(conn, write=True):
             store.write_meta(
                 conn,
@@ -181,7 +189,7 @@ class Collection:
         )
         write_manifest(path, manifest)
         collection = cls(
-            path, embedder, conn, read_only=False, background_merges=background_merges, match=match
+            path, embedder, conn, read_only=False, background_merges=background_merges, config=config
         )
         collection._sync(force=True)
         return collection
@@ -201,7 +209,7 @@ class Collection:
         repair: bool = True,
         create: bool = False,
         background_merges: bool = False,
-        match: MatchConfig = DEFAULT_MATCH,
+        config: IndexConfig = DEFAULT_CONFIG,
     ) -> Collection:
         """Open a collection, checking manifest, SQLite and FAISS against each other.
 
@@ -216,7 +224,8 @@ class Collection:
                 them as the merge policy says, building each merge with no lock held and
                 committing it as a short write of its own (a long-lived writer such as
                 a server wants this; a one-shot process merges inside its writes).
-            match: The match set's floor and counting limit, and BM25 field weights.
+            config: The tunables (merge policy, automatic kinds, match set, engine);
+                every default is listed in :mod:`index.config`.
 
         Returns:
             The open collection.
@@ -229,7 +238,7 @@ class Collection:
         if create and not cls.exists(path):
             if embedder is None:
                 raise InputError("creating a collection needs an embedder")
-            return cls.create(path, embedder, background_merges=background_merges, match=match)
+            return cls.create(path, embedder, background_merges=background_merges, config=config)
         manifest = read_manifest(path)
         if embedder is not None:
             check_model(path, manifest, embedder)
@@ -243,7 +252,7 @@ class Collection:
             conn,
             read_only=read_only,
             background_merges=background_merges,
-            match=match,
+            config=config,
         )
         try:
             try:
@@ -333,11 +342,11 @@ class Collection:
             planned = SegmentedVectors(
                 vectors.dimension, vectors.kind, vectors.params, vectors.segments
             )
-        positions = next_merge(planned.segments, tombstones)
+        positions = next_merge(planned.segments, tombstones, self.config.merge)
         if not positions:
             return False
         chosen = [planned.segments[p] for p in positions]
-        merged, dropped = merge_of(planned, chosen, tombstones)
+        merged, dropped = merge_of(planned, chosen, tombstones, self.config.merge)
         with self._state.write(merge=False) as current:
             return fold_in(self._conn, current, chosen, merged, dropped)
 
@@ -499,7 +508,7 @@ class Collection:
     def _maybe_reshape(self, vectors: SegmentedVectors) -> None:
         """Inside a write: switch kind when auto and the size crossed a threshold, or
         compact HNSW tombstones."""
-        target = reshape_target(self._conn, vectors)
+        target = reshape_target(self._conn, vectors, self.config.kinds)
         if target is not None:
             self._replace_vectors(target, {} if target != vectors.kind else vectors.params)
 
@@ -533,9 +542,8 @@ class Collection:
         with self._writer():
             _, passages = store.counts(self._conn)
             store.write_meta(self._conn, index_auto=kind == "auto")
-            self._replace_vectors(
-                choose_kind(passages) if kind == "auto" else kind, dict(params or {})
-            )
+            chosen = self.config.kinds.choose(passages) if kind == "auto" else kind
+            self._replace_vectors(chosen, dict(params or {}))
         return self.info()
 
     def reanalyze(self, analyzer: str = lexical.DEFAULT_ANALYZER) -> int:
@@ -924,6 +932,12 @@ class Collection:
         """How many passages hold each lexical term in their text (for fusion tuning)."""
         with self._snapshot():
             return _search.document_frequencies(self._view().engine, terms)
+
+    def script_profile(self) -> lexical.ScriptProfile:
+        """The corpus' script counters, which hybrid fusion compares a query's script with
+        (for fusion tuning)."""
+        with self._snapshot():
+            return store.read_meta(self._conn).script_profile
 
     def lead_similarities(self, query: str, article_ids: Sequence[str]) -> dict[str, float]:
         """Cosine of the query with each article's first passage, as hybrid search uses it.

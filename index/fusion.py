@@ -11,7 +11,7 @@ so hybrid falls back to exactly the dense order where BM25 has nothing to say.
 
 How the two rankings are blended was chosen by ``bench/fusion_tuning.py`` on the *tuning
 half* of every Chinese-query set in ``../shared/eval`` (a fixed hash split of query ids)
-and reported on the held-out half (``docs/bench/5b-fusion.md``):
+and reported on the held-out half (``docs/bench/fusion.md``):
 
 - **Per article, not per passage.** When results are collapsed to articles, each side's
   article score is its best passage's score and the articles are fused. Fusing passages

@@ -9,37 +9,32 @@ Deletes are tombstones (SQLite) that every segment's search excludes.
 Merge policy (tiered, as Lucene's log merge policy), run inside the write that crosses
 it, so the write's single SQLite transaction stays the commit point:
 
-- A segment's *tier* is ``floor(log_MERGE_FACTOR(live vectors))``.
-- When :data:`MERGE_FACTOR` or more mergeable segments share the lowest such tier, they are
+The numbers are a :class:`~index.config.MergePolicy` (the collection's ``config.merge``):
+
+- A segment's *tier* is ``floor(log_merge_factor(live vectors))``.
+- When ``merge_factor`` or more mergeable segments share the lowest such tier, they are
   folded into one segment (tombstoned vectors dropped, their tombstones forgotten).
-- The result is sealed (built as the collection's kind) once it holds
-  :data:`SEAL_VECTORS` live vectors; smaller results stay appendable ``flat`` segments.
-- Segments over :data:`MAX_MERGE_VECTORS`, and segments of kinds whose stored codes cannot
+- The result is sealed (built as the collection's kind) once it holds ``seal_vectors``
+  live vectors; smaller results stay appendable ``flat`` segments.
+- Segments over ``max_merge_vectors``, and segments of kinds whose stored codes cannot
   be decoded back losslessly (``hnsw_sq8``, IVF), are never merged automatically:
   ``Collection.optimize`` (``semsearch index optimize``) rebuilds everything as one segment.
 
-So a write costs its batch plus, amortised, a bounded merge; a merge of ``MERGE_FACTOR``
-segments of tier ``t`` rewrites about ``MERGE_FACTOR ** (t + 1)`` vectors.
+So a write costs its batch plus, amortised, a bounded merge; a merge of ``merge_factor``
+segments of tier ``t`` rewrites about ``merge_factor ** (t + 1)`` vectors.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from semsearch.index.config import MergePolicy
 from semsearch.index.vectors import IVF_MIN_POINTS_PER_LIST, VectorIndex, faiss, held
 
-# Segments of one tier folded together (Lucene's default merge factor is 10).
-MERGE_FACTOR = 8
-# A merged segment with this many live vectors is built as the collection's kind and sealed.
-SEAL_VECTORS = 20_000
-# Bigger segments are left to `optimize`: folding MERGE_FACTOR of them would stall one
-# write for a graph build over hundreds of thousands of vectors.
-MAX_MERGE_VECTORS = 40_000
 # Kinds whose stored vectors decode exactly (fp16 codes re-encode to the same codes).
 DECODABLE_KINDS = ("flat", "hnsw", "hnsw_fp16")
 APPENDABLE_KIND = "flat"
@@ -232,38 +227,38 @@ def live_count(segment: Segment, tombstones: np.ndarray) -> int:
     return segment.ntotal - int(np.isin(segment.sorted_ids(), tombstones).sum())
 
 
-def tier(live: int) -> int:
-    """The merge tier of a segment with ``live`` vectors."""
-    return int(math.log(max(live, 1), MERGE_FACTOR))
+def mergeable(segment: Segment, live: int, policy: MergePolicy) -> bool:
+    """Whether ``policy`` may fold ``segment`` into another."""
+    return segment.index.kind in DECODABLE_KINDS and live <= policy.max_merge_vectors
 
 
-def mergeable(segment: Segment, live: int) -> bool:
-    """Whether the policy may fold ``segment`` into another."""
-    return segment.index.kind in DECODABLE_KINDS and live <= MAX_MERGE_VECTORS
-
-
-def oversized(segments: Sequence[Segment]) -> list[int]:
+def oversized(segments: Sequence[Segment], policy: MergePolicy) -> list[int]:
     """Positions of appendable segments big enough to seal (a bulk write's batch)."""
-    return [p for p, s in enumerate(segments) if not s.sealed and s.ntotal >= SEAL_VECTORS]
+    return [
+        p for p, s in enumerate(segments) if not s.sealed and s.ntotal >= policy.seal_vectors
+    ]
 
 
-def merge_candidates(segments: Sequence[Segment], tombstones: np.ndarray) -> list[int]:
+def merge_candidates(
+    segments: Sequence[Segment], tombstones: np.ndarray, policy: MergePolicy
+) -> list[int]:
     """Positions of the segments the policy folds next (empty: nothing to merge).
 
     Args:
         segments: The generation's segments.
         tombstones: Ids deleted but still stored.
+        policy: The merge factor and size limits.
 
     Returns:
-        The :data:`MERGE_FACTOR` or more mergeable segments of the lowest full tier.
+        The ``policy.merge_factor`` or more mergeable segments of the lowest full tier.
     """
     by_tier: dict[int, list[int]] = {}
     for position, segment in enumerate(segments):
         live = live_count(segment, tombstones)
-        if mergeable(segment, live):
-            by_tier.setdefault(tier(live), []).append(position)
+        if mergeable(segment, live, policy):
+            by_tier.setdefault(policy.tier(live), []).append(position)
     for level in sorted(by_tier):
-        if len(by_tier[level]) >= MERGE_FACTOR:
+        if len(by_tier[level]) >= policy.merge_factor:
             return by_tier[level]
     return []
 
@@ -287,6 +282,7 @@ def merge(
     dimension: int,
     kind: str,
     params: dict[str, Any],
+    policy: MergePolicy,
 ) -> tuple[Segment, np.ndarray]:
     """Fold ``segments`` into one, dropping tombstoned vectors.
 
@@ -296,6 +292,7 @@ def merge(
         dimension: Vector dimension.
         kind: The collection's kind (used when the result is sealed).
         params: The collection's kind parameters.
+        policy: Says from what size the result is sealed.
 
     Returns:
         ``(segment, dropped)``: the unsaved merged segment and the tombstoned ids it no
@@ -306,7 +303,7 @@ def merge(
     vectors = np.vstack(vec_parts)
     dead = np.isin(ids, tombstones)
     live_ids, live_vectors = ids[~dead], vectors[~dead]
-    sealed = len(live_ids) >= SEAL_VECTORS
+    sealed = len(live_ids) >= policy.seal_vectors
     sealed_params = dict(params)
     if int(sealed_params.get("nlist", 0)) * IVF_MIN_POINTS_PER_LIST > len(live_ids):
         # Too many IVF lists for this segment's vectors: size them for the segment.

@@ -33,23 +33,14 @@ from semsearch.index.manifest import fsync_dir, removed_on_error
 faiss: Any = _faiss
 
 # Beyond this many vectors the automatic choice leaves exact search. Measured by
-# bench/index.py on 109k real news embeddings (one thread): flat 10.1 ms per query; HNSW
-# (M=32, efSearch 96) 0.41 ms at recall@10 0.955; IVF-SQ8 (nprobe 32) 0.25 ms but recall
-# 0.848, too low on this narrow cone of news vectors. A flat scan of 50k costs ~5 ms.
-FLAT_MAX_VECTORS = 50_000
-AUTO_LARGE_KIND = "hnsw"
-# Float HNSW (M=32) holds ~1.8 KB per vector, so past ~500k it alone would pass 1 GB; the
-# automatic choice then moves to half-precision codes (bench/index.py at 1M derived news
-# vectors: hnsw_fp16 M=16, efSearch 512, recall@10 0.970 in 920 MB, p50 2.9 ms).
-HNSW_FLOAT_MAX_VECTORS = 500_000
-AUTO_HUGE_KIND = "hnsw_fp16"
+# Which kind an auto collection gets at what size is index.config.KindPolicy (figures there).
 # IVF: nlist ~ 4*sqrt(n), but FAISS wants >= ~39 training points per centroid.
 IVF_LISTS_PER_SQRT = 4
 IVF_MIN_POINTS_PER_LIST = 39
 IVF_MAX_TRAIN_POINTS = 200_000
 DEFAULT_NPROBE = 32
 DEFAULT_EF_CONSTRUCTION = 80
-# HNSW defaults per kind. Float ``hnsw`` serves ~100k vectors (figures above). The quantised
+# HNSW defaults per kind. Float ``hnsw`` serves ~100k vectors (KindPolicy). The quantised
 # kinds are for ~1M, measured by bench/index.py on 1M derived news vectors (one thread):
 # there the 10th and 11th neighbours differ by a median 0.0003 in cosine, so the graph
 # needs a wide beam. fp16 codes lose almost nothing (exact search over them: recall@10
@@ -96,21 +87,6 @@ def _omp_threads(threads: int | None) -> Iterator[None]:
         yield
     finally:
         faiss.omp_set_num_threads(before)
-
-
-def choose_kind(n_vectors: int) -> str:
-    """Pick an index kind from the collection size.
-
-    Args:
-        n_vectors: Number of vectors the index will hold.
-
-    Returns:
-        ``flat`` up to :data:`FLAT_MAX_VECTORS`, :data:`AUTO_LARGE_KIND` up to
-        :data:`HNSW_FLOAT_MAX_VECTORS`, else :data:`AUTO_HUGE_KIND`.
-    """
-    if n_vectors <= FLAT_MAX_VECTORS:
-        return "flat"
-    return AUTO_LARGE_KIND if n_vectors <= HNSW_FLOAT_MAX_VECTORS else AUTO_HUGE_KIND
 
 
 def ivf_lists_for(n_vectors: int) -> int:

@@ -13,23 +13,25 @@ from __future__ import annotations
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from semsearch.index import Collection, segments
+from semsearch.index import Collection
+from semsearch.index.config import DEFAULT_CONFIG, IndexConfig, MergePolicy
 from tests.fakes import FakeEmbedder, make_article
 from tests.helpers.processes import READY
 
 BATCH_ARTICLES = 4
 PASSAGES = 3
 MERGING_MODES = ("merging", "background")
+# Fold every two segments of a tier and seal from 24 vectors: nearly every write merges.
+MERGING = IndexConfig(merge=MergePolicy(merge_factor=2, seal_vectors=24))
 
 
 def write_forever(path: Path, run: int, mode: str, parent: Connection) -> None:
     """Open (or create) the collection, say ready, then write batches until killed."""
-    if mode in MERGING_MODES:
-        segments.MERGE_FACTOR, segments.SEAL_VECTORS = 2, 24
-        if not Collection.exists(path):
-            Collection.create(path, FakeEmbedder(), kind="hnsw").close()
+    config = MERGING if mode in MERGING_MODES else DEFAULT_CONFIG
+    if mode in MERGING_MODES and not Collection.exists(path):
+        Collection.create(path, FakeEmbedder(), kind="hnsw", config=config).close()
     coll = Collection.open(
-        path, FakeEmbedder(), create=True, background_merges=mode == "background"
+        path, FakeEmbedder(), create=True, background_merges=mode == "background", config=config
     )
     # Batch numbers grow across children; the parent only checks batches are whole.
     batch = run * 1000

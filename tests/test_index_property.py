@@ -10,7 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from semsearch.index import Collection, segments
+from semsearch.index import Collection
+from semsearch.index.config import IndexConfig, KindPolicy, MergePolicy
 from tests.fakes import FakeEmbedder, make_article
 
 WORDS = ["经济", "项目", "数字", "产业", "城市", "交通", "mayor", "economy", "2023", "科技", "人才", "市场"]
@@ -54,9 +55,9 @@ def _check_against_numpy(coll: Collection, live: dict[str, list[str]], kind: str
 # give multi-segment collections with merged, sealed (of each kind) and appendable parts.
 # "background": the same, merged by the collection's thread while the test writes and reads.
 POLICIES = {
-    "default": (segments.MERGE_FACTOR, segments.SEAL_VECTORS),
-    "tight": (2, 6),
-    "background": (2, 6),
+    "default": MergePolicy(),
+    "tight": MergePolicy(merge_factor=2, seal_vectors=6),
+    "background": MergePolicy(merge_factor=2, seal_vectors=6),
 }
 
 
@@ -65,10 +66,9 @@ POLICIES = {
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ops=st.lists(operation, min_size=1, max_size=8))
 def test_random_updates_match_bruteforce(
-    kind: str, policy: str, ops: list, monkeypatch: pytest.MonkeyPatch
+    kind: str, policy: str, ops: list
 ) -> None:
-    monkeypatch.setattr(segments, "MERGE_FACTOR", POLICIES[policy][0])
-    monkeypatch.setattr(segments, "SEAL_VECTORS", POLICIES[policy][1])
+    config = IndexConfig(merge=POLICIES[policy])
     with tempfile.TemporaryDirectory() as tmp:
         coll = Collection.create(
             Path(tmp) / "c",
@@ -76,6 +76,7 @@ def test_random_updates_match_bruteforce(
             kind=kind,
             params=KIND_PARAMS.get(kind),
             background_merges=policy == "background",
+            config=config,
         )
         live: dict[str, list[str]] = {}
         # Seed enough vectors to train IVF lists.
@@ -96,15 +97,16 @@ def test_random_updates_match_bruteforce(
         if policy != "default":  # the 12 seed vectors were sealed as the collection's kind
             assert any(s["sealed"] and s["kind"] == kind for s in coll.info().segments)
         coll.close()
-        reopened = Collection.open(Path(tmp) / "c", FakeEmbedder())
+        reopened = Collection.open(Path(tmp) / "c", FakeEmbedder(), config=config)
         _check_against_numpy(reopened, live, kind)
         reopened.close()
 
 
 def test_automatic_kind_by_size() -> None:
-    from semsearch.index.vectors import FLAT_MAX_VECTORS, HNSW_FLOAT_MAX_VECTORS, choose_kind
+    kinds = KindPolicy()
+    choose_kind, flat_max, float_max = kinds.choose, kinds.flat_max_vectors, kinds.float_max_vectors
 
-    assert choose_kind(0) == choose_kind(FLAT_MAX_VECTORS) == "flat"
-    assert choose_kind(FLAT_MAX_VECTORS + 1) == choose_kind(HNSW_FLOAT_MAX_VECTORS) == "hnsw"
+    assert choose_kind(0) == choose_kind(flat_max) == "flat"
+    assert choose_kind(flat_max + 1) == choose_kind(float_max) == "hnsw"
     # Float HNSW would pass 1 GB near here; half-precision codes keep 1M within it.
-    assert choose_kind(HNSW_FLOAT_MAX_VECTORS + 1) == choose_kind(1_000_000) == "hnsw_fp16"
+    assert choose_kind(float_max + 1) == choose_kind(1_000_000) == "hnsw_fp16"

@@ -13,6 +13,7 @@ import pytest
 
 from semsearch.index import Collection, _merging, segments, store, vectors
 from semsearch.index._files import generation_files, vectors_name
+from semsearch.index.config import IndexConfig, MergePolicy
 from semsearch.index.manifest import MANIFEST_NAME
 from tests.fakes import FakeEmbedder, make_article
 from tests.helpers.paths import shared_path
@@ -26,10 +27,9 @@ def _article(n: int, paragraphs: int = 2) -> tuple:
     )
 
 
-def _tight_policy(monkeypatch: pytest.MonkeyPatch, factor: int = 3, seal: int = 12) -> None:
+def _tight(factor: int = 3, seal: int = 12) -> IndexConfig:
     """Merge after a few writes and seal small segments, so tests see every path."""
-    monkeypatch.setattr(segments, "MERGE_FACTOR", factor)
-    monkeypatch.setattr(segments, "SEAL_VECTORS", seal)
+    return IndexConfig(merge=MergePolicy(merge_factor=factor, seal_vectors=seal))
 
 
 def _faiss_files(path: Path) -> set[str]:
@@ -69,10 +69,10 @@ def test_reader_keeps_the_segments_it_has(tmp_path: Path) -> None:
 
 
 def test_deletes_are_tombstones_until_a_merge_drops_them(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path
 ) -> None:
-    _tight_policy(monkeypatch, factor=3, seal=1000)
-    coll = Collection.create(tmp_path / "c", FakeEmbedder())
+    config = _tight(factor=3, seal=1000)
+    coll = Collection.create(tmp_path / "c", FakeEmbedder(), config=config)
     coll.upsert([_article(i) for i in range(10)])  # 20 vectors: a higher tier
     coll.upsert([_article(10)])
     coll.upsert([_article(11)])
@@ -92,11 +92,11 @@ def test_deletes_are_tombstones_until_a_merge_drops_them(
 
 @pytest.mark.parametrize("kind", ["flat", "hnsw", "hnsw_fp16"])
 def test_merges_seal_segments_and_search_stays_exact(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str
+    tmp_path: Path, kind: str
 ) -> None:
-    _tight_policy(monkeypatch)
+    config = _tight()
     embedder = FakeEmbedder()
-    coll = Collection.create(tmp_path / "c", embedder, kind=kind)
+    coll = Collection.create(tmp_path / "c", embedder, kind=kind, config=config)
     live: dict[str, list[str]] = {}
     for n in range(40):
         item = _article(n % 25, paragraphs=1 + n % 3)
@@ -123,9 +123,9 @@ def test_merges_seal_segments_and_search_stays_exact(
     coll.close()
 
 
-def test_a_large_write_is_sealed_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    _tight_policy(monkeypatch, seal=12)
-    coll = Collection.create(tmp_path / "c", FakeEmbedder(), kind="hnsw")
+def test_a_large_write_is_sealed_at_once(tmp_path: Path) -> None:
+    config = _tight(seal=12)
+    coll = Collection.create(tmp_path / "c", FakeEmbedder(), kind="hnsw", config=config)
     coll.upsert([_article(i) for i in range(8)])  # 16 vectors >= 12
     [segment] = coll.info().segments
     assert segment["sealed"] and segment["kind"] == "hnsw" and segment["vectors"] == 16
@@ -199,14 +199,14 @@ def test_format_1_collections_open_and_grow(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_real_model_segments_match_one_index(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, real_embedder: object
+    tmp_path: Path, real_embedder: object
 ) -> None:
     """Real embeddings over many segments rank exactly as one optimized index does."""
     corpus = shared_path("corpus", "news-112k.jsonl")
     with corpus.open(encoding="utf-8") as handle:
         texts = [json.loads(next(handle))["text"][:200] for _ in range(60)]
-    _tight_policy(monkeypatch, factor=3, seal=20)
-    coll = Collection.create(tmp_path / "c", real_embedder)  # type: ignore[arg-type]
+    config = _tight(factor=3, seal=20)
+    coll = Collection.create(tmp_path / "c", real_embedder, config=config)  # type: ignore[arg-type]
     for start in range(0, len(texts), 4):
         coll.upsert([make_article(f"n{start + i}", [t]) for i, t in enumerate(texts[start : start + 4])])
     coll.delete(["n3", "n17"])
@@ -242,9 +242,9 @@ def _held_merges(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event, thre
 def test_background_merges_run_behind_writes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _tight_policy(monkeypatch, factor=3, seal=1000)
+    config = _tight(factor=3, seal=1000)
     started, release = _held_merges(monkeypatch)
-    coll = Collection.create(tmp_path / "c", FakeEmbedder(), background_merges=True)
+    coll = Collection.create(tmp_path / "c", FakeEmbedder(), background_merges=True, config=config)
     for n in range(3):
         coll.upsert([_article(n)])
     assert started.wait(10)  # the thread took the three tier-0 segments
@@ -266,7 +266,7 @@ def test_background_merges_run_behind_writes(
         f"a{i}" for i in range(6) if i != 4
     }
     coll.close()
-    reopened = Collection.open(tmp_path / "c", FakeEmbedder(), read_only=True)
+    reopened = Collection.open(tmp_path / "c", FakeEmbedder(), read_only=True, config=config)
     assert reopened.info().segments == info.segments
     reopened.close()
 
@@ -274,9 +274,9 @@ def test_background_merges_run_behind_writes(
 def test_a_background_merge_that_lost_its_segments_changes_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _tight_policy(monkeypatch, factor=3, seal=1000)
+    config = _tight(factor=3, seal=1000)
     started, release = _held_merges(monkeypatch)
-    coll = Collection.create(tmp_path / "c", FakeEmbedder(), background_merges=True)
+    coll = Collection.create(tmp_path / "c", FakeEmbedder(), background_merges=True, config=config)
     for n in range(3):
         coll.upsert([_article(n)])
     assert started.wait(10)
@@ -295,15 +295,15 @@ def test_a_background_merge_that_lost_its_segments_changes_nothing(
 def test_closing_waits_for_the_merge_in_progress(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _tight_policy(monkeypatch, factor=3, seal=1000)
+    config = _tight(factor=3, seal=1000)
     started, release = _held_merges(monkeypatch)
-    coll = Collection.create(tmp_path / "c", FakeEmbedder(), background_merges=True)
+    coll = Collection.create(tmp_path / "c", FakeEmbedder(), background_merges=True, config=config)
     for n in range(3):
         coll.upsert([_article(n)])
     assert started.wait(10)
     threading.Timer(0.2, release.set).start()
     coll.close()  # returns once the merge committed (or gave up), never mid-way
-    reopened = Collection.open(tmp_path / "c", FakeEmbedder())
+    reopened = Collection.open(tmp_path / "c", FakeEmbedder(), config=config)
     assert reopened.check().ok and reopened.info().passages == 6
     assert [s["vectors"] for s in reopened.info().segments] == [6]
     reopened.close()

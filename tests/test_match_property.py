@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from semsearch.index import Collection, MatchConfig, lexical, parse_query
+from semsearch.index import Collection, IndexConfig, MatchConfig, lexical, parse_query
 from tests.fakes import FakeEmbedder, make_article
 
 # Simplified and traditional forms, a word broken by an OCR column space, Latin words.
@@ -127,7 +127,7 @@ def test_match_set_counts_facets_and_date_order_match_a_scan(ops: list) -> None:
     embedder = FakeEmbedder()
     with tempfile.TemporaryDirectory() as tmp:
         coll = Collection.create(
-            Path(tmp) / "c", embedder, kind="flat", match=MatchConfig(dense_floor=FLOOR)
+            Path(tmp) / "c", embedder, kind="flat", config=IndexConfig(match=MatchConfig(dense_floor=FLOOR))
         )
         live: dict[str, dict] = {}
         try:
@@ -155,7 +155,8 @@ def test_match_set_counts_facets_and_date_order_match_a_scan(ops: list) -> None:
 
 def test_counting_above_the_limit_is_an_estimate(tmp_path: Path) -> None:
     embedder = FakeEmbedder()
-    coll = Collection.create(tmp_path / "c", embedder, kind="flat", match=MatchConfig(count_limit=5))
+    config = IndexConfig(match=MatchConfig(count_limit=5))
+    coll = Collection.create(tmp_path / "c", embedder, kind="flat", config=config)
     with coll:
         coll.upsert(make_article(f"a{i}", ["项目 经济", "项目"], source="s") for i in range(8))
         response = coll.search("项目", mode="lexical", count=True, facets=["source"])

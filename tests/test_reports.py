@@ -90,13 +90,12 @@ def test_corpus_of_a_quantised_index_is_re_embedded(tmp_path: Path, fake: FakeEm
 
 
 @pytest.mark.parametrize("exact_max", [10_000, 100])
-def test_knn_matches_brute_force(monkeypatch: pytest.MonkeyPatch, exact_max: int) -> None:
-    monkeypatch.setattr(knn, "EXACT_MAX_VECTORS", exact_max)
-    monkeypatch.setattr(knn, "QUERY_BATCH", 97)  # several batches
+def test_knn_matches_brute_force(exact_max: int) -> None:
     rng = np.random.default_rng(0)
     base = rng.normal(size=(400, 16)).astype(np.float32)
     base /= np.linalg.norm(base, axis=1, keepdims=True)
-    found = knn.search(knn.build_index(base), base, 5, exclude_self=True)
+    index = knn.build_index(base, exact_max=exact_max)
+    found = knn.search(index, base, 5, exclude_self=True, batch_size=97)  # several batches
     sims = base @ base.T
     np.fill_diagonal(sims, -np.inf)
     truth = np.argsort(-sims, axis=1)[:, :5]

@@ -31,7 +31,7 @@ REWORDINGS = (
     ("他指出，各地各部门要以此次观摩活动为契机", "他表示，各地各部门应当把这次观摩活动当作契机"),
     ("重大项目是经济发展的“压舱石”", "重大项目堪称经济发展的“压舱石”"),
 )
-# Quality measured by bench.reports with this model (docs/bench/4-reports.md); the test
+# Quality measured by bench.reports with this model (docs/bench/reports.md); the test
 # guards against regressions, so it allows a little slack.
 MIN_AUC = 0.78
 MIN_PRECISION = 0.58

@@ -130,7 +130,7 @@ def test_translation_links_on_an_ntrex_sample(
     translations = [x for x in links if x["cross_lingual"]]
     pairs = {tuple(sorted((x["article_id"], x["other_id"]))) for x in translations}
     full = {(f"en:{d}", f"zh:{d}") for d, _, _ in docs}
-    # Held-out recall of whole translations is 62/62 (docs/bench/8b): allow one miss.
+    # Held-out recall of whole translations is 62/62 (docs/bench/reuse-crosslingual.md): allow one miss.
     assert len(full & pairs) >= len(full) - 1
     assert (f"en1:{doc}", f"zh2:{doc}") not in pairs
     assert all(x["level"] == "translation" for x in translations)

@@ -16,7 +16,7 @@ from semsearch.service.reports import knn
 # Measured at 0.332: precision 0.615, recall 0.892, F1 0.728; ROC AUC 0.807 (dd 0.850, dc
 # 0.778). Caveat: two different articles of one newspaper page score 0.57, above this; the
 # score separates an edited copy (0.985) from them but SOHU same-event pairs do not.
-# Reproduce with ``python -m bench.reports`` (docs/bench/4-reports.md).
+# Reproduce with ``python -m bench.reports`` (docs/bench/reports.md).
 DUPLICATE_THRESHOLD = 0.332
 # A pair links only when its score is within this margin of each end's best match: an
 # article with a near-copy (centred cosine ~0.98) is not also grouped with an article that is

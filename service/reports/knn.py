@@ -36,18 +36,19 @@ class Neighbours:
     ids: np.ndarray  # (nq, k) int64 row numbers into the base matrix
 
 
-def build_index(base: np.ndarray) -> Any:
+def build_index(base: np.ndarray, *, exact_max: int = EXACT_MAX_VECTORS) -> Any:
     """An inner-product FAISS index over ``base`` rows (ids are row numbers).
 
     Args:
         base: ``(n, d)`` float32, L2-normalised.
+        exact_max: Most rows searched exactly (default :data:`EXACT_MAX_VECTORS`).
 
     Returns:
-        A flat index, or IVF-flat above :data:`EXACT_MAX_VECTORS` rows.
+        A flat index, or IVF-flat above ``exact_max`` rows.
     """
     base = np.ascontiguousarray(base, dtype=np.float32)
     n, d = base.shape
-    if n <= EXACT_MAX_VECTORS:
+    if n <= exact_max:
         index = faiss.IndexFlatIP(d)
     else:
         nlist = int(IVF_LISTS_PER_SQRT * math.sqrt(n))
@@ -71,6 +72,7 @@ def search(
     exclude_self: bool = False,
     progress: bool = False,
     desc: str = "neighbours",
+    batch_size: int = QUERY_BATCH,
 ) -> Neighbours:
     """Top-``k`` neighbours of each query row, in batches with a progress bar.
 
@@ -82,6 +84,7 @@ def search(
             ``i``'s list (one extra neighbour is fetched to make room).
         progress: Show a progress bar.
         desc: Progress bar label.
+        batch_size: Queries per FAISS call (default :data:`QUERY_BATCH`).
 
     Returns:
         Scores and row ids, ``(nq, k)``, padded with -1 / -inf.
@@ -94,8 +97,8 @@ def search(
         return Neighbours(scores, ids)
     fetch = k + 1 if exclude_self else k
     with tqdm(total=nq, unit="item", desc=desc, disable=not progress) as bar:
-        for start in range(0, nq, QUERY_BATCH):
-            batch = np.ascontiguousarray(queries[start : start + QUERY_BATCH], dtype=np.float32)
+        for start in range(0, nq, batch_size):
+            batch = np.ascontiguousarray(queries[start : start + batch_size], dtype=np.float32)
             got_scores, got_ids = index.search(batch, fetch)
             if exclude_self:
                 rows = np.arange(start, start + len(batch))[:, None]

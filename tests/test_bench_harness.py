@@ -1,0 +1,57 @@
+"""The benchmark registry covers every benchmark module, and the harness measures right."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bench.harness import MS, memory_mb, percentiles
+from bench.registry import BENCHMARKS, SUMMARY, section_order
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+
+
+def _writers() -> dict[str, str]:
+    """Module -> source, for every bench module that writes a docs section."""
+    out = {}
+    for path in sorted(BENCH.glob("*.py")):
+        source = path.read_text(encoding="utf-8")
+        if path.stem != "harness" and "write_section(" in source:
+            out[f"bench.{path.stem}"] = source
+    return out
+
+
+def test_every_module_that_writes_a_section_is_registered_with_its_sections() -> None:
+    writers = _writers()
+    assert set(writers) == {b.module for b in BENCHMARKS}
+    for bench in BENCHMARKS:
+        for section in bench.sections:
+            # The name is written literally, or as SECTION plus the size the entry passes.
+            literal = f'"{section}"' in writers[bench.module]
+            constant = re.search(r'SECTION = "(\w+)"', writers[bench.module])
+            assert literal or (constant and section.startswith(constant.group(1))), section
+
+
+def test_sections_are_named_once_and_every_entry_has_a_quick_pass_or_a_reason() -> None:
+    order = section_order()
+    assert order[0] == SUMMARY and len(order) == len(set(order))
+    assert all(re.fullmatch(r"[a-z0-9-]+", name) for name in order)
+    for bench in BENCHMARKS:
+        assert bench.command(quick=False) == ["-m", bench.module, *bench.args]
+        assert bench.command(quick=True) is not None or bench.why
+
+
+def test_percentiles() -> None:
+    seconds = np.arange(1, 101) / 1000.0  # 1..100 ms
+    p50, p99 = percentiles(seconds, scale=MS)
+    assert p50 == pytest.approx(50.5) and p99 == pytest.approx(99.01)
+    assert percentiles([], (50, 90, 99)) == (0.0, 0.0, 0.0)
+
+
+def test_memory_of_this_process() -> None:
+    memory = memory_mb()
+    assert memory["VmRSS"] > 1 and memory["VmHWM"] >= memory["VmRSS"]
+    assert memory["RssAnon"] + memory["RssFile"] <= memory["VmRSS"] + 1
