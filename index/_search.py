@@ -38,14 +38,14 @@ import tantivy
 from tantivy import Occur, Query
 
 from semsearch.index import lexical
-from semsearch.index._engine import SCHEMA, date_key, pair_term, value_hash
+from semsearch.index._engine import ENTITY_FIELDS, SCHEMA, date_key, pair_term, value_hash
 from semsearch.index.errors import InputError
 from semsearch.index.filters import Filters, is_metadata_key
 from semsearch.index.fusion import Fused
 from semsearch.index.query import ParsedQuery
 
 SORTS = ("relevance", "date-desc", "date-asc")
-FACET_FIELDS = ("source", "section", "year", "month")
+FACET_FIELDS = ("source", "section", "year", "month", *ENTITY_FIELDS)
 DATE_FACETS = ("year", "month")
 Ranked = list[tuple[int, float]]
 
@@ -91,7 +91,8 @@ DEFAULT_MATCH = MatchConfig()
 
 
 def check_facets(facets: Sequence[str]) -> list[str]:
-    """Validate facet names (``source``, ``section``, ``year``, ``month`` or ``meta.KEY``).
+    """Validate facet names (``source``, ``section``, ``year``, ``month``, ``person``,
+    ``place``, ``org`` or ``meta.KEY``).
 
     Raises:
         InputError: An unknown name or an invalid metadata key.
@@ -189,6 +190,8 @@ def filter_query(filters: Filters | None) -> Query | None:
     ):
         if values is not None:
             parts.append(Query.term_set_query(SCHEMA, field, [str(v) for v in values]))
+    # Entity fields hold the article's names on each of its passages: a term per name.
+    parts.extend(Query.term_query(SCHEMA, kind, name) for kind, name in filters.entities)
     for key, value in filters.metadata.items():
         if not is_metadata_key(key):
             raise InputError(f"invalid metadata filter key: {key!r}")
@@ -509,6 +512,8 @@ def facet_counts(
             counts = _estimated_counts(searcher, matches.query, name)
         elif name.startswith("meta."):
             counts = _meta_counts(searcher, matches, name.removeprefix("meta."))
+        elif name in ENTITY_FIELDS:
+            counts = _entity_counts(searcher, matches, name, config)
         else:
             counts = _exact_counts(searcher, matches, name)
         if name in DATE_FACETS:
@@ -575,6 +580,25 @@ def _meta_counts(searcher: tantivy.Searcher, matches: MatchSet, key: str) -> lis
         # its estimates instead.
         return _estimated_counts(searcher, matches.query, f"meta.{key}")
     return [(b["key"], len(b["a"]["buckets"])) for b in result["f"]["buckets"]]
+
+
+def _entity_counts(
+    searcher: tantivy.Searcher, matches: MatchSet, name: str, config: MatchConfig
+) -> list[tuple[Any, int]]:
+    """Matching articles per name, exact: a terms aggregation over one matching passage
+    per article, since every passage of an article holds the same names."""
+    if not len(matches.pids):
+        return []
+    _, first = np.unique(matches.articles, return_index=True)
+    one_each = _pid_set(matches.pids[first].tolist())
+    # Every name in each segment is counted before the top values are kept, so a
+    # value's count is exact whatever the number of segments.
+    size = config.facet_values
+    result = searcher.aggregate(
+        one_each,
+        {"f": {"terms": {"field": name, "size": size, "segment_size": 1 << 20}}},
+    )
+    return [(b["key"], int(b["doc_count"])) for b in result["f"]["buckets"]]
 
 
 def _estimated_counts(searcher: tantivy.Searcher, query: Query, name: str) -> list[tuple[Any, int]]:
