@@ -54,6 +54,7 @@ from semsearch.index.backup import BackupReport, backup_collection
 from semsearch.index.entities import (
     DEFAULT_ENTITY_PAGE,
     EnrichReport,
+    EntityCounts,
     EntityPage,
     EntityPageConfig,
 )
@@ -641,6 +642,29 @@ class Collection:
             raise InputError("limit must be >= 1")
         with self._snapshot():
             return store_entities.top_entities(self._conn, kind, limit)
+
+    def entity_counts(
+        self,
+        kinds: Sequence[str] = ENTITY_TYPES,
+        *,
+        min_pair_articles: int = 1,
+        pair_limit: int = 10_000,
+    ) -> EntityCounts:
+        """Articles and mentions per entity and month, and the entity pairs named together
+        (at least ``min_pair_articles`` articles, the ``pair_limit`` most frequent).
+
+        Raises:
+            InputError: An unknown type, or limits below 1.
+        """
+        unknown = [k for k in kinds if k not in ENTITY_TYPES]
+        if unknown or not kinds:
+            raise InputError(f"entity types: choose from {', '.join(ENTITY_TYPES)}")
+        if min_pair_articles < 1 or pair_limit < 1:
+            raise InputError("min_pair_articles and pair_limit must be >= 1")
+        with self._snapshot():
+            return entities.entity_counts(
+                self._conn, list(kinds), min_pair_articles=min_pair_articles, pair_limit=pair_limit
+            )
 
     def tagged_articles(self) -> int:
         """How many articles have been read by the entity tagger."""

@@ -114,3 +114,28 @@ def unchanged(conn: Connection, stored: StoredForTagging) -> bool:
         return False
     now = [pid for pid, _ in store.passages_of(conn, stored.article.id)]
     return now == [pid for pid, _ in stored.passages]
+
+
+@dataclass(frozen=True)
+class EntityCounts:
+    """What ``report entities`` lists, read in one snapshot.
+
+    ``months``: ``(type, name, printed, month, articles, mentions)``, month ``""`` for
+    undated articles; ``pairs``: ``(type, name, type, name, articles)``, most first.
+    """
+
+    months: list[tuple[str, str, str, str, int, int]]
+    pairs: list[tuple[str, str, str, str, int]]
+
+
+def entity_counts(
+    conn: Connection, kinds: Sequence[str], *, min_pair_articles: int, pair_limit: int
+) -> EntityCounts:
+    """Articles and mentions per entity and month, and co-occurrence pairs."""
+    printed = store_entities.printed_forms(conn, kinds)
+    months = [
+        (kind, name, printed.get((kind, name), name), month, articles, mentions)
+        for kind, name, month, articles, mentions in store_entities.month_counts(conn, kinds)
+    ]
+    pairs = store_entities.cooccurrence_pairs(conn, kinds, min_pair_articles, pair_limit)
+    return EntityCounts(months, pairs)

@@ -312,3 +312,13 @@ def is_tagged(conn: sqlite3.Connection, article_id: str) -> bool:
     """Whether the extractor has read this article."""
     row = conn.execute("SELECT 1 FROM tagged_articles WHERE article_id = ?", (article_id,))
     return row.fetchone() is not None
+
+
+def printed_forms(conn: sqlite3.Connection, kinds: Sequence[str]) -> dict[tuple[str, str], str]:
+    """The printed form kept for each entity of these types."""
+    if not _has_entity_tables(conn) or not kinds:
+        return {}
+    rows = conn.execute(
+        f"SELECT type, name, printed FROM entities WHERE type IN ({_marks(kinds)})", list(kinds)
+    )
+    return {(str(r[0]), str(r[1])): str(r[2]) for r in rows}
