@@ -147,7 +147,10 @@ function renderEntityFacets(box, facets, params, navigate) {
 // that month's articles naming it), the entities named with it, the latest articles.
 function renderEntityPage(container, entity, navigate, articleHref) {
   const label = ENTITY_LABELS[entity.type] || entity.type;
-  container.append(facetNode("h2", "entity-title", entity.printed));
+  // The folded name is what facets and filters show; a printed form that differs (市委
+  // for 郑州市委, traditional script) follows it.
+  const title = entity.printed === entity.name ? entity.name : `${entity.name} (${entity.printed})`;
+  container.append(facetNode("h2", "entity-title", title));
   container.append(facetNode("div", "meta", `${label} · ${entity.articles} articles 篇`));
   const search = new URLSearchParams({ q: entity.name, entity: `${entity.type}:${entity.name}`, sort: "date-desc" });
   const all = facetNode("button", "link entity-search", "Search its articles 检索相关文章");
@@ -164,7 +167,7 @@ function renderEntityPage(container, entity, navigate, articleHref) {
     const group = facetNode("section", "entity-cooccurring");
     group.append(facetNode("h3", "", "Named with 共同出现"));
     for (const other of entity.cooccurring) {
-      const text = `${other.printed} (${ENTITY_LABELS[other.type] || other.type})`;
+      const text = `${other.name} (${ENTITY_LABELS[other.type] || other.type})`;
       group.append(facetButton(text, other.articles, false, entityPageLink(other.type, other.name), navigate));
     }
     container.append(group);
