@@ -18,7 +18,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     Args:
         subparsers: The top-level sub-parser collection.
     """
-    group = subparsers.add_parser("entities", help="people, places and organisations named")
+    group = subparsers.add_parser(
+        "entities",
+        help="people, places and organisations named",
+        description="The named entities ingest (or `semsearch index enrich`) tagged. `top` "
+        "lists the most named (`semsearch entities top --type person` prints `2  person  "
+        "何雄` on the sample page); `show TYPE NAME` one entity's articles per month, the "
+        "entities named with it and its latest articles. Search takes them as facets "
+        "(`--facets person,place,org`) and filters (`--entity person:何雄`).",
+    )
     verbs = group.add_subparsers(dest="entities_command", required=True)
     top = verbs.add_parser("top", help="the entities most articles name")
     add_common_options(top)
@@ -39,6 +47,10 @@ def add_enrich(verbs: argparse._SubParsersAction) -> None:
     enrich = verbs.add_parser(
         "enrich",
         help="tag people, places and organisations of stored articles (no re-embedding)",
+        description="Tag the named entities of the articles not tagged yet (a collection "
+        "ingested with --no-entities or by an earlier release), 64 articles per write, "
+        "without loading the embedding model; an interrupted run resumes. Prints e.g. "
+        "`tagged 2 articles: 55 mentions` on the sample page.",
     )
     add_common_options(enrich)
     enrich.add_argument(
