@@ -507,13 +507,19 @@ def facet_counts(
         without a value are not counted.
     """
     out: dict[str, list[dict[str, Any]]] = {}
+    # The entity facets share one pass of the engine (one query, one aggregation).
+    entity_counts = (
+        _entity_counts(searcher, matches, [f for f in facets if f in ENTITY_FIELDS], config)
+        if matches.relation != "approx"
+        else {}
+    )
     for name in facets:
         if matches.relation == "approx":
             counts = _estimated_counts(searcher, matches.query, name)
         elif name.startswith("meta."):
             counts = _meta_counts(searcher, matches, name.removeprefix("meta."))
         elif name in ENTITY_FIELDS:
-            counts = _entity_counts(searcher, matches, name, config)
+            counts = entity_counts[name]
         else:
             counts = _exact_counts(searcher, matches, name)
         if name in DATE_FACETS:
@@ -583,22 +589,33 @@ def _meta_counts(searcher: tantivy.Searcher, matches: MatchSet, key: str) -> lis
 
 
 def _entity_counts(
-    searcher: tantivy.Searcher, matches: MatchSet, name: str, config: MatchConfig
-) -> list[tuple[Any, int]]:
-    """Matching articles per name, exact: a terms aggregation over one matching passage
-    per article, since every passage of an article holds the same names."""
+    searcher: tantivy.Searcher, matches: MatchSet, names: Sequence[str], config: MatchConfig
+) -> dict[str, list[tuple[Any, int]]]:
+    """Matching articles per name of each entity field, exact: terms aggregations over one
+    matching passage per article, since every passage of an article holds the same names."""
+    if not names:
+        return {}
     if not len(matches.pids):
-        return []
+        return {name: [] for name in names}
     _, first = np.unique(matches.articles, return_index=True)
-    one_each = _pid_set(matches.pids[first].tolist())
+    # One matching passage per article already (short articles, or collapsed sets): the
+    # set itself; else its first passage of each article (a term set of a few hundred pids
+    # costs milliseconds, so it is built only when needed).
+    one_each = (
+        matches.query if len(first) == len(matches.pids) else _pid_set(matches.pids[first].tolist())
+    )
     # Every name in each segment is counted before the top values are kept, so a
     # value's count is exact whatever the number of segments.
-    size = config.facet_values
     result = searcher.aggregate(
         one_each,
-        {"f": {"terms": {"field": name, "size": size, "segment_size": 1 << 20}}},
+        {
+            name: {"terms": {"field": name, "size": config.facet_values, "segment_size": 1 << 20}}
+            for name in names
+        },
     )
-    return [(b["key"], int(b["doc_count"])) for b in result["f"]["buckets"]]
+    return {
+        name: [(b["key"], int(b["doc_count"])) for b in result[name]["buckets"]] for name in names
+    }
 
 
 def _estimated_counts(searcher: tantivy.Searcher, query: Query, name: str) -> list[tuple[Any, int]]:
