@@ -144,3 +144,23 @@ def test_enrich_tags_a_collection_built_without_entities(tmp_path: Path) -> None
     with Collection.open(tmp_path / "c", embedder, read_only=True) as again:
         response = again.run(SearchRequest(query="项目", mode="lexical", facets=("person",)))
         assert _facet(response.facets or {}, "person") == {"何雄": 2, "李明": 1}
+
+
+def test_an_article_matching_twice_counts_once(coll: Collection) -> None:
+    # Both passages of a1 name 巩义市 and hold the word: one article.
+    response = coll.run(SearchRequest(query="巩义市", mode="lexical", facets=("place", "person")))
+    assert response.total_passages == 2 and response.total == 1
+    assert _facet(response.facets or {}, "place") == {"巩义市": 1}
+    assert _facet(response.facets or {}, "person") == {"何雄": 1}
+
+
+def test_above_the_counting_limit_entity_facets_are_estimates(tmp_path: Path) -> None:
+    from semsearch.index import MatchConfig
+
+    with Collection.create(
+        tmp_path / "c", FakeEmbedder(), entities=fake_extractor(), match=MatchConfig(count_limit=1)
+    ) as c:
+        c.upsert(_corpus())
+        response = c.run(SearchRequest(query="数字经济", mode="lexical", facets=("person",)))
+        assert response.total_relation == "approx"
+        assert _facet(response.facets or {}, "person") == {"何雄": 2, "李明": 1}
