@@ -68,6 +68,7 @@ BENCHMARKS: tuple[Benchmark, ...] = (
     Benchmark("bench.hostile", ("hostile",)),
     Benchmark("bench.layout", ("layout",)),
     Benchmark("bench.entities", ("entities",)),
+    Benchmark("bench.entity_facets", ("entity-facets",)),
     Benchmark("bench.million", ("million",)),
     Benchmark(
         "bench.engine",

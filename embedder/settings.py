@@ -59,6 +59,11 @@ class Settings(BaseSettings):
     threads: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
     batch_size: int = Field(default=32, ge=1, le=4096)
     max_seq_length: int = Field(default=512, ge=16, le=8192)
+    entities: bool = Field(
+        default=True,
+        description="Tag people, places and organisations of every article ingested (facets, filters, entity pages);"
+        " ingest keeps 84% of its rate with it (docs/benchmarks.md). Off: run `semsearch index enrich` later.",
+    )
     entity_threads: int = Field(
         default=1,
         ge=1,

@@ -8,8 +8,9 @@ from semsearch.index._search import FACET_FIELDS, MatchConfig
 from semsearch.index.backup import BackupReport, restore_collection
 from semsearch.index.collection import Collection
 from semsearch.index.config import IndexConfig, KindPolicy, MergePolicy
+from semsearch.index.entities import EnrichReport, EntityPage, EntityPageConfig
 from semsearch.index.errors import CollectionError, CollectionLockedError, ModelMismatchError
-from semsearch.index.filters import METADATA_KEY_PATTERN, Filters
+from semsearch.index.filters import ENTITY_TYPES, METADATA_KEY_PATTERN, Filters, parse_entity
 from semsearch.index.lexical import ANALYZERS, DEFAULT_ANALYZER
 from semsearch.index.query import ParsedQuery, QueryDescription, QuerySyntaxError, parse_query
 from semsearch.index.requests import SearchRequest
@@ -22,11 +23,13 @@ from semsearch.index.results import (
 )
 from semsearch.index.snippets import SnippetStyle
 from semsearch.index.store import StoredPassage
+from semsearch.index.store_entities import EntityRef
 from semsearch.index.vectors import KINDS
 
 __all__ = [
     "ANALYZERS",
     "DEFAULT_ANALYZER",
+    "ENTITY_TYPES",
     "FACET_FIELDS",
     "KINDS",
     "METADATA_KEY_PATTERN",
@@ -38,6 +41,10 @@ __all__ = [
     "CollectionInfo",
     "CollectionLockedError",
     "EngineConfig",
+    "EnrichReport",
+    "EntityPage",
+    "EntityPageConfig",
+    "EntityRef",
     "Filters",
     "IndexConfig",
     "KindPolicy",
@@ -54,6 +61,7 @@ __all__ = [
     "SnippetStyle",
     "StoredPassage",
     "UpsertReport",
+    "parse_entity",
     "parse_query",
     "restore_collection",
 ]

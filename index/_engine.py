@@ -34,6 +34,9 @@ Each passage is one document:
 ``source``      raw strings; ``source_no`` / ``section_no`` hashes for counting
 ``section``
 ``meta``        the article's extra fields (JSON, raw strings, fast)
+``person``      folded names of the entities of that type the article names (raw strings,
+``place``       fast, many per document): on every passage of the article, so a filter
+``org``         keeps whole articles and a facet counts each article once per name
 =============== =========================================================================
 """
 
@@ -64,6 +67,9 @@ APPLY_BATCH = 2000
 # Longest metadata string indexed for filters and facets (longer values are left out).
 META_VALUE_CHARS = 256
 _DIGITS = re.compile(r"\d+")
+# The entity types (the values of :class:`~embedder.entities.EntityType`, spelled out here:
+# importing that package loads the tagger's ONNX runtime), each an engine field.
+ENTITY_FIELDS = ("person", "place", "org")
 # Tries at copying an engine directory while writers may commit to it.
 COPY_ATTEMPTS = 3
 
@@ -104,6 +110,8 @@ def _schema() -> tantivy.Schema:
         builder.add_text_field(name, fast=True, tokenizer_name="raw", index_option="basic")
         builder.add_integer_field(f"{name}_no", fast=True)
     builder.add_json_field("meta", fast=True, tokenizer_name="raw", index_option="basic")
+    for name in ENTITY_FIELDS:
+        builder.add_text_field(name, fast=True, tokenizer_name="raw", index_option="basic")
     builder.add_text_field(MARKER_FIELD, tokenizer_name="raw", index_option="basic")
     builder.add_integer_field("generation", fast=True)
     return builder.build()
@@ -192,6 +200,9 @@ def passage_document(
     meta = _meta_values(row.metadata)
     if meta:
         doc.add_json("meta", json.dumps(meta, ensure_ascii=False))
+    for kind, names in row.entities.items():
+        for name in names:
+            doc.add_text(kind, name)
     return doc
 
 

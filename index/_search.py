@@ -38,14 +38,14 @@ import tantivy
 from tantivy import Occur, Query
 
 from semsearch.index import lexical
-from semsearch.index._engine import SCHEMA, date_key, pair_term, value_hash
+from semsearch.index._engine import ENTITY_FIELDS, SCHEMA, date_key, pair_term, value_hash
 from semsearch.index.errors import InputError
 from semsearch.index.filters import Filters, is_metadata_key
 from semsearch.index.fusion import Fused
 from semsearch.index.query import ParsedQuery
 
 SORTS = ("relevance", "date-desc", "date-asc")
-FACET_FIELDS = ("source", "section", "year", "month")
+FACET_FIELDS = ("source", "section", "year", "month", *ENTITY_FIELDS)
 DATE_FACETS = ("year", "month")
 Ranked = list[tuple[int, float]]
 
@@ -91,7 +91,8 @@ DEFAULT_MATCH = MatchConfig()
 
 
 def check_facets(facets: Sequence[str]) -> list[str]:
-    """Validate facet names (``source``, ``section``, ``year``, ``month`` or ``meta.KEY``).
+    """Validate facet names (``source``, ``section``, ``year``, ``month``, ``person``,
+    ``place``, ``org`` or ``meta.KEY``).
 
     Raises:
         InputError: An unknown name or an invalid metadata key.
@@ -189,6 +190,8 @@ def filter_query(filters: Filters | None) -> Query | None:
     ):
         if values is not None:
             parts.append(Query.term_set_query(SCHEMA, field, [str(v) for v in values]))
+    # Entity fields hold the article's names on each of its passages: a term per name.
+    parts.extend(Query.term_query(SCHEMA, kind, name) for kind, name in filters.entities)
     for key, value in filters.metadata.items():
         if not is_metadata_key(key):
             raise InputError(f"invalid metadata filter key: {key!r}")
@@ -504,11 +507,19 @@ def facet_counts(
         without a value are not counted.
     """
     out: dict[str, list[dict[str, Any]]] = {}
+    # The entity facets share one pass of the engine (one query, one aggregation).
+    entity_counts = (
+        _entity_counts(searcher, matches, [f for f in facets if f in ENTITY_FIELDS], config)
+        if matches.relation != "approx"
+        else {}
+    )
     for name in facets:
         if matches.relation == "approx":
             counts = _estimated_counts(searcher, matches.query, name)
         elif name.startswith("meta."):
             counts = _meta_counts(searcher, matches, name.removeprefix("meta."))
+        elif name in ENTITY_FIELDS:
+            counts = entity_counts[name]
         else:
             counts = _exact_counts(searcher, matches, name)
         if name in DATE_FACETS:
@@ -575,6 +586,36 @@ def _meta_counts(searcher: tantivy.Searcher, matches: MatchSet, key: str) -> lis
         # its estimates instead.
         return _estimated_counts(searcher, matches.query, f"meta.{key}")
     return [(b["key"], len(b["a"]["buckets"])) for b in result["f"]["buckets"]]
+
+
+def _entity_counts(
+    searcher: tantivy.Searcher, matches: MatchSet, names: Sequence[str], config: MatchConfig
+) -> dict[str, list[tuple[Any, int]]]:
+    """Matching articles per name of each entity field, exact: terms aggregations over one
+    matching passage per article, since every passage of an article holds the same names."""
+    if not names:
+        return {}
+    if not len(matches.pids):
+        return {name: [] for name in names}
+    _, first = np.unique(matches.articles, return_index=True)
+    # One matching passage per article already (short articles, or collapsed sets): the
+    # set itself; else its first passage of each article (a term set of a few hundred pids
+    # costs milliseconds, so it is built only when needed).
+    one_each = (
+        matches.query if len(first) == len(matches.pids) else _pid_set(matches.pids[first].tolist())
+    )
+    # Every name in each segment is counted before the top values are kept, so a
+    # value's count is exact whatever the number of segments.
+    result = searcher.aggregate(
+        one_each,
+        {
+            name: {"terms": {"field": name, "size": config.facet_values, "segment_size": 1 << 20}}
+            for name in names
+        },
+    )
+    return {
+        name: [(b["key"], int(b["doc_count"])) for b in result[name]["buckets"]] for name in names
+    }
 
 
 def _estimated_counts(searcher: tantivy.Searcher, query: Query, name: str) -> list[tuple[Any, int]]:

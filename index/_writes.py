@@ -9,18 +9,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from semsearch.embedder.base import TextEmbedder
 from semsearch.embedder.fields import check_article
 from semsearch.embedder.records import Article, Passage
-from semsearch.index import store
+from semsearch.index import store, store_entities
 from semsearch.index.errors import InputError
 from semsearch.index.results import UpsertReport
 from semsearch.index.segments import SegmentedVectors
 from semsearch.index.store import Connection
+
+if TYPE_CHECKING:  # the package loads the tagger's ONNX runtime; only callers with one need it
+    from semsearch.embedder.entities import ArticleEntities, EntityExtractor
 
 # Passages embedded per call while ingesting.
 EMBED_BATCH = 256
@@ -35,6 +38,7 @@ def upsert(
     vectors: SegmentedVectors,
     embedder: TextEmbedder,
     items: Iterable[tuple[Article, list[Passage]]],
+    extractor: EntityExtractor | None = None,
 ) -> UpsertReport:
     """Add or replace articles with their passages and vectors.
 
@@ -43,6 +47,8 @@ def upsert(
         vectors: The index being written.
         embedder: Embeds the new passages.
         items: ``(article, passages)`` pairs; passages belong to that article.
+        extractor: Tags new and changed articles' named entities (None: no entities; an
+            unchanged article keeps the ones it has, and is tagged when it has none).
 
     Returns:
         Counts of what changed (the generation is filled in by the caller).
@@ -73,6 +79,9 @@ def upsert(
                 # unless ingest read the article again from a (moved) page file.
                 if article.page_file is not None:
                     store.set_page_file(conn, article.id, article.page_file)
+                if extractor is not None and not store_entities.is_tagged(conn, article.id):
+                    stored = store.passages_of(conn, article.id)
+                    tag_article(conn, extractor, article, stored)
                 report.metadata_only += 1
                 continue
         if old_hash is not None:
@@ -87,6 +96,8 @@ def upsert(
         ids = list(range(next_id, next_id + len(passages)))
         next_id += len(passages)
         store.insert_passages(conn, ids, passages)
+        if extractor is not None:
+            tag_article(conn, extractor, article, list(zip(ids, passages, strict=True)))
         pending.update(zip(ids, (p.text for p in passages), strict=True))
         report.passages_added += len(passages)
         if len(pending) >= EMBED_BATCH:
@@ -94,6 +105,32 @@ def upsert(
     flush()
     store.write_meta(conn, next_passage_id=next_id)
     return report
+
+
+def tag_article(
+    conn: Connection,
+    extractor: EntityExtractor,
+    article: Article,
+    passages: Sequence[tuple[int, Passage]],
+) -> None:
+    """Tag an article's passages and headings and store the mentions (replacing any)."""
+    found = extractor.extract_article(article, [p for _, p in passages])
+    store_entities.write_entities(conn, article.id, mention_rows(found, [i for i, _ in passages]))
+
+
+def mention_rows(found: ArticleEntities, passage_ids: Sequence[int]) -> list[store_entities.MentionRow]:
+    """The store's rows of an article's mentions (passages by id, headings by field)."""
+    rows = [
+        store_entities.MentionRow(pid, None, m.start, m.end, m.type.value, m.folded, m.printed)
+        for pid, group in zip(passage_ids, found.passages, strict=True)
+        for m in group
+    ]
+    rows += [
+        store_entities.MentionRow(None, name, m.start, m.end, m.type.value, m.folded, m.printed)
+        for name, group in found.headings.items()
+        for m in group
+    ]
+    return rows
 
 
 def delete(conn: Connection, vectors: SegmentedVectors, article_ids: Sequence[str]) -> int:

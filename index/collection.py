@@ -29,13 +29,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from semsearch.embedder.base import TextEmbedder
 from semsearch.embedder.records import Article, Passage
-from semsearch.index import _search, _writes, lexical, store
+from semsearch.index import _search, _writes, entities, lexical, store, store_entities
 from semsearch.index._consistency import check as check_collection
 from semsearch.index._consistency import check_model, rebuild_vectors
 from semsearch.index._engine import ENGINE_PREFIX
@@ -55,8 +55,15 @@ from semsearch.index._rebuild import rebuild, reshape_target
 from semsearch.index._snapshot import ReadView, Snapshots
 from semsearch.index.backup import BackupReport, backup_collection
 from semsearch.index.config import DEFAULT_CONFIG, IndexConfig
+from semsearch.index.entities import (
+    DEFAULT_ENTITY_PAGE,
+    EnrichReport,
+    EntityCounts,
+    EntityPage,
+    EntityPageConfig,
+)
 from semsearch.index.errors import CollectionError, InputError
-from semsearch.index.filters import Filters
+from semsearch.index.filters import ENTITY_TYPES, Filters, check_entity
 from semsearch.index.fusion import DEFAULT_FUSION, FusionParams
 from semsearch.index.manifest import MANIFEST_NAME, Manifest, read_manifest, write_manifest
 from semsearch.index.query import ParsedQuery, parse_query
@@ -70,11 +77,17 @@ from semsearch.index.results import (
 from semsearch.index.segments import SegmentedVectors
 from semsearch.index.snippets import SnippetStyle
 from semsearch.index.store import Connection, StoredPassage
+from semsearch.index.store_entities import EntityRef
 from semsearch.index.vectors import KINDS, VectorIndex, measure_recall
+
+if TYPE_CHECKING:  # the package loads the tagger's ONNX runtime; only writers with one need it
+    from semsearch.embedder.entities import EntityExtractor
 
 # Queries embedded at once: one per core, as the backends run them (before this thread,
 # each HTTP handler's thread embedded its own query, so as many ran side by side).
 QUERY_MODEL_THREADS = os.cpu_count() or 1
+# Articles tagged per write of ``Collection.enrich`` (each write commits a generation).
+ENRICH_BATCH = 64
 
 
 class Collection:
@@ -95,9 +108,12 @@ class Collection:
         read_only: bool,
         background_merges: bool = False,
         config: IndexConfig = DEFAULT_CONFIG,
+        entities: EntityExtractor | None = None,
     ) -> None:
         self.path = path
         self.embedder = embedder
+        # Tags named entities of what upsert writes (None: upsert stores none).
+        self.entities = entities
         self.read_only = read_only
         self.config = config
         self.match = config.match
@@ -136,6 +152,7 @@ class Collection:
         analyzer: str = lexical.DEFAULT_ANALYZER,
         background_merges: bool = False,
         config: IndexConfig = DEFAULT_CONFIG,
+        entities: EntityExtractor | None = None,
     ) -> Collection:
         """Create an empty collection.
 
@@ -150,6 +167,7 @@ class Collection:
                 instead of inside them (see :meth:`open`).
             config: The tunables (merge policy, automatic kinds, match set, engine);
                 every default is listed in :mod:`index.config`.
+            entities: Tags the named entities of every article written (None: none).
 
         Returns:
             The open collection (writable).
@@ -189,7 +207,13 @@ class Collection:
         )
         write_manifest(path, manifest)
         collection = cls(
-            path, embedder, conn, read_only=False, background_merges=background_merges, config=config
+            path,
+            embedder,
+            conn,
+            read_only=False,
+            background_merges=background_merges,
+            config=config,
+            entities=entities,
         )
         collection._sync(force=True)
         return collection
@@ -210,6 +234,7 @@ class Collection:
         create: bool = False,
         background_merges: bool = False,
         config: IndexConfig = DEFAULT_CONFIG,
+        entities: EntityExtractor | None = None,
     ) -> Collection:
         """Open a collection, checking manifest, SQLite and FAISS against each other.
 
@@ -226,6 +251,7 @@ class Collection:
                 a server wants this; a one-shot process merges inside its writes).
             config: The tunables (merge policy, automatic kinds, match set, engine);
                 every default is listed in :mod:`index.config`.
+            entities: Tags the named entities of every article written (None: none).
 
         Returns:
             The open collection.
@@ -238,7 +264,9 @@ class Collection:
         if create and not cls.exists(path):
             if embedder is None:
                 raise InputError("creating a collection needs an embedder")
-            return cls.create(path, embedder, background_merges=background_merges, config=config)
+            return cls.create(
+                path, embedder, background_merges=background_merges, config=config, entities=entities
+            )
         manifest = read_manifest(path)
         if embedder is not None:
             check_model(path, manifest, embedder)
@@ -253,6 +281,7 @@ class Collection:
             read_only=read_only,
             background_merges=background_merges,
             config=config,
+            entities=entities,
         )
         try:
             try:
@@ -456,7 +485,7 @@ class Collection:
         """
         embedder = self._require_embedder()
         with self._writer() as vectors:
-            report = _writes.upsert(self._conn, vectors, embedder, items)
+            report = _writes.upsert(self._conn, vectors, embedder, items, self.entities)
             self._maybe_reshape(vectors)
         report.generation = self._state.generation or 0
         return report
@@ -563,7 +592,116 @@ class Collection:
         with self._writer():
             return self._state.replace_engine(chosen)
 
+    def enrich(
+        self,
+        extractor: EntityExtractor,
+        *,
+        everything: bool = False,
+        batch_articles: int = ENRICH_BATCH,
+        limit: int | None = None,
+    ) -> EnrichReport:
+        """Tag the named entities of stored articles without embedding anything again.
+
+        Articles are read in a snapshot, tagged with no lock held, then written (mentions
+        and the engine's entity fields of their passages) one batch per write; an article
+        that changed meanwhile is left for the next run. Interrupted, it resumes where it
+        stopped: tagged articles are recorded.
+
+        Args:
+            extractor: The tagger.
+            everything: Tag every article again (after a tagger or rule change), not only
+                those never tagged.
+            batch_articles: Articles per write.
+            limit: Tag at most this many articles (None: all).
+
+        Returns:
+            Articles tagged, mentions stored, articles skipped, articles left untagged.
+        """
+        if batch_articles < 1:
+            raise InputError("batch_articles must be >= 1")
+        with self._snapshot():
+            todo = (
+                store_entities.all_article_ids(self._conn)
+                if everything
+                else store_entities.untagged_articles(self._conn)
+            )
+        chosen = todo if limit is None else todo[: max(limit, 0)]
+        report = EnrichReport(remaining=len(todo) - len(chosen))
+        for start in range(0, len(chosen), batch_articles):
+            with self._snapshot():
+                loaded = entities.read_for_tagging(self._conn, chosen[start : start + batch_articles])
+            tagged = [
+                (item, extractor.extract_article(item.article, [p for _, p in item.passages]))
+                for item in loaded
+            ]
+            with self._writer():
+                for item, found in tagged:
+                    if not entities.unchanged(self._conn, item):
+                        report.skipped += 1
+                        continue
+                    ids = [pid for pid, _ in item.passages]
+                    rows = _writes.mention_rows(found, ids)
+                    store_entities.write_entities(self._conn, item.article.id, rows)
+                    store.mark_pending(self._conn, ids)
+                    report.articles += 1
+                    report.mentions += len(rows)
+        return report
+
     # ------------------------------------------------------------------ reads
+
+    def entity(
+        self, kind: str, name: str, config: EntityPageConfig = DEFAULT_ENTITY_PAGE
+    ) -> EntityPage | None:
+        """An entity's page (``name`` folded or as printed); None when no article names it.
+
+        Raises:
+            InputError: Unknown type, or an empty or overlong name.
+        """
+        kind, key = check_entity(kind, name)
+        with self._snapshot():
+            return entities.entity_page(self._conn, kind, key, config)
+
+    def top_entities(self, kind: str | None = None, limit: int = 20) -> list[EntityRef]:
+        """The entities most articles name (of one type, or all), most first.
+
+        Raises:
+            InputError: Unknown type or a limit below 1.
+        """
+        if kind is not None and kind not in ENTITY_TYPES:
+            raise InputError(f"unknown entity type {kind[:40]!r}; choose one of {', '.join(ENTITY_TYPES)}")
+        if limit < 1:
+            raise InputError("limit must be >= 1")
+        with self._snapshot():
+            return store_entities.top_entities(self._conn, kind, limit)
+
+    def entity_counts(
+        self,
+        kinds: Sequence[str] = ENTITY_TYPES,
+        *,
+        min_pair_articles: int = 1,
+        pair_limit: int = 10_000,
+    ) -> EntityCounts:
+        """Articles and mentions per entity and month, and the entity pairs named together
+        (at least ``min_pair_articles`` articles, the ``pair_limit`` most frequent).
+
+        Raises:
+            InputError: An unknown type, or limits below 1.
+        """
+        unknown = [k for k in kinds if k not in ENTITY_TYPES]
+        if unknown or not kinds:
+            raise InputError(f"entity types: choose from {', '.join(ENTITY_TYPES)}")
+        if min_pair_articles < 1 or pair_limit < 1:
+            raise InputError("min_pair_articles and pair_limit must be >= 1")
+        with self._snapshot():
+            return entities.entity_counts(
+                self._conn, list(kinds), min_pair_articles=min_pair_articles, pair_limit=pair_limit
+            )
+
+    def tagged_articles(self) -> int:
+        """How many articles have been read by the entity tagger."""
+        with self._snapshot():
+            return store_entities.tagged_count(self._conn)
+
 
     def info(self) -> CollectionInfo:
         """Counts, model and index description.

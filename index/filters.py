@@ -7,12 +7,52 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from semsearch.embedder.folding import fold_script
 from semsearch.index.errors import InputError
 
 # The characters a metadata key may hold (it is spliced into a JSON path); the HTTP API's
 # schema states the same pattern.
 METADATA_KEY_PATTERN = r"^[A-Za-z0-9_.-]+$"
 _METADATA_KEY = re.compile(METADATA_KEY_PATTERN)
+# The entity types a filter or facet may name (the engine's entity fields).
+ENTITY_TYPES = ("person", "place", "org")
+# Longest entity name a filter takes (the longest names stored are far shorter).
+ENTITY_NAME_CHARS = 100
+_HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_INNER_SPACE = re.compile(rf"(?<=[{_HAN}])\s+(?=[{_HAN}])")
+
+
+def entity_key(name: str) -> str:
+    """The folded form entities are stored and matched by: simplified script, no spaces
+    between Chinese characters (as :func:`embedder.entities.view.tag_view` reads text)."""
+    return _INNER_SPACE.sub("", fold_script(name.strip()))
+
+
+def parse_entity(text: str) -> tuple[str, str]:
+    """``TYPE:NAME`` (``person:何雄``) as ``(type, folded name)``.
+
+    Raises:
+        InputError: No known type, or an empty or overlong name.
+    """
+    kind, sep, name = text.partition(":")
+    kind = kind.strip()
+    if not sep or kind not in ENTITY_TYPES:
+        raise InputError(f"entity filter {text[:60]!r}: write TYPE:NAME with TYPE one of {', '.join(ENTITY_TYPES)}")
+    return check_entity(kind, name)
+
+
+def check_entity(kind: str, name: str) -> tuple[str, str]:
+    """A checked ``(type, folded name)``.
+
+    Raises:
+        InputError: Unknown type, or an empty or overlong name.
+    """
+    if kind not in ENTITY_TYPES:
+        raise InputError(f"unknown entity type {kind[:40]!r}; choose one of {', '.join(ENTITY_TYPES)}")
+    key = entity_key(name)
+    if not key or len(key) > ENTITY_NAME_CHARS:
+        raise InputError(f"an entity name has 1 to {ENTITY_NAME_CHARS} characters")
+    return kind, key
 
 
 def is_metadata_key(key: str) -> bool:
@@ -27,6 +67,8 @@ class Filters:
     Dates are ISO strings (``2023-04-19``) compared as text, so ``date_to="2023-04"``
     excludes April's days; pass ``2023-04-30`` for the whole month. A list field matches
     any of its values; ``metadata`` matches extra fields exactly (lists: any value).
+    ``entities`` are ``(type, folded name)`` pairs (:func:`check_entity`): an article must
+    name every one of them.
     """
 
     date_from: str | None = None
@@ -36,6 +78,7 @@ class Filters:
     article_ids: Sequence[str] | None = None
     exclude_article_ids: Sequence[str] | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    entities: Sequence[tuple[str, str]] = ()
 
     def is_empty(self) -> bool:
         """True when no restriction is set."""
@@ -77,4 +120,10 @@ class Filters:
             expr = f"json_extract(a.metadata, '$.\"{key}\"')"
             clauses.append(f"{expr} IN ({','.join('?' * len(values))})" if values else "0")
             params.extend(values)
+        for kind, name in self.entities:
+            clauses.append(
+                "a.id IN (SELECT ae.article_id FROM article_entities ae JOIN entities e"
+                " ON e.id = ae.entity_id WHERE e.type = ? AND e.name = ?)"
+            )
+            params.extend((kind, name))
         return " AND ".join(clauses), params

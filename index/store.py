@@ -12,12 +12,13 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NamedTuple, TypedDict, Unpack
 
 from semsearch.embedder.records import Article, Passage
 from semsearch.index import lexical
+from semsearch.index.store_entities import ENTITY_SCHEMA, article_entity_names, forget_entities
 
 DATABASE_NAME = "collection.sqlite"
 # A writer may hold the database for a while (one transaction per ingest batch); readers in
@@ -59,7 +60,7 @@ CREATE TABLE IF NOT EXISTS page_files (
     article_id TEXT PRIMARY KEY REFERENCES articles(id),
     path TEXT NOT NULL
 );
-"""
+""" + ENTITY_SCHEMA
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -506,6 +507,8 @@ class LexicalRow:
     source: str | None
     section: str | None
     metadata: dict[str, Any]
+    # Folded names by type (``person`` …) of every entity the article names.
+    entities: dict[str, list[str]] = field(default_factory=dict)
 
 
 def lexical_rows(conn: sqlite3.Connection, ids: Sequence[int]) -> list[LexicalRow]:
@@ -530,7 +533,8 @@ def lexical_rows(conn: sqlite3.Connection, ids: Sequence[int]) -> list[LexicalRo
                     metadata=json.loads(row[7] or "{}"),
                 )
             )
-    return rows
+    names = article_entity_names(conn, list({r.article_id for r in rows}))
+    return [replace(r, entities=names[r.article_id]) if r.article_id in names else r for r in rows]
 
 
 def has_fts_tables(conn: sqlite3.Connection) -> bool:
@@ -583,6 +587,7 @@ def delete_articles(conn: sqlite3.Connection, article_ids: Sequence[str], *, kee
         for id_chunk in _chunks(ids):
             id_marks = ",".join("?" * len(id_chunk))
             conn.execute(f"DELETE FROM passages WHERE id IN ({id_marks})", id_chunk)
+        forget_entities(conn, chunk)
         if not keep_rows:
             conn.execute(f"DELETE FROM articles WHERE id IN ({marks})", chunk)
         removed.extend(ids)
@@ -762,3 +767,47 @@ def integrity_problems(conn: sqlite3.Connection) -> list[str]:
     """What SQLite's ``quick_check`` finds wrong with the database (empty when sound)."""
     rows = [str(row[0]) for row in conn.execute("PRAGMA quick_check").fetchall()]
     return [] if rows == ["ok"] else rows
+
+
+def passages_of(conn: sqlite3.Connection, article_id: str) -> list[tuple[int, Passage]]:
+    """An article's stored passages with their ids, in reading order."""
+    rows = conn.execute(
+        "SELECT id, ordinal, paragraph_index, start, end, text FROM passages"
+        " WHERE article_id = ? ORDER BY ordinal",
+        (article_id,),
+    )
+    return [
+        (
+            int(r[0]),
+            Passage(
+                article_id=article_id, ordinal=r[1], paragraph_index=r[2], start=r[3], end=r[4], text=r[5]
+            ),
+        )
+        for r in rows
+    ]
+
+
+def stored_article(conn: sqlite3.Connection, article_id: str) -> Article | None:
+    """An article as stored (no paragraphs or original): what tagging it again reads."""
+    row = article_row(conn, article_id)
+    if row is None:
+        return None
+    metadata = dict(row["metadata"])
+    return Article(
+        id=row["id"],
+        title=row["title"],
+        text=row["text"],
+        paragraphs=[],
+        date=row["date"],
+        source=row["source"],
+        section=row["section"],
+        url=row["url"],
+        author=row["author"],
+        kicker=_text_field(metadata.get("kicker")),
+        subtitle=_text_field(metadata.get("subtitle")),
+        metadata=metadata,
+    )
+
+
+def _text_field(value: Any) -> str | None:
+    return value if isinstance(value, str) else None

@@ -9,7 +9,7 @@ import html
 import time
 from typing import Any, cast
 
-from semsearch.index import Filters, SearchResponse, SnippetStyle
+from semsearch.index import Filters, SearchResponse, SnippetStyle, parse_entity
 from semsearch.index import SearchHit as IndexHit
 from semsearch.service import api_models as m
 from semsearch.service._errors import ApiError
@@ -147,6 +147,7 @@ def index_filters(spec: m.SearchFilters) -> Filters:
         sections=spec.sections,
         article_ids=spec.article_ids,
         metadata=dict(spec.metadata),
+        entities=[parse_entity(item) for item in spec.entities or ()],
     )
 
 

@@ -41,7 +41,7 @@ def add_routes(api: APIRouter, settings: ServiceSettings) -> None:
         summary="Search passages",
         description="Hybrid (default), dense or lexical search. Filters narrow the articles "
         "before the top-k cut; repeat `source`, `section`, `article_id`, `meta` for several "
-        f"values. Query syntax: {m.QUERY_SYNTAX} `total` counts the matching articles; "
+        "values, `entity` for articles naming several entities. Query syntax: {m.QUERY_SYNTAX} `total` counts the matching articles; "
         f"`facets` counts them per value. {note}",
     )
     route(
@@ -97,12 +97,16 @@ async def search_get(
         list[m.MetaItem] | None,
         Query(description="KEY=VALUE on extra fields (repeatable).", examples=[["page=2"]]),
     ] = None,
+    entity: Annotated[
+        list[m.EntityItem] | None,
+        Query(description=m.ENTITY_FILTER + " Repeatable.", examples=[["person:何雄"]]),
+    ] = None,
     sort: Annotated[m.Sort, Query(description="Result order.")] = "relevance",
     facets: Annotated[
         list[m.FacetNames] | None,
         Query(
             description="Facets to count, comma-separated or repeated: source, section, "
-            "year, month, meta.KEY.",
+            "year, month, person, place, org, meta.KEY.",
             examples=[["source,month"]],
         ),
     ] = None,
@@ -121,6 +125,7 @@ async def search_get(
             sections=section,
             article_ids=article_id,
             metadata=metadata_filter(meta),
+            entities=entity,
         ),
         sort=sort,
         facets=[name for value in facets or () for name in value.split(",") if name.strip()],

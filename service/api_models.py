@@ -16,8 +16,10 @@ from pydantic import (
 )
 
 from semsearch.embedder.dates import GIVEN_DATE_PATTERN, normalize_date
+from semsearch.embedder.errors import InputError
 from semsearch.embedder.fields import MAX_ID_CHARS
-from semsearch.index import FACET_FIELDS, METADATA_KEY_PATTERN
+from semsearch.index import ENTITY_TYPES, FACET_FIELDS, METADATA_KEY_PATTERN, parse_entity
+from semsearch.index.filters import ENTITY_NAME_CHARS
 
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 # Enough of a bad value to recognise it in an error message.
@@ -94,6 +96,15 @@ def meta_item(value: str) -> str:
     return value
 
 
+def entity_item(value: str) -> str:
+    """Refuse an ``entity`` value that is not ``TYPE:NAME`` with a known type."""
+    try:
+        parse_entity(value)
+    except InputError as exc:
+        raise ValueError(str(exc)) from None
+    return value
+
+
 Mode = Literal["hybrid", "dense", "lexical"]
 # An integer field of a strict model: a JSON number without a fraction, not a string or bool.
 Whole = Annotated[int, BeforeValidator(integral)]
@@ -123,6 +134,13 @@ MetadataKey = Annotated[
 MetaItem = Annotated[
     str, AfterValidator(meta_item), WithJsonSchema({"type": "string", "pattern": f"^{_KEY}="})
 ]
+ENTITY_PATTERN = rf"^\s*(?:{'|'.join(ENTITY_TYPES)})\s*:.*\S"
+EntityItem = Annotated[
+    str,
+    AfterValidator(valid_text),
+    AfterValidator(entity_item),
+    WithJsonSchema({"type": "string", "pattern": ENTITY_PATTERN}),
+]
 _FACET = rf"(?:{'|'.join(FACET_FIELDS)}|meta\.{_KEY})"
 # One facet name, or none (blank names are skipped); GET also takes them comma-separated.
 FACET_PATTERN = rf"^\s*(?:{_FACET}\s*)?$"
@@ -130,6 +148,10 @@ FACETS_PATTERN = rf"^\s*(?:{_FACET}\s*)?(?:,\s*(?:{_FACET}\s*)?)*$"
 FacetName = Annotated[str, WithJsonSchema({"type": "string", "pattern": FACET_PATTERN})]
 FacetNames = Annotated[str, WithJsonSchema({"type": "string", "pattern": FACETS_PATTERN})]
 MetadataValue = Text | int | float | bool | list[Text | int | float | bool]
+ENTITY_FILTER = (
+    "Named entities as TYPE:NAME (TYPE: person, place or org; the name as printed, in either "
+    "script): only articles naming every one of them."
+)
 Sort = Literal["relevance", "date-desc", "date-asc"]
 QUERY_SYNTAX = (
     '`"exact phrase"`, `+must`, `-exclude`, `-"phrase"`, `A OR B`; phrases, `+` and `-` '
@@ -192,6 +214,11 @@ class SearchFilters(BaseModel):
         # The key pattern is the only way in (pydantic writes it as patternProperties).
         json_schema_extra={"additionalProperties": False},
     )
+    entities: list[EntityItem] | None = Field(
+        default=None,
+        description=ENTITY_FILTER,
+        examples=[["person:何雄"]],
+    )
 
 
 class SearchRequest(BaseModel):
@@ -228,7 +255,8 @@ class SearchRequest(BaseModel):
     sort: Sort = Field(default="relevance", description="relevance, date-desc or date-asc.")
     facets: list[FacetName] = Field(
         default_factory=list,
-        description="Count matching articles per value: source, section, year, month, meta.KEY.",
+        description="Count matching articles per value: source, section, year, month, "
+        "person, place, org, meta.KEY.",
     )
 
 
@@ -660,3 +688,44 @@ class ReuseResponse(BaseModel):
 
     article: ArticleRef
     links: list[ReuseLinkOut]
+
+
+EntityType = Literal["person", "place", "org"]
+EntityName = Annotated[Text, Field(min_length=1, max_length=ENTITY_NAME_CHARS)]
+
+
+class EntityRefModel(BaseModel):
+    """An entity and how many articles name it."""
+
+    type: EntityType
+    name: str = Field(description="Folded form (simplified script): what filters match.")
+    printed: str = Field(description="A form as printed.")
+    articles: int = Field(description="Articles naming it (in the context it is listed in).")
+
+
+class EntityMonth(BaseModel):
+    """Articles naming an entity in one month."""
+
+    month: str = Field(description="YYYY-MM")
+    articles: int
+
+
+class EntityArticle(BaseModel):
+    """An article naming an entity."""
+
+    id: str
+    title: str
+    date: str | None = None
+    source: str | None = None
+    mentions: int = Field(description="Mentions of the entity in the article.")
+
+
+class EntityPageModel(EntityRefModel):
+    """One entity: how many articles name it, per month, with whom, the latest ones."""
+
+    months: list[EntityMonth]
+    cooccurring: list[EntityRefModel] = Field(
+        description="Entities named in most of the articles naming this one; `articles` "
+        "counts those shared articles."
+    )
+    latest: list[EntityArticle]

@@ -23,7 +23,13 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from semsearch.service import _docs, _routes_articles, _routes_ops, _routes_search
+from semsearch.service import (
+    _docs,
+    _routes_articles,
+    _routes_entities,
+    _routes_ops,
+    _routes_search,
+)
 from semsearch.service._auth import API_KEY_HEADER
 from semsearch.service._convert import MARK_POST, MARK_PRE
 from semsearch.service._errors import ApiError, install_error_handlers
@@ -84,6 +90,7 @@ def create_app(
     # which hides their routes (and methods) from the 405 handler's ``Allow`` list.
     _routes_search.add_routes(app.router, settings)
     _routes_articles.add_routes(app.router, settings)
+    _routes_entities.add_routes(app.router)
     _routes_ops.add_routes(app.router)
     _docs.add_routes(app.router)
     app.openapi = _openapi(app, settings)  # type: ignore[method-assign]

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from semsearch.embedder.base import TextEmbedder
 from semsearch.embedder.embedder import Embedder
@@ -21,13 +21,35 @@ from semsearch.embedder.errors import InputError
 from semsearch.embedder.settings import Settings
 from semsearch.index import Collection, lexical
 
+if TYPE_CHECKING:  # the package loads the tagger's ONNX runtime: only writers import it
+    from semsearch.embedder.entities import EntityExtractor
+
 EmbedderLoader = Callable[[Settings], TextEmbedder]
 """Builds the embedder the effective settings describe (model, backend, threads, cache)."""
+ExtractorLoader = Callable[[Settings], "EntityExtractor"]
+"""Builds the named-entity extractor the settings describe (threads, batch size)."""
 
 
 def load_embedder(settings: Settings) -> TextEmbedder:
     """The default :data:`EmbedderLoader`: load the configured model from disk."""
     return Embedder.from_settings(settings)
+
+
+_EXTRACTORS: dict[tuple[int, int], EntityExtractor] = {}
+_EXTRACTORS_LOCK = threading.Lock()
+
+
+def load_extractor(settings: Settings) -> EntityExtractor:
+    """The default :data:`ExtractorLoader`: the packaged LAC tagger, loaded once per
+    process and configuration (it takes about a second)."""
+    from semsearch.embedder.entities import EntityConfig, EntityExtractor
+
+    key = (settings.entity_threads, settings.entity_batch_size)
+    with _EXTRACTORS_LOCK:
+        found = _EXTRACTORS.get(key)
+        if found is None:
+            found = _EXTRACTORS[key] = EntityExtractor(EntityConfig.from_settings(settings))
+        return found
 
 
 @runtime_checkable
@@ -94,9 +116,12 @@ class CommandContext:
     Attributes:
         load_embedder: Builds the embedder for the command's effective settings; by
             default the model is loaded from disk each time.
+        load_extractor: Builds the named-entity extractor writes tag with (when the
+            settings' ``entities`` is on); by default the packaged LAC model.
     """
 
     load_embedder: EmbedderLoader = field(default=load_embedder)
+    load_extractor: ExtractorLoader = field(default=load_extractor)
 
 
 def collection_path(settings: Settings, *, must_exist: bool) -> Path:
@@ -145,7 +170,11 @@ def warm_up(embedder: TextEmbedder | None) -> None:
 
 
 def open_for_writing(
-    settings: Settings, *, create: bool, load: EmbedderLoader = load_embedder
+    settings: Settings,
+    *,
+    create: bool,
+    load: EmbedderLoader = load_embedder,
+    extractor: ExtractorLoader | None = None,
 ) -> Collection:
     """Open (or create) the configured collection for writing, with the model loaded.
 
@@ -153,9 +182,12 @@ def open_for_writing(
         settings: Effective settings.
         create: Create the collection when the directory holds none.
         load: Builds the embedder (:attr:`CommandContext.load_embedder`).
+        extractor: Builds the entity tagger upserts use when ``settings.entities``
+            (:attr:`CommandContext.load_extractor`; None: this write adds no articles).
 
     Returns:
         The open, writable collection.
     """
     path = collection_path(settings, must_exist=not create)
-    return Collection.open(path, load(settings), create=create)
+    entities = extractor(settings) if extractor is not None and settings.entities else None
+    return Collection.open(path, load(settings), create=create, entities=entities)

@@ -27,6 +27,7 @@ from semsearch.embedder.ingest import PARAGRAPH_SEPARATOR, IngestOptions, prepar
 from semsearch.embedder.records import Article, Passage
 from semsearch.index import Collection, StoredPassage, UpsertReport
 from semsearch.service.config import ServiceSettings
+from semsearch.service.context import ExtractorLoader, load_extractor
 from semsearch.service.write_guard import GuardedEmbedder
 
 # Batch sizes remembered between two metrics scrapes.
@@ -249,11 +250,20 @@ class Runtime:
         index_path: Collection directory.
         embedder: The embedder the collection was built with.
         settings: Service limits and batching.
+        extractor: Builds the entity tagger writes use when ``settings.entities`` (loaded
+            at the first write).
     """
 
-    def __init__(self, index_path: Path, embedder: TextEmbedder, settings: ServiceSettings) -> None:
+    def __init__(
+        self,
+        index_path: Path,
+        embedder: TextEmbedder,
+        settings: ServiceSettings,
+        extractor: ExtractorLoader = load_extractor,
+    ) -> None:
         self.path = Path(index_path)
         self.settings = settings
+        self._extractor = extractor
         self.encoder = QueryEncoder(
             embedder,
             cache_size=settings.query_cache_size,
@@ -270,7 +280,10 @@ class Runtime:
     def _writable(self) -> Collection:
         if self._writer is None:
             self._writer = Collection.open(
-                self.path, self._guard, background_merges=self.settings.background_merges
+                self.path,
+                self._guard,
+                background_merges=self.settings.background_merges,
+                entities=self._extractor(self.settings) if self.settings.entities else None,
             )
         return self._writer
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
 
-from semsearch.embedder.entities.model import LacTagger, Span, TaggerConfig
+from semsearch.embedder.entities.model import LacTagger, Span, Tagger, TaggerConfig
 from semsearch.embedder.entities.rules import (
     SPLIT_PERSON_MIN_CHARS,
     PaperPlace,
@@ -101,9 +101,9 @@ class ArticleEntities:
 class EntityExtractor:
     """Tags texts and articles; one model per extractor (load it once, it takes ~1 s)."""
 
-    def __init__(self, config: EntityConfig | None = None, tagger: LacTagger | None = None):
+    def __init__(self, config: EntityConfig | None = None, tagger: Tagger | None = None):
         self.config = config or EntityConfig()
-        self.tagger = tagger or LacTagger(self.config.tagger)
+        self.tagger: Tagger = tagger or LacTagger(self.config.tagger)
         self._place_cache: dict[str, bool] = {}
 
     def extract_texts(

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import onnx
@@ -58,6 +59,14 @@ class Span:
     label: str
     start: int
     end: int
+
+
+class Tagger(Protocol):
+    """What :class:`~.extract.EntityExtractor` needs of a tagger (:class:`LacTagger`)."""
+
+    def tag(self, texts: Sequence[str]) -> list[list[Span]]:
+        """Spans (words and entities) covering every character of each text."""
+        ...
 
 
 def model_dir() -> Path:

@@ -52,6 +52,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_common_options(parser)
     parser.add_argument("paths", nargs="+", type=Path, help="files or directories")
     parser.add_argument("--encoding", help="force a text encoding (default: detected)")
+    parser.add_argument(
+        "--no-entities",
+        dest="entities",
+        action="store_false",
+        default=None,
+        help="do not tag people, places and organisations (faster; `semsearch index enrich`"
+        " adds them later; default: SEMSEARCH_ENTITIES, on)",
+    )
     parser.add_argument("--source", help="source name for articles that carry none")
     parser.add_argument(
         "--date", type=iso_date, help="publication date YYYY-MM-DD for articles that carry none"
@@ -159,7 +167,9 @@ def run(args: argparse.Namespace, context: CommandContext) -> int:
             "commit_seconds": round(done.commit_seconds, 3),
         }
     else:
-        with open_for_writing(settings, create=True, load=context.load_embedder) as collection:
+        with open_for_writing(
+            settings, create=True, load=context.load_embedder, extractor=context.load_extractor
+        ) as collection:
             report = collection.upsert(reader.items(collection.embedder))
             path = collection.path
     stats = reader.stats
@@ -201,6 +211,7 @@ def _service_settings(args: argparse.Namespace) -> ServiceSettings:
         "ray_workers": args.workers,
         "max_record_bytes": args.max_record_bytes,
         "max_title_chars": args.max_title_chars,
+        "entities": args.entities,
     }
     given = {k: v for k, v in flags.items() if v is not None}
     return build_settings(ServiceSettings, **{**base.model_dump(), **given})

@@ -1,5 +1,5 @@
 """``semsearch info``, ``semsearch delete`` and ``semsearch index
-optimize|check|repair|reanalyze|backup|restore``."""
+optimize|check|repair|reanalyze|enrich|backup|restore``."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from semsearch.index import (
     restore_collection,
 )
 from semsearch.service.cli import add_common_options, settings_from_args
+from semsearch.service.commands.entities import add_enrich
 from semsearch.service.context import CommandContext, open_for_reading, open_for_writing
 
 
@@ -63,6 +64,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_common_options(backup)
     backup.add_argument("dest", type=Path, metavar="DEST", help="new (or empty) directory")
     backup.set_defaults(func=run_backup)
+    add_enrich(verbs)
     restore = verbs.add_parser("restore", help="restore a backup into a new collection directory")
     restore.add_argument("src", type=Path, metavar="SRC", help="a backup (or a collection)")
     restore.add_argument("dest", type=Path, metavar="DEST", help="new (or empty) directory")

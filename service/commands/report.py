@@ -8,8 +8,9 @@ from pathlib import Path
 
 from semsearch.embedder.errors import InputError
 from semsearch.embedder.ingest import IngestOptions
+from semsearch.index import ENTITY_TYPES
 from semsearch.service.cli import add_common_options, finite_float, settings_from_args
-from semsearch.service.context import CommandContext, collection_path
+from semsearch.service.context import CommandContext, collection_path, open_for_reading
 from semsearch.service.reports import (
     DUPLICATE_THRESHOLD,
     KINDS,
@@ -25,9 +26,10 @@ from semsearch.service.reports import (
     reuse_report,
     write_report,
 )
+from semsearch.service.reports.entities import EntityReportConfig, entities_report, parse_types
 from semsearch.service.reports.reuse import DEFAULT_REUSE_LEVELS, REUSE_LEVELS
 
-DEFAULT_K = {"related": 5, "duplicates": 10, "queries": 10, "match": 3, "reuse": 1}
+DEFAULT_K = {"related": 5, "duplicates": 10, "queries": 10, "match": 3, "reuse": 1, "entities": 1}
 # --level of report duplicates: the spelling on the command line -> the level.
 DUPLICATE_LEVELS = {"copy": "copy", "same-event": "same_event"}
 
@@ -40,12 +42,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """
     parser = subparsers.add_parser(
         "report",
-        help="batch similarity reports: related, duplicates, queries, match, reuse",
+        help="batch reports: related, duplicates, queries, match, reuse, entities",
         description="Offline jobs over a whole collection. KIND is related (each article's "
         "most similar articles), duplicates (groups above --threshold), queries (INPUT: a "
         "file of queries, one per line or .jsonl/.csv with id and text) or match (INPUT: "
         "files or a collection matched against this one) or reuse (copy and text-reuse links "
-        "with aligned spans). The format follows --out: .csv, "
+        "with aligned spans) or entities (articles naming each person, place and organisation "
+        "per month, and the pairs named together). The format follows --out: .csv, "
         ".jsonl or .html (self-contained).",
     )
     add_common_options(parser)
@@ -77,6 +80,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help=f"reuse: comma-separated levels to list, of {', '.join(REUSE_LEVELS)} "
         f"(default {','.join(DEFAULT_REUSE_LEVELS)}; same_event links use --threshold)",
     )
+    parser.add_argument(
+        "--types",
+        help="entities: comma-separated types of person, place, org (default: all)",
+    )
+    parser.add_argument(
+        "--min-pair",
+        type=int,
+        default=EntityReportConfig.min_pair_articles,
+        help="entities: list a pair named together in at least this many articles"
+        f" (default {EntityReportConfig.min_pair_articles})",
+    )
     parser.set_defaults(func=run)
 
 
@@ -101,10 +115,12 @@ def _check(args: argparse.Namespace) -> int:
         raise InputError("-k must be at least 1")
     if not -1.0 <= args.threshold <= 1.0:
         raise InputError("--threshold is a cosine between -1 and 1")
-    if args.kind in ("related", "duplicates", "reuse") and args.inputs:
+    if args.kind in ("related", "duplicates", "reuse", "entities") and args.inputs:
         raise InputError(f"report {args.kind} takes no INPUT")
     if args.kind == "reuse":
         reuse_levels(args.levels)
+    if args.kind == "entities":
+        _entity_config(args)
     if args.kind == "queries" and len(args.inputs) != 1:
         raise InputError("report queries needs exactly one query file")
     if args.kind == "match" and not args.inputs:
@@ -119,6 +135,10 @@ def run(args: argparse.Namespace, context: CommandContext) -> int:
     progress = settings.progress and not args.json
     queries = read_queries(args.inputs[0]) if args.kind == "queries" else []
     path = collection_path(settings, must_exist=True)
+    if args.kind == "entities":
+        # Counts from the store: no model, no vectors.
+        with open_for_reading(settings, with_model=False) as collection:
+            return _written(args, entities_report(collection, _entity_config(args)))
     embedder = context.load_embedder(settings)
     corpus = load_corpus(path, embedder, progress=progress)
     report: Report
@@ -144,6 +164,20 @@ def run(args: argparse.Namespace, context: CommandContext) -> int:
     else:
         other = load_other(args.inputs, embedder, options=IngestOptions(), progress=progress)
         report = match_report(corpus, other, k=k, threshold=args.threshold, progress=progress)
+    return _written(args, report)
+
+
+def _entity_config(args: argparse.Namespace) -> EntityReportConfig:
+    types = parse_types(args.types)
+    unknown = [t for t in types if t not in ENTITY_TYPES]
+    if unknown or not types:
+        raise InputError(f"--types: choose from {', '.join(ENTITY_TYPES)}")
+    if args.min_pair < 1:
+        raise InputError("--min-pair must be at least 1")
+    return EntityReportConfig(types=types, min_pair_articles=args.min_pair)
+
+
+def _written(args: argparse.Namespace, report: Report) -> int:
     write_report(report, args.out)
     summary = {"kind": report.kind, "out": str(args.out), **report.summary}
     if args.json:

@@ -8,7 +8,14 @@ import sys
 from typing import Any
 
 from semsearch.embedder.errors import InputError
-from semsearch.index import Filters, ParsedQuery, SearchRequest, SearchResponse, SnippetStyle
+from semsearch.index import (
+    Filters,
+    ParsedQuery,
+    SearchRequest,
+    SearchResponse,
+    SnippetStyle,
+    parse_entity,
+)
 from semsearch.service.cli import (
     add_common_options,
     finite_float,
@@ -61,7 +68,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=lambda v: [f.strip() for f in v.split(",") if f.strip()],
         default=[],
         metavar="LIST",
-        help="count matching articles per value: source,section,year,month,meta.KEY",
+        help="count matching articles per value: source,section,year,month,person,place,org,meta.KEY",
     )
     _add_result_options(search, page_size=_search_page_size)
     search.set_defaults(func=run_search, take_extras=_query_words)
@@ -95,6 +102,13 @@ def _add_result_options(parser: argparse.ArgumentParser, page_size: Any = int) -
         action="append",
         metavar="KEY=VALUE",
         help="metadata field equals value (repeatable)",
+    )
+    parser.add_argument(
+        "--entity",
+        action="append",
+        metavar="TYPE:NAME",
+        help="only articles naming this entity, TYPE person, place or org, e.g. person:何雄"
+        " (repeatable: articles naming all)",
     )
 
 
@@ -147,6 +161,7 @@ def filters_from_args(args: argparse.Namespace) -> Filters:
         sections=args.section,
         article_ids=args.article_id,
         metadata=dict(metadata),
+        entities=[parse_entity(item) for item in args.entity or ()],
     )
 
 

@@ -1,4 +1,4 @@
-"""Batch similarity reports over a whole collection: related, duplicates, queries, match, reuse.
+"""Batch reports over a whole collection: related, duplicates, queries, match, reuse, entities.
 
 Each kind builds a :class:`~service.reports.model.Report`; :func:`write_report` writes it
 as CSV, JSONL or a self-contained HTML page, chosen by the output file's extension.
@@ -16,7 +16,7 @@ from semsearch.service.reports.related import related_report
 from semsearch.service.reports.reuse import reuse_report
 from semsearch.service.reports.writers import FORMATS, output_format, write_report
 
-KINDS = ("related", "duplicates", "queries", "match", "reuse")
+KINDS = ("related", "duplicates", "queries", "match", "reuse", "entities")
 
 __all__ = [
     "DUPLICATE_THRESHOLD",

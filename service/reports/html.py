@@ -8,6 +8,7 @@ from collections.abc import Callable
 from html import escape
 from typing import Any
 
+from semsearch.service.reports.entities import render_entities
 from semsearch.service.reports.model import Heatmap, Report
 from semsearch.service.reports.plots import heatmap_svg, histogram_svg
 
@@ -278,6 +279,7 @@ def _reuse(report: Report) -> str:
 
 
 _RENDERERS: dict[str, Callable[[Report], str]] = {
+    "entities": render_entities,
     "reuse": _reuse,
     "related": _neighbours,
     "match": _neighbours,

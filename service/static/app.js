@@ -228,6 +228,27 @@ async function showArticle(articleId, passageId) {
   }
 }
 
+async function showEntity(value) {
+  articleBox.replaceChildren();
+  articleBox.hidden = false;
+  resultsBox.replaceChildren();
+  setQueryNote(null);
+  renderFacets({}, new URLSearchParams(), navigate);
+  moreButton.hidden = true;
+  setStatus("Loading… 加载中…");
+  const split = value.indexOf(":");
+  const type = value.slice(0, split);
+  const name = value.slice(split + 1);
+  try {
+    const entity = await getJSON("/entities/" + encodeURIComponent(type) + "/" + encodeURIComponent(name));
+    articleBox.classList.add("entity-page");
+    renderEntityPage(articleBox, entity, navigate, (id) => articleLink(id)); // facets.js
+    setStatus("");
+  } catch (error) {
+    setStatus(`Error 错误: ${error.message}`, true);
+  }
+}
+
 function formParams() {
   const params = new URLSearchParams({ q: $("q").value.trim() });
   for (const name of FILTER_FIELDS) {
@@ -235,6 +256,8 @@ function formParams() {
     if (value && value !== FIELD_DEFAULTS[name]) params.set(name, value);
   }
   if ($("collapse").checked) params.set("collapse", "true");
+  // Entity filters chosen in the sidebar stay for the next query (the sidebar drops them).
+  for (const value of new URLSearchParams(location.search).getAll("entity")) params.append("entity", value);
   return params;
 }
 
@@ -247,10 +270,12 @@ function fillForm(params) {
 function route() {
   const params = new URLSearchParams(location.search);
   articleBox.hidden = true;
+  articleBox.classList.remove("entity-page");
   if (params.has("article")) {
     const passage = params.has("passage") ? Number(params.get("passage")) : undefined;
     return showArticle(params.get("article"), passage);
   }
+  if (params.has("entity_page")) return showEntity(params.get("entity_page"));
   if (params.has("like") || params.has("like_article")) {
     const query = params.has("like")
       ? { passage_id: params.get("like"), collapse: "true" }

@@ -3,8 +3,11 @@
 // archive are inserted with textContent only.
 "use strict";
 
-const FACETS_ASKED = "source,section,year,month";
+const FACETS_ASKED = "source,section,year,month,person,place,org";
 const FACET_LABELS = { source: "Source 来源", section: "Section 版面", year: "Year 年份" };
+const ENTITY_LABELS = { person: "People 人物", place: "Places 地点", org: "Organisations 机构" };
+// Entity values listed per group before "more" (the API sends up to 100).
+const ENTITY_SHOWN = 10;
 
 function facetNode(tag, className, text) {
   const node = document.createElement(tag);
@@ -67,9 +70,125 @@ function renderFacets(page, params, navigate) {
     }
     box.append(group);
   }
+  renderEntityFacets(box, facets, params, navigate);
   const months = facets.month || [];
   if (!months.length) return;
   renderTimeline(timeline, months, params, navigate);
+}
+
+// The search link with one entity filter (TYPE:NAME) added or, when present, removed.
+function toggledEntity(params, value) {
+  const next = new URLSearchParams(params);
+  const kept = next.getAll("entity").filter((v) => v !== value);
+  const adding = kept.length === next.getAll("entity").length;
+  next.delete("entity");
+  for (const v of adding ? [...kept, value] : kept) next.append("entity", v);
+  next.delete("offset");
+  return "/?" + next.toString();
+}
+
+function entityPageLink(type, name) {
+  return "/?" + new URLSearchParams({ entity_page: `${type}:${name}` }).toString();
+}
+
+// One sidebar group per entity type: a click filters to articles naming it (again:
+// drops the filter); the arrow opens the entity's page. Active filters are listed first,
+// so one can be dropped even when the page shows no results.
+function renderEntityFacets(box, facets, params, navigate) {
+  const active = params.getAll("entity");
+  if (active.length) {
+    const group = facetNode("div", "facet-group entity-filters");
+    group.append(facetNode("h3", "", "Named 提及"));
+    for (const value of active) {
+      const chip = facetNode("button", "link facet-value active", `× ${value}`);
+      chip.type = "button";
+      chip.addEventListener("click", () => navigate(toggledEntity(params, value)));
+      group.append(chip);
+    }
+    box.append(group);
+  }
+  for (const type of ["person", "place", "org"]) {
+    const values = facets[type] || [];
+    if (!values.length) continue;
+    const group = facetNode("div", "facet-group");
+    group.dataset.facet = type;
+    group.append(facetNode("h3", "", ENTITY_LABELS[type]));
+    values.forEach(({ value, count }, index) => {
+      const name = String(value);
+      const filter = `${type}:${name}`;
+      const row = facetNode("div", "entity-row");
+      if (index >= ENTITY_SHOWN) row.hidden = true;
+      row.append(facetButton(name, count, active.includes(filter), toggledEntity(params, filter), navigate));
+      const open = facetNode("a", "entity-open", "→");
+      open.href = entityPageLink(type, name);
+      open.title = `${name}: entity page 实体页面`;
+      open.setAttribute("aria-label", `${name}: entity page`);
+      open.addEventListener("click", (event) => {
+        event.preventDefault();
+        navigate(open.getAttribute("href"));
+      });
+      row.append(open);
+      group.append(row);
+    });
+    if (values.length > ENTITY_SHOWN) {
+      const more = facetNode("button", "link facet-more", `+${values.length - ENTITY_SHOWN} more 更多`);
+      more.type = "button";
+      more.addEventListener("click", () => {
+        for (const row of group.querySelectorAll(".entity-row")) row.hidden = false;
+        more.remove();
+      });
+      group.append(more);
+    }
+    box.append(group);
+  }
+}
+
+// The page of one entity (GET /entities/TYPE/NAME): articles per month (a bar searches
+// that month's articles naming it), the entities named with it, the latest articles.
+function renderEntityPage(container, entity, navigate, articleHref) {
+  const label = ENTITY_LABELS[entity.type] || entity.type;
+  // The folded name is what facets and filters show; a printed form that differs (市委
+  // for 郑州市委, traditional script) follows it.
+  const title = entity.printed === entity.name ? entity.name : `${entity.name} (${entity.printed})`;
+  container.append(facetNode("h2", "entity-title", title));
+  container.append(facetNode("div", "meta", `${label} · ${entity.articles} articles 篇`));
+  const search = new URLSearchParams({ q: entity.name, entity: `${entity.type}:${entity.name}`, sort: "date-desc" });
+  const all = facetNode("button", "link entity-search", "Search its articles 检索相关文章");
+  all.type = "button";
+  all.addEventListener("click", () => navigate("/?" + search.toString()));
+  container.append(all);
+  if (entity.months.length) {
+    const timeline = facetNode("div", "entity-timeline");
+    const months = entity.months.map(({ month, articles }) => ({ value: month, count: articles }));
+    renderTimeline(timeline, months, search, navigate);
+    container.append(timeline);
+  }
+  if (entity.cooccurring.length) {
+    const group = facetNode("section", "entity-cooccurring");
+    group.append(facetNode("h3", "", "Named with 共同出现"));
+    for (const other of entity.cooccurring) {
+      const text = `${other.name} (${ENTITY_LABELS[other.type] || other.type})`;
+      group.append(facetButton(text, other.articles, false, entityPageLink(other.type, other.name), navigate));
+    }
+    container.append(group);
+  }
+  const latest = facetNode("section", "entity-latest");
+  latest.append(facetNode("h3", "", "Latest articles 最新文章"));
+  const list = facetNode("ol", "");
+  for (const article of entity.latest) {
+    const item = facetNode("li", "");
+    const link = facetNode("a", "", article.title || "(untitled 无标题)");
+    link.href = articleHref(article.id);
+    link.addEventListener("click", (event) => {
+      event.preventDefault();
+      navigate(link.getAttribute("href"));
+    });
+    const where = [article.date, article.source].filter(Boolean).join(" · ");
+    item.append(link, facetNode("span", "meta", ` ${where} · ${article.mentions}×`));
+    list.append(item);
+  }
+  latest.append(list);
+  container.append(latest);
 }
 
 // The dates from the first day of one month to the last day of another (either order).

@@ -12,6 +12,7 @@ from semsearch.index import Collection
 from semsearch.service.app import create_app
 from semsearch.service.config import ServiceSettings
 from semsearch.service.runtime import Runtime
+from tests.fake_tagger import fake_extractor
 from tests.fakes import FakeEmbedder, make_article
 
 API_KEY = "test-key-123"
@@ -70,7 +71,7 @@ def make_client(
     settings = ServiceSettings(
         api_key=SecretStr(api_key) if api_key else None, batch_window_ms=0, **limits
     )
-    runtime = Runtime(path, FakeEmbedder(), settings)
+    runtime = Runtime(path, FakeEmbedder(), settings, extractor=lambda _: fake_extractor())
     return TestClient(create_app(runtime), raise_server_exceptions=False), runtime
 
 

@@ -14,6 +14,7 @@ from semsearch.embedder.base import TextEmbedder
 from semsearch.embedder.settings import Settings
 from semsearch.service.cli import main
 from semsearch.service.context import CommandContext
+from tests.fake_tagger import fake_extractor
 
 
 @dataclass(frozen=True)
@@ -56,4 +57,4 @@ def fake_cli(embedder: TextEmbedder) -> Cli:
     def load(settings: Settings) -> TextEmbedder:
         return embedder
 
-    return Cli(CommandContext(load_embedder=load))
+    return Cli(CommandContext(load_embedder=load, load_extractor=lambda _: fake_extractor()))
