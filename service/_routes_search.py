@@ -41,7 +41,8 @@ def add_routes(api: APIRouter, settings: ServiceSettings) -> None:
         summary="Search passages",
         description="Hybrid (default), dense or lexical search. Filters narrow the articles "
         "before the top-k cut; repeat `source`, `section`, `article_id`, `meta` for several "
-        "values, `entity` for articles naming several entities. Query syntax: {m.QUERY_SYNTAX} `total` counts the matching articles; "
+        "values, `entity` for articles naming several entities. Query syntax: "
+        f"{m.QUERY_SYNTAX} `total` counts the matching articles; "
         f"`facets` counts them per value. {note}",
     )
     route(

@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from semsearch.service import (
@@ -40,6 +40,7 @@ from semsearch.service._middleware import (
     MetricsMiddleware,
     SecurityHeadersMiddleware,
 )
+from semsearch.service._params import single_values
 from semsearch.service._state import AppState
 from semsearch.service.config import ServiceSettings
 from semsearch.service.runtime import Runtime
@@ -77,6 +78,7 @@ def create_app(
         lifespan=_lifespan(state, loader),
         docs_url=None,  # served by _docs without a CDN
         redoc_url=None,
+        dependencies=[Depends(single_values)],
     )
     app.state.semsearch = state
     # Innermost first: metrics see HEAD as HEAD, and every response (errors, 413s, static

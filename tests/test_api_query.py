@@ -95,3 +95,26 @@ def test_openapi_documents_sort_and_facets(client: TestClient) -> None:
     assert {"sort", "facets", "q"} <= names
     result = spec["components"]["schemas"]["SearchResult"]["properties"]
     assert {"total", "total_passages", "facets", "sort", "results", "parsed"} <= set(result)
+
+
+@pytest.mark.parametrize(
+    ("query", "name"),
+    [
+        ("q=数字&q=经济", "q"),
+        ("q=数字&min_score=abc&min_score=0.5", "min_score"),
+        ("q=数字&mode=dense&mode=lexical", "mode"),
+        ("q=数字&k=3&k=5", "k"),
+    ],
+)
+def test_a_single_valued_parameter_given_twice_is_refused(
+    client: TestClient, query: str, name: str
+) -> None:
+    # FastAPI reads only the last repeat: the first (even a malformed one) went unseen.
+    response = client.get(f"/search?{query}")
+    assert_error(response, 422, "invalid_request")
+    assert repr(name) in response.json()["error"]["message"]
+
+
+def test_parameters_that_repeat_by_design_still_repeat(client: TestClient) -> None:
+    response = client.get("/search?q=数字&source=zzwb&source=wire&facets=source&facets=month")
+    assert response.status_code == 200, response.text
