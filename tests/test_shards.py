@@ -230,3 +230,34 @@ def test_a_stalled_shard_gives_a_partial_answer_and_blocks_writes(pair, tmp_path
         stalled.clear()
         again = cluster.search("经济", mode="hybrid", count=True)
         assert not again.partial and again.total == full.total
+
+
+def test_cli_split_info_search_and_bad_input(tmp_path: Path, capsys) -> None:
+    import json
+
+    from semsearch.service.cli import main
+    from semsearch.service.context import CommandContext
+
+    context = CommandContext(load_embedder=lambda _settings: FakeEmbedder())
+    with Collection.create(tmp_path / "one", FakeEmbedder()) as one:
+        one.upsert(_corpus(20))
+    assert main(["shard", "split", str(tmp_path / "one"), str(tmp_path / "c"), "--shards", "2", "--json"], context) == 0
+    made = json.loads(capsys.readouterr().out)
+    assert made["shards"] == 2 and sum(c["articles"] for c in made["counts"]) == 20
+    argv = ["search", "经济", "--index", str(tmp_path / "c"), "--mode", "dense", "--json"]
+    assert main(argv, context) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert main([*argv[:3], str(tmp_path / "one"), *argv[4:]], context) == 0
+    alone = json.loads(capsys.readouterr().out)
+    assert found["results"] and "partial" not in found
+    assert (found["total"], found["total_relation"]) == (alone["total"], alone["total_relation"])
+    assert [h["score"] for h in found["results"]] == [h["score"] for h in alone["results"]]
+    for bad in (
+        ["shard", "split", str(tmp_path / "one"), str(tmp_path / "c"), "--shards", "2"],
+        ["shard", "create", str(tmp_path / "e"), "--shards", "0"],
+        ["shard", "info", str(tmp_path / "one")],
+    ):
+        assert main(bad, context) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith("semsearch: error:")
+    assert not (tmp_path / "e").exists() or not any((tmp_path / "e").iterdir())
