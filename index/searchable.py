@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
 
+from semsearch.index._export import PassageVectors
 from semsearch.index.filters import Filters
 from semsearch.index.requests import SearchRequest
 from semsearch.index.results import SearchResponse
@@ -42,6 +44,10 @@ class Searchable(Protocol):
     def article_texts(self) -> dict[str, str]: ...
 
     def counts(self) -> tuple[int, int]: ...
+
+    def passage_vectors(
+        self, *, progress: bool = False, article_ids: Sequence[str] | None = None
+    ) -> PassageVectors: ...
 
     def close(self) -> None: ...
 

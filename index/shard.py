@@ -20,6 +20,7 @@ import numpy as np
 
 from semsearch.embedder.records import Article, Passage
 from semsearch.index import _search, lexical, store
+from semsearch.index._export import PassageVectors
 from semsearch.index._ranking import RankPlan, _articles_of, _dense, hits_of, lead_scores
 from semsearch.index.collection import Collection
 from semsearch.index.errors import CollectionError
@@ -337,6 +338,10 @@ class ShardReader:
     def article_texts(self) -> dict[str, str]:
         """Every article's text by id."""
         return self.collection.article_texts()
+
+    def passage_vectors(self, article_ids: list[str] | None) -> PassageVectors:
+        """Passages with vectors read back from the index (local ids)."""
+        return self.collection.passage_vectors(article_ids=article_ids)
 
     def counts(self) -> tuple[int, int]:
         """``(articles, passages)``."""

@@ -20,6 +20,7 @@ what this changes).
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -33,6 +34,7 @@ import numpy as np
 from semsearch.embedder.base import TextEmbedder
 from semsearch.embedder.records import Article, Passage
 from semsearch.index import lexical
+from semsearch.index._export import PassageVectors
 from semsearch.index._ranking import COLLAPSE_OVERFETCH, MIN_CANDIDATES, MIN_NORM, OVERFETCH, _page
 from semsearch.index._search import DATE_FACETS, DEFAULT_MATCH, MatchConfig, dense_edge
 from semsearch.index.cluster import (
@@ -118,6 +120,8 @@ class ShardClient(Protocol):
 
     def counts(self) -> tuple[int, int]: ...
 
+    def passage_vectors(self, article_ids: list[str] | None) -> PassageVectors: ...
+
     def ping(self) -> bool: ...
 
     def upsert(self, write: ShardWrite) -> UpsertReport: ...
@@ -180,6 +184,14 @@ class ShardedCollection:
         """Open every shard of the cluster at ``path`` in this process."""
         manifest = read_cluster(path)
         return cls(manifest, local_shards(Path(path), manifest), embedder, config)
+
+    def with_embedder(self, embedder: TextEmbedder) -> ShardedCollection:
+        """The same shards written through another embedder (a guarded one, say); closing
+        it closes nothing (its original owns the shards)."""
+        twin = copy.copy(self)
+        twin.embedder = embedder
+        twin.close = lambda: None  # type: ignore[method-assign]
+        return twin
 
     def close(self) -> None:
         """Close the shards and the fan-out threads."""
@@ -526,6 +538,41 @@ class ShardedCollection:
         if missing:
             raise ShardUnavailableError(f"shards {missing} did not answer")
         return {a: t for i in sorted(answers) for a, t in answers[i].items()}
+
+    def passage_vectors(
+        self, *, progress: bool = False, article_ids: Sequence[str] | None = None
+    ) -> PassageVectors:
+        """Passages with their vectors, from the shards that own them (cluster passage ids).
+
+        Args:
+            progress: Unused here (shards read vectors back; they never re-embed).
+            article_ids: Only these articles (None: every article of every shard).
+        """
+        targets = (
+            list(range(self.manifest.shards))
+            if article_ids is None
+            else sorted({self._route(a) for a in article_ids})
+        )
+        wanted = None if article_ids is None else list(article_ids)
+        answers, missing = self._fan(lambda _i, s: s.passage_vectors(wanted), targets)
+        if missing:
+            raise ShardUnavailableError(f"shards {missing} did not answer")
+        parts = [(i, answers[i]) for i in sorted(answers)]
+        return PassageVectors(
+            fingerprint=self.manifest.model_fingerprint,
+            owners=[o for _, p in parts for o in p.owners],
+            passage_ids=np.concatenate(
+                [np.zeros(0, dtype=np.int64)]
+                + [p.passage_ids * self.manifest.shards + i for i, p in parts]
+            ),
+            texts=[t for _, p in parts for t in p.texts],
+            vectors=np.concatenate(
+                [np.zeros((0, self.manifest.dimension), dtype=np.float32)] + [p.vectors for _, p in parts]
+            ),
+            articles={a: f for _, p in parts for a, f in p.articles.items()},
+            starts=np.concatenate([np.zeros(0, dtype=np.int64)] + [p.starts for _, p in parts]),
+            ends=np.concatenate([np.zeros(0, dtype=np.int64)] + [p.ends for _, p in parts]),
+        )
 
     def counts(self) -> tuple[int, int]:
         """``(articles, passages)`` summed over the shards (all must answer)."""
