@@ -195,6 +195,14 @@ class ShardReader:
         self._write_lock = threading.Lock()
         self._writer: Collection | None = None
 
+    def warm_up(self) -> None:
+        """Run one search of each kind, so the first real query does not pay for loading
+        the analyzer's dictionary and the engine's files (seconds, against a deadline)."""
+        for mode in ("lexical", "dense"):
+            request = SearchRequest(query="新闻 news", mode=mode, count=True)
+            vector = np.zeros((1, self.collection.info().dimension), dtype=np.float32)
+            self.candidates(CandidateAsk(request=request, vector=vector, depth=1))
+
     def close(self) -> None:
         """Release both collections."""
         with self._write_lock:

@@ -67,6 +67,8 @@ class ShardServer:
 
     def __init__(self, path: str, fingerprint: str, model_name: str, dimension: int) -> None:
         self._reader = ShardReader(Path(path), SuppliedVectors(fingerprint, model_name, dimension))
+        # Before the replica reports ready: its first query must meet the deadline too.
+        self._reader.warm_up()
 
     def candidates(self, ask: CandidateAsk) -> Candidates:
         """Round one of a search."""

@@ -60,9 +60,9 @@ def _strip(body: dict[str, Any]) -> dict[str, Any]:
 @pytest.mark.parametrize(
     "params",
     [
-        {"q": "数字经济", "mode": "dense", "count": "true", "facet": ["source", "year"]},
+        {"q": "数字经济", "mode": "dense", "count": "true", "facets": "source,year"},
         {"q": "数字 项目", "mode": "lexical", "k": 2, "offset": 1},
-        {"q": "项目", "mode": "dense", "sort": "date-desc", "facet": "month"},
+        {"q": "项目", "mode": "dense", "sort": "date-desc", "facets": "month"},
     ],
 )
 def test_search_answers_as_one_collection(clients, params: dict[str, Any]) -> None:
@@ -72,6 +72,7 @@ def test_search_answers_as_one_collection(clients, params: dict[str, Any]) -> No
     assert a.status_code == b.status_code == 200, b.text
     assert _strip(b.json()) == _strip(a.json())
     assert b.json()["partial"] is False
+    assert ("facets" in params) == bool(b.json()["facets"])
 
 
 def test_articles_similar_and_writes_are_routed(clients) -> None:
