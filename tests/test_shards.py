@@ -261,3 +261,26 @@ def test_cli_split_info_search_and_bad_input(tmp_path: Path, capsys) -> None:
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and err.startswith("semsearch: error:")
     assert not (tmp_path / "e").exists() or not any((tmp_path / "e").iterdir())
+
+
+def test_cli_ingest_routes_articles_into_a_cluster(tmp_path: Path, capsys) -> None:
+    import json
+
+    from semsearch.service.cli import main
+    from semsearch.service.context import CommandContext
+
+    context = CommandContext(load_embedder=lambda _settings: FakeEmbedder())
+    assert main(["shard", "create", str(tmp_path / "c"), "--shards", "3"], context) == 0
+    source = tmp_path / "in.jsonl"
+    records = [{"id": f"j{i}", "title": f"标题{i}", "text": f"城市 交通 第{i}篇 报道"} for i in range(12)]
+    source.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records), encoding="utf-8")
+    capsys.readouterr()
+    argv = ["ingest", str(source), "--index", str(tmp_path / "c"), "--json"]
+    assert main(argv, context) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert (summary["added"], summary["shards"]) == (12, 3)
+    with ShardedCollection.open(tmp_path / "c", FakeEmbedder()) as cluster:
+        assert cluster.counts()[0] == 12
+        for index, shard in enumerate(cluster.shards):
+            assert all(shard_of(a, 3) == index for a in shard.article_texts())
+    assert main([*argv[:-1], "--engine", "ray"], context) == 2
