@@ -83,6 +83,23 @@ def _get(base: str, mode: str) -> Callable[[str], Any]:
     return call
 
 
+def replica_rss() -> dict[str, float]:
+    """Resident memory (MB) of each Serve replica process on this machine, by deployment."""
+    out: dict[str, float] = {}
+    for proc in Path("/proc").iterdir():
+        try:
+            title = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            if "ServeReplica:" not in title:
+                continue
+            status = (proc / "status").read_text()
+        except OSError:
+            continue
+        name = title.split("ServeReplica:", 1)[1].split()[0]
+        kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:"))
+        out[name] = round(kb / 1024.0, 1)
+    return out
+
+
 def _writes(base: str, tag: str) -> list[float]:
     out = []
     with httpx.Client(base_url=base, timeout=120, headers={"X-API-Key": KEY}) as client:
@@ -168,6 +185,7 @@ def main(argv: list[str] | None = None) -> None:
                 rows.append(_row("HTTP", mode, ta, tb))
                 print(rows[-1], file=sys.stderr, flush=True)
             loads["after HTTP queries"] = load()
+            saved["rss_mb"] = replica_rss()
             wa = _writes(base, "single")
             wb = _writes(cbase, "cluster")
             rows.append(_row("HTTP write (1 article)", "-", wa, wb))
@@ -196,7 +214,9 @@ def main(argv: list[str] | None = None) -> None:
             ["path", "mode", "n", "one p50 ms", "one p99 ms", "cluster p50 ms", "cluster p99 ms", "p50 overhead ms"],
             rows,
         )
-        + "\n\nLoad average (1/5/15 min): "
+        + "\n\nResident memory of the Serve replicas after the queries (MB): "
+        + ", ".join(f"{k} {v}" for k, v in sorted(saved.get("rss_mb", {}).items()))
+        + ".\n\nLoad average (1/5/15 min): "
         + ", ".join(f"{k} {v}" for k, v in loads.items())
         + f". Wall time {time.time() - started:.0f} s. Other sessions share this machine, "
         "so the load is theirs as much as this run's."
