@@ -258,7 +258,12 @@ def deploy(plan: ClusterPlan, *, blocking: bool = False) -> Any:
     """
     serve = require_serve()
     serve.start(http_options={"host": plan.settings.host, "port": plan.settings.port})
-    return serve.run(build_application(plan), name=APP_NAME, route_prefix="/", blocking=blocking)
+    # Serve logs every request and every handle call at INFO: at several calls per search
+    # that is a cost per query; the app's own metrics (/metrics) count requests anyway.
+    logging = {"enable_access_log": False, "log_level": "WARNING"}
+    return serve.run(
+        build_application(plan), name=APP_NAME, route_prefix="/", blocking=blocking, logging_config=logging
+    )
 
 
 __all__ = ["ClusterIngress", "ClusterPlan", "RayShard", "ShardServer", "build_application", "deploy"]
