@@ -83,9 +83,11 @@ def _get(base: str, mode: str) -> Callable[[str], Any]:
     return call
 
 
-def replica_rss() -> dict[str, float]:
-    """Resident memory (MB) of each Serve replica process on this machine, by deployment."""
-    out: dict[str, float] = {}
+def replica_rss() -> dict[str, str]:
+    """Resident memory (MB) of each Serve replica process on this machine, by deployment:
+    private (anonymous) / file-backed / shared memory (Ray's object store is mapped into
+    every worker, so total RSS overstates what a replica costs)."""
+    out: dict[str, str] = {}
     for proc in Path("/proc").iterdir():
         try:
             title = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
@@ -95,8 +97,9 @@ def replica_rss() -> dict[str, float]:
         except OSError:
             continue
         name = title.split("ServeReplica:", 1)[1].split()[0]
-        kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:"))
-        out[name] = round(kb / 1024.0, 1)
+        fields = {line.split(":")[0]: int(line.split()[1]) for line in status.splitlines() if line.startswith("Rss")}
+        parts = (fields.get(k, 0) / 1024.0 for k in ("RssAnon", "RssFile", "RssShmem"))
+        out[name.split(".")[0]] = " / ".join(f"{mb:.0f}" for mb in parts)
     return out
 
 
@@ -214,7 +217,7 @@ def main(argv: list[str] | None = None) -> None:
             ["path", "mode", "n", "one p50 ms", "one p99 ms", "cluster p50 ms", "cluster p99 ms", "p50 overhead ms"],
             rows,
         )
-        + "\n\nResident memory of the Serve replicas after the queries (MB): "
+        + "\n\nResident memory of the Serve replicas after the queries, MB private / file / shared: "
         + ", ".join(f"{k} {v}" for k, v in sorted(saved.get("rss_mb", {}).items()))
         + ".\n\nLoad average (1/5/15 min): "
         + ", ".join(f"{k} {v}" for k, v in loads.items())
