@@ -238,7 +238,8 @@ class ShardReader:
             lexical_hits: Ranked = []
             if terms and request.mode != "dense" and limit > 0:
                 lexical_hits = _search.bm25_top(view.engine, terms, within, depth, c.match)
-            article_of = _articles_of(conn, dense, lexical_hits)
+            # Only per-article fusion and collapsing need candidates' articles (one look-up).
+            article_of = _articles_of(conn, dense, lexical_hits) if request.collapse else {}
             leads = None
             if request.collapse and request.mode == "hybrid" and ask.vector is not None:
                 leads = lead_scores(
