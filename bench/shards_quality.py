@@ -20,13 +20,14 @@ from typing import Any
 
 from semsearch.embedder.embedder import Embedder
 from semsearch.embedder.settings import Settings
-from semsearch.index.cluster import split_collection
+from semsearch.index.cluster import create_cluster, split_collection
 from semsearch.index.sharded import ShardedCollection
 from semsearch.service.evaluation import (
     EVAL_MODES,
     kept_collection,
     load_beir,
     mean_scores,
+    read_corpus,
     run_mode,
 )
 
@@ -35,7 +36,7 @@ from .quality import eval_sets
 
 SECTION = "shards-quality"
 QUICK_QUERIES = 100
-RESULTS_JSON = ROOT / "var" / "bench" / "shards_quality.json"
+RESULTS_JSON = ROOT / "var" / "bench" / "shards_quality-{build}.json"
 KEEP = ROOT / "var" / "eval-cache"
 
 
@@ -55,9 +56,18 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help=f"two sets, {QUICK_QUERIES} queries")
     parser.add_argument("--shards", type=int, default=3)
+    parser.add_argument(
+        "--build",
+        choices=("split", "fresh"),
+        default="fresh",
+        help="split: `shard split` of the collection (each shard's engine still counts the "
+        "passages it deleted in its BM25 statistics until its segments merge); fresh: empty "
+        "shards filled by routed writes (each shard's statistics are its own)",
+    )
+    parser.add_argument("--queries", type=int, help="first N judged queries per set")
     args = parser.parse_args(argv)
     embedder = Embedder.from_settings(Settings(progress=False))
-    limit = QUICK_QUERIES if args.quick else None
+    limit = QUICK_QUERIES if args.quick else args.queries
     rows: list[list[object]] = []
     saved: dict[str, Any] = {}
     for folder in eval_sets(args.quick):
@@ -66,7 +76,12 @@ def main(argv: list[str] | None = None) -> None:
             single = kept_collection(dataset, embedder, KEEP)
             source = single.path
             single.close()
-            split_collection(source, Path(tmp) / "cluster", embedder, args.shards)
+            if args.build == "split":
+                split_collection(source, Path(tmp) / "cluster", embedder, args.shards)
+            else:
+                create_cluster(Path(tmp) / "cluster", embedder, args.shards)
+                with ShardedCollection.open(Path(tmp) / "cluster", embedder) as filling:
+                    filling.upsert(read_corpus(dataset, embedder).items)
             embedder.embed_queries(list(dataset.queries.values()))
             with single.__class__.open(source, embedder, read_only=True) as one, ShardedCollection.open(
                 Path(tmp) / "cluster", embedder
@@ -82,11 +97,20 @@ def main(argv: list[str] | None = None) -> None:
                         "ndcg10_single": na, "ndcg10_sharded": nb, "top10_overlap": share, "top10_identical": same,
                     }
                     print(f"{dataset.name} {mode}: nDCG@10 {na:.4f} -> {nb:.4f}, overlap {share:.4f}", file=sys.stderr, flush=True)
-    RESULTS_JSON.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS_JSON.write_text(json.dumps(saved, indent=1), encoding="utf-8")
+    results = Path(str(RESULTS_JSON).format(build=args.build))
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text(json.dumps(saved, indent=1), encoding="utf-8")
     body = (
-        f"One collection against the same collection split into {args.shards} shards (vectors copied; "
-        "exact vector search; results collapsed to articles as `semsearch eval` does"
+        f"One collection against the same articles in {args.shards} shards, "
+        + (
+            "made by `semsearch shard split` (vectors copied; each shard's lexical engine still "
+            "counts the passages the split deleted in its BM25 statistics until its segments merge, "
+            "so its statistics are still nearly the whole collection's; "
+            if args.build == "split"
+            else "made by `shard create` and routed writes (each shard's BM25 statistics are its "
+            "own: the case of a cluster that grew by writes; "
+        )
+        + "exact vector search; results collapsed to articles as `semsearch eval` does"
         + (f"; first {limit} queries per set" if limit else "; all judged queries")
         + "). Top-10 overlap: mean share of a query's top 10 articles both return; identical: share of "
         "queries whose top 10 is the same list in the same order. BM25 is computed per shard (tantivy's "
@@ -96,8 +120,18 @@ def main(argv: list[str] | None = None) -> None:
             rows,
         )
     )
-    command = "python -m bench.shards_quality" + (" --quick" if args.quick else "") + f" --shards {args.shards}"
-    write_section(SECTION, f"Sharded collection: quality against one collection ({args.shards} shards)", command, body)
+    command = (
+        "python -m bench.shards_quality"
+        + (" --quick" if args.quick else "")
+        + f" --shards {args.shards} --build {args.build}"
+        + (f" --queries {args.queries}" if args.queries else "")
+    )
+    write_section(
+        f"{SECTION}-{args.build}",
+        f"Sharded collection: quality against one collection ({args.shards} shards, {args.build})",
+        command,
+        body,
+    )
     print(body)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 from pathlib import Path
 from types import FrameType
 
@@ -83,9 +84,21 @@ def serve_cluster(path: Path, settings: ServiceSettings) -> int:
     from semsearch.service.distributed import ray_session
 
     read_cluster(path)  # fail now with a clear message, not in /readyz
-    require_serve()
+    serve = require_serve()
+
+    def stop(_sig: int, _frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    # SIGTERM (a service manager, `kill`) stops Serve and a private Ray as Ctrl-C does,
+    # rather than leaving Ray's processes behind.
+    signal.signal(signal.SIGTERM, stop)
     with ray_session(settings):
-        deploy(ClusterPlan(path=path, settings=settings), blocking=True)
+        try:
+            deploy(ClusterPlan(path=path, settings=settings), blocking=True)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            serve.shutdown()
     return 0
 
 
