@@ -27,7 +27,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -36,7 +36,8 @@ from semsearch.embedder.records import Article, Passage
 from semsearch.index import lexical
 from semsearch.index._export import PassageVectors
 from semsearch.index._ranking import COLLAPSE_OVERFETCH, MIN_CANDIDATES, MIN_NORM, OVERFETCH, _page
-from semsearch.index._search import DATE_FACETS, DEFAULT_MATCH, MatchConfig, dense_edge
+from semsearch.index._search import dense_edge
+from semsearch.index._shard_merge import merged, sum_facets, weakest
 from semsearch.index.cluster import (
     ClusterManifest,
     global_passage_id,
@@ -53,98 +54,20 @@ from semsearch.index.results import SearchHit, SearchResponse, UpsertReport
 from semsearch.index.shard import (
     CandidateAsk,
     Candidates,
-    ExampleTexts,
     FinishAsk,
     Finished,
-    ShardReader,
     ShardWrite,
-    SuppliedVectors,
+)
+from semsearch.index.shard_client import (
+    DEFAULT_CLUSTER,
+    ClusterConfig,
+    ShardClient,
+    ShardUnavailableError,
+    local_shards,
 )
 from semsearch.index.store import StoredPassage
 
 _T = TypeVar("_T")
-RELATIONS = ("eq", "gte", "approx")  # weakest last
-
-
-@dataclass(frozen=True, kw_only=True)
-class ClusterConfig:
-    """How the cluster's ingress talks to its shards.
-
-    Attributes:
-        deadline_s: Seconds a shard has to answer one round of a read before the answer
-            goes on without it (``partial``). Default 5 s: ten times the slowest measured
-            single-shard p99 on the 1M bench (docs/benchmarks.md), so only a shard that is
-            down or stalled misses it.
-        write_deadline_s: Seconds a shard has for a write (a write embeds nothing there,
-            but may merge segments). Default 120 s.
-        match: The match set's floor and counting limit, and BM25 field weights (as for
-            one collection).
-    """
-
-    deadline_s: float = 5.0
-    write_deadline_s: float = 120.0
-    match: MatchConfig = DEFAULT_MATCH
-
-    def __post_init__(self) -> None:
-        if not (self.deadline_s > 0 and self.write_deadline_s > 0):
-            raise InputError("cluster deadlines must be positive")
-
-
-DEFAULT_CLUSTER = ClusterConfig()
-
-
-class ShardUnavailableError(CollectionError):
-    """A shard a write needs did not answer; nothing was written."""
-
-
-class ShardClient(Protocol):
-    """One shard as the ingress reaches it (in-process or remote); ids are local."""
-
-    def candidates(self, ask: CandidateAsk) -> Candidates: ...
-
-    def finish(self, ask: FinishAsk) -> Finished: ...
-
-    def example(self, passage_id: int | None, article_id: str | None) -> ExampleTexts | None: ...
-
-    def passage(self, passage_id: int) -> StoredPassage | None: ...
-
-    def get_article(self, article_id: str) -> dict[str, Any] | None: ...
-
-    def page_file(self, article_id: str) -> str | None: ...
-
-    def article_with_passages(
-        self, article_id: str
-    ) -> tuple[dict[str, Any], list[StoredPassage]] | None: ...
-
-    def article_texts(self) -> dict[str, str]: ...
-
-    def counts(self) -> tuple[int, int]: ...
-
-    def passage_vectors(self, article_ids: list[str] | None) -> PassageVectors: ...
-
-    def ping(self) -> bool: ...
-
-    def upsert(self, write: ShardWrite) -> UpsertReport: ...
-
-    def delete(self, article_ids: Sequence[str]) -> int: ...
-
-    def close(self) -> None: ...
-
-
-def local_shards(path: Path, manifest: ClusterManifest) -> list[ShardClient]:
-    """Every shard of the cluster at ``path``, opened in this process."""
-    supplied = SuppliedVectors(manifest.model_fingerprint, manifest.model_name, manifest.dimension)
-    opened: list[ShardClient] = []
-    try:
-        for index in range(manifest.shards):
-            opened.append(ShardReader(manifest.shard_path(path, index), supplied))
-    except BaseException:
-        for shard in opened:
-            shard.close()
-        raise
-    return opened
-
-
 class ShardedCollection:
     """A sharded collection with the read and write methods of one collection.
 
@@ -264,12 +187,12 @@ class ShardedCollection:
             counted = [finished[i] for i in sorted(finished)]
             total = sum(f.total or 0 for f in counted)
             total_passages = sum(f.total_passages or 0 for f in counted)
-            relation = _weakest([f.relation or "eq" for f in counted])
+            relation = weakest([f.relation or "eq" for f in counted])
             if missing:
                 # Shards that did not answer hold matches too: the sum is a lower bound.
-                relation = _weakest([relation, "gte"])
+                relation = weakest([relation, "gte"])
             if request.facets:
-                facets = _sum_facets([f.facets or {} for f in counted], request.facets, self.match)
+                facets = sum_facets([f.facets or {} for f in counted], request.facets, self.match)
             if request.sort != "relevance":
                 hits = self._date_hits(request, finished)
         return SearchResponse(
@@ -312,8 +235,8 @@ class ShardedCollection:
                 )
 
             answers, missing = self._fan(ask)
-            dense = _merged([(self._global(i, p), s) for i, c in answers.items() for p, s in c.dense], depth)
-            lex = _merged([(self._global(i, p), s) for i, c in answers.items() for p, s in c.lexical], depth)
+            dense = merged([(self._global(i, p), s) for i, c in answers.items() for p, s in c.dense], depth)
+            lex = merged([(self._global(i, p), s) for i, c in answers.items() for p, s in c.lexical], depth)
             article_of = {
                 self._global(i, p): a for i, c in answers.items() for p, a in c.article_of.items()
             }
@@ -377,7 +300,7 @@ class ShardedCollection:
             shard, local = local_passage_id(fused.id, n)
             owned.setdefault(shard, []).append((fused._replace(id=local), others))
         targets = sorted(rounds.answers) if request.counting else sorted(owned)
-        edge = dense_edge(_merged(
+        edge = dense_edge(merged(
             [(self._global(i, p), s) for i, c in rounds.answers.items() for p, s in c.dense], 1
         ), self.match)
 
@@ -659,37 +582,6 @@ def _upsert_on(shard: ShardClient, *, write: ShardWrite) -> UpsertReport:
 
 def _delete_on(shard: ShardClient, *, article_ids: list[str]) -> int:
     return shard.delete(article_ids)
-
-
-def _merged(pairs: list[tuple[int, float]], depth: int) -> list[tuple[int, float]]:
-    """The best ``depth`` of several shards' lists (score, then id, as one list orders)."""
-    pairs.sort(key=lambda ps: (-ps[1], ps[0]))
-    return pairs[:depth]
-
-
-def _weakest(relations: Sequence[str]) -> str:
-    return max(relations, key=RELATIONS.index, default="eq")
-
-
-def _sum_facets(
-    parts: Sequence[dict[str, list[dict[str, Any]]]], names: Sequence[str], match: MatchConfig
-) -> dict[str, list[dict[str, Any]]]:
-    """Facet counts summed over shards (an article is in one shard, so sums are exact
-    where each shard's list was; a shard's list cut at ``facet_values`` may miss a value)."""
-    out: dict[str, list[dict[str, Any]]] = {}
-    for name in names:
-        counts: dict[Any, int] = {}
-        for part in parts:
-            for entry in part.get(name, []):
-                counts[entry["value"]] = counts.get(entry["value"], 0) + int(entry["count"])
-        pairs = list(counts.items())
-        if name in DATE_FACETS:
-            pairs.sort(key=lambda vc: str(vc[0]))
-        else:
-            pairs.sort(key=lambda vc: (-vc[1], str(vc[0])))
-            pairs = pairs[: match.facet_values]
-        out[name] = [{"value": value, "count": count} for value, count in pairs]
-    return out
 
 
 __all__ = [
