@@ -256,6 +256,7 @@ def test_cli_split_info_search_and_bad_input(tmp_path: Path, capsys) -> None:
         ["shard", "split", str(tmp_path / "one"), str(tmp_path / "c"), "--shards", "2"],
         ["shard", "create", str(tmp_path / "e"), "--shards", "0"],
         ["shard", "info", str(tmp_path / "one")],
+        ["serve", "--cluster", str(tmp_path / "one")],
     ):
         assert main(bad, context) == 2
         err = capsys.readouterr().err
