@@ -70,6 +70,9 @@ BENCHMARKS: tuple[Benchmark, ...] = (
     Benchmark("bench.entities", ("entities",)),
     Benchmark("bench.entity_facets", ("entity-facets",)),
     Benchmark("bench.million", ("million",)),
+    Benchmark("bench.shards_quality", ("shards-quality-fresh",), ("--build", "fresh")),
+    Benchmark("bench.shards_quality", ("shards-quality-split",), ("--build", "split")),
+    Benchmark("bench.shards_speed", ("shards-speed",)),
     Benchmark(
         "bench.engine",
         ("engine-1m",),

@@ -63,6 +63,13 @@ class SearchResponse:
     facets: dict[str, list[dict[str, Any]]] | None = None
     # How the query was read (a search, not a /similar example).
     parsed: ParsedQuery | None = None
+    # Shards of a sharded collection that did not answer in time (empty: a whole answer).
+    missing_shards: list[int] = field(default_factory=list)
+
+    @property
+    def partial(self) -> bool:
+        """Whether shards are missing from this answer (their matches are not in it)."""
+        return bool(self.missing_shards)
 
     def to_dict(self) -> dict[str, Any]:
         """The ``--json`` shape: ``{"query","mode","took_ms","results":[...]}`` plus extras.
@@ -83,6 +90,8 @@ class SearchResponse:
             }
         if self.facets is not None:
             extras["facets"] = self.facets
+        if self.partial:
+            extras |= {"partial": True, "missing_shards": list(self.missing_shards)}
         return {
             "query": self.query,
             "mode": self.mode,

@@ -54,6 +54,8 @@ from semsearch.index import (
     parse_query,
     restore_collection,
 )
+from semsearch.index.cluster import ClusterManifest, create_cluster, split_collection
+from semsearch.index.sharded import ClusterConfig, ShardedCollection, ShardUnavailableError
 
 __version__ = "0.1.0"
 
@@ -62,6 +64,8 @@ __all__ = [
     "ArticleFields",
     "BackupReport",
     "CheckReport",
+    "ClusterConfig",
+    "ClusterManifest",
     "Collection",
     "CollectionError",
     "CollectionInfo",
@@ -90,13 +94,17 @@ __all__ = [
     "SearchResponse",
     "SemsearchError",
     "Settings",
+    "ShardUnavailableError",
+    "ShardedCollection",
     "SnippetStyle",
     "StoredPassage",
     "TextEmbedder",
     "UpsertReport",
     "__version__",
+    "create_cluster",
     "iter_articles",
     "parse_query",
     "prepare_articles",
     "restore_collection",
+    "split_collection",
 ]

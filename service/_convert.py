@@ -49,6 +49,8 @@ def search_result(response: SearchResponse, k: int, started: float) -> m.SearchR
         offset=response.offset,
         collapsed=response.collapsed,
         lexical_weight=response.lexical_weight,
+        partial=response.partial,
+        missing_shards=list(response.missing_shards),
         results=[search_hit(h) for h in hits],
     )
 

@@ -17,6 +17,7 @@ from starlette.routing import Match
 
 from semsearch.embedder.errors import InputError, SemsearchError
 from semsearch.index import CollectionLockedError
+from semsearch.index.sharded import ShardUnavailableError
 from semsearch.service import api_models as m
 
 log = logging.getLogger("semsearch.service")
@@ -111,6 +112,10 @@ async def _on_locked(_: Request, exc: CollectionLockedError) -> JSONResponse:
     return error_response(503, "busy", str(exc), {"Retry-After": "5"})
 
 
+async def _on_shard_down(_: Request, exc: ShardUnavailableError) -> JSONResponse:
+    return error_response(503, "shard_unavailable", str(exc), {"Retry-After": "5"})
+
+
 async def _on_input(_: Request, exc: InputError) -> JSONResponse:
     return error_response(422, "invalid_input", str(exc))
 
@@ -141,6 +146,7 @@ _HANDLERS: tuple[tuple[type[Exception], Callable[[Request, Any], Awaitable[JSONR
     (RequestValidationError, _on_validation),
     (StarletteHTTPException, _on_http),
     (CollectionLockedError, _on_locked),
+    (ShardUnavailableError, _on_shard_down),
     (InputError, _on_input),
     (SemsearchError, _on_semsearch),
     (Exception, _on_unexpected),

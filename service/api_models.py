@@ -441,6 +441,14 @@ class SearchResult(BaseModel):
     lexical_weight: float | None = Field(
         default=None, description="Hybrid only: how much the lexical side counted."
     )
+    partial: bool = Field(
+        default=False,
+        description="Sharded collections: true when shards did not answer in time; their "
+        "matches are missing from the results and `total` is a lower bound.",
+    )
+    missing_shards: list[int] = Field(
+        default_factory=list, description="The shards that did not answer (when `partial`)."
+    )
     results: list[SearchHit]
 
 

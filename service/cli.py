@@ -27,7 +27,9 @@ from semsearch.service.terminal import printable
 # context)``, and
 # ``take_extras(args, extras)`` when arguments argparse does not know are its to read (the
 # search words ``-广告`` or ``-"数字经济"``, which argparse takes for unknown options).
-COMMAND_MODULES = ["model", "ingest", "search", "manage", "entities", "eval", "serve", "report"]
+COMMAND_MODULES = [
+    "model", "ingest", "search", "manage", "entities", "eval", "serve", "report", "shard",
+]
 EXIT_USAGE = 2
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 

@@ -98,6 +98,21 @@ class ServiceSettings(Settings):
     bulk_index_kind: str = Field(
         default="auto", description="Vector index kind of a collection a bulk job creates."
     )
+    cluster_replicas: int = Field(
+        default=1, ge=1, description="Replicas of each shard's deployment (`serve --cluster`)."
+    )
+    cluster_shard_cpus: float = Field(
+        default=0.5,
+        gt=0.0,
+        description="CPUs each shard replica reserves: a shard searches on one thread, and"
+        " half a core lets 3 shards and the ingress share a 2-core machine.",
+    )
+    cluster_deadline_s: float = Field(
+        default=5.0,
+        gt=0.0,
+        description="Seconds a shard has per search round before the answer goes on without"
+        " it (`partial`).",
+    )
     background_merges: bool = Field(
         default=True,
         description="Fold vector segments on a server thread behind its writes, so a write"

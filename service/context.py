@@ -10,7 +10,8 @@ configuration once.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
@@ -20,6 +21,9 @@ from semsearch.embedder.embedder import Embedder
 from semsearch.embedder.errors import InputError
 from semsearch.embedder.settings import Settings
 from semsearch.index import Collection, lexical
+from semsearch.index.cluster import is_cluster
+from semsearch.index.searchable import Searchable
+from semsearch.index.sharded import ShardedCollection
 
 if TYPE_CHECKING:  # the package loads the tagger's ONNX runtime: only writers import it
     from semsearch.embedder.entities import EntityExtractor
@@ -155,6 +159,31 @@ def open_for_reading(
     embedder = load(settings) if with_model else None
     warm_up(embedder)
     return Collection.open(path, embedder, read_only=True)
+
+
+@contextmanager
+def open_for_search(
+    settings: Settings, *, with_model: bool = True, load: EmbedderLoader = load_embedder
+) -> Iterator[Searchable]:
+    """Open the configured collection, or the sharded collection at that path, to search.
+
+    Args:
+        settings: Effective settings (``--index`` may name a cluster directory).
+        with_model: Load the embedding model (needed for dense, hybrid and similar).
+        load: Builds the embedder.
+
+    Yields:
+        The collection (one or sharded), closed afterwards.
+    """
+    path = settings.resolved_index()
+    if not is_cluster(path):
+        with open_for_reading(settings, with_model=with_model, load=load) as collection:
+            yield collection
+        return
+    embedder = load(settings) if with_model else None
+    warm_up(embedder)
+    with ShardedCollection.open(path, embedder) as cluster:
+        yield cluster
 
 
 def warm_up(embedder: TextEmbedder | None) -> None:

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from semsearch.index import Collection, SearchHit
+from semsearch.index import SearchHit
+from semsearch.index.searchable import Searchable
 from semsearch.service.reports.align import Alignment, align
 from semsearch.service.reports.corpus import build_corpus
 from semsearch.service.reports.crosslingual import align_passages, top_mean, translation_script
@@ -69,7 +70,7 @@ def _spans(alignment: Alignment, text: str, other: str) -> list[tuple[int, int, 
     return out
 
 
-def article_reuse(collection: Collection, article_id: str) -> list[ReuseLink] | None:
+def article_reuse(collection: Searchable, article_id: str) -> list[ReuseLink] | None:
     """The copy and reuse links of one stored article, closest first; None when absent.
 
     Args:
@@ -125,7 +126,7 @@ def article_reuse(collection: Collection, article_id: str) -> list[ReuseLink] | 
     return sorted(links, key=lambda link: (order[link.level], -link.share, link.other_id))
 
 
-def _similar(collection: Collection, passage_id: int) -> list[SearchHit]:
+def _similar(collection: Searchable, passage_id: int) -> list[SearchHit]:
     """The passages most like one passage (the lists candidates and margins come from)."""
     return collection.similar(passage_id=passage_id, k=TRANSLATION_NEIGHBOURS).results
 
@@ -148,7 +149,7 @@ def _cross(hits: Sequence[SearchHit], script: str | None) -> tuple[float, set[in
 
 
 def _translations(
-    collection: Collection,
+    collection: Searchable,
     article_id: str,
     text: str,
     others: dict[str, str],

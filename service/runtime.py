@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -26,6 +26,9 @@ from semsearch.embedder.base import TextEmbedder, WrappedEmbedder
 from semsearch.embedder.ingest import PARAGRAPH_SEPARATOR, IngestOptions, prepare_articles
 from semsearch.embedder.records import Article, Passage
 from semsearch.index import Collection, StoredPassage, UpsertReport
+from semsearch.index.cluster import read_cluster
+from semsearch.index.searchable import Searchable
+from semsearch.index.sharded import DEFAULT_CLUSTER, ClusterConfig, ShardClient, ShardedCollection
 from semsearch.service.config import ServiceSettings
 from semsearch.service.context import ExtractorLoader, load_extractor
 from semsearch.service.write_guard import GuardedEmbedder
@@ -192,7 +195,7 @@ class ArticleRecord:
     passages: list[PassageRecord] = field(default_factory=list)
 
 
-def read_article(collection: Collection, article_id: str) -> ArticleRecord | None:
+def read_article(collection: Searchable, article_id: str) -> ArticleRecord | None:
     """An article with paragraphs (offsets into its text) and passages; None when absent."""
     found = collection.article_with_passages(article_id)
     if found is None:
@@ -243,6 +246,16 @@ def prepare_records(
     return list(prepare_articles(records, embedder, options=options, label="articles"))
 
 
+class Writable(Protocol):
+    """What the runtime writes through: one collection, or a sharded one."""
+
+    def upsert(self, items: Sequence[tuple[Article, list[Passage]]]) -> UpsertReport: ...
+
+    def delete(self, article_ids: Sequence[str]) -> int: ...
+
+    def close(self) -> None: ...
+
+
 class Runtime:
     """The loaded model and collections a running app uses.
 
@@ -270,14 +283,17 @@ class Runtime:
             window_s=settings.batch_window_ms / 1000.0,
             max_batch=settings.max_query_batch,
         )
-        self.collection = Collection.open(self.path, self.encoder, read_only=True)
+        self.collection: Searchable = self._open_reader()
         self._write_lock = threading.Lock()
-        self._writer: Collection | None = None
+        self._writer: Writable | None = None
         # Set on shutdown: a write in progress is rolled back within a chunk of passages.
         self.stopping = threading.Event()
         self._guard = GuardedEmbedder(embedder, self.stopping, settings.max_write_seconds)
 
-    def _writable(self) -> Collection:
+    def _open_reader(self) -> Searchable:
+        return Collection.open(self.path, self.encoder, read_only=True)
+
+    def _writable(self) -> Writable:
         if self._writer is None:
             self._writer = Collection.open(
                 self.path,
@@ -317,4 +333,48 @@ class Runtime:
             if self._writer is not None:
                 self._writer.close()
                 self._writer = None
+        self.collection.close()
+
+
+class ClusterRuntime(Runtime):
+    """The runtime of a sharded collection: the same app, searching and writing through a
+    :class:`~semsearch.index.sharded.ShardedCollection` whose shards may be remote.
+
+    Args:
+        cluster_path: The cluster directory (its manifest is read here).
+        embedder: The cluster's model (queries and written passages are embedded here, once).
+        settings: Service limits and batching.
+        shards: One client per shard, in shard order.
+        config: Shard deadlines.
+    """
+
+    def __init__(
+        self,
+        cluster_path: Path,
+        embedder: TextEmbedder,
+        settings: ServiceSettings,
+        shards: Sequence[ShardClient],
+        config: ClusterConfig = DEFAULT_CLUSTER,
+    ) -> None:
+        self._shards = list(shards)
+        self._config = config
+        self._manifest = read_cluster(cluster_path)
+        super().__init__(cluster_path, embedder, settings)
+
+    def _open_reader(self) -> Searchable:
+        self._cluster = ShardedCollection(self._manifest, self._shards, self.encoder, self._config)
+        return self._cluster
+
+    def _writable(self) -> Writable:
+        # Writes embed through the guard (a shutdown stops them), on the same shard clients.
+        if self._writer is None:
+            self._writer = self._cluster.with_embedder(self._guard)
+        return self._writer
+
+    def close(self) -> None:
+        """Release the shards and the batching thread."""
+        self.stopping.set()
+        self.encoder.close()
+        with self._write_lock:
+            self._writer = None
         self.collection.close()

@@ -10,6 +10,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from semsearch.embedder.base import TextEmbedder
+from semsearch.embedder.errors import InputError
 from semsearch.embedder.ingest import (
     DEFAULT_MAX_PAGES,
     ON_DUPLICATE,
@@ -20,6 +21,8 @@ from semsearch.embedder.ingest import (
     scan,
 )
 from semsearch.embedder.records import Article, Passage
+from semsearch.index.cluster import is_cluster
+from semsearch.index.sharded import ShardedCollection
 from semsearch.service.cli import (
     add_common_options,
     at_least,
@@ -156,7 +159,20 @@ def run(args: argparse.Namespace, context: CommandContext) -> int:
         show=settings.progress and not args.json and total_bytes >= PROGRESS_MIN_BYTES,
     )
     extra: dict[str, object] = {}
-    if ray_engine:
+    cluster = is_cluster(settings.resolved_index())
+    if cluster and ray_engine:
+        raise InputError(
+            "--engine ray does not write sharded collections yet; ingest into one with the"
+            " local engine (articles are routed to their shards)"
+        )
+    if cluster:
+        embedder = context.load_embedder(settings)
+        with ShardedCollection.open(settings.resolved_index(), embedder) as sharded:
+            # Routed per article; each shard's part is one atomic write of that shard.
+            report = sharded.upsert(list(reader.items(embedder)))
+        path = settings.resolved_index()
+        extra = {"shards": sharded.manifest.shards}
+    elif ray_engine:
         done = distributed.ingest(settings, reader.items, load=context.load_embedder)
         report, path = done.report, done.path
         extra = {

@@ -22,7 +22,7 @@ from semsearch.service.cli import (
     iso_date,
     settings_from_args,
 )
-from semsearch.service.context import CommandContext, open_for_reading
+from semsearch.service.context import CommandContext, open_for_search
 from semsearch.service.terminal import printable, printable_marked
 
 ANSI_BOLD = ("\033[1m", "\033[0m")
@@ -191,7 +191,7 @@ def run_search(args: argparse.Namespace, context: CommandContext) -> int:
     )
     settings = settings_from_args(args)
     load, with_model = context.load_embedder, args.mode != "lexical"
-    with open_for_reading(settings, with_model=with_model, load=load) as collection:
+    with open_for_search(settings, with_model=with_model, load=load) as collection:
         response = collection.run(request)
     _print(response, args)
     return 0
@@ -201,7 +201,7 @@ def run_similar(args: argparse.Namespace, context: CommandContext) -> int:
     """Query by example and print the page of results."""
     _check_paging(args)
     settings = settings_from_args(args)
-    with open_for_reading(settings, load=context.load_embedder) as collection:
+    with open_for_search(settings, load=context.load_embedder) as collection:
         response = collection.similar(
             passage_id=args.passage,
             article_id=args.article,

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import signal
+from pathlib import Path
 from types import FrameType
 
-from semsearch.service.cli import add_common_options, build_settings, settings_from_args
+from semsearch.index.cluster import read_cluster
+from semsearch.service.cli import add_common_options, at_least, build_settings, settings_from_args
 from semsearch.service.config import ServiceSettings
 from semsearch.service.context import (
     CommandContext,
@@ -39,6 +42,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="a directory whose PDFs and page images the page route may draw (repeatable; "
         "env SEMSEARCH_PAGE_DIRS, separated by ':'); without one no page is drawn",
     )
+    parser.add_argument(
+        "--cluster",
+        type=Path,
+        metavar="DIR",
+        help="serve the sharded collection in DIR on Ray Serve: one deployment per shard, this"
+        " app as the ingress (docs/distributed.md)",
+    )
+    parser.add_argument(
+        "--address",
+        help="Ray cluster to join with --cluster (auto, ray://host:port; env"
+        " SEMSEARCH_RAY_ADDRESS); default: a local Ray on this machine",
+    )
+    parser.add_argument(
+        "--replicas",
+        type=at_least(1),
+        help="replicas of each shard with --cluster (env SEMSEARCH_CLUSTER_REPLICAS, default 1)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -58,6 +78,30 @@ def load_runtime(settings: ServiceSettings, load: EmbedderLoader = load_embedder
     return Runtime(path, embedder, settings)
 
 
+def serve_cluster(path: Path, settings: ServiceSettings) -> int:
+    """Serve a sharded collection on Ray Serve until interrupted."""
+    from semsearch.service.cluster_serve import ClusterPlan, deploy, require_serve
+    from semsearch.service.distributed import ray_session
+
+    read_cluster(path)  # fail now with a clear message, not in /readyz
+    serve = require_serve()
+
+    def stop(_sig: int, _frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    # SIGTERM (a service manager, `kill`) stops Serve and a private Ray as Ctrl-C does,
+    # rather than leaving Ray's processes behind.
+    signal.signal(signal.SIGTERM, stop)
+    with ray_session(settings):
+        try:
+            deploy(ClusterPlan(path=path, settings=settings), blocking=True)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            serve.shutdown()
+    return 0
+
+
 def run(args: argparse.Namespace, context: CommandContext) -> int:
     """Check the collection exists, then serve until interrupted."""
     import uvicorn
@@ -71,7 +115,13 @@ def run(args: argparse.Namespace, context: CommandContext) -> int:
         flags["page_dirs"] = tuple(args.page_dir)
     # A server never draws progress bars; merged into the flags, since --no-progress may
     # already have set the same key (passing it twice was a TypeError).
+    if args.address is not None:
+        flags["ray_address"] = args.address
+    if args.replicas is not None:
+        flags["cluster_replicas"] = args.replicas
     settings = build_settings(ServiceSettings, **(flags | {"progress": False}))
+    if args.cluster is not None:
+        return serve_cluster(args.cluster, settings)
     collection_path(settings, must_exist=True)  # fail now with a clear message, not in /readyz
     app = create_app(settings=settings, loader=lambda: load_runtime(settings, context.load_embedder))
 
