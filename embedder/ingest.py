@@ -718,6 +718,13 @@ def _regions(regions: Sequence[Region | None], lines: Iterable[int]) -> tuple[Re
     return tuple(region for line in lines if (region := regions[line]) is not None)
 
 
+def _line_height(region: Region | None) -> float | None:
+    # The tallest line of a heading: its type size, near enough.
+    if region is None or not region.boxes:
+        return None
+    return max(box[3] - box[1] for box in region.boxes)
+
+
 def _page_articles(
     path: Path,
     lines: Iterable[PageLine],
@@ -749,10 +756,13 @@ def _page_article(
     location: str,
     options: IngestOptions,
 ) -> Article:
-    heading_lines = [
-        line.text for line in page_article.headings if standalone_byline(line.text) is None
-    ]
-    headings = parse_headings(heading_lines, banners)
+    heading_lines = [line for line in page_article.headings if standalone_byline(line.text) is None]
+    sizes = [_line_height(line.region) for line in heading_lines]
+    headings = parse_headings(
+        [line.text for line in heading_lines],
+        banners,
+        None if None in sizes else [size for size in sizes if size is not None],
+    )
     body = [line.text for line in page_article.body]
     check_size(
         headings.title,

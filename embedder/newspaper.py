@@ -22,6 +22,7 @@ from semsearch.embedder.cleaning import (
     clean_heading,
     ends_sentence,
     is_heading_like,
+    is_headline_text,
     normalize_width,
 )
 from semsearch.embedder.folding import fold_script
@@ -42,6 +43,8 @@ BANNER_PATTERNS: tuple[str, ...] = (
 # A kicker (引题) usually reports who said what: ``何雄调研数字经济发展时强调``.
 _KICKER_RE = re.compile(r"(强调|指出|表示|要求|提出|希望|寄语|时说)$")
 _SUBTITLE_DASH_RE = re.compile(r"^[—–-]{1,2}")
+# A first heading line this much taller than the others is the headline, not a kicker.
+KICKER_SIZE_RATIO = 1.25
 # Kicker, headline, subtitle: lines beyond these at the top of a run are banners.
 MAX_HEADING_LINES = 3
 # A paragraph of pathological length (a 200 MB "page") is cut into several articles.
@@ -91,6 +94,7 @@ class PageLine:
     text: str
     gap_before: int = 0
     region: Region | None = None  # where it was printed, for inputs with a layout
+    heading: bool = False  # the layout sets it as a headline (large, or centred apart)
 
 
 @dataclass
@@ -143,33 +147,48 @@ def is_banner(text: str, banners: Sequence[re.Pattern[str]]) -> bool:
     return any(pattern.fullmatch(heading) for pattern in banners)
 
 
-def parse_headings(lines: Sequence[str], banners: Sequence[re.Pattern[str]]) -> Headings:
+def parse_headings(
+    lines: Sequence[str],
+    banners: Sequence[re.Pattern[str]],
+    sizes: Sequence[float] | None = None,
+) -> Headings:
     """Read a heading run as banners, kicker, headline and subtitle.
 
     Args:
         lines: The heading lines in page order.
         banners: Compiled banner patterns (see :func:`compile_banners`).
+        sizes: The lines' heights, where the page has a layout: a first line set clearly
+            larger than the next is the headline, not a kicker.
 
     Returns:
         The parsed headings; ``title`` is empty if every line was a banner.
     """
     cleaned = [clean_heading(line) for line in lines]
     found = Headings(banners=[line for line in cleaned if is_banner(line, banners)])
-    rest = [line for line in cleaned if line not in found.banners]
+    kept = [index for index, line in enumerate(cleaned) if line not in found.banners]
+    rest = [cleaned[index] for index in kept]
     if len(rest) > MAX_HEADING_LINES:
         found.banners.extend(rest[:-MAX_HEADING_LINES])
-        rest = rest[-MAX_HEADING_LINES:]
+        rest, kept = rest[-MAX_HEADING_LINES:], kept[-MAX_HEADING_LINES:]
     if not rest:
         return found
-    if len(rest) == MAX_HEADING_LINES or (
-        len(rest) == 2
-        and _KICKER_RE.search(fold_script(rest[0]))
-        and not _SUBTITLE_DASH_RE.match(rest[1])
+    first_largest = (
+        sizes is not None
+        and len(rest) > 1
+        and sizes[kept[0]] >= KICKER_SIZE_RATIO * max(sizes[index] for index in kept[1:])
+    )
+    if not first_largest and (
+        len(rest) == MAX_HEADING_LINES
+        or (
+            len(rest) == 2
+            and _KICKER_RE.search(fold_script(rest[0]))
+            and not _SUBTITLE_DASH_RE.match(rest[1])
+        )
     ):
         found.kicker, rest = rest[0], rest[1:]
     found.title = rest[0]
     if len(rest) > 1:
-        found.subtitle = _SUBTITLE_DASH_RE.sub("", rest[1]).strip()
+        found.subtitle = _SUBTITLE_DASH_RE.sub("", " ".join(rest[1:])).strip()
     return found
 
 
@@ -296,7 +315,8 @@ class _PageSplitter:
     def feed(self, line: PageLine) -> Iterator[PageArticle]:
         text = normalize_width(line.text).strip()
         byline = standalone_byline(text)
-        if byline is None and is_heading_like(text) and not self._continues_body(line):
+        headline = is_heading_like(text) or (line.heading and is_headline_text(text))
+        if byline is None and headline and not self._continues_body(line):
             self.pending.append(line)
             return
         starts_article = (

@@ -146,7 +146,37 @@ def test_ndnp_issue_pages_are_segmented_into_articles() -> None:
     # the block is cut at them, so the publisher's notice and the weekly's stand apart.
     assert "DAILY DEMOCRAT" in titles and "THE WEEKLY 7 DEMOCRAT" in titles
     daily = articles[titles.index("DAILY DEMOCRAT")]
-    assert daily.text.startswith("A S RANDALL & CO.") and "WEEKLY" not in daily.text
+    # The masthead is set far larger than the imprint under it: the headline, not a kicker.
+    assert daily.subtitle == "_ PUBLISHKD DAILY( MONDAYS KXCKPTKD) BY A S RANDALL & CO."
+    assert daily.text.startswith("A. R. RANDALL, S. R. CHRISTIAN") and "WEEKLY" not in daily.text
+
+
+def test_ndnp_editorial_headlines_in_body_type_open_articles() -> None:
+    # Page 2 of the same issue (its editorial columns, cut down): docWorks wrote each
+    # headline, set in the body type, as a one-line block centred over its column, or as
+    # a centred line inside the column's block; the local items open with run-in heads.
+    # Before, the columns came out as one 23,000-character piece under the masthead.
+    articles = [
+        a for a in iter_articles([NDNP]) if {r.page for p in a.paragraphs for r in p.regions} == {2}
+    ]
+    titles = [a.title for a in articles]
+    assert titles == [
+        "Itoiln *htioiuilDemocrat.",  # Daily National Democrat (the masthead, set large)
+        "rniniv, n <«. I*»",  # MARYSVILLE, FRIDAY, AUG. 13 (the editorial page's dateline)
+        "DEMOCRATIC COI N TY TICKET.",  # centred lines set off inside the masthead column
+        "COMMITTEE NOTICE.",
+        "TO OVK PAVROM.",  # TO OUR PATRONS. (a block of its own over column 1)
+        "Jl.utvsviLi.K Park Oot itSK",  # MARYSVILLE PARK COURSE.— (run-in)
+        "Kia onoitn’s Cornr",  # RECORDER'S COURT.— (run-in)
+        "The LNompten “hue and cry.'’",  # The Lecompton "hue and cry." (over column 2)
+        "Tile < 011 my Ticket.",  # The County Ticket.
+        "The Mountains Rejoicing",  # a run-in at the top of a block
+    ]
+    patrons = articles[titles.index("TO OVK PAVROM.")]
+    assert patrons.text.startswith("There has I n no change") and "pacing" not in patrons.text
+    court = articles[titles.index("Kia onoitn’s Cornr")]
+    assert court.text.startswith("I. Flckert was fined") and "pacing" not in court.text
+    assert max(len(a.text) for a in articles) < 2_500
 
 
 def test_alto_headings_declared_on_words_split_a_block(tmp_path: Path) -> None:
