@@ -15,7 +15,9 @@ from lxml import etree
 
 from semsearch.embedder.cleaning import is_headline_text
 from semsearch.embedder.layout import (
+    HEADING_SAME_SIZE,
     HEADING_SIZE_RATIO,
+    HEADING_WRAP_GAP,
     Box,
     LayoutBlock,
     LayoutLine,
@@ -191,9 +193,18 @@ class AltoDocument:
             for line in block.lines:
                 set_off = previous is None or (
                     line.box[1] - previous.box[3] >= spacing.paragraph_gap
+                    and not _wraps(previous.box, line.box)
                 )
-                centred = (
+                tall_wrap = (  # the next line of a tall centred headline, centred or not
+                    previous is not None
+                    and bool(runs)
+                    and runs[-1].centred
+                    and previous.box[3] - previous.box[1] >= HEADING_SIZE_RATIO * spacing.body
+                    and _wraps(previous.box, line.box)
+                )
+                centred = tall_wrap or (
                     column is not None
+                    and not large  # declared large: a heading by its size already
                     and _centred(line.box, column, spacing.body)
                     and is_headline_text(join_lines(line.words))
                     and (set_off or (bool(runs) and runs[-1].centred))
@@ -372,6 +383,15 @@ def _extent(block: _Block) -> Box | None:
         min(box[1] for box in boxes),
         max(box[2] for box in boxes),
         max(box[3] for box in boxes),
+    )
+
+
+def _wraps(upper: Box, lower: Box) -> bool:
+    # Two lines of one size closer than a headline's wrap gap: one headline on two lines.
+    high, low = upper[3] - upper[1], lower[3] - lower[1]
+    size = max(high, low)
+    return abs(high - low) <= HEADING_SAME_SIZE * size and (
+        lower[1] - upper[3] < HEADING_WRAP_GAP * size
     )
 
 

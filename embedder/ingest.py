@@ -24,8 +24,9 @@ knows to replace its passages.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -62,7 +63,7 @@ from semsearch.embedder.newspaper import (
     PageArticle,
     PageLine,
     compile_banners,
-    join_continued,
+    link_continued,
     page_lines,
     parse_headings,
     split_byline,
@@ -124,6 +125,41 @@ UNTITLED_TITLE_CHARS = 100
 MAX_SKIP_EXAMPLES = 20
 # Layout formats whose file the page route can draw again (Article.page_file).
 PAGE_FILE_FORMATS = frozenset({Format.PDF, Format.IMAGE})
+# Articles of earlier page files held back while they wait for the continuation their jump
+# line names (``（下转第5版）``, ``(Continued on Page 5)``); past this many the oldest is
+# given up on and read as it is.
+MAX_WAITING_ARTICLES = 32
+
+
+@dataclass
+class _Jumps:
+    """Articles of the page files read so far that wait for their continuation in a later
+    file, with how to finish each (its own file's date, options and page file)."""
+
+    waiting: list[PageArticle] = field(default_factory=list)
+    _finish: list[tuple[PageArticle, Callable[[], Iterator[tuple[Article, str]]]]] = field(
+        default_factory=list
+    )
+
+    def hold(self, piece: PageArticle, finish: Callable[[], Iterator[tuple[Article, str]]]) -> None:
+        self._finish.append((piece, finish))
+
+    def release(self, *, done: bool = False) -> Iterator[tuple[Article, str]]:
+        """The held articles no longer waiting (all of them when ``done``), and the oldest
+        beyond :data:`MAX_WAITING_ARTICLES`."""
+        while len(self.waiting) > MAX_WAITING_ARTICLES:
+            self.waiting.pop(0)
+        kept: list[tuple[PageArticle, Callable[[], Iterator[tuple[Article, str]]]]] = []
+        for piece, finish in self._finish:
+            if done or all(piece is not other for other in self.waiting):
+                yield from finish()
+            else:
+                kept.append((piece, finish))
+        self._finish = kept
+        if done:
+            self.waiting.clear()
+
+
 # A PDF with more pages is refused: an edition has dozens of pages, a book is not a paper.
 DEFAULT_MAX_PAGES = 48
 
@@ -330,7 +366,12 @@ def _read_inputs(
     on_bad: OnBad,
     label: str,
 ) -> Iterator[tuple[Article, str]]:
-    """Every article of the inputs with where it was read (file:line or label[i])."""
+    """Every article of the inputs with where it was read (file:line or label[i]).
+
+    An article of a page file continued in a later file of the same run comes when its
+    continuation has been read (or at the end).
+    """
+    jumps = _Jumps()
     for number, given in enumerate(inputs):
         if isinstance(given, Mapping):
             location = f"{label}[{number}]"
@@ -346,7 +387,8 @@ def _read_inputs(
                 on_bad(error)
                 continue
             stats.files += 1
-            yield from _read_file(path, plan, options, on_bad, stats)
+            yield from _read_file(path, plan, options, on_bad, stats, jumps)
+    yield from jumps.release(done=True)
 
 
 def scan(paths: Iterable[str | Path], *, options: IngestOptions | None = None) -> IngestStats:
@@ -390,7 +432,12 @@ def _plan_file(path: Path, options: IngestOptions) -> _FilePlan:
 
 
 def _read_file(
-    path: Path, plan: _FilePlan, options: IngestOptions, on_bad: OnBad, stats: IngestStats
+    path: Path,
+    plan: _FilePlan,
+    options: IngestOptions,
+    on_bad: OnBad,
+    stats: IngestStats,
+    jumps: _Jumps,
 ) -> Iterator[tuple[Article, str]]:
     if plan.format is Format.TEXT:
         lines = iter_lines(
@@ -411,13 +458,7 @@ def _read_file(
             on_bad(error)
             return
         stats.add_bytes(path.stat().st_size)
-        for number, article in enumerate(_layout_articles(path, layout, options, on_bad)):
-            pages = {r.page for paragraph in article.paragraphs for r in paragraph.regions}
-            if plan.format in PAGE_FILE_FORMATS or (pages and pages <= layout.drawable_pages):
-                # Where the page can be drawn from again (the page view marks a hit on it);
-                # for a METS issue, the METS, which names the page images.
-                article.page_file = str(path.resolve())
-            yield article, f"{path} (article {number + 1})"
+        yield from _layout_articles(path, plan.format, layout, options, on_bad, jumps)
         return
     records: Iterable[RawRecord]
     if plan.format is Format.HTML:
@@ -625,9 +666,18 @@ def untitled_title(text: str, limit: int) -> str:
 
 
 def _layout_articles(
-    path: Path, layout: LayoutGroups, options: IngestOptions, on_bad: OnBad
-) -> Iterator[Article]:
-    """Articles of a layout file: each page segmented into articles, or a METS issue's."""
+    path: Path,
+    file_format: Format,
+    layout: LayoutGroups,
+    options: IngestOptions,
+    on_bad: OnBad,
+    jumps: _Jumps,
+) -> Iterator[tuple[Article, str]]:
+    """Articles of a layout file: its pages segmented into articles, or a METS issue's.
+
+    Articles continued on a later page are joined by their jump lines, within the file
+    and across the page files of the run (``jumps`` holds those still waiting).
+    """
     issue = layout.issue
     if issue is not None:
         # What the METS says of the issue comes first; the options fill in the rest.
@@ -636,9 +686,22 @@ def _layout_articles(
             source=issue.source or options.source,
             date=issue.date or options.date,
         )
-    for group in layout.groups:
-        pieces = join_continued(split_page(page_lines_from_blocks(group)))
-        yield from _page_articles(path, [], options, on_bad, articles=pieces)
+    counter = iter(range(1, 1 << 62))
+
+    def finish(pieces: list[PageArticle]) -> Iterator[tuple[Article, str]]:
+        for article in _page_articles(path, [], options, on_bad, articles=pieces):
+            _set_page_file(article, path, file_format, layout)
+            yield article, f"{path} (article {next(counter)})"
+
+    pieces = [
+        piece for group in layout.groups for piece in split_page(page_lines_from_blocks(group))
+    ]
+    found = link_continued(pieces, jumps.waiting, carried=list(jumps.waiting))
+    yield from jumps.release()
+    open_here = [piece for piece in found if any(piece is other for other in jumps.waiting)]
+    for piece in open_here:
+        jumps.hold(piece, partial(finish, [piece]))
+    yield from finish([piece for piece in found if all(piece is not o for o in open_here)])
     if issue is None or not issue.units:
         return
     banners = compile_banners(options.banners)
@@ -653,7 +716,16 @@ def _layout_articles(
             on_bad(error)
             continue
         year_hint = year_hint or year_in_text([article.title, article.text])
-        yield article
+        _set_page_file(article, path, file_format, layout)
+        yield article, f"{path} (article {next(counter)})"
+
+
+def _set_page_file(article: Article, path: Path, file_format: Format, layout: LayoutGroups) -> None:
+    pages = {r.page for paragraph in article.paragraphs for r in paragraph.regions}
+    if file_format in PAGE_FILE_FORMATS or (pages and pages <= layout.drawable_pages):
+        # Where the page can be drawn from again (the page view marks a hit on it); for a
+        # METS issue, the METS, which names the page images.
+        article.page_file = str(path.resolve())
 
 
 def _mets_article(

@@ -375,10 +375,26 @@ def split_page(lines: Iterable[PageLine]) -> Iterator[PageArticle]:
 
 
 # Jump lines: ``（下转第2版）`` ends the part of an article printed on this page,
-# ``（上接第1版）`` starts its continuation on a later one.
+# ``（上接第1版）`` starts its continuation on a later one; English papers print
+# ``(Continued on Page 5)`` and ``(Continued from Page 1)``.
 _JUMP_PAGE = r"(?:第\s*)?[A-Za-z]?\s*[0-9０-９一二三四五六七八九十]{1,3}\s*版"
-_JUMP_TO_RE = re.compile(rf"[（(]\s*(?:下转|转){_JUMP_PAGE}\s*[）)]\s*$")
-_JUMP_FROM_RE = re.compile(rf"^\s*[（(]\s*(?:上接|接){_JUMP_PAGE}\s*[）)]\s*")
+_EN_PAGE = (
+    r"(?:page\s+(?:[0-9]{1,3}|[a-z]{3,9})|(?:the\s+)?(?:[0-9]{1,2}(?:st|nd|rd|th)|[a-z]{3,9})"
+    r"\s+page)"
+)
+_JUMP_TO_RE = re.compile(
+    rf"(?:[（(]\s*(?:下转|转){_JUMP_PAGE}\s*[）)]"
+    rf"|[(\[]\s*(?:continued|concluded)\s+on\s+{_EN_PAGE}\s*\.?\s*[)\]]"
+    rf"|(?:^|(?<=[.!?\"”]\s))(?-i:Continued|CONTINUED|Concluded|CONCLUDED)\s+on\s+{_EN_PAGE}\.?)"
+    r"\s*$",
+    re.IGNORECASE,
+)
+_JUMP_FROM_RE = re.compile(
+    rf"^\s*(?:[（(]\s*(?:上接|接){_JUMP_PAGE}\s*[）)]"
+    rf"|[(\[]\s*(?:continued|concluded)\s+from\s+{_EN_PAGE}\s*\.?\s*[)\]]"
+    rf"|(?-i:Continued|CONTINUED|Concluded|CONCLUDED)\s+from\s+{_EN_PAGE}\.?)\s*",
+    re.IGNORECASE,
+)
 
 
 def join_continued(articles: Iterable[PageArticle]) -> Iterator[PageArticle]:
@@ -390,8 +406,29 @@ def join_continued(articles: Iterable[PageArticle]) -> Iterator[PageArticle]:
     it), and moves to the waiting article. The jump lines are dropped. Holds the file's
     articles (a layout file's pages are bounded).
     """
+    yield from link_continued(articles, [])
+
+
+def link_continued(
+    articles: Iterable[PageArticle],
+    waiting: list[PageArticle],
+    *,
+    carried: Sequence[PageArticle] = (),
+) -> list[PageArticle]:
+    """:func:`join_continued` with the articles still waiting carried in and out.
+
+    Args:
+        articles: This file's articles in reading order.
+        waiting: Articles (of this file or earlier ones) that wait for their
+            continuation; updated in place: completed ones leave, this file's open
+            ones join.
+        carried: Articles of earlier files among ``waiting``: lines moved to them lose
+            their page boxes (those name pages of another file).
+
+    Returns:
+        This file's articles that still have text (a continuation moved whole is gone).
+    """
     found = list(articles)
-    waiting: list[PageArticle] = []
     for article in found:
         _take_jumps_to(article, article.body, waiting)
         cut = next((i for i, line in enumerate(article.body) if _JUMP_FROM_RE.match(
@@ -402,13 +439,15 @@ def join_continued(articles: Iterable[PageArticle]) -> Iterator[PageArticle]:
         moved = article.body[cut:]
         moved[0].text = _JUMP_FROM_RE.sub("", normalize_width(moved[0].text), count=1)
         moved = [line for line in moved if line.text.strip()]
-        if target is not article:
-            article.body = article.body[:cut]
-            target.body.extend(moved)
-            _take_jumps_to(target, moved, waiting)
-        else:
+        if target is article:
             article.body = article.body[:cut] + moved
-    yield from (article for article in found if article.body)
+            continue
+        if any(target is other for other in carried):
+            moved = [PageLine(line.text, line.gap_before) for line in moved]
+        article.body = article.body[:cut]
+        target.body.extend(moved)
+        _take_jumps_to(target, moved, waiting)
+    return [article for article in found if article.body]
 
 
 def _take_jumps_to(article: PageArticle, lines: list[PageLine], waiting: list[PageArticle]) -> None:

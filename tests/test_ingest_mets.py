@@ -260,3 +260,52 @@ def test_issue_dates_reach_back_to_the_first_newspapers() -> None:
 
     assert normalize_date("1750-05-15") == "1750-05-15"  # a Delpher edition's dc:date
     assert normalize_date("1599-01-01") is None
+
+
+def _alto_page(path: Path, number: int, lines: list[tuple[str, int]]) -> Path:
+    # One ALTO page; each (text, height) is a line of its own block, top to bottom.
+    blocks = "".join(
+        f'<TextBlock ID="B{n}"><TextLine HPOS="100" VPOS="{100 + 60 * n}" WIDTH="800"'
+        f' HEIGHT="{height}">'
+        + "".join(f'<String CONTENT="{word}"/>' for word in text.split())
+        + "</TextLine></TextBlock>"
+        for n, (text, height) in enumerate(lines)
+    )
+    path.write_text(
+        '<alto xmlns="http://www.loc.gov/standards/alto/ns-v4#"><Layout>'
+        f'<Page ID="P{number}" PHYSICAL_IMG_NR="{number}"><PrintSpace>{blocks}'
+        "</PrintSpace></Page></Layout></alto>",
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.mark.parametrize(
+    ("to", "back"),
+    [("（下转第2版）", "（上接第1版）"), ("(Continued on Page 2)", "(Continued from Page 1)")],
+)
+def test_an_article_continued_in_the_next_page_file_is_joined(
+    tmp_path: Path, to: str, back: str
+) -> None:
+    first = _alto_page(
+        tmp_path / "p1.xml",
+        1,
+        [("Council votes on the bridge", 60), ("The council met on Monday and agreed.", 30),
+         (f"The vote was close. {to}", 30), ("Fair opens", 60), ("The fair opens today.", 30)],
+    )  # fmt: skip
+    second = _alto_page(
+        tmp_path / "p2.xml",
+        2,
+        [(f"{back} Work starts in May, the mayor said.", 30), ("Weather", 60),
+         ("Rain is expected.", 30)],
+    )  # fmt: skip
+    articles = list(iter_articles([first, second]))
+    titles = [a.title for a in articles]
+    assert sorted(titles) == ["Council votes on the bridge", "Fair opens", "Weather"]
+    bridge = articles[titles.index("Council votes on the bridge")]
+    assert bridge.text.endswith("The vote was close.\n\nWork starts in May, the mayor said.")
+    # The continuation's boxes name page 2 of the other file: they are not kept.
+    assert [sorted({r.page for r in p.regions}) for p in bridge.paragraphs] == [[1], [1], []]
+    # Read alone, the first file keeps its article whole up to the jump, not lost.
+    (alone,) = [a for a in iter_articles([first]) if a.title.startswith("Council")]
+    assert alone.text.endswith("The vote was close.")
