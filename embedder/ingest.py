@@ -125,39 +125,40 @@ UNTITLED_TITLE_CHARS = 100
 MAX_SKIP_EXAMPLES = 20
 # Layout formats whose file the page route can draw again (Article.page_file).
 PAGE_FILE_FORMATS = frozenset({Format.PDF, Format.IMAGE})
-# Articles of earlier page files held back while they wait for the continuation their jump
-# line names (``（下转第5版）``, ``(Continued on Page 5)``); past this many the oldest is
-# given up on and read as it is.
-MAX_WAITING_ARTICLES = 32
+# An article whose jump line (``（下转第5版）``, ``(Continued on Page 5)``) names a later
+# page waits for its continuation at most this many page files; the articles read after
+# it wait with it, so that articles come in reading order, and are given up on together.
+MAX_JUMP_FILES = 16
+
+_Finish = Callable[[], Iterator[tuple[Article, str]]]
 
 
 @dataclass
 class _Jumps:
-    """Articles of the page files read so far that wait for their continuation in a later
-    file, with how to finish each (its own file's date, options and page file)."""
+    """Articles of the page files of one run, in reading order, held back while the first
+    of them waits for its continuation in a later file; each with how to finish it (its
+    own file's date, options and page file)."""
 
     waiting: list[PageArticle] = field(default_factory=list)
-    _finish: list[tuple[PageArticle, Callable[[], Iterator[tuple[Article, str]]]]] = field(
-        default_factory=list
-    )
+    files: int = 0  # page files read so far
+    _queue: list[tuple[PageArticle | None, int, _Finish]] = field(default_factory=list)
 
-    def hold(self, piece: PageArticle, finish: Callable[[], Iterator[tuple[Article, str]]]) -> None:
-        self._finish.append((piece, finish))
+    def add(self, piece: PageArticle | None, finish: _Finish) -> None:
+        """Queue an article that may wait (``piece``), or articles that do not (None)."""
+        self._queue.append((piece, self.files, finish))
 
     def release(self, *, done: bool = False) -> Iterator[tuple[Article, str]]:
-        """The held articles no longer waiting (all of them when ``done``), and the oldest
-        beyond :data:`MAX_WAITING_ARTICLES`."""
-        while len(self.waiting) > MAX_WAITING_ARTICLES:
-            self.waiting.pop(0)
-        kept: list[tuple[PageArticle, Callable[[], Iterator[tuple[Article, str]]]]] = []
-        for piece, finish in self._finish:
-            if done or all(piece is not other for other in self.waiting):
-                yield from finish()
-            else:
-                kept.append((piece, finish))
-        self._finish = kept
-        if done:
-            self.waiting.clear()
+        """The queued articles up to the first still waiting (all of them when ``done``);
+        one waiting longer than :data:`MAX_JUMP_FILES` files is read as it is."""
+        while self._queue:
+            piece, since, finish = self._queue[0]
+            waits = piece is not None and any(piece is other for other in self.waiting)
+            if waits and not done and self.files - since < MAX_JUMP_FILES:
+                return
+            if waits:
+                self.waiting = [other for other in self.waiting if other is not piece]
+            self._queue.pop(0)
+            yield from finish()
 
 
 # A PDF with more pages is refused: an edition has dozens of pages, a book is not a paper.
@@ -697,11 +698,17 @@ def _layout_articles(
         piece for group in layout.groups for piece in split_page(page_lines_from_blocks(group))
     ]
     found = link_continued(pieces, jumps.waiting, carried=list(jumps.waiting))
+    jumps.files += 1
+    plain: list[PageArticle] = []  # read together: a year one states carries to the next
+    for piece in found:
+        if any(piece is other for other in jumps.waiting):
+            jumps.add(None, partial(finish, plain))
+            jumps.add(piece, partial(finish, [piece]))
+            plain = []
+        else:
+            plain.append(piece)
+    jumps.add(None, partial(finish, plain))
     yield from jumps.release()
-    open_here = [piece for piece in found if any(piece is other for other in jumps.waiting)]
-    for piece in open_here:
-        jumps.hold(piece, partial(finish, [piece]))
-    yield from finish([piece for piece in found if all(piece is not o for o in open_here)])
     if issue is None or not issue.units:
         return
     banners = compile_banners(options.banners)

@@ -157,8 +157,8 @@ def parse_headings(
     Args:
         lines: The heading lines in page order.
         banners: Compiled banner patterns (see :func:`compile_banners`).
-        sizes: The lines' heights, where the page has a layout: a first line set clearly
-            larger than the next is the headline, not a kicker.
+        sizes: The lines' heights, where the page has a layout: a line set clearly larger
+            than all the others is the headline (see :func:`_by_size`).
 
     Returns:
         The parsed headings; ``title`` is empty if every line was a banner.
@@ -167,28 +167,41 @@ def parse_headings(
     found = Headings(banners=[line for line in cleaned if is_banner(line, banners)])
     kept = [index for index, line in enumerate(cleaned) if line not in found.banners]
     rest = [cleaned[index] for index in kept]
-    if len(rest) > MAX_HEADING_LINES:
-        found.banners.extend(rest[:-MAX_HEADING_LINES])
-        rest, kept = rest[-MAX_HEADING_LINES:], kept[-MAX_HEADING_LINES:]
     if not rest:
         return found
-    first_largest = (
-        sizes is not None
-        and len(rest) > 1
-        and sizes[kept[0]] >= KICKER_SIZE_RATIO * max(sizes[index] for index in kept[1:])
-    )
-    if not first_largest and (
-        len(rest) == MAX_HEADING_LINES
-        or (
-            len(rest) == 2
-            and _KICKER_RE.search(fold_script(rest[0]))
-            and not _SUBTITLE_DASH_RE.match(rest[1])
-        )
+    if sizes is not None and len(rest) > 1:
+        by_size = _by_size(rest, [sizes[index] for index in kept], found)
+        if by_size is not None:
+            return by_size
+    if len(rest) > MAX_HEADING_LINES:
+        found.banners.extend(rest[:-MAX_HEADING_LINES])
+        rest = rest[-MAX_HEADING_LINES:]
+    if len(rest) == MAX_HEADING_LINES or (
+        len(rest) == 2
+        and _KICKER_RE.search(fold_script(rest[0]))
+        and not _SUBTITLE_DASH_RE.match(rest[1])
     ):
         found.kicker, rest = rest[0], rest[1:]
     found.title = rest[0]
     if len(rest) > 1:
         found.subtitle = _SUBTITLE_DASH_RE.sub("", " ".join(rest[1:])).strip()
+    return found
+
+
+def _by_size(lines: list[str], sizes: list[float], found: Headings) -> Headings | None:
+    """Headline, kicker and subtitle by size: the line set clearly larger than every other
+    is the headline, the line just above it the kicker, those below the subtitle, and any
+    higher up (an advertisement's lines run into the heading) banners. None when no line
+    stands out."""
+    top = max(range(len(lines)), key=lambda index: sizes[index])
+    others = [size for index, size in enumerate(sizes) if index != top]
+    if sizes[top] < KICKER_SIZE_RATIO * max(others):
+        return None
+    found.banners.extend(lines[: max(top - 1, 0)])
+    found.kicker = lines[top - 1] if top > 0 else None
+    found.title = lines[top]
+    below = " ".join(lines[top + 1 :])
+    found.subtitle = _SUBTITLE_DASH_RE.sub("", below).strip() or None
     return found
 
 
@@ -377,20 +390,24 @@ def split_page(lines: Iterable[PageLine]) -> Iterator[PageArticle]:
 # Jump lines: ``（下转第2版）`` ends the part of an article printed on this page,
 # ``（上接第1版）`` starts its continuation on a later one; English papers print
 # ``(Continued on Page 5)`` and ``(Continued from Page 1)``.
-_JUMP_PAGE = r"(?:第\s*)?[A-Za-z]?\s*[0-9０-９一二三四五六七八九十]{1,3}\s*版"
+# The page number as OCR reads it too: ``1`` comes out as ``]``, ``l``, ``I`` or ``|``.
+_JUMP_PAGE = r"(?:第\s*)?[A-Za-z]?\s*[0-9０-９一二三四五六七八九十\]lI|]{1,3}\s*版"
+# Brackets around a jump line, as OCR reads them too (``〈上接第1版）``).
+_OPEN = r"[（(〈<［\[]"
+_CLOSE = r"[）)〉>］\]]"
 _EN_PAGE = (
     r"(?:page\s+(?:[0-9]{1,3}|[a-z]{3,9})|(?:the\s+)?(?:[0-9]{1,2}(?:st|nd|rd|th)|[a-z]{3,9})"
     r"\s+page)"
 )
 _JUMP_TO_RE = re.compile(
-    rf"(?:[（(]\s*(?:下转|转){_JUMP_PAGE}\s*[）)]"
+    rf"(?:{_OPEN}\s*(?:下转|转){_JUMP_PAGE}\s*{_CLOSE}"
     rf"|[(\[]\s*(?:continued|concluded)\s+on\s+{_EN_PAGE}\s*\.?\s*[)\]]"
     rf"|(?:^|(?<=[.!?\"”]\s))(?-i:Continued|CONTINUED|Concluded|CONCLUDED)\s+on\s+{_EN_PAGE}\.?)"
     r"\s*$",
     re.IGNORECASE,
 )
 _JUMP_FROM_RE = re.compile(
-    rf"^\s*(?:[（(]\s*(?:上接|接){_JUMP_PAGE}\s*[）)]"
+    rf"^\s*(?:{_OPEN}\s*(?:上接|接){_JUMP_PAGE}\s*{_CLOSE}"
     rf"|[(\[]\s*(?:continued|concluded)\s+from\s+{_EN_PAGE}\s*\.?\s*[)\]]"
     rf"|(?-i:Continued|CONTINUED|Concluded|CONCLUDED)\s+from\s+{_EN_PAGE}\.?)\s*",
     re.IGNORECASE,
@@ -433,6 +450,8 @@ def link_continued(
         _take_jumps_to(article, article.body, waiting)
         cut = next((i for i, line in enumerate(article.body) if _JUMP_FROM_RE.match(
             normalize_width(line.text))), None)  # fmt: skip
+        if cut is None and waiting and _jump_heading(article):
+            cut = 0  # the jump line stood alone and was read as a heading: all of it moves
         if cut is None or not waiting:
             continue
         target = waiting.pop(0)
@@ -448,6 +467,18 @@ def link_continued(
         target.body.extend(moved)
         _take_jumps_to(target, moved, waiting)
     return [article for article in found if article.body]
+
+
+def _jump_heading(article: PageArticle) -> bool:
+    """True if a heading line of the article is a jump line alone (``（上接第1版）``), which
+    it then loses."""
+    for index, line in enumerate(article.headings):
+        text = normalize_width(line.text)
+        match = _JUMP_FROM_RE.match(text)
+        if match is not None and not text[match.end() :].strip():
+            del article.headings[index]
+            return True
+    return False
 
 
 def _take_jumps_to(article: PageArticle, lines: list[PageLine], waiting: list[PageArticle]) -> None:
