@@ -101,7 +101,7 @@ def main() -> None:
     write_section(
         "formats",
         "Archive input formats (PDF, ALTO/METS, hOCR, OCR)",
-        "python -m bench.formats",
+        "python -m bench.formats" + (" --quick" if args.quick else ""),
         body,
     )
     print(body)

@@ -43,8 +43,10 @@ BANNER_PATTERNS: tuple[str, ...] = (
 # A kicker (引题) usually reports who said what: ``何雄调研数字经济发展时强调``.
 _KICKER_RE = re.compile(r"(强调|指出|表示|要求|提出|希望|寄语|时说)$")
 _SUBTITLE_DASH_RE = re.compile(r"^[—–-]{1,2}")
-# A first heading line this much taller than the others is the headline, not a kicker.
+# A heading line this much taller than the others is the headline (the line above it the
+# kicker), if it holds at least this many letters or digits.
 KICKER_SIZE_RATIO = 1.25
+SIZED_TITLE_MIN_CHARS = 3
 # Kicker, headline, subtitle: lines beyond these at the top of a run are banners.
 MAX_HEADING_LINES = 3
 # A paragraph of pathological length (a 200 MB "page") is cut into several articles.
@@ -195,8 +197,9 @@ def _by_size(lines: list[str], sizes: list[float], found: Headings) -> Headings 
     stands out."""
     top = max(range(len(lines)), key=lambda index: sizes[index])
     others = [size for index, size in enumerate(sizes) if index != top]
-    if sizes[top] < KICKER_SIZE_RATIO * max(others):
-        return None
+    letters = sum(char.isalnum() for char in lines[top])
+    if sizes[top] < KICKER_SIZE_RATIO * max(others) or letters < SIZED_TITLE_MIN_CHARS:
+        return None  # nothing stands out, or what does is a mark (OCR noise, a logo)
     found.banners.extend(lines[: max(top - 1, 0)])
     found.kicker = lines[top - 1] if top > 0 else None
     found.title = lines[top]

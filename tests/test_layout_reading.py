@@ -140,3 +140,10 @@ def test_a_first_heading_line_set_far_larger_is_the_headline() -> None:
         ["何雄调研时强调", "打造数字经济发展新高地", "——副标题"], banners, [40, 60, 36]
     )
     assert three.kicker == "何雄调研时强调" and three.title == "打造数字经济发展新高地"
+
+
+def test_a_mark_set_large_is_not_taken_for_the_headline() -> None:
+    # Tesseract's page analysis of the sample page reads a logo as "rm" in a tall box.
+    lines = ["rm", "2023年全市重大项目观摩活动举行", "坚持“项目为王”加大推进力度"]
+    found = parse_headings(lines, compile_banners(), sizes=[90, 60, 40])
+    assert found.title == "2023年全市重大项目观摩活动举行"
