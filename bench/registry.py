@@ -67,6 +67,8 @@ BENCHMARKS: tuple[Benchmark, ...] = (
     Benchmark("bench.upsert", ("upsert",)),
     Benchmark("bench.hostile", ("hostile",)),
     Benchmark("bench.layout", ("layout",)),
+    # Skips (and says how to get them) when the NDNP fixture batches are not cloned.
+    Benchmark("bench.ndnp", ("ndnp",)),
     Benchmark("bench.entities", ("entities",)),
     Benchmark("bench.entity_facets", ("entity-facets",)),
     Benchmark("bench.million", ("million",)),

@@ -13,8 +13,11 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
+from semsearch.embedder.cleaning import is_headline_text
 from semsearch.embedder.layout import (
+    HEADING_SAME_SIZE,
     HEADING_SIZE_RATIO,
+    HEADING_WRAP_GAP,
     Box,
     LayoutBlock,
     LayoutLine,
@@ -33,6 +36,16 @@ from semsearch.embedder.xmlsafe import local_name
 MAX_DECLARED_HEADING_LINES = 6
 # ALTO elements that hold blocks of text (a ComposedBlock groups TextBlocks).
 _BLOCK_TAGS = frozenset({"TextBlock"})
+# Headlines set in the body size (19th-century papers: small capitals or bold, a full stop
+# after them) are centred over their column and set off from the text above. A line is
+# centred when each side leaves at least this many body-line heights of its column free
+# and the two sides differ by at most the share below (of the wider side) plus one line.
+CENTRED_MARGIN_LINES = 0.8
+CENTRED_SIDES_DIFFER = 0.35
+# A block of fewer lines than this is measured against the column below it (a headline
+# written as a block of its own), looked for within this many body-line heights.
+COLUMN_MIN_LINES = 3
+COLUMN_BELOW_LINES = 3.0
 
 
 def is_alto(root: etree._Element) -> bool:
@@ -66,6 +79,8 @@ class _Block:
     lines: list[_Line] = field(default_factory=list)
     size: float | None = None  # declared font size (TextStyle), where given
     heading: bool = False
+    centred: bool = False  # a centred headline set off from the text above
+    box: Box | None = None  # the block's own box (its column), where the file gives one
 
 
 class AltoDocument:
@@ -93,6 +108,7 @@ class AltoDocument:
         self._fixed_page = page
         self._walk(root, sizes, page or 1)
         self._split_by_size()
+        self._split_centred()
         self._mark_headings()
 
     def _body_size(self) -> float | None:
@@ -104,7 +120,9 @@ class AltoDocument:
             for size, count in line.sizes.items()
         )
         declared = sum(count for _, count in weighted)
-        characters = sum(len(w) for block in self._blocks for line in block.lines for w in line.words)
+        characters = sum(
+            len(w) for block in self._blocks for line in block.lines for w in line.words
+        )
         if not weighted or declared * 2 <= characters:
             return None
         seen = 0
@@ -132,18 +150,93 @@ class AltoDocument:
                 heading = size is not None and size >= HEADING_SIZE_RATIO * body
                 if not runs or runs[-1].heading != heading:
                     ident = block.ident if not runs else f"{block.ident}#{len(runs)}"
-                    runs.append(_Block(ident, heading=heading))
+                    runs.append(_Block(ident, heading=heading, box=block.box))
                 runs[-1].lines.append(line)
             for run in runs:
                 declared = [line.size for line in run.lines if line.size]
                 run.size = statistics.median(declared) if declared else block.size
                 run.heading = False
             split.extend(runs or [block])
-        self._blocks = split
+        self._set_blocks(split)
+
+    def _set_blocks(self, blocks: list[_Block]) -> None:
+        self._blocks = blocks
         for number, block in enumerate(self._blocks):
             for index, line in enumerate(block.lines):
                 for word in range(line.first_word, line.first_word + len(line.words)):
                     self._word_lines[word] = (number, index)
+
+    def _split_centred(self) -> None:
+        """Cut blocks before and after centred headline lines set off from the text above.
+
+        OCR engines write a column's headlines in body type into the column's block, or
+        as blocks of a line each; neither their size nor a style tells them apart.
+        """
+        lines = [
+            LayoutLine(join_lines(line.words), line.page, line.box)
+            for block in self._blocks
+            for line in block.lines
+        ]
+        if not lines:
+            return
+        spacing = page_spacing(lines)
+        columns = [block.box or _extent(block) for block in self._blocks]
+        body = self._body_size()
+        after_large = False  # the line before was set large (a masthead, a headline)
+        split: list[_Block] = []
+        for number, block in enumerate(self._blocks):
+            large = body is not None and (block.size or 0) >= HEADING_SIZE_RATIO * body
+            column = columns[number] if len(block.lines) >= COLUMN_MIN_LINES else None
+            column = column or self._column_below(number, columns, spacing.body)
+            runs: list[_Block] = []
+            previous: _Line | None = None
+            for line in block.lines:
+                set_off = previous is None or (
+                    line.box[1] - previous.box[3] >= spacing.paragraph_gap
+                    and not _wraps(previous.box, line.box)
+                )
+                tall_wrap = (  # the next line of a tall centred headline, centred or not
+                    previous is not None
+                    and bool(runs)
+                    and runs[-1].centred
+                    and previous.box[3] - previous.box[1] >= HEADING_SIZE_RATIO * spacing.body
+                    and _wraps(previous.box, line.box)
+                )
+                centred = tall_wrap or (
+                    column is not None
+                    and not large  # declared large: a heading by its size already
+                    and _centred(line.box, column, spacing.body)
+                    and is_headline_text(join_lines(line.words))
+                    and (set_off or (bool(runs) and runs[-1].centred))
+                    and not after_large  # an imprint line under a masthead
+                )
+                if not runs or runs[-1].centred != centred or (centred and set_off):
+                    ident = block.ident if not runs else f"{block.ident}~{len(runs)}"
+                    runs.append(_Block(ident, size=block.size, centred=centred, box=block.box))
+                runs[-1].lines.append(line)
+                previous, after_large = line, large and not centred
+            split.extend(runs or [block])
+        self._set_blocks(split)
+
+    def _column_below(self, number: int, columns: list[Box | None], body: float) -> Box | None:
+        # The column a short block stands over: the nearest block of several lines
+        # starting just below it and overlapping it.
+        box = _extent(self._blocks[number])
+        if box is None:
+            return None
+        best: Box | None = None
+        for other, column in zip(self._blocks, columns, strict=True):
+            if column is None or len(other.lines) < COLUMN_MIN_LINES:
+                continue
+            below = column[1] - box[3]
+            overlaps = min(box[2], column[2]) > max(box[0], column[0])
+            if (
+                overlaps
+                and -0.5 * body <= below <= COLUMN_BELOW_LINES * body
+                and (best is None or column[1] < best[1])
+            ):
+                best = column
+        return best
 
     def _walk(self, element: etree._Element, sizes: dict[str, float | None], page: int) -> None:
         # Depth-first in document order, numbering words as they come.
@@ -153,7 +246,10 @@ class AltoDocument:
             self._pages += 1
             page = self._fixed_page or int(_number(element.get("PHYSICAL_IMG_NR")) or self._pages)
         elif name in _BLOCK_TAGS:
-            self._blocks.append(_Block(element.get("ID", ""), size=_style_size(element, sizes)))
+            box = _box(element) if _number(element.get("WIDTH")) else None
+            self._blocks.append(
+                _Block(element.get("ID", ""), size=_style_size(element, sizes), box=box)
+            )
         elif name == "TextLine" and self._blocks:
             style = _style_size(element, sizes) or self._blocks[-1].size
             self._blocks[-1].lines.append(_Line(_box(element), page, first_word=start, style=style))
@@ -199,6 +295,7 @@ class AltoDocument:
                 )
             else:
                 source.heading = block.heading
+            source.heading = source.heading or source.centred
 
     def _layout_block(self, index: int, words: range | None = None) -> LayoutBlock:
         source = self._blocks[index]
@@ -275,6 +372,34 @@ def split_paragraphs(blocks: list[LayoutBlock]) -> list[LayoutBlock]:
             part.ident = block.ident if index == 0 else f"{block.ident}#{index}"
             split.append(part)
     return split
+
+
+def _extent(block: _Block) -> Box | None:
+    if not block.lines:
+        return None
+    boxes = [line.box for line in block.lines]
+    return (
+        min(box[0] for box in boxes),
+        min(box[1] for box in boxes),
+        max(box[2] for box in boxes),
+        max(box[3] for box in boxes),
+    )
+
+
+def _wraps(upper: Box, lower: Box) -> bool:
+    # Two lines of one size closer than a headline's wrap gap: one headline on two lines.
+    high, low = upper[3] - upper[1], lower[3] - lower[1]
+    size = max(high, low)
+    return abs(high - low) <= HEADING_SAME_SIZE * size and (
+        lower[1] - upper[3] < HEADING_WRAP_GAP * size
+    )
+
+
+def _centred(line: Box, column: Box, body: float) -> bool:
+    left, right = line[0] - column[0], column[2] - line[2]
+    return min(left, right) >= CENTRED_MARGIN_LINES * body and abs(left - right) <= (
+        CENTRED_SIDES_DIFFER * max(left, right) + body
+    )
 
 
 def _word(element: etree._Element) -> str:

@@ -100,7 +100,9 @@ class EmbeddingCache:
         except sqlite3.OperationalError as exc:
             if getattr(exc, "sqlite_errorcode", None) != _SQLITE_FULL:
                 raise
-            log.warning("embedding cache %s: disk full, %d vectors not cached", self.path, len(rows))
+            log.warning(
+                "embedding cache %s: disk full, %d vectors not cached", self.path, len(rows)
+            )
 
     def __len__(self) -> int:
         with self._lock:

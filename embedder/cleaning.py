@@ -76,6 +76,14 @@ _TRAILING_NOTE_RE = re.compile(r"[（(][^（）()]{1,40}[）)]\s*$")
 CLAUSE_PUNCT_CHARS = "，,、；;。！？!?：:"
 # Longer lines are body text even without punctuation (long headlines run ~40 chars).
 HEADING_MAX_CHARS = 40
+# A line the layout marks as a headline (set large, or centred and set off) may end in a
+# full stop, a question or an exclamation, and hold commas (``To a Child, Embracing its
+# Mother.``), but no other clause punctuation, at most this long.
+HEADLINE_MAX_CHARS = 60
+HEADLINE_MAX_WORDS = 10
+_HEADLINE_END_CHARS = ".!?！？"
+_HEADLINE_FORBIDDEN_CHARS = "；;：:。"
+_HEADLINE_OPEN_END_CHARS = ",，、-—–"
 # Chinese numerals: ``一、`` opens a numbered list item, not a lost beginning.
 _NUMERALS = "一二三四五六七八九十百零〇两"
 _FRAGMENT_START_RE = re.compile(
@@ -252,6 +260,23 @@ def is_heading_like(text: str) -> bool:
         and not any(char in CLAUSE_PUNCT_CHARS for char in stripped)
         and not ends_sentence(stripped)
         and ". " not in stripped
+    )
+
+
+def is_headline_text(text: str) -> bool:
+    """True for a line that may be a headline when the layout sets it apart: short, a
+    final full stop, question or exclamation allowed, no clause punctuation but commas,
+    not ending open (a comma or dash: a dateline, a list item).
+    """
+    core = _strip_closers(text)
+    if core and core[-1] in _HEADLINE_END_CHARS:
+        core = _strip_closers(core[:-1])
+    return (
+        0 < len(text.strip()) <= HEADLINE_MAX_CHARS
+        and len(text.split()) <= HEADLINE_MAX_WORDS
+        and any(char.isalnum() for char in core)
+        and not any(char in _HEADLINE_FORBIDDEN_CHARS for char in core)
+        and core[-1] not in _HEADLINE_OPEN_END_CHARS
     )
 
 

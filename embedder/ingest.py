@@ -24,8 +24,9 @@ knows to replace its passages.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -62,7 +63,7 @@ from semsearch.embedder.newspaper import (
     PageArticle,
     PageLine,
     compile_banners,
-    join_continued,
+    link_continued,
     page_lines,
     parse_headings,
     split_byline,
@@ -124,6 +125,42 @@ UNTITLED_TITLE_CHARS = 100
 MAX_SKIP_EXAMPLES = 20
 # Layout formats whose file the page route can draw again (Article.page_file).
 PAGE_FILE_FORMATS = frozenset({Format.PDF, Format.IMAGE})
+# An article whose jump line (``（下转第5版）``, ``(Continued on Page 5)``) names a later
+# page waits for its continuation at most this many page files; the articles read after
+# it wait with it, so that articles come in reading order, and are given up on together.
+MAX_JUMP_FILES = 16
+
+_Finish = Callable[[], Iterator[tuple[Article, str]]]
+
+
+@dataclass
+class _Jumps:
+    """Articles of the page files of one run, in reading order, held back while the first
+    of them waits for its continuation in a later file; each with how to finish it (its
+    own file's date, options and page file)."""
+
+    waiting: list[PageArticle] = field(default_factory=list)
+    files: int = 0  # page files read so far
+    _queue: list[tuple[PageArticle | None, int, _Finish]] = field(default_factory=list)
+
+    def add(self, piece: PageArticle | None, finish: _Finish) -> None:
+        """Queue an article that may wait (``piece``), or articles that do not (None)."""
+        self._queue.append((piece, self.files, finish))
+
+    def release(self, *, done: bool = False) -> Iterator[tuple[Article, str]]:
+        """The queued articles up to the first still waiting (all of them when ``done``);
+        one waiting longer than :data:`MAX_JUMP_FILES` files is read as it is."""
+        while self._queue:
+            piece, since, finish = self._queue[0]
+            waits = piece is not None and any(piece is other for other in self.waiting)
+            if waits and not done and self.files - since < MAX_JUMP_FILES:
+                return
+            if waits:
+                self.waiting = [other for other in self.waiting if other is not piece]
+            self._queue.pop(0)
+            yield from finish()
+
+
 # A PDF with more pages is refused: an edition has dozens of pages, a book is not a paper.
 DEFAULT_MAX_PAGES = 48
 
@@ -330,7 +367,12 @@ def _read_inputs(
     on_bad: OnBad,
     label: str,
 ) -> Iterator[tuple[Article, str]]:
-    """Every article of the inputs with where it was read (file:line or label[i])."""
+    """Every article of the inputs with where it was read (file:line or label[i]).
+
+    An article of a page file continued in a later file of the same run comes when its
+    continuation has been read (or at the end).
+    """
+    jumps = _Jumps()
     for number, given in enumerate(inputs):
         if isinstance(given, Mapping):
             location = f"{label}[{number}]"
@@ -346,7 +388,8 @@ def _read_inputs(
                 on_bad(error)
                 continue
             stats.files += 1
-            yield from _read_file(path, plan, options, on_bad, stats)
+            yield from _read_file(path, plan, options, on_bad, stats, jumps)
+    yield from jumps.release(done=True)
 
 
 def scan(paths: Iterable[str | Path], *, options: IngestOptions | None = None) -> IngestStats:
@@ -390,7 +433,12 @@ def _plan_file(path: Path, options: IngestOptions) -> _FilePlan:
 
 
 def _read_file(
-    path: Path, plan: _FilePlan, options: IngestOptions, on_bad: OnBad, stats: IngestStats
+    path: Path,
+    plan: _FilePlan,
+    options: IngestOptions,
+    on_bad: OnBad,
+    stats: IngestStats,
+    jumps: _Jumps,
 ) -> Iterator[tuple[Article, str]]:
     if plan.format is Format.TEXT:
         lines = iter_lines(
@@ -411,13 +459,7 @@ def _read_file(
             on_bad(error)
             return
         stats.add_bytes(path.stat().st_size)
-        for number, article in enumerate(_layout_articles(path, layout, options, on_bad)):
-            pages = {r.page for paragraph in article.paragraphs for r in paragraph.regions}
-            if plan.format in PAGE_FILE_FORMATS or (pages and pages <= layout.drawable_pages):
-                # Where the page can be drawn from again (the page view marks a hit on it);
-                # for a METS issue, the METS, which names the page images.
-                article.page_file = str(path.resolve())
-            yield article, f"{path} (article {number + 1})"
+        yield from _layout_articles(path, plan.format, layout, options, on_bad, jumps)
         return
     records: Iterable[RawRecord]
     if plan.format is Format.HTML:
@@ -625,9 +667,18 @@ def untitled_title(text: str, limit: int) -> str:
 
 
 def _layout_articles(
-    path: Path, layout: LayoutGroups, options: IngestOptions, on_bad: OnBad
-) -> Iterator[Article]:
-    """Articles of a layout file: each page segmented into articles, or a METS issue's."""
+    path: Path,
+    file_format: Format,
+    layout: LayoutGroups,
+    options: IngestOptions,
+    on_bad: OnBad,
+    jumps: _Jumps,
+) -> Iterator[tuple[Article, str]]:
+    """Articles of a layout file: its pages segmented into articles, or a METS issue's.
+
+    Articles continued on a later page are joined by their jump lines, within the file
+    and across the page files of the run (``jumps`` holds those still waiting).
+    """
     issue = layout.issue
     if issue is not None:
         # What the METS says of the issue comes first; the options fill in the rest.
@@ -636,9 +687,28 @@ def _layout_articles(
             source=issue.source or options.source,
             date=issue.date or options.date,
         )
-    for group in layout.groups:
-        pieces = join_continued(split_page(page_lines_from_blocks(group)))
-        yield from _page_articles(path, [], options, on_bad, articles=pieces)
+    counter = iter(range(1, 1 << 62))
+
+    def finish(pieces: list[PageArticle]) -> Iterator[tuple[Article, str]]:
+        for article in _page_articles(path, [], options, on_bad, articles=pieces):
+            _set_page_file(article, path, file_format, layout)
+            yield article, f"{path} (article {next(counter)})"
+
+    pieces = [
+        piece for group in layout.groups for piece in split_page(page_lines_from_blocks(group))
+    ]
+    found = link_continued(pieces, jumps.waiting, carried=list(jumps.waiting))
+    jumps.files += 1
+    plain: list[PageArticle] = []  # read together: a year one states carries to the next
+    for piece in found:
+        if any(piece is other for other in jumps.waiting):
+            jumps.add(None, partial(finish, plain))
+            jumps.add(piece, partial(finish, [piece]))
+            plain = []
+        else:
+            plain.append(piece)
+    jumps.add(None, partial(finish, plain))
+    yield from jumps.release()
     if issue is None or not issue.units:
         return
     banners = compile_banners(options.banners)
@@ -653,7 +723,16 @@ def _layout_articles(
             on_bad(error)
             continue
         year_hint = year_hint or year_in_text([article.title, article.text])
-        yield article
+        _set_page_file(article, path, file_format, layout)
+        yield article, f"{path} (article {next(counter)})"
+
+
+def _set_page_file(article: Article, path: Path, file_format: Format, layout: LayoutGroups) -> None:
+    pages = {r.page for paragraph in article.paragraphs for r in paragraph.regions}
+    if file_format in PAGE_FILE_FORMATS or (pages and pages <= layout.drawable_pages):
+        # Where the page can be drawn from again (the page view marks a hit on it); for a
+        # METS issue, the METS, which names the page images.
+        article.page_file = str(path.resolve())
 
 
 def _mets_article(
@@ -718,6 +797,13 @@ def _regions(regions: Sequence[Region | None], lines: Iterable[int]) -> tuple[Re
     return tuple(region for line in lines if (region := regions[line]) is not None)
 
 
+def _line_height(region: Region | None) -> float | None:
+    # The tallest line of a heading: its type size, near enough.
+    if region is None or not region.boxes:
+        return None
+    return max(box[3] - box[1] for box in region.boxes)
+
+
 def _page_articles(
     path: Path,
     lines: Iterable[PageLine],
@@ -749,10 +835,13 @@ def _page_article(
     location: str,
     options: IngestOptions,
 ) -> Article:
-    heading_lines = [
-        line.text for line in page_article.headings if standalone_byline(line.text) is None
-    ]
-    headings = parse_headings(heading_lines, banners)
+    heading_lines = [line for line in page_article.headings if standalone_byline(line.text) is None]
+    sizes = [_line_height(line.region) for line in heading_lines]
+    headings = parse_headings(
+        [line.text for line in heading_lines],
+        banners,
+        None if None in sizes else [size for size in sizes if size is not None],
+    )
     body = [line.text for line in page_article.body]
     check_size(
         headings.title,

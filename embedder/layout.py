@@ -16,6 +16,7 @@ import statistics
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
+from semsearch.embedder.cleaning import HEADING_MAX_CHARS, ends_sentence
 from semsearch.embedder.newspaper import ARTICLE_GAP_LINES, PageLine
 from semsearch.embedder.records import Region
 
@@ -48,6 +49,13 @@ MIN_ROW_GAP_LINES = 0.7
 ROW_GAP_OVER_LEADING = 0.35
 # Gaps wider than this many body-line heights are not leading (a headline, a picture).
 MAX_LEADING_LINES = 2.0
+# A run-in head (the title of a short item, set in the paragraph's first line before a
+# dash) is at most this long.
+RUN_IN_MAX_CHARS = 60
+RUN_IN_MAX_WORDS = 10
+_RUN_IN_RE = re.compile(
+    rf"^\s*(?P<head>[^\u3000-\u9fff\uff00-\uffef—–]{{2,{RUN_IN_MAX_CHARS}}}?[.,:])\s*(?:—|–|--)\s*(?=\S)"
+)
 # Lines looked at below each line to find the next one in its column.
 _LEADING_LOOKAHEAD = 40
 
@@ -238,16 +246,51 @@ def page_lines_from_blocks(blocks: Iterable[LayoutBlock]) -> Iterator[PageLine]:
     """Blocks in reading order as page lines for :func:`~embedder.newspaper.split_page`.
 
     Each block is one line (paragraphs are one line each in a ``.txt`` page); a heading
-    that follows body text opens an article, told to the segmentation by a wide gap.
+    that follows body text opens an article, told to the segmentation by a wide gap. A
+    paragraph that opens with a run-in head (``RECORDER'S COURT.—I. Fickert was fined``)
+    after body text is an item of its own under that head.
     """
-    previous_heading = True
+    previous_heading, previous_ends = True, True
     for block in blocks:
         text = block.text()
         if not text:
             continue
+        # After a headline, a run-in is the article's own (a letter's salutation); after
+        # a sentence cut off, the paragraph continues it.
+        opens = not (block.heading or previous_heading) and previous_ends
+        head = run_in_head(text) if opens else None
+        # A short line (a signature, a dateline) ends what it closes.
+        previous_ends = ends_sentence(text) or len(text) <= HEADING_MAX_CHARS
+        if head is not None:
+            first = block.lines[0]
+            yield PageLine(head[0], ARTICLE_GAP_LINES, Region(first.page, (first.box,)), True)
+            yield PageLine(head[1], 1, block.region())
+            continue
         gap = ARTICLE_GAP_LINES if block.heading and not previous_heading else 1
         previous_heading = block.heading
-        yield PageLine(text, gap, block.region())
+        yield PageLine(text, gap, block.region(), block.heading)
+
+
+def run_in_head(text: str) -> tuple[str, str] | None:
+    """The run-in head of a paragraph and the rest of it, or None.
+
+    A run-in head is a short phrase closed by a full stop, comma or colon and a dash
+    (``THE MINSTRELS.—The Minstrels' popularity…``): how papers set the titles of short
+    items in the body type. Latin script only (a CJK dash after a phrase is no such head).
+    """
+    match = _RUN_IN_RE.match(text)
+    if match is None:
+        return None
+    head, rest = match.group("head").rstrip(".,:").strip(), text[match.end() :].strip()
+    letters = sum(char.isalpha() for char in head)
+    if (
+        len(head.split()) > RUN_IN_MAX_WORDS
+        or letters < 2
+        or head.split()[0].islower()
+        or not any(char.isalpha() for char in rest)
+    ):
+        return None
+    return head, rest
 
 
 def order_lines(lines: Sequence[LayoutLine], spacing: Spacing) -> list[list[LayoutLine]]:
@@ -300,9 +343,7 @@ def _side_by_side(
     return None
 
 
-def _join_side_by_side(
-    rows: list[list[LayoutLine]], spacing: Spacing
-) -> list[list[LayoutLine]]:
+def _join_side_by_side(rows: list[list[LayoutLine]], spacing: Spacing) -> list[list[LayoutLine]]:
     """Rows that are side-by-side articles taken together again.
 
     Two headlines set side by side at one height make a row of their own above their

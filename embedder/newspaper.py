@@ -22,6 +22,7 @@ from semsearch.embedder.cleaning import (
     clean_heading,
     ends_sentence,
     is_heading_like,
+    is_headline_text,
     normalize_width,
 )
 from semsearch.embedder.folding import fold_script
@@ -42,6 +43,10 @@ BANNER_PATTERNS: tuple[str, ...] = (
 # A kicker (引题) usually reports who said what: ``何雄调研数字经济发展时强调``.
 _KICKER_RE = re.compile(r"(强调|指出|表示|要求|提出|希望|寄语|时说)$")
 _SUBTITLE_DASH_RE = re.compile(r"^[—–-]{1,2}")
+# A heading line this much taller than the others is the headline (the line above it the
+# kicker), if it holds at least this many letters or digits.
+KICKER_SIZE_RATIO = 1.25
+SIZED_TITLE_MIN_CHARS = 3
 # Kicker, headline, subtitle: lines beyond these at the top of a run are banners.
 MAX_HEADING_LINES = 3
 # A paragraph of pathological length (a 200 MB "page") is cut into several articles.
@@ -91,6 +96,7 @@ class PageLine:
     text: str
     gap_before: int = 0
     region: Region | None = None  # where it was printed, for inputs with a layout
+    heading: bool = False  # the layout sets it as a headline (large, or centred apart)
 
 
 @dataclass
@@ -143,24 +149,35 @@ def is_banner(text: str, banners: Sequence[re.Pattern[str]]) -> bool:
     return any(pattern.fullmatch(heading) for pattern in banners)
 
 
-def parse_headings(lines: Sequence[str], banners: Sequence[re.Pattern[str]]) -> Headings:
+def parse_headings(
+    lines: Sequence[str],
+    banners: Sequence[re.Pattern[str]],
+    sizes: Sequence[float] | None = None,
+) -> Headings:
     """Read a heading run as banners, kicker, headline and subtitle.
 
     Args:
         lines: The heading lines in page order.
         banners: Compiled banner patterns (see :func:`compile_banners`).
+        sizes: The lines' heights, where the page has a layout: a line set clearly larger
+            than all the others is the headline (see :func:`_by_size`).
 
     Returns:
         The parsed headings; ``title`` is empty if every line was a banner.
     """
     cleaned = [clean_heading(line) for line in lines]
     found = Headings(banners=[line for line in cleaned if is_banner(line, banners)])
-    rest = [line for line in cleaned if line not in found.banners]
+    kept = [index for index, line in enumerate(cleaned) if line not in found.banners]
+    rest = [cleaned[index] for index in kept]
+    if not rest:
+        return found
+    if sizes is not None and len(rest) > 1:
+        by_size = _by_size(rest, [sizes[index] for index in kept], found)
+        if by_size is not None:
+            return by_size
     if len(rest) > MAX_HEADING_LINES:
         found.banners.extend(rest[:-MAX_HEADING_LINES])
         rest = rest[-MAX_HEADING_LINES:]
-    if not rest:
-        return found
     if len(rest) == MAX_HEADING_LINES or (
         len(rest) == 2
         and _KICKER_RE.search(fold_script(rest[0]))
@@ -169,7 +186,25 @@ def parse_headings(lines: Sequence[str], banners: Sequence[re.Pattern[str]]) -> 
         found.kicker, rest = rest[0], rest[1:]
     found.title = rest[0]
     if len(rest) > 1:
-        found.subtitle = _SUBTITLE_DASH_RE.sub("", rest[1]).strip()
+        found.subtitle = _SUBTITLE_DASH_RE.sub("", " ".join(rest[1:])).strip()
+    return found
+
+
+def _by_size(lines: list[str], sizes: list[float], found: Headings) -> Headings | None:
+    """Headline, kicker and subtitle by size: the line set clearly larger than every other
+    is the headline, the line just above it the kicker, those below the subtitle, and any
+    higher up (an advertisement's lines run into the heading) banners. None when no line
+    stands out."""
+    top = max(range(len(lines)), key=lambda index: sizes[index])
+    others = [size for index, size in enumerate(sizes) if index != top]
+    letters = sum(char.isalnum() for char in lines[top])
+    if sizes[top] < KICKER_SIZE_RATIO * max(others) or letters < SIZED_TITLE_MIN_CHARS:
+        return None  # nothing stands out, or what does is a mark (OCR noise, a logo)
+    found.banners.extend(lines[: max(top - 1, 0)])
+    found.kicker = lines[top - 1] if top > 0 else None
+    found.title = lines[top]
+    below = " ".join(lines[top + 1 :])
+    found.subtitle = _SUBTITLE_DASH_RE.sub("", below).strip() or None
     return found
 
 
@@ -296,7 +331,8 @@ class _PageSplitter:
     def feed(self, line: PageLine) -> Iterator[PageArticle]:
         text = normalize_width(line.text).strip()
         byline = standalone_byline(text)
-        if byline is None and is_heading_like(text) and not self._continues_body(line):
+        headline = is_heading_like(text) or (line.heading and is_headline_text(text))
+        if byline is None and headline and not self._continues_body(line):
             self.pending.append(line)
             return
         starts_article = (
@@ -355,10 +391,30 @@ def split_page(lines: Iterable[PageLine]) -> Iterator[PageArticle]:
 
 
 # Jump lines: ``（下转第2版）`` ends the part of an article printed on this page,
-# ``（上接第1版）`` starts its continuation on a later one.
-_JUMP_PAGE = r"(?:第\s*)?[A-Za-z]?\s*[0-9０-９一二三四五六七八九十]{1,3}\s*版"
-_JUMP_TO_RE = re.compile(rf"[（(]\s*(?:下转|转){_JUMP_PAGE}\s*[）)]\s*$")
-_JUMP_FROM_RE = re.compile(rf"^\s*[（(]\s*(?:上接|接){_JUMP_PAGE}\s*[）)]\s*")
+# ``（上接第1版）`` starts its continuation on a later one; English papers print
+# ``(Continued on Page 5)`` and ``(Continued from Page 1)``.
+# The page number as OCR reads it too: ``1`` comes out as ``]``, ``l``, ``I`` or ``|``.
+_JUMP_PAGE = r"(?:第\s*)?[A-Za-z]?\s*[0-9０-９一二三四五六七八九十\]lI|]{1,3}\s*版"
+# Brackets around a jump line, as OCR reads them too (``〈上接第1版）``).
+_OPEN = r"[（(〈<［\[]"
+_CLOSE = r"[）)〉>］\]]"
+_EN_PAGE = (
+    r"(?:page\s+(?:[0-9]{1,3}|[a-z]{3,9})|(?:the\s+)?(?:[0-9]{1,2}(?:st|nd|rd|th)|[a-z]{3,9})"
+    r"\s+page)"
+)
+_JUMP_TO_RE = re.compile(
+    rf"(?:{_OPEN}\s*(?:下转|转){_JUMP_PAGE}\s*{_CLOSE}"
+    rf"|[(\[]\s*(?:continued|concluded)\s+on\s+{_EN_PAGE}\s*\.?\s*[)\]]"
+    rf"|(?:^|(?<=[.!?\"”]\s))(?-i:Continued|CONTINUED|Concluded|CONCLUDED)\s+on\s+{_EN_PAGE}\.?)"
+    r"\s*$",
+    re.IGNORECASE,
+)
+_JUMP_FROM_RE = re.compile(
+    rf"^\s*(?:{_OPEN}\s*(?:上接|接){_JUMP_PAGE}\s*{_CLOSE}"
+    rf"|[(\[]\s*(?:continued|concluded)\s+from\s+{_EN_PAGE}\s*\.?\s*[)\]]"
+    rf"|(?-i:Continued|CONTINUED|Concluded|CONCLUDED)\s+from\s+{_EN_PAGE}\.?)\s*",
+    re.IGNORECASE,
+)
 
 
 def join_continued(articles: Iterable[PageArticle]) -> Iterator[PageArticle]:
@@ -370,25 +426,62 @@ def join_continued(articles: Iterable[PageArticle]) -> Iterator[PageArticle]:
     it), and moves to the waiting article. The jump lines are dropped. Holds the file's
     articles (a layout file's pages are bounded).
     """
+    yield from link_continued(articles, [])
+
+
+def link_continued(
+    articles: Iterable[PageArticle],
+    waiting: list[PageArticle],
+    *,
+    carried: Sequence[PageArticle] = (),
+) -> list[PageArticle]:
+    """:func:`join_continued` with the articles still waiting carried in and out.
+
+    Args:
+        articles: This file's articles in reading order.
+        waiting: Articles (of this file or earlier ones) that wait for their
+            continuation; updated in place: completed ones leave, this file's open
+            ones join.
+        carried: Articles of earlier files among ``waiting``: lines moved to them lose
+            their page boxes (those name pages of another file).
+
+    Returns:
+        This file's articles that still have text (a continuation moved whole is gone).
+    """
     found = list(articles)
-    waiting: list[PageArticle] = []
     for article in found:
         _take_jumps_to(article, article.body, waiting)
         cut = next((i for i, line in enumerate(article.body) if _JUMP_FROM_RE.match(
             normalize_width(line.text))), None)  # fmt: skip
+        if cut is None and waiting and _jump_heading(article):
+            cut = 0  # the jump line stood alone and was read as a heading: all of it moves
         if cut is None or not waiting:
             continue
         target = waiting.pop(0)
         moved = article.body[cut:]
         moved[0].text = _JUMP_FROM_RE.sub("", normalize_width(moved[0].text), count=1)
         moved = [line for line in moved if line.text.strip()]
-        if target is not article:
-            article.body = article.body[:cut]
-            target.body.extend(moved)
-            _take_jumps_to(target, moved, waiting)
-        else:
+        if target is article:
             article.body = article.body[:cut] + moved
-    yield from (article for article in found if article.body)
+            continue
+        if any(target is other for other in carried):
+            moved = [PageLine(line.text, line.gap_before) for line in moved]
+        article.body = article.body[:cut]
+        target.body.extend(moved)
+        _take_jumps_to(target, moved, waiting)
+    return [article for article in found if article.body]
+
+
+def _jump_heading(article: PageArticle) -> bool:
+    """True if a heading line of the article is a jump line alone (``（上接第1版）``), which
+    it then loses."""
+    for index, line in enumerate(article.headings):
+        text = normalize_width(line.text)
+        match = _JUMP_FROM_RE.match(text)
+        if match is not None and not text[match.end() :].strip():
+            del article.headings[index]
+            return True
+    return False
 
 
 def _take_jumps_to(article: PageArticle, lines: list[PageLine], waiting: list[PageArticle]) -> None:

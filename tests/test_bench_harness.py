@@ -31,7 +31,7 @@ def test_every_module_that_writes_a_section_is_registered_with_its_sections() ->
         for section in bench.sections:
             # The name is written literally, or as SECTION plus the size the entry passes.
             literal = f'"{section}"' in writers[bench.module]
-            constant = re.search(r'SECTION = "(\w+)"', writers[bench.module])
+            constant = re.search(r'SECTION = "([\w-]+)"', writers[bench.module])
             assert literal or (constant and section.startswith(constant.group(1))), section
 
 

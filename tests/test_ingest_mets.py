@@ -146,7 +146,37 @@ def test_ndnp_issue_pages_are_segmented_into_articles() -> None:
     # the block is cut at them, so the publisher's notice and the weekly's stand apart.
     assert "DAILY DEMOCRAT" in titles and "THE WEEKLY 7 DEMOCRAT" in titles
     daily = articles[titles.index("DAILY DEMOCRAT")]
-    assert daily.text.startswith("A S RANDALL & CO.") and "WEEKLY" not in daily.text
+    # The masthead is set far larger than the imprint under it: the headline, not a kicker.
+    assert daily.subtitle == "_ PUBLISHKD DAILY( MONDAYS KXCKPTKD) BY A S RANDALL & CO."
+    assert daily.text.startswith("A. R. RANDALL, S. R. CHRISTIAN") and "WEEKLY" not in daily.text
+
+
+def test_ndnp_editorial_headlines_in_body_type_open_articles() -> None:
+    # Page 2 of the same issue (its editorial columns, cut down): docWorks wrote each
+    # headline, set in the body type, as a one-line block centred over its column, or as
+    # a centred line inside the column's block; the local items open with run-in heads.
+    # Before, the columns came out as one 23,000-character piece under the masthead.
+    articles = [
+        a for a in iter_articles([NDNP]) if {r.page for p in a.paragraphs for r in p.regions} == {2}
+    ]
+    titles = [a.title for a in articles]
+    assert titles == [
+        "Itoiln *htioiuilDemocrat.",  # Daily National Democrat (the masthead, set large)
+        "rniniv, n <«. I*»",  # MARYSVILLE, FRIDAY, AUG. 13 (the editorial page's dateline)
+        "DEMOCRATIC COI N TY TICKET.",  # centred lines set off inside the masthead column
+        "COMMITTEE NOTICE.",
+        "TO OVK PAVROM.",  # TO OUR PATRONS. (a block of its own over column 1)
+        "Jl.utvsviLi.K Park Oot itSK",  # MARYSVILLE PARK COURSE.— (run-in)
+        "Kia onoitn’s Cornr",  # RECORDER'S COURT.— (run-in)
+        "The LNompten “hue and cry.'’",  # The Lecompton "hue and cry." (over column 2)
+        "Tile < 011 my Ticket.",  # The County Ticket.
+        "The Mountains Rejoicing",  # a run-in at the top of a block
+    ]
+    patrons = articles[titles.index("TO OVK PAVROM.")]
+    assert patrons.text.startswith("There has I n no change") and "pacing" not in patrons.text
+    court = articles[titles.index("Kia onoitn’s Cornr")]
+    assert court.text.startswith("I. Flckert was fined") and "pacing" not in court.text
+    assert max(len(a.text) for a in articles) < 2_500
 
 
 def test_alto_headings_declared_on_words_split_a_block(tmp_path: Path) -> None:
@@ -230,3 +260,58 @@ def test_issue_dates_reach_back_to_the_first_newspapers() -> None:
 
     assert normalize_date("1750-05-15") == "1750-05-15"  # a Delpher edition's dc:date
     assert normalize_date("1599-01-01") is None
+
+
+def _alto_page(path: Path, number: int, lines: list[tuple[str, int]]) -> Path:
+    # One ALTO page; each (text, height) is a line of its own block, top to bottom.
+    blocks = "".join(
+        f'<TextBlock ID="B{n}"><TextLine HPOS="100" VPOS="{100 + 60 * n}" WIDTH="800"'
+        f' HEIGHT="{height}">'
+        + "".join(f'<String CONTENT="{word}"/>' for word in text.split())
+        + "</TextLine></TextBlock>"
+        for n, (text, height) in enumerate(lines)
+    )
+    path.write_text(
+        '<alto xmlns="http://www.loc.gov/standards/alto/ns-v4#"><Layout>'
+        f'<Page ID="P{number}" PHYSICAL_IMG_NR="{number}"><PrintSpace>{blocks}'
+        "</PrintSpace></Page></Layout></alto>",
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.mark.parametrize(
+    ("to", "back"),
+    [
+        ("（下转第2版）", "（上接第1版）"),
+        ("(Continued on Page 2)", "(Continued from Page 1)"),
+        ("（下转第2版）", "〈上接第]版）|"),  # as OCR reads it, on a line of its own
+    ],
+)
+def test_an_article_continued_in_the_next_page_file_is_joined(
+    tmp_path: Path, to: str, back: str
+) -> None:
+    first = _alto_page(
+        tmp_path / "p1.xml",
+        1,
+        [("Council votes on the bridge", 60), ("The council met on Monday and agreed.", 30),
+         (f"The vote was close. {to}", 30), ("Fair opens", 60), ("The fair opens today.", 30)],
+    )  # fmt: skip
+    second = _alto_page(
+        tmp_path / "p2.xml",
+        2,
+        [*([(back[:-1], 30)] if back.endswith("|") else []),
+         (f"{'' if back.endswith('|') else back} Work starts in May, the mayor said.", 30),
+         ("Weather", 60), ("Rain is expected.", 30)],
+    )  # fmt: skip
+    articles = list(iter_articles([first, second]))
+    titles = [a.title for a in articles]
+    # In reading order: the article waits for its continuation, those after it with it.
+    assert titles == ["Council votes on the bridge", "Fair opens", "Weather"]
+    bridge = articles[titles.index("Council votes on the bridge")]
+    assert bridge.text.endswith("The vote was close.\n\nWork starts in May, the mayor said.")
+    # The continuation's boxes name page 2 of the other file: they are not kept.
+    assert [sorted({r.page for r in p.regions}) for p in bridge.paragraphs] == [[1], [1], []]
+    # Read alone, the first file keeps its article whole up to the jump, not lost.
+    (alone,) = [a for a in iter_articles([first]) if a.title.startswith("Council")]
+    assert alone.text.endswith("The vote was close.")

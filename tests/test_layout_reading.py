@@ -5,8 +5,9 @@ photo credits closing captions, a closing quote cut off by a column break.
 
 from __future__ import annotations
 
-from semsearch.embedder.cleaning import ends_sentence, rejoin_paragraphs
-from semsearch.embedder.layout import LayoutLine, layout_blocks
+from semsearch.embedder.cleaning import ends_sentence, is_headline_text, rejoin_paragraphs
+from semsearch.embedder.layout import LayoutLine, layout_blocks, run_in_head
+from semsearch.embedder.newspaper import compile_banners, parse_headings
 
 BODY = 10.0
 
@@ -96,3 +97,53 @@ def test_a_centred_headline_over_columns_is_no_pair_of_side_by_side_articles() -
     assert texts.index("左下另一篇的标题") > texts.index(
         "第2栏第0行文字。第2栏第1行文字。第2栏第2行文字。第2栏第3行文字。第2栏第4行文字。第2栏第5行文字。"
     )
+
+
+def test_run_in_heads_of_short_items() -> None:
+    # Lines of the Daily National Democrat, 13 August 1858 (Chronicling America OCR).
+    assert run_in_head("Kia onoitn’s Cornr,—I. Flckert was fined, on twq charges") == (
+        "Kia onoitn’s Cornr",
+        "I. Flckert was fined, on twq charges",
+    )
+    assert run_in_head("The Mountains Rejoicing. —We have re ceived ii letter") == (
+        "The Mountains Rejoicing",
+        "We have re ceived ii letter",
+    )
+    # Not heads: a sentence's own dash, a continuation, a Chinese dash, too long a phrase.
+    assert run_in_head("tories—the other that Congress has not.— One believe") is None
+    assert run_in_head("into the Territories of the United States. — Now what do") is None
+    assert run_in_head("全省经济运行稳中向好。——记者") is None
+    long_phrase = "This is a sentence of many words that runs on and on, and then.—More"
+    assert run_in_head(long_phrase) is None
+
+
+def test_headline_text_allows_a_full_stop_and_commas() -> None:
+    assert is_headline_text("TO OVK PAVROM.") and is_headline_text(
+        "To a Child, Embracing its Mother."
+    )
+    assert is_headline_text("Five Billions More?")
+    assert not is_headline_text("For Members of Congress,")  # a list item, open at its end
+    assert not is_headline_text("MARYSVILLE,")  # a dateline
+    assert not is_headline_text("PRICES OF ADMISSION : Dress Circle")
+    assert not is_headline_text("今年以来，全省经济运行稳中向好。")  # a sentence
+
+
+def test_a_first_heading_line_set_far_larger_is_the_headline() -> None:
+    lines = ["DAILY DEMOCRAT", "PUBLISHED DAILY BY", "A S RANDALL & CO."]
+    banners = compile_banners()
+    assert parse_headings(lines, banners).title == "PUBLISHED DAILY BY"  # text alone: kicker
+    sized = parse_headings(lines, banners, sizes=[331, 113, 147])
+    assert sized.title == "DAILY DEMOCRAT" and sized.kicker is None
+    assert sized.subtitle == "PUBLISHED DAILY BY A S RANDALL & CO."
+    # Kicker, headline, subtitle of a Chinese page keep their reading when sizes agree.
+    three = parse_headings(
+        ["何雄调研时强调", "打造数字经济发展新高地", "——副标题"], banners, [40, 60, 36]
+    )
+    assert three.kicker == "何雄调研时强调" and three.title == "打造数字经济发展新高地"
+
+
+def test_a_mark_set_large_is_not_taken_for_the_headline() -> None:
+    # Tesseract's page analysis of the sample page reads a logo as "rm" in a tall box.
+    lines = ["rm", "2023年全市重大项目观摩活动举行", "坚持“项目为王”加大推进力度"]
+    found = parse_headings(lines, compile_banners(), sizes=[90, 60, 40])
+    assert found.title == "2023年全市重大项目观摩活动举行"

@@ -118,6 +118,7 @@ def build_int8_model(
             raise ModelError(
                 f"int8 model of {model.name} was rejected earlier: {meta.get('reason')}"
             )
+
     def write(staging: Path) -> None:
         export_onnx(model, staging / QUERY_ONNX_FILE, max_seq_length)
         _quantise(staging / QUERY_ONNX_FILE, staging / ONNX_FILE)

@@ -107,6 +107,7 @@ def build_openvino_model(
             )
         if _intact(target, meta):
             return target
+
     def write(staging: Path) -> None:
         onnx_file = staging / "model-fp32.onnx"
         export_onnx(model, onnx_file, max_seq_length)
