@@ -8,7 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from semsearch.index import Collection, Filters, SearchRequest, parse_entity
+from semsearch.index import (
+    Collection,
+    Filters,
+    IndexConfig,
+    MatchConfig,
+    SearchRequest,
+    parse_entity,
+)
 from semsearch.index.errors import InputError
 from semsearch.index.filters import entity_key
 from tests.fake_tagger import fake_extractor
@@ -155,10 +162,9 @@ def test_an_article_matching_twice_counts_once(coll: Collection) -> None:
 
 
 def test_above_the_counting_limit_entity_facets_are_estimates(tmp_path: Path) -> None:
-    from semsearch.index import MatchConfig
-
+    config = IndexConfig(match=MatchConfig(count_limit=1))
     with Collection.create(
-        tmp_path / "c", FakeEmbedder(), entities=fake_extractor(), match=MatchConfig(count_limit=1)
+        tmp_path / "c", FakeEmbedder(), entities=fake_extractor(), config=config
     ) as c:
         c.upsert(_corpus())
         response = c.run(SearchRequest(query="数字经济", mode="lexical", facets=("person",)))
