@@ -125,8 +125,6 @@ class RankPlan(NamedTuple):
         marks: Terms the snippets highlight.
         match: BM25 field weights.
         analyzer: The collection's analyzer (which engine fields hold token pairs).
-        lexical_first: The first round's BM25 candidates when they were ranked ahead
-            (while the query model ran, see :func:`first_lexical`); None: rank them here.
     """
 
     query_vector: np.ndarray | None
@@ -138,33 +136,6 @@ class RankPlan(NamedTuple):
     marks: list[str]
     match: _search.MatchConfig
     analyzer: lexical.Analyzer
-    lexical_first: Ranked | None = None
-
-
-def _first_round(
-    request: SearchRequest, view: ReadView, allowed: np.ndarray | None
-) -> tuple[int, int]:
-    """The first round's candidate depth per side, and how many passages can be ranked."""
-    limit = view.passages if allowed is None else len(allowed)
-    need = request.offset + request.k
-    depth = max(MIN_CANDIDATES, need * (COLLAPSE_OVERFETCH if request.collapse else OVERFETCH))
-    return min(depth, max(limit, 1)), limit
-
-
-def _ranks_lexically(mode: str, terms: list[str], weight: float) -> bool:
-    return bool(terms) and (mode == "lexical" or (mode == "hybrid" and weight > 0))
-
-
-def first_lexical(view: ReadView, request: SearchRequest, plan: RankPlan) -> Ranked | None:
-    """The BM25 candidates :func:`collect` ranks first (None: it ranks none).
-
-    They do not need the query vector, so a hybrid search ranks them while the query model
-    still runs on another core.
-    """
-    depth, limit = _first_round(request, view, plan.allowed)
-    if limit <= 0 or not _ranks_lexically(request.mode, plan.terms, plan.weight):
-        return None
-    return _search.bm25_top(view.engine, plan.terms, plan.within, depth, plan.match)
 
 
 def collect(
@@ -181,28 +152,26 @@ def collect(
     Returns:
         The hits of the page, and the dense candidates of the deepest round (best first).
     """
-    mode, k, offset = request.mode, request.k, request.offset
+    mode, k, offset, collapse = request.mode, request.k, request.offset, request.collapse
     query_vector, terms, weight, allowed = plan.query_vector, plan.terms, plan.weight, plan.allowed
     vectors = view.vectors
     excluded = view.tombstones
     if plan.exclude_ids:
         excluded = np.union1d(excluded, np.asarray(plan.exclude_ids, dtype=np.int64))
-    depth, limit = _first_round(request, view, allowed)
+    limit = view.passages if allowed is None else len(allowed)
     need = offset + k
-    lexical_side = _ranks_lexically(mode, terms, weight)
-    ahead = plan.lexical_first
+    depth = max(MIN_CANDIDATES, need * (COLLAPSE_OVERFETCH if collapse else OVERFETCH))
+    lexical_side = bool(terms) and (mode == "lexical" or (mode == "hybrid" and weight > 0))
     while True:
         depth = min(depth, max(limit, 1))
         dense: Ranked = []
         if mode in ("dense", "hybrid") and query_vector is not None and limit > 0:
             dense = _dense(vectors, query_vector, depth, allowed, excluded)
         lexical_hits: Ranked = []
-        if ahead is not None:
-            lexical_hits, ahead = ahead, None
-        elif lexical_side and limit > 0:
+        if lexical_side and limit > 0:
             lexical_hits = _search.bm25_top(view.engine, terms, plan.within, depth, plan.match)
         # One look-up serves fusing by article and collapsing the page.
-        article_of = _articles_of(conn, dense, lexical_hits) if request.collapse else None
+        article_of = _articles_of(conn, dense, lexical_hits) if collapse else None
         if mode == "lexical":
             ranked = [Fused(pid, score, None, score) for pid, score in lexical_hits]
         elif mode == "dense":
@@ -295,7 +264,9 @@ def _dense(
     # A restriction this small is scored exactly at once: a graph walk confined to it
     # mostly dead-ends and comes back short, and the exact pass would follow anyway.
     exact = (
-        allowed is not None and len(allowed) <= EXACT_SUBSET_MAX and vectors.kind.startswith("hnsw")
+        allowed is not None
+        and len(allowed) <= EXACT_SUBSET_MAX
+        and vectors.kind.startswith("hnsw")
     )
     scores, ids = vectors.search(
         query_vector, depth, allowed=allowed, excluded=excluded, exhaustive=exact

@@ -22,11 +22,8 @@ pair vectors and rows of the same generation while a writer runs.
 
 from __future__ import annotations
 
-import os
-import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -46,7 +43,6 @@ from semsearch.index._ranking import (
     RankPlan,
     collect,
     example_query,
-    first_lexical,
     hits_of,
     lead_scores,
     query_weight,
@@ -83,9 +79,6 @@ from semsearch.index.vectors import KINDS, VectorIndex, measure_recall
 if TYPE_CHECKING:  # the package loads the tagger's ONNX runtime; only writers with one need it
     from semsearch.embedder.entities import EntityExtractor
 
-# Queries embedded at once: one per core, as the backends run them (before this thread,
-# each HTTP handler's thread embedded its own query, so as many ran side by side).
-QUERY_MODEL_THREADS = os.cpu_count() or 1
 # Articles tagged per write of ``Collection.enrich`` (each write commits a generation).
 ENRICH_BATCH = 64
 
@@ -131,8 +124,6 @@ class Collection:
             if background_merges and not read_only
             else None
         )
-        self._query_model: ThreadPoolExecutor | None = None
-        self._query_model_lock = threading.Lock()
 
     @property
     def _conn(self) -> Connection:
@@ -176,9 +167,7 @@ class Collection:
         if cls.exists(path):
             raise CollectionError(f"{path} already holds a collection")
         if kind != "auto" and kind not in KINDS:
-            raise InputError(
-                f"unknown index kind {kind!r}; choose auto or one of {', '.join(KINDS)}"
-            )
+            raise InputError(f"unknown index kind {kind!r}; choose auto or one of {', '.join(KINDS)}")
         _chosen_analyzer(analyzer)
         path.mkdir(parents=True, exist_ok=True)
         conn = store.connect(path / store.DATABASE_NAME)
@@ -301,9 +290,7 @@ class Collection:
                     )
                 report = collection.repair()
                 if not report.ok:
-                    raise CollectionError(
-                        f"{path} could not be repaired: {'; '.join(report.problems)}"
-                    )
+                    raise CollectionError(f"{path} could not be repaired: {'; '.join(report.problems)}")
             collection._sync(force=True)
         except BaseException:
             collection.close()
@@ -314,8 +301,6 @@ class Collection:
         """Release the database connection and vectors (after a merge in progress)."""
         if self._merges is not None:
             self._merges.close()
-        if self._query_model is not None:
-            self._query_model.shutdown(wait=True)
         self._state.close()
 
     def wait_for_merges(self, timeout: float | None = None) -> bool:
@@ -430,9 +415,7 @@ class Collection:
             repaired.append(f"rebuilt the lexical engine from the database ({passages} passages)")
         elif not before.ok:
             if self.embedder is None:
-                return CheckReport(
-                    ok=False, problems=[*before.problems, "no embedder to rebuild vectors"]
-                )
+                return CheckReport(ok=False, problems=[*before.problems, "no embedder to rebuild vectors"])
             with self._state.exclusive():
                 # The loaded index is not trusted (the rebuild re-embeds); should the
                 # rebuild fail, the next read loads the committed generation again.
@@ -507,9 +490,7 @@ class Collection:
             raise InputError("prepare_bulk takes an empty index")
         with self._writer() as current:
             if store.counts(self._conn) != (0, 0):
-                raise CollectionError(
-                    f"{self.path} is not empty; bulk preparation needs a new collection"
-                )
+                raise CollectionError(f"{self.path} is not empty; bulk preparation needs a new collection")
             # The kind and params are what the bulk write's sealed segment is built as.
             current.replace_all(vectors)
             store.write_meta(
@@ -565,9 +546,7 @@ class Collection:
             Info about the rebuilt collection.
         """
         if kind != "auto" and kind not in KINDS:
-            raise InputError(
-                f"unknown index kind {kind!r}; choose auto or one of {', '.join(KINDS)}"
-            )
+            raise InputError(f"unknown index kind {kind!r}; choose auto or one of {', '.join(KINDS)}")
         with self._writer():
             _, passages = store.counts(self._conn)
             store.write_meta(self._conn, index_auto=kind == "auto")
@@ -882,9 +861,9 @@ class Collection:
         """
         parsed = parse_query(request.query, syntax=request.syntax)
         started = time.perf_counter()
-        # The query model runs on another core (it releases the GIL) while the lexical half
-        # is worked out; the vector is awaited only where the dense side starts.
-        embedding = self._embed_query(parsed.text) if request.mode != "lexical" else None
+        query_vector = None
+        if request.mode != "lexical":
+            query_vector = self._require_embedder().embed_queries([parsed.text])
         words = lexical.query_terms(parsed.text)
         # Snippets mark phrases whole (not their words one by one) and the plain words.
         plain = words if not parsed.constrained else lexical.query_terms(" ".join(parsed.words))
@@ -897,20 +876,17 @@ class Collection:
                 weight = query_weight(conn, view, parsed.text, terms, request.fusion)
             within = _search.restriction(view.engine, parsed, request.filters, analyzer)
             plan = RankPlan(
-                query_vector=None,
+                query_vector=query_vector,
                 terms=terms if request.mode != "dense" else [],
                 weight=weight or 0.0,
                 within=within,
                 # The vector search needs the restriction as ids; BM25 runs inside it.
-                allowed=_search.passage_ids(view.engine, within) if embedding is not None else None,
+                allowed=_search.passage_ids(view.engine, within) if query_vector is not None else None,
                 exclude_ids=(),
                 marks=[*parsed.highlights, *plain],
                 match=self.match,
                 analyzer=analyzer,
             )
-            if embedding is not None:
-                ahead = first_lexical(view, request, plan)
-                plan = plan._replace(lexical_first=ahead, query_vector=embedding.result())
             hits, dense = collect(conn, view, request, plan)
             matches = None
             if request.counting:
@@ -1090,16 +1066,6 @@ class Collection:
         query_vector = self._require_embedder().embed_queries([query])
         with self._snapshot() as vectors:
             return lead_scores(self._conn, vectors, query_vector, set(article_ids)) or {}
-
-    def _embed_query(self, text: str) -> Future[np.ndarray]:
-        """Start embedding a query on the collection's query-model thread."""
-        embedder = self._require_embedder()
-        with self._query_model_lock:
-            if self._query_model is None:
-                self._query_model = ThreadPoolExecutor(
-                    max_workers=QUERY_MODEL_THREADS, thread_name_prefix="query-model"
-                )
-            return self._query_model.submit(embedder.embed_queries, [text])
 
     def _require_embedder(self) -> TextEmbedder:
         if self.embedder is None:

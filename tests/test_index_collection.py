@@ -3,24 +3,11 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from semsearch.index import (
-    Collection,
-    CollectionError,
-    Filters,
-    ModelMismatchError,
-    SnippetStyle,
-    lexical,
-    store,
-)
-from semsearch.index._ranking import RankPlan, collect, query_weight
-from semsearch.index.fusion import DEFAULT_FUSION
-from semsearch.index.requests import SearchRequest
+from semsearch.index import Collection, CollectionError, Filters, ModelMismatchError, SnippetStyle
 from tests.fakes import FakeEmbedder, make_article
 
 
@@ -77,17 +64,9 @@ def test_modes_and_json_shape(coll: Collection) -> None:
         assert response.results[0].article_id == "a1"
         data = response.to_dict()
         assert {"query", "mode", "took_ms", "results"} <= data.keys()
-        assert {
-            "rank",
-            "score",
-            "passage_id",
-            "article_id",
-            "title",
-            "text",
-            "snippet",
-            "date",
-            "source",
-        } <= data["results"][0].keys()
+        assert {"rank", "score", "passage_id", "article_id", "title", "text", "snippet", "date", "source"} <= data[
+            "results"
+        ][0].keys()
 
 
 def test_lexical_english_and_numbers(coll: Collection) -> None:
@@ -100,9 +79,7 @@ def test_filters_before_cut(coll: Collection) -> None:
     hits = coll.search("数字经济", k=10, filters=Filters(sources=["wire"])).results
     assert hits and {h.article_id for h in hits} == {"a3"}
     assert len(hits) == 2  # k hits exist within the filter: all are returned
-    hits = coll.search(
-        "项目", mode="dense", k=10, filters=Filters(date_from="2023-04-19", date_to="2023-04-19")
-    )
+    hits = coll.search("项目", mode="dense", k=10, filters=Filters(date_from="2023-04-19", date_to="2023-04-19"))
     assert {h.article_id for h in hits.results} == {"a2"}
     hits = coll.search("项目", k=10, filters=Filters(metadata={"page": 1})).results
     assert {h.article_id for h in hits} == {"a1"}
@@ -118,30 +95,20 @@ def test_collapse_pagination_floor(coll: Collection) -> None:
     assert [h.passage_id for h in page2] == [h.passage_id for h in full[3:6]]
     assert [h.rank for h in page2] == [4, 5, 6]
     floor = full[2].score
-    assert all(
-        h.score >= floor for h in coll.search("数字", mode="dense", k=8, min_score=floor).results
-    )
+    assert all(h.score >= floor for h in coll.search("数字", mode="dense", k=8, min_score=floor).results)
     style = SnippetStyle(pre="[", post="]")
-    assert (
-        "[数字经济]"
-        in coll.search("数字经济", mode="lexical", snippet_style=style).results[0].snippet
-    )
+    assert "[数字经济]" in coll.search("数字经济", mode="lexical", snippet_style=style).results[0].snippet
 
 
 def test_replace_metadata_and_delete(coll: Collection) -> None:
     old_ids = {h.passage_id for h in coll.search("项目", k=20).results if h.article_id == "a2"}
-    article, passages = make_article(
-        "a2", ["完全不同的新内容 交通"], date="2023-04-19", source="zzwb"
-    )
+    article, passages = make_article("a2", ["完全不同的新内容 交通"], date="2023-04-19", source="zzwb")
     report = coll.upsert([(article, passages)])
     assert report.replaced == 1 and report.passages_removed == 3
     hits = coll.search("项目为王", k=20).results
     assert not old_ids & {h.passage_id for h in hits}
-    same = make_article(
-        "a3",
-        ["The mayor visited digital economy companies in 2023", "Cloud computing and AI"],
-        source="changed",
-    )
+    same = make_article("a3", ["The mayor visited digital economy companies in 2023", "Cloud computing and AI"],
+                        source="changed")
     assert coll.upsert([same]).metadata_only == 1
     assert coll.get_article("a3")["source"] == "changed"
     assert coll.delete(["a1", "missing"]) == 1
@@ -272,56 +239,3 @@ def test_a_filtered_dense_search_ranks_exactly_the_passages_let_through(
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
     for hit in hits:
         assert hit.score == pytest.approx(exact[hit.passage_id], abs=2e-3)
-
-
-class _ThreadNoting(FakeEmbedder):
-    """Notes the thread each query is embedded on; fails queries holding ``boom``."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.query_threads: list[str] = []
-
-    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        self.query_threads.append(threading.current_thread().name)
-        if any("boom" in t for t in texts):
-            raise RuntimeError("the query model failed")
-        return super().embed_queries(texts)
-
-
-@pytest.mark.parametrize("collapse", [False, True])
-def test_the_query_model_runs_beside_the_lexical_half(tmp_path: Path, collapse: bool) -> None:
-    embedder = _ThreadNoting()
-    coll = Collection.create(tmp_path / "c", embedder)
-    coll.upsert(_corpus())
-    for query in ("数字经济 发展", "重大项目", "economy"):
-        hybrid = coll.search(query, k=5, mode="hybrid", collapse=collapse)
-        # The same ranking as when the lexical candidates are ranked after the vector.
-        vector = embedder.embed_queries([query])
-        with coll._snapshot():
-            view = coll._view()
-            analyzer = lexical.analyzer(store.read_meta(coll._conn).analyzer)
-            terms = analyzer.query_terms(query, lexical.query_terms(query))
-            weight = query_weight(coll._conn, view, query, terms, DEFAULT_FUSION)
-            plan = RankPlan(
-                query_vector=vector,
-                terms=terms,
-                weight=weight,
-                within=None,
-                allowed=None,
-                exclude_ids=(),
-                marks=[],
-                match=coll.match,
-                analyzer=analyzer,
-            )
-            request = SearchRequest(query=query, k=5, mode="hybrid", collapse=collapse)
-            hits, _ = collect(coll._conn, view, request, plan)
-        assert [(h.passage_id, h.score) for h in hybrid.results] == [
-            (h.passage_id, h.score) for h in hits
-        ]
-    assert embedder.query_threads[0].startswith("query-model")
-    # A failing model fails the search with its own error, and the next search works.
-    with pytest.raises(RuntimeError, match="query model failed"):
-        coll.search("boom", mode="hybrid")
-    assert coll.search("重大项目", mode="dense").results
-    coll.close()
-    assert not [t for t in threading.enumerate() if t.name.startswith("query-model")]
