@@ -7,9 +7,17 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
+
+from semsearch.embedder.base import TextEmbedder
+from semsearch.service.app import create_app
+from semsearch.service.config import ServiceSettings
+from semsearch.service.runtime import Runtime
+from tests.helpers.cli import Cli
+from tests.helpers.seed import build_seed_index
 
 # How long a server may take to start before the test fails.
 START_TIMEOUT_S = 20.0
@@ -44,3 +52,16 @@ def serving(app: FastAPI, **options: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@contextmanager
+def serving_seed(cli: Cli, folder: Path, model_dir: Path, embedder: TextEmbedder) -> Iterator[str]:
+    """The sample page ingested with the real model into ``folder`` and served read-only;
+    yields the base URL (what the browser tests open)."""
+    path = build_seed_index(cli, folder / "index", model_dir)
+    runtime = Runtime(path, embedder, ServiceSettings())
+    try:
+        with serving(create_app(runtime)) as base:
+            yield base
+    finally:
+        runtime.close()

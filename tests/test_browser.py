@@ -17,9 +17,9 @@ from semsearch.service.config import ServiceSettings
 from semsearch.service.runtime import Runtime
 from tests.helpers.cli import Cli
 from tests.helpers.paths import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, SEED
-from tests.helpers.seed import SECOND_TITLE, build_seed_index
+from tests.helpers.seed import SECOND_TITLE
 
-from .live_server import serving
+from .live_server import serving, serving_seed
 
 if TYPE_CHECKING:
     from playwright.sync_api import Locator, Page
@@ -38,13 +38,8 @@ if not CHROMIUM.exists():
 def server(
     cli: Cli, tmp_path_factory: pytest.TempPathFactory, model_dir: Path, real_embedder: object
 ) -> Iterator[str]:
-    path = build_seed_index(cli, tmp_path_factory.mktemp("browser") / "index", model_dir)
-    runtime = Runtime(path, real_embedder, ServiceSettings())  # type: ignore[arg-type]
-    try:
-        with serving(create_app(runtime)) as base:
-            yield base
-    finally:
-        runtime.close()
+    with serving_seed(cli, tmp_path_factory.mktemp("browser"), model_dir, real_embedder) as base:  # type: ignore[arg-type]
+        yield base
 
 
 # The sample page's two articles again under these dates: a timeline of three months.

@@ -12,14 +12,11 @@ from urllib.parse import quote
 
 import pytest
 
-from semsearch.service.app import create_app
-from semsearch.service.config import ServiceSettings
-from semsearch.service.runtime import Runtime
 from tests.helpers.cli import Cli
 from tests.helpers.paths import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS
-from tests.helpers.seed import FIRST_TITLE, SECOND_TITLE, build_seed_index
+from tests.helpers.seed import FIRST_TITLE, SECOND_TITLE
 
-from .live_server import serving
+from .live_server import serving_seed
 
 pytestmark = pytest.mark.slow
 
@@ -33,13 +30,8 @@ if not CHROMIUM.exists():
 def server(
     cli: Cli, tmp_path_factory: pytest.TempPathFactory, model_dir: Path, real_embedder: object
 ) -> Iterator[str]:
-    path = build_seed_index(cli, tmp_path_factory.mktemp("browser-entities") / "index", model_dir)
-    runtime = Runtime(path, real_embedder, ServiceSettings())  # type: ignore[arg-type]
-    try:
-        with serving(create_app(runtime)) as base:
-            yield base
-    finally:
-        runtime.close()
+    with serving_seed(cli, tmp_path_factory.mktemp("browser-entities"), model_dir, real_embedder) as base:  # type: ignore[arg-type]
+        yield base
 
 
 def test_entity_facets_filter_and_the_entity_view(server: str) -> None:
