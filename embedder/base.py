@@ -1,11 +1,23 @@
-"""The interface the index and the service see: text in, L2-normalised vectors out."""
+"""The interfaces the index and the service see: text in, L2-normalised vectors out; an
+article in, its named entities out."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
+
+if TYPE_CHECKING:  # the entities package loads the tagger's ONNX runtime
+    from semsearch.embedder.entities import ArticleEntities
+    from semsearch.embedder.records import Article, Passage
+
+
+class ArticleTagger(Protocol):
+    """What a write needs to store an article's named entities (``EntityExtractor``, or
+    the tags a sharded collection's ingress found, handed to the shard that stores them)."""
+
+    def extract_article(self, article: Article, passages: Sequence[Passage]) -> ArticleEntities: ...
 
 
 @runtime_checkable

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from semsearch.embedder.base import TextEmbedder
+from semsearch.embedder.base import ArticleTagger, TextEmbedder
 from semsearch.embedder.fields import check_article
 from semsearch.embedder.records import Article, Passage
 from semsearch.index import store, store_entities
@@ -23,7 +23,7 @@ from semsearch.index.segments import SegmentedVectors
 from semsearch.index.store import Connection
 
 if TYPE_CHECKING:  # the package loads the tagger's ONNX runtime; only callers with one need it
-    from semsearch.embedder.entities import ArticleEntities, EntityExtractor
+    from semsearch.embedder.entities import ArticleEntities
 
 # Passages embedded per call while ingesting.
 EMBED_BATCH = 256
@@ -38,7 +38,7 @@ def upsert(
     vectors: SegmentedVectors,
     embedder: TextEmbedder,
     items: Iterable[tuple[Article, list[Passage]]],
-    extractor: EntityExtractor | None = None,
+    extractor: ArticleTagger | None = None,
 ) -> UpsertReport:
     """Add or replace articles with their passages and vectors.
 
@@ -109,7 +109,7 @@ def upsert(
 
 def tag_article(
     conn: Connection,
-    extractor: EntityExtractor,
+    extractor: ArticleTagger,
     article: Article,
     passages: Sequence[tuple[int, Passage]],
 ) -> None:

@@ -26,11 +26,11 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from semsearch.embedder.base import TextEmbedder
+from semsearch.embedder.base import ArticleTagger, TextEmbedder
 from semsearch.embedder.records import Article, Passage
 from semsearch.index import _search, _writes, entities, lexical, store, store_entities
 from semsearch.index._consistency import check as check_collection
@@ -76,9 +76,6 @@ from semsearch.index.store import Connection, StoredPassage
 from semsearch.index.store_entities import EntityRef
 from semsearch.index.vectors import KINDS, VectorIndex, measure_recall
 
-if TYPE_CHECKING:  # the package loads the tagger's ONNX runtime; only writers with one need it
-    from semsearch.embedder.entities import EntityExtractor
-
 # Articles tagged per write of ``Collection.enrich`` (each write commits a generation).
 ENRICH_BATCH = 64
 
@@ -101,7 +98,7 @@ class Collection:
         read_only: bool,
         background_merges: bool = False,
         config: IndexConfig = DEFAULT_CONFIG,
-        entities: EntityExtractor | None = None,
+        entities: ArticleTagger | None = None,
     ) -> None:
         self.path = path
         self.embedder = embedder
@@ -143,7 +140,7 @@ class Collection:
         analyzer: str = lexical.DEFAULT_ANALYZER,
         background_merges: bool = False,
         config: IndexConfig = DEFAULT_CONFIG,
-        entities: EntityExtractor | None = None,
+        entities: ArticleTagger | None = None,
     ) -> Collection:
         """Create an empty collection.
 
@@ -223,7 +220,7 @@ class Collection:
         create: bool = False,
         background_merges: bool = False,
         config: IndexConfig = DEFAULT_CONFIG,
-        entities: EntityExtractor | None = None,
+        entities: ArticleTagger | None = None,
     ) -> Collection:
         """Open a collection, checking manifest, SQLite and FAISS against each other.
 
@@ -573,7 +570,7 @@ class Collection:
 
     def enrich(
         self,
-        extractor: EntityExtractor,
+        extractor: ArticleTagger,
         *,
         everything: bool = False,
         batch_articles: int = ENRICH_BATCH,

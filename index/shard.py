@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -29,6 +29,9 @@ from semsearch.index.query import parse_query
 from semsearch.index.requests import SearchRequest
 from semsearch.index.results import CollectionInfo, SearchHit, UpsertReport
 from semsearch.index.store import StoredPassage
+
+if TYPE_CHECKING:  # the package loads the tagger's ONNX runtime; a shard only passes tags on
+    from semsearch.embedder.entities import ArticleEntities
 
 Ranked = list[tuple[int, float]]
 
@@ -118,6 +121,23 @@ class ShardWrite:
 
     items: list[tuple[Article, list[Passage]]]
     vectors: np.ndarray
+    # The named entities the ingress found, by article id (None: store none).
+    entities: dict[str, ArticleEntities] | None = None
+
+
+class SuppliedEntities:
+    """An ``ArticleTagger`` that hands out the entities the ingress found, by article id:
+    a shard stores them without loading the tagger."""
+
+    def __init__(self, found: dict[str, ArticleEntities]) -> None:
+        self._found = found
+
+    def extract_article(self, article: Article, passages: Sequence[Passage]) -> ArticleEntities:
+        """The entities found for ``article`` at the ingress."""
+        found = self._found.get(article.id)
+        if found is None or len(found.passages) != len(passages):
+            raise CollectionError(f"the ingress sent no entities for article {article.id[:80]!r}")
+        return found
 
 
 class SuppliedVectors:
@@ -375,7 +395,12 @@ class ShardReader:
         """Add or replace the articles routed here (atomic within the shard)."""
         texts = [p.text for _, passages in write.items for p in passages]
         with self._write_lock, self._supplied.supplying(texts, write.vectors):
-            return self._writable().upsert(write.items)
+            writer = self._writable()
+            writer.entities = None if write.entities is None else SuppliedEntities(write.entities)
+            try:
+                return writer.upsert(write.items)
+            finally:
+                writer.entities = None
 
     def delete(self, article_ids: Sequence[str]) -> int:
         """Delete articles routed here; returns how many were deleted."""

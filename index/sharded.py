@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from semsearch.embedder.base import TextEmbedder
+from semsearch.embedder.base import ArticleTagger, TextEmbedder
 from semsearch.embedder.records import Article, Passage
 from semsearch.index import lexical
 from semsearch.index._export import PassageVectors
@@ -84,6 +84,7 @@ class ShardedCollection:
         shards: Sequence[ShardClient],
         embedder: TextEmbedder | None,
         config: ClusterConfig = DEFAULT_CLUSTER,
+        entities: ArticleTagger | None = None,
     ) -> None:
         if len(shards) != manifest.shards:
             raise CollectionError(f"{manifest.shards} shards in the manifest, {len(shards)} given")
@@ -94,6 +95,8 @@ class ShardedCollection:
         self.manifest = manifest
         self.shards = list(shards)
         self.embedder = embedder
+        # Tags what upsert writes, here at the ingress (the shards store the tags).
+        self.entities = entities
         self.config = config
         self.match = config.match
         # One thread per shard and round in flight: a stalled shard holds its own thread,
@@ -102,11 +105,16 @@ class ShardedCollection:
 
     @classmethod
     def open(
-        cls, path: str | Path, embedder: TextEmbedder | None, config: ClusterConfig = DEFAULT_CLUSTER
+        cls,
+        path: str | Path,
+        embedder: TextEmbedder | None,
+        config: ClusterConfig = DEFAULT_CLUSTER,
+        entities: ArticleTagger | None = None,
     ) -> ShardedCollection:
-        """Open every shard of the cluster at ``path`` in this process."""
+        """Open every shard of the cluster at ``path`` in this process (``entities`` tags
+        what is written, as a collection's own extractor does)."""
         manifest = read_cluster(path)
-        return cls(manifest, local_shards(Path(path), manifest), embedder, config)
+        return cls(manifest, local_shards(Path(path), manifest), embedder, config, entities)
 
     def with_embedder(self, embedder: TextEmbedder) -> ShardedCollection:
         """The same shards written through another embedder (a guarded one, say); closing
@@ -530,7 +538,12 @@ class ShardedCollection:
                 if texts
                 else np.zeros((0, self.manifest.dimension), dtype=np.float32)
             )
-            write = ShardWrite(items=group, vectors=vectors)
+            tags = (
+                None
+                if self.entities is None
+                else {a.id: self.entities.extract_article(a, ps) for a, ps in group}
+            )
+            write = ShardWrite(items=group, vectors=vectors, entities=tags)
             report = self._write(shard, partial(_upsert_on, write=write))
             for name in ("added", "replaced", "metadata_only", "unchanged", "passages_added", "passages_removed"):
                 setattr(total, name, getattr(total, name) + getattr(report, name))

@@ -368,7 +368,10 @@ class ClusterRuntime(Runtime):
     def _writable(self) -> Writable:
         # Writes embed through the guard (a shutdown stops them), on the same shard clients.
         if self._writer is None:
-            self._writer = self._cluster.with_embedder(self._guard)
+            writer = self._cluster.with_embedder(self._guard)
+            # Tagged here at the ingress, as one collection's writer tags (the shards store).
+            writer.entities = self._extractor(self.settings) if self.settings.entities else None
+            self._writer = writer
         return self._writer
 
     def close(self) -> None:

@@ -285,3 +285,37 @@ def test_cli_ingest_routes_articles_into_a_cluster(tmp_path: Path, capsys) -> No
         for index, shard in enumerate(cluster.shards):
             assert all(shard_of(a, 3) == index for a in shard.article_texts())
     assert main([*argv[:-1], "--engine", "ray"], context) == 2
+
+
+def test_routed_writes_store_the_entities_the_ingress_found(tmp_path: Path) -> None:
+    from semsearch.index import SearchRequest, parse_entity
+    from tests.fake_tagger import fake_extractor
+
+    articles = [
+        make_article(f"e{i}", [f"何雄到巩义市调研数字经济 第{i}次", "阿里巴巴 项目 落地"]) for i in range(12)
+    ] + [make_article(f"n{i}", [f"天气 晴朗 数字经济 第{i}天"]) for i in range(6)]
+    create_cluster(tmp_path / "cluster", FakeEmbedder(), 3)
+    single = Collection.create(tmp_path / "single", FakeEmbedder(), entities=fake_extractor())
+    single.upsert(articles)
+    with ShardedCollection.open(
+        tmp_path / "cluster", FakeEmbedder(), entities=fake_extractor()
+    ) as cluster:
+        cluster.upsert(articles)
+        # The articles went to more than one shard, each shard storing its articles' tags.
+        assert len({shard_of(a.id, 3) for a, _ in articles}) > 1
+        for request in (
+            SearchRequest(
+                query="数字经济", mode="lexical", facets=("person", "place", "org"), count=True
+            ),
+            SearchRequest(
+                query="数字经济",
+                mode="lexical",
+                filters=Filters(entities=[parse_entity("person:何雄")]),
+                count=True,
+            ),
+        ):
+            merged, alone = cluster.run(request), single.run(request)
+            assert merged.total == alone.total and merged.facets == alone.facets
+            assert merged.facets is None or merged.facets["person"] == [{"value": "何雄", "count": 12}]
+        assert merged.total == 12
+    single.close()

@@ -167,7 +167,8 @@ def run(args: argparse.Namespace, context: CommandContext) -> int:
         )
     if cluster:
         embedder = context.load_embedder(settings)
-        with ShardedCollection.open(settings.resolved_index(), embedder) as sharded:
+        entities = context.load_extractor(settings) if settings.entities else None
+        with ShardedCollection.open(settings.resolved_index(), embedder, entities=entities) as sharded:
             # Routed per article; each shard's part is one atomic write of that shard.
             report = sharded.upsert(list(reader.items(embedder)))
         path = settings.resolved_index()
