@@ -6,16 +6,18 @@ to the engine on its first writable open (timed: the in-place upgrade of a real
 collection). At 1M each tree serves its own ``bench.million`` build of the same derived
 passages. Then:
 
-1. **HTTP, one client**: both servers run; every query goes to one, then the other, row
-   by row (hybrid with facets, as the search page asks; lexical words; phrases in lexical
-   and hybrid mode), so load changes hit both alike. Every query is distinct and embedded
-   by each server's model (no query cache, no on-disk embedding cache).
+1. **HTTP, one client**: both servers run; each answers a turn of :data:`BLOCK` queries of
+   a row, then the other the same queries, row by row (hybrid with facets, as the search
+   page asks; lexical words; phrases in lexical and hybrid mode), so load changes hit both
+   alike (``--block 1`` alternates every query). Every query is distinct and embedded by
+   each server's model (no query cache, no on-disk embedding cache).
 2. **HTTP, 8 clients**: hybrid throughput, one server after the other.
 3. **In process** (this tree): hybrid ``count=False`` against ``count=True`` with facets.
 4. **Disk**: the FTS5 tables (SQLite ``dbstat``) against the engine directory.
 5. **Agreement**: top-10 passage overlap of lexical answers between the two.
 
-Run: ``python -m bench.engine [--size 112k|1m] [--before TREE] [--queries N] [--quick]``
+Run: ``python -m bench.engine [--size 112k|1m] [--before TREE] [--queries N] [--block N]
+[--quick]``
 (quick: the 10k collections, fewer queries);
 without ``--before`` the checkout is made under ``var/bench`` from :data:`BEFORE_REV`.
 """
@@ -56,6 +58,12 @@ QUICK_QUERIES = 30
 CONCURRENT = 400
 QUICK_CONCURRENT = 80
 WARMUP = 10
+# Queries each server answers in a row before the other's turn. One at a time (the first
+# recorded runs) puts the previous release's heavy FTS5 query between every two of the
+# engine's, so each of them starts with the caches the other server filled; a server
+# answering one client's stream runs warm. Turns of 20 keep that and still alternate
+# against drift (docs/bench/engine-*.md give both ways).
+BLOCK = 20
 TARGET_COUNT_ADDS_MS = 3.0
 
 
@@ -200,9 +208,13 @@ def size_line(index: Path) -> str:
 
 
 def measure_http(
-    servers: dict[str, str], rows: dict[str, tuple[list[str], dict[str, str | int]]], warmup: list[str]
+    servers: dict[str, str],
+    rows: dict[str, tuple[list[str], dict[str, str | int]]],
+    warmup: list[str],
+    block: int = 1,
 ) -> tuple[dict[tuple[str, str], list[float]], dict[tuple[str, str], list[dict]]]:
-    """Each row's queries, query by query, to every server in turn (one connection each)."""
+    """Each row's queries to every server in turn, ``block`` queries at a time (one
+    connection each): blocks alternate, so a change of machine speed hits both alike."""
     latencies: dict[tuple[str, str], list[float]] = {}
     answers: dict[tuple[str, str], list[dict]] = {}
     errors: list[str] = []
@@ -211,14 +223,15 @@ def measure_http(
         for base in servers.values():
             run_client(base, warmup, [], errors, {"facets": ",".join(FACETS)})
         count = len(next(iter(rows.values()))[0])
-        for i in range(count):
+        for start in range(0, count, block):
             for row, (queries, params) in rows.items():
                 for name, client in clients.items():
                     key = (name, row)
-                    timed_search(
-                        client, queries[i], latencies.setdefault(key, []), errors, params,
-                        answers.setdefault(key, []),
-                    )
+                    for query in queries[start : start + block]:
+                        timed_search(
+                            client, query, latencies.setdefault(key, []), errors, params,
+                            answers.setdefault(key, []),
+                        )
     finally:
         for client in clients.values():
             client.close()
@@ -249,6 +262,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--queries", type=int, help=f"per row (default {QUERIES})")
     parser.add_argument("--size", choices=list(SIZES), default="112k", help="collection size")
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument(
+        "--block", type=int, default=BLOCK, help=f"queries per server turn (default {BLOCK}; 1: alternate every query)"
+    )
     args = parser.parse_args(argv)
     if args.quick and args.size == "1m":
         print("bench.engine: --quick compares the 10k collections only", file=sys.stderr)
@@ -280,7 +296,7 @@ def main(argv: list[str] | None = None) -> None:
     }
     servers = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     try:
-        latencies, answers = measure_http(servers, rows, words[:WARMUP])
+        latencies, answers = measure_http(servers, rows, words[:WARMUP], args.block)
         load_single = load_text()
         rates = {name: throughput(base, concurrent) for name, base in servers.items()}
     finally:
@@ -324,7 +340,8 @@ def main(argv: list[str] | None = None) -> None:
             + (f"{upgrade_s:.0f} s" if upgrade_s == upgrade_s else "done in an earlier run")
             + ")"
         )
-        + ". One client, rows interleaved query by query across both servers; "
+        + f". One client, both servers in turns of {args.block} queries per row (rows and turns "
+        "alternate, so load changes hit both alike); "
         "p50 / p99 in ms; `total` is the engine's median matching-article count:",
         table(["request", "n", "before p50 / p99", "after p50 / p99", "after / before", "median total"], http_rows),
         f"8 clients, hybrid (the API counts `total`), {len(concurrent)} queries each:",
@@ -346,7 +363,9 @@ def main(argv: list[str] | None = None) -> None:
     write_section(
         f"{SECTION}-{args.size}",
         f"Lexical engine: tantivy against FTS5 ({args.size}, before and after)",
-        f"python -m bench.engine --before TREE --size {args.size}" + (" --quick" if args.quick else ""),
+        f"python -m bench.engine --before TREE --size {args.size}"
+        + (f" --block {args.block}" if args.block != BLOCK else "")
+        + (" --quick" if args.quick else ""),
         body,
     )
     print(body)
