@@ -60,7 +60,7 @@ from semsearch.index.entities import (
 )
 from semsearch.index.errors import CollectionError, InputError
 from semsearch.index.filters import ENTITY_TYPES, Filters, check_entity
-from semsearch.index.fusion import DEFAULT_FUSION, FusionParams
+from semsearch.index.fusion import DEFAULT_FUSION, Fused, FusionParams
 from semsearch.index.manifest import MANIFEST_NAME, Manifest, read_manifest, write_manifest
 from semsearch.index.query import ParsedQuery, parse_query
 from semsearch.index.requests import SearchRequest
@@ -889,14 +889,7 @@ class Collection:
             if request.counting:
                 matches = self._matches(view, request, parsed, plan, dense)
                 if request.sort != "relevance":
-                    entries = _search.date_page(
-                        view.engine,
-                        matches,
-                        request.sort,
-                        collapse=request.collapse,
-                        min_score=request.min_score,
-                        need=request.offset + request.k,
-                    )
+                    entries = self._date_entries(view, request, matches)
                     hits = hits_of(
                         conn,
                         entries[request.offset :],
@@ -904,11 +897,7 @@ class Collection:
                         plan.marks,
                         request.snippet_style,
                     )
-            facet_values = (
-                _search.facet_counts(view.engine, matches, request.facets, self.match)
-                if matches and request.facets
-                else None
-            )
+            facet_values = self._facet_values(view, request, matches)
         return SearchResponse(
             query=request.query,
             mode=request.mode,
@@ -925,6 +914,27 @@ class Collection:
             facets=facet_values,
             parsed=parsed,
         )
+
+    def _date_entries(
+        self, view: ReadView, request: SearchRequest, matches: _search.MatchSet
+    ) -> list[tuple[Fused, int]]:
+        """The match set's first entries in the request's date order, up to its page's end."""
+        return _search.date_page(
+            view.engine,
+            matches,
+            request.sort,
+            collapse=request.collapse,
+            min_score=request.min_score,
+            need=request.offset + request.k,
+        )
+
+    def _facet_values(
+        self, view: ReadView, request: SearchRequest, matches: _search.MatchSet | None
+    ) -> dict[str, list[dict[str, Any]]] | None:
+        """The request's facet counts over the match set (None: no facets or no count)."""
+        if matches is None or not request.facets:
+            return None
+        return _search.facet_counts(view.engine, matches, request.facets, self.match)
 
     def _matches(
         self,

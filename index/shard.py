@@ -306,20 +306,9 @@ class ShardReader:
             )
             dated: list[SearchHit] = []
             if request.sort != "relevance":
-                entries = _search.date_page(
-                    view.engine,
-                    matches,
-                    request.sort,
-                    collapse=request.collapse,
-                    min_score=request.min_score,
-                    need=request.offset + request.k,
-                )
+                entries = c._date_entries(view, request, matches)
                 dated = hits_of(conn, entries, 0, ask.marks, request.snippet_style)
-            facets = (
-                _search.facet_counts(view.engine, matches, request.facets, c.match)
-                if request.facets
-                else None
-            )
+            facets = c._facet_values(view, request, matches)
         return Finished(
             hits=hits,
             total=matches.total,
