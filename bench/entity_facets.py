@@ -34,11 +34,6 @@ AFTER = (*BEFORE, "person", "place", "org")
 TARGET_ADDED_MS = 5.0
 
 
-def _p50_p99(milliseconds: list[float]) -> tuple[float, float]:
-    p50, p99 = percentiles(milliseconds)
-    return p50, p99
-
-
 def _timed(run: Callable[[], object]) -> float:
     began = time.perf_counter()
     run()
@@ -95,8 +90,8 @@ def main(argv: list[str] | None = None) -> None:
             before, after, totals = measure(coll, chosen, mode)
             loads.append(load_text())
             added = [b - a for a, b in zip(before, after, strict=True)]
-            p50_before, p99_before = _p50_p99(before)
-            p50_after, p99_after = _p50_p99(after)
+            p50_before, p99_before = percentiles(before)
+            p50_after, p99_after = percentiles(after)
             rows.append(
                 [
                     label, len(chosen), f"{p50_before:.1f}", f"{p99_before:.1f}",
