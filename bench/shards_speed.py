@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import shutil
 import sys
 import tempfile
@@ -42,18 +41,23 @@ from semsearch.index.sharded import ShardedCollection
 from semsearch.service.config import ServiceSettings
 from semsearch.service.evaluation import kept_collection, load_beir
 
-from .harness import MS, ROOT, SHARED, free_port, percentiles, start_server, table, write_section
+from .harness import (
+    MS,
+    ROOT,
+    SHARED,
+    free_port,
+    load_text,
+    percentiles,
+    start_server,
+    table,
+    write_section,
+)
 
 SECTION = "shards-speed"
 SET = "cmrc2018_dev_q2p"
 KEY = "bench-key"
 WRITES = 20
 RESULTS_JSON = ROOT / "var" / "bench" / "shards_speed.json"
-
-
-def load() -> str:
-    """The 1/5/15-minute load average."""
-    return "/".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def paired(
@@ -133,7 +137,7 @@ def main(argv: list[str] | None = None) -> None:
     from semsearch.service.cluster_serve import ClusterPlan, deploy
 
     started = time.time()
-    loads = {"start": load()}
+    loads = {"start": load_text()}
     settings = Settings(progress=False)
     embedder = Embedder.from_settings(settings)
     dataset = load_beir(SHARED / "eval" / SET, limit=args.queries)
@@ -162,7 +166,7 @@ def main(argv: list[str] | None = None) -> None:
                 )
                 rows.append(_row("in process", mode, ta, tb))
                 print(rows[-1], file=sys.stderr, flush=True)
-        loads["after in-process"] = load()
+        loads["after in-process"] = load_text()
         # Over HTTP: the single server in a child process, the cluster on a local Ray.
         env = {"SEMSEARCH_API_KEY": KEY, "SEMSEARCH_CACHE": "true"}
         port = free_port()
@@ -189,13 +193,13 @@ def main(argv: list[str] | None = None) -> None:
                 ta, tb = paired(_get(base, mode), _get(cbase, mode), queries)
                 rows.append(_row("HTTP", mode, ta, tb))
                 print(rows[-1], file=sys.stderr, flush=True)
-            loads["after HTTP queries"] = load()
+            loads["after HTTP queries"] = load_text()
             saved["rss_mb"] = replica_rss()
             wa = _writes(base, "single")
             wb = _writes(cbase, "cluster")
             rows.append(_row("HTTP write (1 article)", "-", wa, wb))
             print(rows[-1], file=sys.stderr, flush=True)
-            loads["end"] = load()
+            loads["end"] = load_text()
             serve.shutdown()
         finally:
             ray.shutdown()
