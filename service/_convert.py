@@ -6,6 +6,7 @@ Private: the routes use these; ``MARK_PRE``/``MARK_POST`` are re-exported by :mo
 from __future__ import annotations
 
 import html
+import re
 import time
 from typing import Any, cast
 
@@ -20,6 +21,7 @@ from semsearch.service.runtime import PassageRecord
 MARK_PRE = "\ufdd0"
 MARK_POST = "\ufdd1"
 SNIPPET_STYLE = SnippetStyle(pre=MARK_PRE, post=MARK_POST)
+_MARKERS = re.compile(f"([{MARK_PRE}{MARK_POST}])")
 
 
 def search_result(response: SearchResponse, k: int, started: float) -> m.SearchResult:
@@ -34,9 +36,15 @@ def search_result(response: SearchResponse, k: int, started: float) -> m.SearchR
         The API page.
     """
     hits = response.results[:k]
-    return m.SearchResult(
+    # Built without validation (``model_construct``): every value comes typed from the
+    # index, and validating a page of hits cost about as much as a lexical search's
+    # ranking (tests/test_api.py validates pages through the model, test_api_schema.py
+    # against the OpenAPI schema).
+    return m.SearchResult.model_construct(
         query=response.query,
-        parsed=None if response.parsed is None else m.ParsedQuery(**response.parsed.describe()),
+        parsed=None
+        if response.parsed is None
+        else m.ParsedQuery.model_construct(**response.parsed.describe()),
         mode=response.mode,
         took_ms=round((time.perf_counter() - started) * 1000.0, 3),
         total=len(hits) if response.total is None else response.total,
@@ -58,7 +66,9 @@ def search_result(response: SearchResponse, k: int, started: float) -> m.SearchR
 def _facets(facets: dict[str, list[dict[str, Any]]] | None) -> dict[str, list[m.FacetValue]] | None:
     if facets is None:
         return None
-    return {name: [m.FacetValue(**v) for v in values] for name, values in facets.items()}
+    return {
+        name: [m.FacetValue.model_construct(**v) for v in values] for name, values in facets.items()
+    }
 
 
 def search_hit(hit: IndexHit) -> m.SearchHit:
@@ -71,11 +81,28 @@ def search_hit(hit: IndexHit) -> m.SearchHit:
         The API hit.
     """
     snippet_text, ranges, snippet_html = parse_snippet(hit.snippet)
-    return m.SearchHit(
+    # Unvalidated, as search_result: the hit's fields are typed by the index.
+    return m.SearchHit.model_construct(
         rank=hit.rank,
         score=hit.score,
-        passage=passage_ref(hit.passage_id, hit),
-        article=article_ref_of(hit),
+        passage=m.PassageRef.model_construct(
+            id=hit.passage_id,
+            text=hit.text,
+            ordinal=hit.ordinal,
+            paragraph_index=hit.paragraph_index,
+            start=hit.start,
+            end=hit.end,
+            # Validated: stored layout JSON may hold integer boxes, which the API gives as floats.
+            layout=[m.PageRegion(**region) for region in hit.layout] if hit.layout else None,
+        ),
+        article=m.ArticleRef.model_construct(
+            id=str(hit.article_id),
+            title=str(hit.title or ""),
+            date=hit.date,
+            source=hit.source,
+            section=hit.section,
+            url=hit.url,
+        ),
         snippet=snippet_html,
         snippet_text=snippet_text,
         highlights=ranges,
@@ -118,19 +145,7 @@ def parse_snippet(marked: str) -> tuple[str, list[tuple[int, int]], str]:
 
 
 def _split_markers(text: str) -> list[str]:
-    out: list[str] = []
-    current: list[str] = []
-    for ch in text:
-        if ch in (MARK_PRE, MARK_POST):
-            if current:
-                out.append("".join(current))
-                current = []
-            out.append(ch)
-        else:
-            current.append(ch)
-    if current:
-        out.append("".join(current))
-    return out
+    return [piece for piece in _MARKERS.split(text) if piece]
 
 
 def index_filters(spec: m.SearchFilters) -> Filters:

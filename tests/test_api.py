@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from semsearch.service import api_models
 from semsearch.service.app import MARK_POST, MARK_PRE, create_app
 from semsearch.service.config import ServiceSettings
 from semsearch.service.runtime import QueryEncoder, Runtime, split_paragraphs
@@ -107,6 +108,16 @@ def test_get_search_shape_and_best_hit(client: TestClient) -> None:
     assert "数字经济" in marked and "核心产业" in marked
     assert "<mark>数字经济</mark>" in first["snippet"]
     assert MARK_PRE not in first["snippet"] + text and MARK_POST not in first["snippet"] + text
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "lexical"])
+def test_search_pages_validate_as_the_documented_model(client: TestClient, mode: str) -> None:
+    # The route builds its page without validation (speed); a page must still be one the
+    # model accepts and gives back unchanged.
+    params = {"q": "数字 项目", "mode": mode, "facets": "source,year,month,meta.page"}
+    body = client.get("/search", params=params).json()
+    assert body["results"] and body["facets"]["source"]
+    assert api_models.SearchResult.model_validate(body).model_dump(mode="json") == body
 
 
 def test_post_search_with_filters(client: TestClient) -> None:
