@@ -8,6 +8,7 @@ reverse, and the snippet shows the original characters.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -63,6 +64,32 @@ def _folded_regex(terms: tuple[str, ...]) -> re.Pattern[str] | None:
     return term_regex([fold_script(term) for term in terms])
 
 
+def _densest_window(matches: Sequence[re.Match[str]], width: int) -> int:
+    """Start of the first match whose window of ``width`` holds the most distinct terms.
+
+    A window starting at a match holds the matches after it that end within ``width``;
+    matches do not overlap, so their ends increase and the window is a run of matches
+    that only moves forward: one pass (a passage full of a one-character term has hundreds).
+    """
+    counts: Counter[str] = Counter()
+    best_start, best_score = matches[0].start(), -1
+    end = 0
+    for i, first in enumerate(matches):
+        while end < len(matches) and matches[end].end() <= first.start() + width:
+            counts[matches[end].group(0).lower()] += 1
+            end += 1
+        if len(counts) > best_score:
+            best_start, best_score = first.start(), len(counts)
+        if end > i:
+            term = first.group(0).lower()
+            counts[term] -= 1
+            if not counts[term]:
+                del counts[term]
+        else:  # a match longer than the window holds nothing, itself included
+            end = i + 1
+    return best_start
+
+
 def make_snippet(text: str, terms: Sequence[str], style: SnippetStyle | None = None) -> str:
     """Cut a window of ``text`` that holds the most distinct query terms and mark them.
 
@@ -83,11 +110,7 @@ def make_snippet(text: str, terms: Sequence[str], style: SnippetStyle | None = N
     elif not matches:
         start, end = 0, width
     else:
-        best_start, best_score = matches[0].start(), -1
-        for i, first in enumerate(matches):
-            seen = {m.group(0).lower() for m in matches[i:] if m.end() <= first.start() + width}
-            if len(seen) > best_score:
-                best_start, best_score = first.start(), len(seen)
+        best_start = _densest_window(matches, width)
         start = max(0, best_start - int(width * LEAD_FRACTION))
         end = min(len(text), start + width)
         start = max(0, end - width)
