@@ -50,6 +50,7 @@ BENCHMARKS: tuple[Benchmark, ...] = (
     Benchmark("bench.http", ("http",)),
     Benchmark("bench.query_speed", ("query-speed",)),
     Benchmark("bench.engine", ("engine-112k",), ("--size", "112k")),
+    Benchmark("bench.request_cost", ("request-cost-112k",), ("--size", "112k")),
     Benchmark("bench.reports", ("reports",)),
     # Quick leaves txtai out: its virtualenv is installed from the package index on first
     # use, and it embeds every passage in fp32 on each run.
@@ -82,6 +83,14 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         None,
         "the 1M collection is built by bench.million's full run; bench.engine's quick "
         "variant (the engine-112k entry, on 10k collections) runs the same code",
+    ),
+    Benchmark(
+        "bench.request_cost",
+        ("request-cost-1m",),
+        ("--size", "1m"),
+        None,
+        "the 1M collection is built by bench.million's full run; the request-cost-112k "
+        "entry's quick variant (on the 10k collection) runs the same code",
     ),
 )
 

@@ -73,12 +73,6 @@ class QueryEncoder(WrappedEmbedder):
 
     # TextEmbedder protocol -------------------------------------------------------------
 
-
-
-
-
-
-
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Embed queries, from the cache where possible.
 
