@@ -234,6 +234,8 @@ def run(args: argparse.Namespace, context: CommandContext) -> int:
         )
         for part in per_shard:
             state = "written" if part["written"] else f"NOT written ({part['error']})"
+            if part["written"] and not part["articles"]:
+                state = "nothing routed here"
             print(f"  shard {part['shard']}: {part['articles']} articles, {part['passages']} passages, {state}")
         for example in stats.skip_examples:
             print(f"  skipped: {printable(example)}")
