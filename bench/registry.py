@@ -76,6 +76,7 @@ BENCHMARKS: tuple[Benchmark, ...] = (
     Benchmark("bench.shards_quality", ("shards-quality-fresh",), ("--build", "fresh")),
     Benchmark("bench.shards_quality", ("shards-quality-split",), ("--build", "split")),
     Benchmark("bench.shards_speed", ("shards-speed",)),
+    Benchmark("bench.shards_ingest", ("shards-ingest",)),
     Benchmark(
         "bench.engine",
         ("engine-1m",),

@@ -12,26 +12,30 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from semsearch.embedder.base import ArticleTagger
 from semsearch.embedder.records import Article, Passage
-from semsearch.index import _search, lexical, store
+from semsearch.index import _search, lexical, store, store_entities
 from semsearch.index._export import PassageVectors
 from semsearch.index._ranking import RankPlan, _articles_of, _dense, hits_of, lead_scores
 from semsearch.index.collection import Collection
+from semsearch.index.entities import EntityPage, EntityPageConfig, entity_page
 from semsearch.index.errors import CollectionError
 from semsearch.index.fusion import Fused
 from semsearch.index.query import parse_query
 from semsearch.index.requests import SearchRequest
 from semsearch.index.results import CollectionInfo, SearchHit, UpsertReport
 from semsearch.index.store import StoredPassage
+from semsearch.index.store_entities import EntityRef
 
 if TYPE_CHECKING:  # the package loads the tagger's ONNX runtime; a shard only passes tags on
     from semsearch.embedder.entities import ArticleEntities
+    from semsearch.index.cluster import ClusterManifest
 
 Ranked = list[tuple[int, float]]
 
@@ -93,6 +97,9 @@ class FinishAsk:
     marks: list[str]
     dense: Ranked = field(default_factory=list)
     dense_complete: bool = True
+    # Values this shard lists per non-date facet (None: the collection's own cut); the
+    # ingress asks for more than it shows, as Elasticsearch's ``shard_size``.
+    facet_values: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -308,7 +315,13 @@ class ShardReader:
             if request.sort != "relevance":
                 entries = c._date_entries(view, request, matches)
                 dated = hits_of(conn, entries, 0, ask.marks, request.snippet_style)
-            facets = c._facet_values(view, request, matches)
+            if ask.facet_values is None:
+                facets = c._facet_values(view, request, matches)
+            elif request.facets:
+                wider = replace(c.match, facet_values=ask.facet_values)
+                facets = _search.facet_counts(view.engine, matches, request.facets, wider)
+            else:
+                facets = None
         return Finished(
             hits=hits,
             total=matches.total,
@@ -373,6 +386,34 @@ class ShardReader:
         """Answers when the shard is up (a write asks every target shard first)."""
         return True
 
+    # ------------------------------------------------------------------ entities
+
+    def top_entities(self, kind: str | None, limit: int) -> list[EntityRef]:
+        """This shard's most named entities."""
+        return self.collection.top_entities(kind, limit)
+
+    def entity(self, kind: str, name: str, config: EntityPageConfig) -> EntityPage | None:
+        """This shard's page of ``(kind, folded name)``."""
+        c = self.collection
+        with c._snapshot():
+            return entity_page(c._conn, kind, name, config)
+
+    def tagged_articles(self) -> int:
+        """Articles of this shard the tagger has read."""
+        return self.collection.tagged_articles()
+
+    def entity_refs(self, keys: list[tuple[str, str]]) -> list[EntityRef | None]:
+        """This shard's count of each ``(type, folded name)`` (None: never seen here)."""
+        c = self.collection
+        with c._snapshot():
+            return store_entities.entity_refs(c._conn, keys)
+
+    def cooccurrence(self, kind: str, name: str, others: list[tuple[str, str]]) -> list[int]:
+        """Articles of this shard naming ``(kind, name)`` together with each of ``others``."""
+        c = self.collection
+        with c._snapshot():
+            return store_entities.cooccurrence_counts(c._conn, kind, name, others)
+
     # ------------------------------------------------------------------ writes
 
     def _writable(self) -> Collection:
@@ -397,6 +438,34 @@ class ShardReader:
             return self._writable().delete(list(article_ids))
 
 
+def write_shard(
+    path: Path, manifest: ClusterManifest, write: ShardWrite, tagger: ArticleTagger | None
+) -> UpsertReport:
+    """Write one shard's part of a job in one atomic write, in whatever process runs it.
+
+    The vectors come embedded (``write.vectors``), so the writer never loads the model;
+    ``tagger`` tags the articles here (a distributed ingest tags on each shard's writer,
+    in parallel) unless ``write.entities`` already holds their tags.
+
+    Args:
+        path: The shard's collection directory.
+        manifest: The cluster's manifest (the model every shard records).
+        write: The articles routed to this shard, with their passages' vectors.
+        tagger: Tags the articles (None: ``write.entities``, or no entities at all).
+
+    Returns:
+        What the write changed.
+    """
+    supplied = SuppliedVectors(manifest.model_fingerprint, manifest.model_name, manifest.dimension)
+    entities = tagger if write.entities is None else SuppliedEntities(write.entities)
+    texts = [p.text for _, passages in write.items for p in passages]
+    with (
+        Collection.open(path, supplied, entities=entities) as collection,
+        supplied.supplying(texts, write.vectors),
+    ):
+        return collection.upsert(write.items)
+
+
 __all__ = [
     "CandidateAsk",
     "Candidates",
@@ -406,4 +475,5 @@ __all__ = [
     "ShardReader",
     "ShardWrite",
     "SuppliedVectors",
+    "write_shard",
 ]

@@ -3,6 +3,7 @@ or remote), the deadlines it waits, and the error a write to a down shard raises
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any, Protocol
 from semsearch.index._export import PassageVectors
 from semsearch.index._search import DEFAULT_MATCH, MatchConfig
 from semsearch.index.cluster import ClusterManifest
+from semsearch.index.entities import EntityPage, EntityPageConfig
 from semsearch.index.errors import CollectionError, InputError
 from semsearch.index.results import UpsertReport
 from semsearch.index.shard import (
@@ -24,6 +26,7 @@ from semsearch.index.shard import (
     SuppliedVectors,
 )
 from semsearch.index.store import StoredPassage
+from semsearch.index.store_entities import EntityRef
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -39,15 +42,27 @@ class ClusterConfig:
             but may merge segments). Default 120 s.
         match: The match set's floor and counting limit, and BM25 field weights (as for
             one collection).
+        shard_factor: See :meth:`shard_size` (default 1.5, Elasticsearch's).
+        shard_extra: See :meth:`shard_size` (default 10, Elasticsearch's).
     """
 
     deadline_s: float = 5.0
     write_deadline_s: float = 120.0
     match: MatchConfig = DEFAULT_MATCH
+    shard_factor: float = 1.5
+    shard_extra: int = 10
+
+    def shard_size(self, shown: int) -> int:
+        """How many values each shard lists for ``shown`` values merged (facets, entity
+        lists): more than shown, so a value cut from one shard's list but high in the sum
+        is still found, as Elasticsearch's ``shard_size`` (``size * 1.5 + 10``)."""
+        return math.ceil(shown * self.shard_factor) + self.shard_extra
 
     def __post_init__(self) -> None:
         if not (self.deadline_s > 0 and self.write_deadline_s > 0):
             raise InputError("cluster deadlines must be positive")
+        if self.shard_factor < 1 or self.shard_extra < 0:
+            raise InputError("shard_factor must be >= 1 and shard_extra >= 0")
 
 
 DEFAULT_CLUSTER = ClusterConfig()
@@ -83,6 +98,16 @@ class ShardClient(Protocol):
     def passage_vectors(self, article_ids: list[str] | None) -> PassageVectors: ...
 
     def ping(self) -> bool: ...
+
+    def top_entities(self, kind: str | None, limit: int) -> list[EntityRef]: ...
+
+    def entity(self, kind: str, name: str, config: EntityPageConfig) -> EntityPage | None: ...
+
+    def entity_refs(self, keys: list[tuple[str, str]]) -> list[EntityRef | None]: ...
+
+    def tagged_articles(self) -> int: ...
+
+    def cooccurrence(self, kind: str, name: str, others: list[tuple[str, str]]) -> list[int]: ...
 
     def upsert(self, write: ShardWrite) -> UpsertReport: ...
 

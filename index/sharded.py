@@ -45,8 +45,9 @@ from semsearch.index.cluster import (
     read_cluster,
     shard_of,
 )
+from semsearch.index.entities import DEFAULT_ENTITY_PAGE, EntityPage, EntityPageConfig
 from semsearch.index.errors import CollectionError, InputError, ModelMismatchError
-from semsearch.index.filters import Filters
+from semsearch.index.filters import ENTITY_TYPES, Filters, check_entity
 from semsearch.index.fusion import Fused, fuse, lexical_weight
 from semsearch.index.query import parse_query
 from semsearch.index.requests import SearchRequest
@@ -66,6 +67,7 @@ from semsearch.index.shard_client import (
     local_shards,
 )
 from semsearch.index.store import StoredPassage
+from semsearch.index.store_entities import EntityRef
 
 _T = TypeVar("_T")
 class ShardedCollection:
@@ -326,6 +328,7 @@ class ShardedCollection:
                     marks=marks,
                     dense=cut,
                     dense_complete=complete,
+                    facet_values=self.config.shard_size(self.match.facet_values),
                 )
             )
 
@@ -512,6 +515,87 @@ class ShardedCollection:
             raise ShardUnavailableError(f"shards {missing} did not answer")
         return sum(a for a, _ in answers.values()), sum(p for _, p in answers.values())
 
+    # ------------------------------------------------------------------ entities
+
+    def _every(self, call: Callable[[int, ShardClient], _T]) -> list[_T]:
+        """Every shard's answer in shard order (an entity page needs all of them)."""
+        answers, missing = self._fan(call)
+        if missing:
+            raise ShardUnavailableError(f"shards {missing} did not answer")
+        return [answers[i] for i in sorted(answers)]
+
+    def _exact(
+        self, listed: list[list[EntityRef]], counts: Callable[[ShardClient, list[tuple[str, str]]], list[int]]
+    ) -> list[EntityRef]:
+        """The entities any shard listed, with counts summed from every shard (round two,
+        so a shard that cut an entity from its list still counts it), most first."""
+        printed: dict[tuple[str, str], str] = {}
+        for refs in listed:
+            for ref in refs:
+                key = (ref.type, ref.name)
+                # The alphabetically first printed form, as one write of all the articles keeps.
+                printed[key] = min(printed.get(key, ref.printed), ref.printed)
+        keys = sorted(printed)
+        if not keys:
+            return []
+        summed = np.sum(self._every(lambda _i, s: counts(s, keys)), axis=0)
+        refs = [EntityRef(k[0], k[1], printed[k], int(n)) for k, n in zip(keys, summed, strict=True)]
+        return sorted((r for r in refs if r.articles > 0), key=lambda r: (-r.articles, r.type, r.name))
+
+    def top_entities(self, kind: str | None = None, limit: int = 20) -> list[EntityRef]:
+        """As :meth:`Collection.top_entities`, over every shard.
+
+        Each shard lists :meth:`ClusterConfig.shard_size` entities; the counts of the
+        entities listed are then summed exactly from every shard. An entity in no shard's
+        list can still be missing where it would rank last (docs/distributed.md).
+        """
+        if kind is not None and kind not in ENTITY_TYPES:
+            raise InputError(f"unknown entity type {kind[:40]!r}; choose one of {', '.join(ENTITY_TYPES)}")
+        if limit < 1:
+            raise InputError("limit must be >= 1")
+        size = self.config.shard_size(limit)
+        listed = self._every(lambda _i, s: s.top_entities(kind, size))
+
+        def counts(shard: ShardClient, keys: list[tuple[str, str]]) -> list[int]:
+            return [0 if r is None else r.articles for r in shard.entity_refs(keys)]
+
+        return self._exact(listed, counts)[:limit]
+
+    def entity(
+        self, kind: str, name: str, config: EntityPageConfig = DEFAULT_ENTITY_PAGE
+    ) -> EntityPage | None:
+        """As :meth:`Collection.entity`, merged: articles and months summed, companions
+        summed exactly (of those any shard listed) then cut, latest articles merged by date.
+        """
+        kind, key = check_entity(kind, name)
+        wide = replace(config, cooccurring=self.config.shard_size(config.cooccurring))
+        pages = [p for p in self._every(lambda _i, s: s.entity(kind, key, wide)) if p is not None]
+        if not pages:
+            return None
+        months: dict[str, int] = {}
+        for page in pages:
+            for month, count in page.months:
+                months[month] = months.get(month, 0) + count
+        companions = self._exact(
+            [p.cooccurring for p in pages], lambda s, keys: s.cooccurrence(kind, key, keys)
+        )
+        latest = sorted(
+            (a for p in pages for a in p.latest),
+            key=lambda a: (a["date"] is None, _descending(a["date"] or ""), a["id"]),
+        )
+        return EntityPage(
+            entity=EntityRef(
+                kind, key, min(p.entity.printed for p in pages), sum(p.entity.articles for p in pages)
+            ),
+            months=sorted(months.items()),
+            cooccurring=companions[: config.cooccurring],
+            latest=latest[: config.latest],
+        )
+
+    def tagged_articles(self) -> int:
+        """Articles the tagger has read, summed over the shards."""
+        return sum(self._every(lambda _i, s: s.tagged_articles()))
+
     # ------------------------------------------------------------------ writes
 
     def upsert(self, items: Sequence[tuple[Article, list[Passage]]]) -> UpsertReport:
@@ -576,6 +660,11 @@ class ShardedCollection:
         if self.embedder is None:
             raise InputError("this operation needs the embedding model")
         return self.embedder
+
+
+def _descending(text: str) -> tuple[int, ...]:
+    """A sort key ordering strings last-first (dates newest first within an ascending sort)."""
+    return (*(-ord(ch) for ch in text), 1)
 
 
 @dataclass(frozen=True)

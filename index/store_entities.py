@@ -322,3 +322,28 @@ def printed_forms(conn: sqlite3.Connection, kinds: Sequence[str]) -> dict[tuple[
         f"SELECT type, name, printed FROM entities WHERE type IN ({_marks(kinds)})", list(kinds)
     )
     return {(str(r[0]), str(r[1])): str(r[2]) for r in rows}
+
+
+def entity_refs(conn: sqlite3.Connection, keys: Sequence[tuple[str, str]]) -> list[EntityRef | None]:
+    """:func:`find_entity` of each ``(type, name)``, in order (a sharded collection's exact
+    counts of the entities its shards listed)."""
+    return [find_entity(conn, kind, name) for kind, name in keys]
+
+
+def cooccurrence_counts(
+    conn: sqlite3.Connection, kind: str, name: str, others: Sequence[tuple[str, str]]
+) -> list[int]:
+    """Articles naming both ``(kind, name)`` and each of ``others``, in order."""
+    if not _has_entity_tables(conn):
+        return [0 for _ in others]
+    out = []
+    for other_kind, other_name in others:
+        row = conn.execute(
+            "SELECT count(*) FROM entities e JOIN article_entities ae ON ae.entity_id = e.id"
+            " JOIN article_entities other ON other.article_id = ae.article_id"
+            " JOIN entities o ON o.id = other.entity_id AND o.id != e.id"
+            " WHERE e.type = ? AND e.name = ? AND o.type = ? AND o.name = ?",
+            (kind, name, other_kind, other_name),
+        ).fetchone()
+        out.append(int(row[0]))
+    return out

@@ -15,6 +15,7 @@ from fastapi import Path as PathParam
 from starlette.concurrency import run_in_threadpool
 
 from semsearch.index import Collection
+from semsearch.index.sharded import ShardedCollection
 from semsearch.service import api_models as m
 from semsearch.service._errors import ERRORS, ApiError
 from semsearch.service._state import AppState, StateDep
@@ -70,15 +71,8 @@ async def get_entity(
     return m.EntityPageModel(**page.as_json())
 
 
-def _entity_reader(state: AppState) -> Collection:
+def _entity_reader(state: AppState) -> Collection | ShardedCollection:
     collection = state.require().collection
-    if not isinstance(collection, Collection):
-        # A sharded collection serves entity facets and filters through /search, but its
-        # entity pages would need every shard's lists merged, which is not built yet.
-        raise ApiError(
-            501,
-            "not_implemented",
-            "entity pages are not served from a sharded collection yet; the entity facets "
-            "and filters of /search work",
-        )
+    if not isinstance(collection, Collection | ShardedCollection):
+        raise ApiError(501, "not_implemented", "this collection serves no entity pages")
     return collection

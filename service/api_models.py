@@ -432,7 +432,10 @@ class SearchResult(BaseModel):
     )
     sort: Sort = Field(default="relevance", description="The order of the results.")
     facets: dict[str, list[FacetValue]] | None = Field(
-        default=None, description="Matching articles per value of each facet asked for."
+        default=None,
+        description="Matching articles per value of each facet asked for. On a sharded "
+        "collection a count may be a lower bound where a shard cut its own list (more "
+        "distinct values than its shard size; docs/distributed.md).",
     )
     has_more: bool = Field(description="True when a next page (offset + k) has results.")
     k: int

@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from semsearch.embedder.errors import InputError
 from semsearch.index._export import PassageVectors
 from semsearch.index.cluster import read_cluster, shard_name
+from semsearch.index.entities import EntityPage, EntityPageConfig
 from semsearch.index.results import UpsertReport
 from semsearch.index.shard import (
     CandidateAsk,
@@ -32,6 +33,7 @@ from semsearch.index.shard import (
 )
 from semsearch.index.sharded import ClusterConfig
 from semsearch.index.store import StoredPassage
+from semsearch.index.store_entities import EntityRef
 from semsearch.service.config import ServiceSettings
 from semsearch.service.context import load_embedder, warm_up
 from semsearch.service.runtime import ClusterRuntime
@@ -116,6 +118,26 @@ class ShardServer:
         """Up."""
         return True
 
+    def top_entities(self, kind: str | None, limit: int) -> list[EntityRef]:
+        """The shard's most named entities."""
+        return self._reader.top_entities(kind, limit)
+
+    def entity(self, kind: str, name: str, config: EntityPageConfig) -> EntityPage | None:
+        """The shard's page of an entity."""
+        return self._reader.entity(kind, name, config)
+
+    def entity_refs(self, keys: list[tuple[str, str]]) -> list[EntityRef | None]:
+        """The shard's count of each entity."""
+        return self._reader.entity_refs(keys)
+
+    def tagged_articles(self) -> int:
+        """Articles the tagger has read."""
+        return self._reader.tagged_articles()
+
+    def cooccurrence(self, kind: str, name: str, others: list[tuple[str, str]]) -> list[int]:
+        """Articles naming an entity together with each of others."""
+        return self._reader.cooccurrence(kind, name, others)
+
     def upsert(self, write: ShardWrite) -> UpsertReport:
         """A routed write. With several replicas each holds a writer; the shard's file lock
         makes them take turns."""
@@ -183,6 +205,26 @@ class RayShard:
     def ping(self) -> bool:
         """Whether a replica answers."""
         return bool(self._call("ping"))
+
+    def top_entities(self, kind: str | None, limit: int) -> list[EntityRef]:
+        """The shard's most named entities."""
+        return list(self._call("top_entities", kind, limit))
+
+    def entity(self, kind: str, name: str, config: EntityPageConfig) -> EntityPage | None:
+        """The shard's page of an entity."""
+        return self._call("entity", kind, name, config)
+
+    def entity_refs(self, keys: list[tuple[str, str]]) -> list[EntityRef | None]:
+        """The shard's count of each entity."""
+        return list(self._call("entity_refs", keys))
+
+    def tagged_articles(self) -> int:
+        """Articles the tagger has read."""
+        return int(self._call("tagged_articles"))
+
+    def cooccurrence(self, kind: str, name: str, others: list[tuple[str, str]]) -> list[int]:
+        """Articles naming an entity together with each of others."""
+        return list(self._call("cooccurrence", kind, name, others))
 
     def upsert(self, write: ShardWrite) -> UpsertReport:
         """A routed write."""

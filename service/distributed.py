@@ -13,7 +13,17 @@ A job runs in two stages so that the collection only changes when everything wor
    embedder that serves vectors from the memory-mapped shards: ids, replaced articles,
    the lexical index and the manifest are handled exactly as in local ingest, in one atomic
    write. A new collection first gets an index trained on a sample of the whole job
-   (:func:`index.bulk.trained_empty_index`), recorded in ``index_params["build"]``.
+   (:func:`index.bulk.trained_empty_index`), recorded in ``index_params["build"]``. Named
+   entities are tagged in this write, as local ingest tags them (``settings.entities``).
+
+Into a sharded collection (:func:`ingest_cluster`) the embed stage is the same; the commit
+stage routes each article to its shard (the manifest's rule) and runs one Ray task per
+shard, which tags that shard's articles and writes them with the vectors of stage 1 in one
+atomic write of the shard. The shards are written in parallel and each by one task, so no
+shard has two writers. A failed task leaves its shard as it was and the others written;
+the result says which, and running the same input again completes the job (an upsert of
+unchanged articles changes nothing). The shard directories must be reachable from the
+nodes that write them (one machine, or a shared file system).
 """
 
 from __future__ import annotations
@@ -38,8 +48,16 @@ from semsearch.embedder.records import Article, Passage
 from semsearch.embedder.settings import Settings
 from semsearch.index import KINDS, Collection, UpsertReport
 from semsearch.index.bulk import ShardStore, ShardWriter, keys_array, text_key, trained_empty_index
+from semsearch.index.cluster import ClusterManifest, read_cluster, shard_of
+from semsearch.index.errors import ModelMismatchError
+from semsearch.index.shard import ShardWrite, write_shard
 from semsearch.service.config import ServiceSettings
-from semsearch.service.context import EmbedderLoader, collection_path, load_embedder
+from semsearch.service.context import (
+    EmbedderLoader,
+    ExtractorLoader,
+    collection_path,
+    load_embedder,
+)
 
 INSTALL_HINT = 'pip install "semsearch[distributed]"'
 Items = Iterator[tuple[Article, list[Passage]]]
@@ -295,12 +313,40 @@ def embed_on_ray(
     return job
 
 
+def _embed_stage(
+    settings: ServiceSettings,
+    items: Items,
+    spill: Path,
+    *,
+    dimension: int,
+    actor: type[EmbedActor] | None,
+    unchanged: Path,
+) -> tuple[EmbedJob, ShardStore]:
+    """Stage 1 on the joined Ray: every distinct passage text embedded into ``spill``."""
+    ray = require_ray()
+    try:
+        job = embed_on_ray(ray, items, settings, spill, dimension=dimension, actor=actor)
+    except ray.exceptions.RayError as exc:
+        # Ray's own report (stack traces, memory tables) is already on stderr.
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise SemsearchError(
+            f"the Ray job failed ({type(exc).__name__}: {first}); {unchanged} is unchanged"
+        ) from exc
+    store = ShardStore(spill)
+    if store.unique_keys() != job.texts:
+        raise SemsearchError(
+            f"the Ray job returned vectors for {store.unique_keys()} of {job.texts} texts"
+        )
+    return job, store
+
+
 def ingest(
     settings: ServiceSettings,
     items: Callable[[TextEmbedder], Items],
     *,
     actor: type[EmbedActor] | None = None,
     load: EmbedderLoader = load_embedder,
+    extractor: ExtractorLoader | None = None,
 ) -> DistributedIngest:
     """Embed on Ray, then add everything to the collection in one atomic write.
 
@@ -310,6 +356,8 @@ def ingest(
             ``(article, passages)``; called twice (embed, then commit), same output each time.
         actor: Callable class for the pool (default :class:`EmbedActor`; tests inject faults).
         load: Builds the driver's own embedder (the actors load theirs from ``settings``).
+        extractor: Builds the entity tagger the commit tags with when ``settings.entities``
+            (None: no entities).
 
     Returns:
         The write report, the collection path and what the Ray stage did.
@@ -325,27 +373,17 @@ def ingest(
         # A model mismatch (or a broken collection) fails now, not after the cluster's work.
         Collection.open(path, local).close()
     path.parent.mkdir(parents=True, exist_ok=True)
+    # Loaded before the cluster's work, so a tagger that cannot load costs no model time.
+    tagger = extractor(settings) if extractor is not None and settings.entities else None
     with tempfile.TemporaryDirectory(prefix=f".{path.name}.ray-", dir=path.parent) as tmp:
         spill = Path(tmp)
-        with ray_session(settings) as ray:
-            try:
-                job = embed_on_ray(
-                    ray, items(local), settings, spill, dimension=local.dimension, actor=actor
-                )
-            except ray.exceptions.RayError as exc:
-                # Ray's own report (stack traces, memory tables) is already on stderr.
-                first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-                raise SemsearchError(
-                    f"the Ray job failed ({type(exc).__name__}: {first}); {path} is unchanged"
-                ) from exc
-        store = ShardStore(spill)
-        if store.unique_keys() != job.texts:
-            raise SemsearchError(
-                f"the Ray job returned vectors for {store.unique_keys()} of {job.texts} texts"
+        with ray_session(settings):
+            job, store = _embed_stage(
+                settings, items(local), spill, dimension=local.dimension, actor=actor, unchanged=path
             )
         began = time.perf_counter()
         shards = ShardEmbedder(store, local)
-        with Collection.open(path, shards, create=True) as collection:
+        with Collection.open(path, shards, create=True, entities=tagger) as collection:
             if collection.info().passages == 0:
                 build = {
                     "engine": "ray",
@@ -364,3 +402,156 @@ def ingest(
                 collection.prepare_bulk(index, auto=settings.bulk_index_kind == "auto")
             report = collection.upsert(items(shards))
     return DistributedIngest(report, path, job, shards.embedded_here, time.perf_counter() - began)
+
+
+@dataclass(frozen=True)
+class ShardPart:
+    """One shard's part of a cluster ingest: what was routed there and what became of it."""
+
+    shard: int
+    articles: int
+    passages: int
+    report: UpsertReport | None  # None: the shard was not written
+    error: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        """The CLI's JSON form."""
+        out: dict[str, Any] = {
+            "shard": self.shard,
+            "articles": self.articles,
+            "passages": self.passages,
+            "written": self.report is not None,
+        }
+        if self.report is not None:
+            out.update(
+                added=self.report.added,
+                replaced=self.report.replaced,
+                unchanged=self.report.metadata_only + self.report.unchanged,
+            )
+        if self.error is not None:
+            out["error"] = self.error
+        return out
+
+
+@dataclass
+class ClusterIngest:
+    """Result of :func:`ingest_cluster`: the shards' reports summed (those written), each
+    shard's part, and what the Ray stages did."""
+
+    report: UpsertReport
+    path: Path
+    job: EmbedJob
+    parts: list[ShardPart]
+    write_seconds: float
+
+    @property
+    def failed(self) -> list[int]:
+        """Shards whose part was not written."""
+        return [p.shard for p in self.parts if p.report is None]
+
+
+def _write_part(
+    path: str,
+    manifest: ClusterManifest,
+    write: ShardWrite,
+    tagger: ExtractorLoader | None,
+    settings: Settings,
+) -> UpsertReport:
+    """A Ray task: tag and write one shard's part (see :func:`index.shard.write_shard`)."""
+    return write_shard(Path(path), manifest, write, None if tagger is None else tagger(settings))
+
+
+def _route(items: Items, manifest: ClusterManifest) -> list[list[tuple[Article, list[Passage]]]]:
+    routed: list[list[tuple[Article, list[Passage]]]] = [[] for _ in range(manifest.shards)]
+    for article, passages in items:
+        routed[shard_of(article.id, manifest.shards)].append((article, passages))
+    return routed
+
+
+def _vectors_of(store: ShardStore, group: list[tuple[Article, list[Passage]]], dimension: int) -> np.ndarray:
+    """The stage-1 vectors of a group's passages, rows in passage order."""
+    texts = [p.text for _, passages in group for p in passages]
+    if not texts:
+        return np.zeros((0, dimension), dtype=np.float32)
+    positions = store.find(keys_array([text_key(t) for t in texts]))
+    if (positions < 0).any():
+        raise SemsearchError("the input changed between the Ray job's two reads; nothing was written")
+    return np.ascontiguousarray(store.vectors_at(positions), dtype=np.float32)
+
+
+def ingest_cluster(
+    settings: ServiceSettings,
+    items: Callable[[TextEmbedder], Items],
+    *,
+    actor: type[EmbedActor] | None = None,
+    load: EmbedderLoader = load_embedder,
+    extractor: ExtractorLoader | None = None,
+) -> ClusterIngest:
+    """Embed on Ray, then write every shard's part in parallel, one Ray task per shard.
+
+    Args:
+        settings: Effective settings; ``resolved_index()`` is the cluster's directory.
+        items: As for :func:`ingest` (called twice: embed, then route).
+        actor: Callable class for the embedding pool (default :class:`EmbedActor`).
+        load: Builds the driver's embedder (tokenizer, identity).
+        extractor: Builds the entity tagger each shard's task tags with when
+            ``settings.entities`` (None: no entities).
+
+    Returns:
+        The summed report and each shard's part; a shard whose task failed is named in
+        :attr:`ClusterIngest.failed` and left as it was.
+    """
+    root = settings.resolved_index()
+    manifest = read_cluster(root)
+    require_ray()
+    local = load(settings)
+    if local.fingerprint != manifest.model_fingerprint:
+        raise ModelMismatchError(f"the cluster {root} was built with {manifest.model_name}; another model was given")
+    if extractor is not None and settings.entities:
+        # Load it here once, so a tagger that cannot load fails before the cluster's work.
+        extractor(settings)
+    tagger = extractor if settings.entities else None
+    model = Settings(**settings.model_dump(include=set(Settings.model_fields)))
+    with (
+        tempfile.TemporaryDirectory(prefix=f".{root.name}.ray-", dir=root.parent) as tmp,
+        ray_session(settings) as ray,
+    ):
+        job, store = _embed_stage(
+            settings, items(local), Path(tmp), dimension=local.dimension, actor=actor, unchanged=root
+        )
+        began = time.perf_counter()
+        routed = _route(items(local), manifest)
+        write = ray.remote(num_cpus=1, max_retries=settings.ray_max_task_retries)(_write_part)
+        pending = {
+            i: write.remote(
+                str(manifest.shard_path(root, i)),
+                manifest,
+                ShardWrite(items=group, vectors=_vectors_of(store, group, local.dimension)),
+                tagger,
+                model,
+            )
+            for i, group in enumerate(routed)
+            if group
+        }
+        parts = [_collect(ray, i, group, pending.get(i)) for i, group in enumerate(routed)]
+    total = UpsertReport()
+    for part in parts:
+        if part.report is None:
+            continue
+        for name in ("added", "replaced", "metadata_only", "unchanged", "passages_added", "passages_removed"):
+            setattr(total, name, getattr(total, name) + getattr(part.report, name))
+        total.generation = max(total.generation, part.report.generation)
+    return ClusterIngest(total, root, job, parts, time.perf_counter() - began)
+
+
+def _collect(ray: Any, shard: int, group: list[tuple[Article, list[Passage]]], ref: Any) -> ShardPart:
+    """Wait for one shard's task; its failure is recorded, not raised (the others stand)."""
+    articles, passages = len(group), sum(len(p) for _, p in group)
+    if ref is None:
+        return ShardPart(shard, 0, 0, UpsertReport())
+    try:
+        return ShardPart(shard, articles, passages, ray.get(ref))
+    except ray.exceptions.RayError as exc:
+        cause = getattr(exc, "cause", None) or exc
+        lines = str(cause).strip().splitlines()
+        return ShardPart(shard, articles, passages, None, f"{type(cause).__name__}: {lines[0] if lines else ''}"[:300])

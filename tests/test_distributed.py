@@ -196,6 +196,17 @@ def top10(index: Path, embedder: Any) -> list[list[tuple[str, int]]]:
         ]
 
 
+def entity_facets(index: Path, embedder: Any) -> tuple[dict[str, Any], Any]:
+    """Entity facets of the test queries' matches, and every entity's counts per month."""
+    facets: dict[str, Any] = {}
+    with Collection.open(index, embedder, read_only=True) as collection:
+        for query in QUERIES:
+            found = collection.search(query, mode="lexical", facets=("person", "place", "org"), count=True)
+            for name, values in (found.facets or {}).items():
+                facets.setdefault(name, []).extend(values)
+        return facets, collection.entity_counts()
+
+
 def passage_keys(index: Path) -> list[tuple[str, int]]:
     with Collection.open(index, None, read_only=True) as collection:
         assert collection.check().ok  # FAISS ids == live passage ids, nothing extra
@@ -227,6 +238,9 @@ def test_ray_collection_answers_like_local(
     assert len(EmbeddingCache(cache_dir, real_embedder.dimension)) == summary["embedded_texts"]
     manifest = json.loads((index / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["index_params"]["build"]["engine"] == "ray"
+    # Entities tagged as local ingest tags them (the real tagger on both sides).
+    assert entity_facets(index, real_embedder) == entity_facets(local_index, real_embedder)
+    assert any(entity_facets(index, real_embedder)[0].values())
 
 
 class CrashOnceActor(distributed.EmbedActor):

@@ -5,8 +5,13 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 
+from semsearch.embedder.settings import Settings
 from semsearch.index import ENTITY_TYPES, Collection, EntityRef
+from semsearch.index.cluster import is_cluster
+from semsearch.index.sharded import ShardedCollection
 from semsearch.service.cli import add_common_options, at_least, settings_from_args
 from semsearch.service.context import CommandContext, collection_path, open_for_reading
 from semsearch.service.terminal import printable
@@ -71,9 +76,22 @@ def _shown(entity: EntityRef) -> str:
     return f"{printable(entity.name)} ({printable(entity.printed)})"
 
 
+@contextmanager
+def _entity_reader(settings: Settings) -> Iterator[Collection | ShardedCollection]:
+    """The collection, or the sharded collection at ``--index`` (its shards' lists merged);
+    entity pages need no model."""
+    path = settings.resolved_index()
+    if is_cluster(path):
+        with ShardedCollection.open(path, None) as cluster:
+            yield cluster
+    else:
+        with open_for_reading(settings, with_model=False) as collection:
+            yield collection
+
+
 def run_top(args: argparse.Namespace, context: CommandContext) -> int:
     """Print the most named entities."""
-    with open_for_reading(settings_from_args(args), with_model=False) as collection:
+    with _entity_reader(settings_from_args(args)) as collection:
         found = collection.top_entities(args.type, args.n)
         tagged = collection.tagged_articles()
     if args.json:
@@ -89,7 +107,7 @@ def run_top(args: argparse.Namespace, context: CommandContext) -> int:
 
 def run_show(args: argparse.Namespace, context: CommandContext) -> int:
     """Print one entity's page; exit 1 when no article names it."""
-    with open_for_reading(settings_from_args(args), with_model=False) as collection:
+    with _entity_reader(settings_from_args(args)) as collection:
         page = collection.entity(args.type, args.name)
     if page is None:
         if args.json:

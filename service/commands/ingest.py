@@ -6,11 +6,12 @@ import argparse
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from tqdm import tqdm
 
 from semsearch.embedder.base import TextEmbedder
-from semsearch.embedder.errors import InputError
+from semsearch.embedder.errors import SemsearchError
 from semsearch.embedder.ingest import (
     DEFAULT_MAX_PAGES,
     ON_DUPLICATE,
@@ -160,12 +161,26 @@ def run(args: argparse.Namespace, context: CommandContext) -> int:
     )
     extra: dict[str, object] = {}
     cluster = is_cluster(settings.resolved_index())
+    failed: list[int] = []
+    per_shard: list[dict[str, Any]] = []
+    workers = 0
     if cluster and ray_engine:
-        raise InputError(
-            "--engine ray does not write sharded collections yet; ingest into one with the"
-            " local engine (articles are routed to their shards)"
+        parts = distributed.ingest_cluster(
+            settings, reader.items, load=context.load_embedder, extractor=context.load_extractor
         )
-    if cluster:
+        report, path, failed = parts.report, parts.path, parts.failed
+        per_shard = [p.as_json() for p in parts.parts]
+        extra = {
+            "shards": len(parts.parts),
+            "engine": "ray",
+            "workers": parts.job.workers,
+            "embedded_texts": parts.job.texts,
+            "embed_seconds": round(parts.job.seconds, 3),
+            "write_seconds": round(parts.write_seconds, 3),
+            "per_shard": per_shard,
+        }
+        workers = parts.job.workers
+    elif cluster:
         embedder = context.load_embedder(settings)
         entities = context.load_extractor(settings) if settings.entities else None
         with ShardedCollection.open(settings.resolved_index(), embedder, entities=entities) as sharded:
@@ -174,7 +189,9 @@ def run(args: argparse.Namespace, context: CommandContext) -> int:
         path = settings.resolved_index()
         extra = {"shards": sharded.manifest.shards}
     elif ray_engine:
-        done = distributed.ingest(settings, reader.items, load=context.load_embedder)
+        done = distributed.ingest(
+            settings, reader.items, load=context.load_embedder, extractor=context.load_extractor
+        )
         report, path = done.report, done.path
         extra = {
             "engine": "ray",
@@ -183,6 +200,7 @@ def run(args: argparse.Namespace, context: CommandContext) -> int:
             "embed_seconds": round(done.job.seconds, 3),
             "commit_seconds": round(done.commit_seconds, 3),
         }
+        workers = done.job.workers
     else:
         with open_for_writing(
             settings, create=True, load=context.load_embedder, extractor=context.load_extractor
@@ -206,16 +224,27 @@ def run(args: argparse.Namespace, context: CommandContext) -> int:
     }
     if args.json:
         print(json.dumps(summary, ensure_ascii=False))
-        return 0
-    engine = f" on Ray ({done.job.workers} workers)" if ray_engine else ""
-    print(
-        f"{summary['articles']} articles, {summary['paragraphs']} paragraphs, "
-        f"{summary['passages']} passages, {summary['skipped']} skipped "
-        f"({report.added} added, {report.replaced} replaced, {summary['unchanged']} unchanged)"
-        f"{engine} -> {path}"
-    )
-    for example in stats.skip_examples:
-        print(f"  skipped: {printable(example)}")
+    else:
+        engine = f" on Ray ({workers} workers)" if ray_engine else ""
+        print(
+            f"{summary['articles']} articles, {summary['paragraphs']} paragraphs, "
+            f"{summary['passages']} passages, {summary['skipped']} skipped "
+            f"({report.added} added, {report.replaced} replaced, {summary['unchanged']} unchanged)"
+            f"{engine} -> {path}"
+        )
+        for part in per_shard:
+            state = "written" if part["written"] else f"NOT written ({part['error']})"
+            if part["written"] and not part["articles"]:
+                state = "nothing routed here"
+            print(f"  shard {part['shard']}: {part['articles']} articles, {part['passages']} passages, {state}")
+        for example in stats.skip_examples:
+            print(f"  skipped: {printable(example)}")
+    if failed:
+        # The report above says what was written; the shards not written are as they were.
+        raise SemsearchError(
+            f"shard{'s' if len(failed) > 1 else ''} {', '.join(map(str, failed))} not written"
+            f" (the others were); ingest the same input again to complete {path}"
+        )
     return 0
 
 
