@@ -112,7 +112,8 @@ def read_cluster(path: str | Path) -> ClusterManifest:
     return manifest
 
 
-def _check_new(dest: Path, shards: int) -> None:
+def check_new_cluster_dir(dest: Path, shards: int) -> None:
+    """Refuse a shard count out of range, or a destination that is not absent or empty."""
     if not 1 <= shards <= MAX_SHARDS:
         raise InputError(f"--shards must be between 1 and {MAX_SHARDS}, got {shards}")
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
@@ -131,7 +132,7 @@ def create_cluster(dest: str | Path, embedder: TextEmbedder, shards: int) -> Clu
         The manifest written.
     """
     root = Path(dest)
-    _check_new(root, shards)
+    check_new_cluster_dir(root, shards)
     manifest = ClusterManifest(
         shards=shards,
         model_name=embedder.model_name,
@@ -167,8 +168,9 @@ def split_collection(
     """
     src, root = Path(source), Path(dest)
     if not Collection.exists(src):
-        raise InputError(f"{src} holds no collection")
-    _check_new(root, shards)
+        hint = ": use `semsearch shard reshard` for a sharded one" if is_cluster(src) else ""
+        raise InputError(f"{src} holds no collection{hint}")
+    check_new_cluster_dir(root, shards)
     root.mkdir(parents=True, exist_ok=True)
     try:
         with Collection.open(src, embedder, read_only=True) as reader:
@@ -197,6 +199,7 @@ def split_collection(
 __all__ = [
     "CLUSTER_MANIFEST",
     "ClusterManifest",
+    "check_new_cluster_dir",
     "create_cluster",
     "global_passage_id",
     "is_cluster",

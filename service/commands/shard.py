@@ -1,4 +1,4 @@
-"""``semsearch shard create|split|info``: sharded collections (docs/distributed.md)."""
+"""``semsearch shard create|split|reshard|info``: sharded collections (docs/distributed.md)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from semsearch.index.cluster import ClusterManifest, create_cluster, read_cluster, split_collection
+from semsearch.index.reshard import reshard_cluster
 from semsearch.index.sharded import ShardedCollection
 from semsearch.service.cli import add_common_options, at_least, settings_from_args
 from semsearch.service.context import CommandContext
@@ -33,6 +34,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     split.add_argument("dest", type=Path, metavar="DEST", help="new (or empty) directory")
     split.add_argument("--shards", type=at_least(1), required=True, help="how many shards")
     split.set_defaults(func=run_split)
+    # Its own verb, not `split` of a cluster: going from 3 shards to 2 is no split, and a
+    # cluster's manifest names the model, so this verb loads none (split does).
+    reshard = verbs.add_parser(
+        "reshard",
+        help="copy the sharded collection SRC into DEST with another shard count"
+        " (vectors and entity tags copied, nothing re-embedded)",
+    )
+    reshard.add_argument("src", type=Path, metavar="SRC", help="a sharded collection (left as it is)")
+    reshard.add_argument("dest", type=Path, metavar="DEST", help="new (or empty) directory")
+    reshard.add_argument("--shards", type=at_least(1), required=True, help="the new shard count")
+    reshard.add_argument("--json", action="store_true", help="machine-readable output")
+    reshard.set_defaults(func=run_reshard)
     info = verbs.add_parser("info", help="what each shard of the sharded collection DEST holds")
     info.add_argument("dest", type=Path, metavar="DEST", help="a sharded collection")
     info.add_argument("--json", action="store_true", help="machine-readable output")
@@ -51,6 +64,17 @@ def run_split(args: argparse.Namespace, context: CommandContext) -> int:
     embedder = context.load_embedder(settings_from_args(args))
     manifest = split_collection(args.src, args.dest, embedder, args.shards)
     return _print(args.dest, manifest, args.json)
+
+
+def run_reshard(args: argparse.Namespace, context: CommandContext) -> int:
+    """Copy a cluster into a new one with another shard count."""
+    report = reshard_cluster(args.src, args.dest, args.shards)
+    if not args.json:
+        print(
+            f"{args.src} -> {args.dest}: {report.articles} articles, {report.passages} passages"
+            f" ({report.tagged} with entity tags) copied in {report.writes} writes"
+        )
+    return _print(args.dest, report.manifest, args.json)
 
 
 def run_info(args: argparse.Namespace, context: CommandContext) -> int:
