@@ -5,6 +5,7 @@ leaves the source as it was, and leaves nothing behind when it fails."""
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,6 +24,7 @@ from semsearch.index.sharded import ShardedCollection
 from tests.fake_tagger import fake_extractor
 from tests.fakes import FakeEmbedder, make_article
 from tests.helpers.cli import fake_cli
+from tests.helpers.paths import shared_path
 
 WORDS = [
     "经济",
@@ -184,17 +186,20 @@ def _files(path: Path) -> dict[str, str]:
     }
 
 
-def _assert_same_store(source: Path, copy: Path) -> None:
+def _assert_same_store(source: Path, copy: Path, *, rich: bool = True) -> None:
     a, b = _dump(source), _dump(copy)
     for key in ("articles", "passages", "pages", "mentions", "tagged", "counts"):
         assert b[key] == a[key], key
+    assert b["vectors"].keys() == a["vectors"].keys()
+    for key, vector in a["vectors"].items():
+        assert np.array_equal(b["vectors"][key], vector), key
+    if not rich:  # real tags: some mentions, every article read by the tagger
+        assert a["mentions"] and len(a["tagged"]) == len(a["articles"])
+        return
     assert a["pages"] and a["mentions"] and any(r[6] for r in a["passages"])  # the fixture has them
     assert len(a["tagged"]) < len(a["articles"])  # and untagged articles
     twins = [a["vectors"][(r[0], r[1])] for r in a["passages"] if r[5] == "本报记者 张昕 摄"]
     assert len(twins) > 2 and not np.array_equal(twins[0], twins[1])  # same text, own vectors
-    assert b["vectors"].keys() == a["vectors"].keys()
-    for key, vector in a["vectors"].items():
-        assert np.array_equal(b["vectors"][key], vector), key
 
 
 def _same_ranking(a: Any, b: Any) -> None:
@@ -222,19 +227,23 @@ def _top10_agreement(a: ShardedCollection, b: ShardedCollection, query: str, mod
     return sum(score.get((h.article_id, h.ordinal), -1.0) >= edge for h in top) / len(top)
 
 
-def _assert_same_answers(source: Path, copy: Path) -> dict[str, float]:
+def _assert_same_answers(
+    source: Path, copy: Path, embedder: Any = None, queries: Sequence[str] = QUERIES
+) -> dict[str, float]:
     """Dense rankings, totals, facets and entity lists as the source; returns the mean
     lexical and hybrid top-10 agreement (BM25 statistics are per shard)."""
     agreement: dict[str, list[float]] = {"lexical": [], "hybrid": []}
     with (
-        ShardedCollection.open(source, FakeEmbedder()) as a,
-        ShardedCollection.open(copy, FakeEmbedder()) as b,
+        ShardedCollection.open(source, embedder or FakeEmbedder()) as a,
+        ShardedCollection.open(copy, embedder or FakeEmbedder()) as b,
     ):
         assert b.counts() == a.counts()
         assert b.tagged_articles() == a.tagged_articles()
+        # Every entity: a short list is cut per shard first, so with other shards it may
+        # differ at its tail, by design (docs/distributed.md), in either cluster.
         for kind in (None, "person", "place"):
-            assert b.top_entities(kind, 10) == a.top_entities(kind, 10)
-        for query in QUERIES:
+            assert b.top_entities(kind, 100_000) == a.top_entities(kind, 100_000)
+        for query in queries:
             for collapse in (False, True):
                 dense = {"mode": "dense", "k": 10, "collapse": collapse}
                 _same_ranking(a.search(query, **dense), b.search(query, **dense))
@@ -346,8 +355,6 @@ def test_quantised_shards_and_a_misrouted_article_are_refused(
 def test_cli_reshard_and_bad_input(
     sources: dict[int, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import json
-
     cli = fake_cli(FakeEmbedder())
     code, out, err = cli.run(
         capsys, "shard", "reshard", str(sources[3]), str(tmp_path / "c"), "--shards", "2", "--json"
@@ -394,3 +401,35 @@ def test_cli_reshard_and_bad_input(
         assert err.count("\n") == 1 and err.startswith("semsearch: error:") and says in err, err
     assert not (tmp_path / "e").exists() or not any((tmp_path / "e").iterdir())
     assert not (sources[3] / "inside").exists()
+
+
+@pytest.mark.slow
+def test_real_model_reshard_answers_as_the_source(
+    real_embedder: Any, real_settings: Any, tmp_path: Path
+) -> None:
+    """News paragraphs embedded and tagged for real, split in 3, resharded to 2: every
+    vector and mention copied (the model and the tagger are not asked again)."""
+    from semsearch.embedder.entities import EntityConfig, EntityExtractor
+
+    lines = shared_path("corpus", "news-112k.jsonl").read_text(encoding="utf-8").splitlines()[:240]
+    texts = [json.loads(line)["text"] for line in lines]
+    items = [
+        make_article(
+            f"n{i:03d}",
+            texts[i : i + 4],
+            source=["rmrb", "xinhua"][i % 2],
+            date=f"199{i % 8}-01-01",
+        )
+        for i in range(0, len(texts), 4)
+    ]
+    extractor = EntityExtractor(EntityConfig.from_settings(real_settings))
+    with Collection.create(tmp_path / "one", real_embedder, entities=extractor) as one:
+        one.upsert(items)
+    split_collection(tmp_path / "one", tmp_path / "c3", real_embedder, 3)
+    report = reshard_cluster(tmp_path / "c3", tmp_path / "c2", 2)
+    assert (report.articles, report.passages, report.tagged) == (60, 240, 60)
+    _assert_same_store(tmp_path / "c3", tmp_path / "c2", rich=False)
+    queries = ["经济体制改革", "香港回归祖国", "农业生产和农民收入", "江泽民 新年讲话"]
+    agreement = _assert_same_answers(tmp_path / "c3", tmp_path / "c2", real_embedder, queries)
+    # Measured: lexical 0.875, hybrid 0.975 (4 queries, 240 news paragraphs).
+    assert agreement["lexical"] >= 0.75 and agreement["hybrid"] >= 0.85, agreement
