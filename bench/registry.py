@@ -77,6 +77,7 @@ BENCHMARKS: tuple[Benchmark, ...] = (
     Benchmark("bench.shards_quality", ("shards-quality-split",), ("--build", "split")),
     Benchmark("bench.shards_speed", ("shards-speed",)),
     Benchmark("bench.shards_ingest", ("shards-ingest",)),
+    Benchmark("bench.reshard", ("reshard",)),
     Benchmark(
         "bench.engine",
         ("engine-1m",),

@@ -72,7 +72,8 @@ def run_reshard(args: argparse.Namespace, context: CommandContext) -> int:
     if not args.json:
         print(
             f"{args.src} -> {args.dest}: {report.articles} articles, {report.passages} passages"
-            f" ({report.tagged} with entity tags) copied in {report.writes} writes"
+            f" ({report.tagged} with entity tags) copied in {report.writes}"
+            f" write{'' if report.writes == 1 else 's'}"
         )
     return _print(args.dest, report.manifest, args.json)
 
