@@ -59,7 +59,7 @@ COPYABLE_KINDS = ("flat", "hnsw", "hnsw_fp16")
 
 @dataclass(frozen=True, kw_only=True)
 class ReshardConfig:
-    """Tunables of a reshard (every default measured in bench/reshard.py).
+    """Tunables of a reshard (defaults chosen, not yet tuned: bench/reshard.py times them).
 
     Attributes:
         read_articles: Articles read from a source shard per page (one query each for
