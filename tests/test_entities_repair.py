@@ -142,3 +142,47 @@ def test_the_extractor_applies_the_repairs_of_its_config() -> None:
     ]
     raw = EntityExtractor(EntityConfig(repair=RepairConfig.off()), _Fixed(spans))
     assert [m.printed for m in raw.extract_texts([text])[0]] == ["川", "周总理"]
+
+
+@pytest.mark.parametrize(
+    ("words", "names"),
+    [
+        # after the role word, up to the credit's end word
+        ((("n", "记者"), ("PER", "刘前"), ("d", "刚"), ("v", "摄"), ("w", "）")), ["刘前刚"]),
+        # a list of the role's names: the second one after ``、``
+        (
+            (
+                ("n", "记者"),
+                ("PER", "尚绪谦"),
+                ("w", "、"),
+                ("PER", "刘也"),
+                ("d", "刚"),
+                ("v", "报道"),
+            ),
+            ["尚绪谦", "刘也刚"],
+        ),
+    ],
+)
+def test_a_credit_name_cut_short_is_completed(
+    words: tuple[tuple[str, str], ...], names: list[str]
+) -> None:
+    text, spans = _spans(*words)
+    fixed = repair_spans(text, spans, ON)
+    assert [word for label, word in _words(text, fixed) if label == "PER"] == names
+    assert _covers(text, fixed)
+    off = repair_spans(text, spans, replace(ON, complete_credit_names=False))
+    assert _words(text, off) == _words(text, spans)
+
+
+def test_a_name_outside_a_credit_or_too_long_is_not_completed() -> None:
+    # Not after a role word: ``李明`` + ``说`` stays as tagged.
+    text, spans = _spans(("n", "局长"), ("PER", "李明"), ("v", "说"), ("w", "，"))
+    assert _words(text, repair_spans(text, spans, ON)) == _words(text, spans)
+    # After a role word, but the run would pass the longest name.
+    text, spans = _spans(("n", "记者"), ("PER", "李明"), ("v", "走进"), ("n", "车间"))
+    assert _words(text, repair_spans(text, spans, ON)) == _words(text, spans)
+
+
+def test_a_reporter_who_speaks_is_not_a_credit() -> None:
+    text, spans = _spans(("n", "记者"), ("PER", "李明"), ("v", "说"), ("w", "，"))
+    assert _words(text, repair_spans(text, spans, ON)) == _words(text, spans)

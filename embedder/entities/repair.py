@@ -41,6 +41,13 @@ _HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
 # The tagger's labels of entities; any other label is a plain word.
 _ENTITY_LABELS = frozenset(["PER", "LOC", "ORG"])
 MIN_ORG_CHARS = 2
+# Words a credit's names follow, words that end a credit, and the longest name there.
+CREDIT_ROLES = ("记者", "通讯员", "摄影", "摄")
+CREDIT_ENDS = frozenset(["摄", "报道", "电", "讯", "文", "图"])
+CREDIT_NAME_MAX_CHARS = 3
+# What may follow a credit's name (besides an end word or another entity): the list's
+# separator, the closing bracket, a space. ``记者李明说，`` is a sentence, not a credit.
+CREDIT_SEPARATORS = frozenset("、)）】 \u3000")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -48,12 +55,15 @@ class RepairConfig:
     """Which repairs run (see the module's doc). Defaults: all on.
 
     ``join_dotted_names``: a person, a middle dot and the Han word after it are one name.
+    ``complete_credit_names``: a name in a credit (after ``记者``, ``通讯员``, ``摄影`` or
+    a ``、`` of their list) that the tagger cut short is completed up to the credit's end.
     ``person_titles``: trailing titles taken off person spans (empty: none).
     ``strip_photo_credit``: ``摄`` closing a credit is taken off the name before it.
     ``min_org_chars``: organisation spans shorter than this are dropped (1: keep all).
     """
 
     join_dotted_names: bool = True
+    complete_credit_names: bool = True
     person_titles: tuple[str, ...] = PERSON_TITLES
     strip_photo_credit: bool = True
     min_org_chars: int = MIN_ORG_CHARS
@@ -68,7 +78,11 @@ class RepairConfig:
     def off(cls) -> RepairConfig:
         """No repair: the tagger's spans as they are."""
         return cls(
-            join_dotted_names=False, person_titles=(), strip_photo_credit=False, min_org_chars=1
+            join_dotted_names=False,
+            complete_credit_names=False,
+            person_titles=(),
+            strip_photo_credit=False,
+            min_org_chars=1,
         )
 
 
@@ -78,6 +92,8 @@ def repair_spans(text: str, spans: Sequence[Span], config: RepairConfig) -> list
     fixed = list(spans)
     if config.join_dotted_names:
         fixed = _join_dotted(text, fixed)
+    if config.complete_credit_names:
+        fixed = _complete_credit_names(text, fixed)
     if config.person_titles or config.strip_photo_credit:
         fixed = [part for span in fixed for part in _strip_person(text, span, config)]
     if config.min_org_chars > 1:
@@ -122,6 +138,40 @@ def _join_dotted(text: str, spans: list[Span]) -> list[Span]:
         else:
             result.append(span)
     return result
+
+
+def _complete_credit_names(text: str, spans: list[Span]) -> list[Span]:
+    out: list[Span] = []
+    in_credit = False
+    index = 0
+    while index < len(spans):
+        span = spans[index]
+        word = text[span.start : span.end]
+        if span.label == "PER" and (in_credit or text[: span.start].endswith(CREDIT_ROLES)):
+            in_credit = True
+            # Plain words after the name up to the credit's end: ``刘前``+``刚``+``摄``.
+            end, last = span.end, index
+            while last + 1 < len(spans):
+                after = spans[last + 1]
+                piece = text[after.start : after.end]
+                if after.label in _ENTITY_LABELS or piece in CREDIT_ENDS or not _is_han(piece):
+                    break
+                end, last = after.end, last + 1
+            following = spans[last + 1] if last + 1 < len(spans) else None
+            closed = following is None or (
+                following.label in _ENTITY_LABELS
+                or text[following.start : following.end] in CREDIT_ENDS
+                or text[following.start] in CREDIT_SEPARATORS
+            )
+            if last > index and closed and end - span.start <= CREDIT_NAME_MAX_CHARS:
+                out.append(Span("PER", span.start, end))
+                index = last + 1
+                continue
+        elif word != "、" and span.label != "PER":
+            in_credit = False
+        out.append(span)
+        index += 1
+    return out
 
 
 def _strip_person(text: str, span: Span, config: RepairConfig) -> list[Span]:
