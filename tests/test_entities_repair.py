@@ -186,3 +186,14 @@ def test_a_name_outside_a_credit_or_too_long_is_not_completed() -> None:
 def test_a_reporter_who_speaks_is_not_a_credit() -> None:
     text, spans = _spans(("n", "记者"), ("PER", "李明"), ("v", "说"), ("w", "，"))
     assert _words(text, repair_spans(text, spans, ON)) == _words(text, spans)
+
+
+@pytest.mark.parametrize("doctrine", ["理论", "思想", "主义"])
+def test_a_doctrine_named_after_a_person_is_no_person(doctrine: str) -> None:
+    text, spans = _spans(("p", "以"), ("PER", "邓小平"), ("n", doctrine), ("v", "为"))
+    assert "PER" not in [label for label, _ in _words(text, repair_spans(text, spans, ON))]
+    kept = repair_spans(text, spans, replace(ON, doctrine_words=()))
+    assert ("PER", "邓小平") in _words(text, kept)
+    # The person followed by another word stays a person.
+    text, spans = _spans(("PER", "邓小平"), ("n", "同志"))
+    assert ("PER", "邓小平") in _words(text, repair_spans(text, spans, ON))

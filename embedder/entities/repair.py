@@ -9,6 +9,8 @@ The tagger (LAC) makes a few errors that the surrounding characters give away:
   ``李先生``) are tagged inside the person; the name is the part before the title.
 * **Photo credits** (``（新华社记者李欣摄）``): the tagger takes ``摄`` ("photographed
   by") into the name when it closes the credit.
+* **Doctrines** named after a person (``邓小平理论``, ``毛泽东思想``, ``马克思主义``)
+  are about the doctrine; the tagger tags the name as a person.
 * **One-character organisations** are dateline words (``北京１月３日电``, ``本报讯``) or
   fragments of a longer name; no organisation is named by one character.
 
@@ -41,6 +43,8 @@ _HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
 # The tagger's labels of entities; any other label is a plain word.
 _ENTITY_LABELS = frozenset(["PER", "LOC", "ORG"])
 MIN_ORG_CHARS = 2
+# Words that make a person's name the name of a doctrine (``邓小平理论``, ``毛泽东思想``).
+DOCTRINE_WORDS = ("理论", "思想", "主义", "学说")
 # Words a credit's names follow, words that end a credit, and the longest name there.
 CREDIT_ROLES = ("记者", "通讯员", "摄影", "摄")
 CREDIT_ENDS = frozenset(["摄", "报道", "电", "讯", "文", "图"])
@@ -57,6 +61,8 @@ class RepairConfig:
     ``join_dotted_names``: a person, a middle dot and the Han word after it are one name.
     ``complete_credit_names``: a name in a credit (after ``记者``, ``通讯员``, ``摄影`` or
     a ``、`` of their list) that the tagger cut short is completed up to the credit's end.
+    ``doctrine_words``: a person directly followed by one of these words names a doctrine
+    (``邓小平理论``, ``毛泽东思想``), not the person; such a span is no mention (empty: keep).
     ``person_titles``: trailing titles taken off person spans (empty: none).
     ``strip_photo_credit``: ``摄`` closing a credit is taken off the name before it.
     ``min_org_chars``: organisation spans shorter than this are dropped (1: keep all).
@@ -64,6 +70,7 @@ class RepairConfig:
 
     join_dotted_names: bool = True
     complete_credit_names: bool = True
+    doctrine_words: tuple[str, ...] = DOCTRINE_WORDS
     person_titles: tuple[str, ...] = PERSON_TITLES
     strip_photo_credit: bool = True
     min_org_chars: int = MIN_ORG_CHARS
@@ -80,6 +87,7 @@ class RepairConfig:
         return cls(
             join_dotted_names=False,
             complete_credit_names=False,
+            doctrine_words=(),
             person_titles=(),
             strip_photo_credit=False,
             min_org_chars=1,
@@ -94,6 +102,8 @@ def repair_spans(text: str, spans: Sequence[Span], config: RepairConfig) -> list
         fixed = _join_dotted(text, fixed)
     if config.complete_credit_names:
         fixed = _complete_credit_names(text, fixed)
+    if config.doctrine_words:
+        fixed = _drop_doctrines(text, fixed, config.doctrine_words)
     if config.person_titles or config.strip_photo_credit:
         fixed = [part for span in fixed for part in _strip_person(text, span, config)]
     if config.min_org_chars > 1:
@@ -138,6 +148,15 @@ def _join_dotted(text: str, spans: list[Span]) -> list[Span]:
         else:
             result.append(span)
     return result
+
+
+def _drop_doctrines(text: str, spans: list[Span], words: tuple[str, ...]) -> list[Span]:
+    out = list(spans)
+    for index, span in enumerate(spans[:-1]):
+        after = spans[index + 1]
+        if span.label == "PER" and text[after.start : after.end] in words:
+            out[index] = Span("n", span.start, span.end)
+    return out
 
 
 def _complete_credit_names(text: str, spans: list[Span]) -> list[Span]:
