@@ -2,8 +2,9 @@
 
 :class:`EntityExtractor` tags texts with the LAC model (:mod:`.model`) through a
 :class:`~.view.TagView` (folded script, OCR spaces removed), turns the model's spans into
-:class:`Mention` values with offsets into the text as printed, and applies the page rules
-(:mod:`.rules`): person spans holding several names are split, company suffixes join
+:class:`Mention` values with offsets into the text as printed, after the general repairs of
+the model's spans (:mod:`.repair`: dotted names, titles, credits, doctrines), and applies
+the page rules (:mod:`.rules`): person spans holding several names are split, company suffixes join
 their organisation, bare ``市委``-style
 abbreviations get the paper's place in their folded form, byline credits give reporters.
 """
