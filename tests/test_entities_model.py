@@ -14,6 +14,7 @@ from semsearch.embedder.entities import (
     EntityType,
     Mention,
     PaperPlace,
+    RepairConfig,
     TaggerConfig,
 )
 from semsearch.embedder.ingest import prepare_articles
@@ -119,3 +120,31 @@ def test_paper_place_is_read_with_the_tagger(extractor: EntityExtractor) -> None
     assert not extractor.is_place("人民")
     (mentions,) = extractor.extract_texts(["按照市委统一安排"], place=PaperPlace("郑州", "city"))
     assert [(m.printed, m.folded) for m in mentions] == [("市委", "郑州市委")]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "raw"),
+    [
+        # LAC ends the name at the middle dot; the repair joins it.
+        ("泰国总理川·立派１日晚发表电视讲话。", "川·立派", "川"),
+        ("呼吁以约翰·加朗为首的反政府武装停火。", "约翰·加朗", "约翰"),
+        ("沿着银幕英雄印第安纳·琼斯的足迹探险。", "印第安纳·琼斯", "琼斯"),
+        # LAC takes the title into the name; the repair takes it off.
+        ("他曾在周总理身边工作多年。", "周", "周总理"),
+        # LAC takes the photo credit's 摄 into the name.
+        ("（新华社记者李欣摄）", "李欣", "李欣摄"),
+        # LAC tags the name of the doctrine as a person.
+        ("坚持以邓小平理论为指导。", None, "邓小平"),
+    ],
+)
+def test_the_repairs_fix_what_lac_gets_wrong(
+    extractor: EntityExtractor, text: str, expected: str | None, raw: str
+) -> None:
+    (mentions,) = extractor.extract_texts([text])
+    people = [m.printed for m in mentions if m.type is EntityType.PERSON]
+    assert people == ([expected] if expected else [])
+    model_only = EntityExtractor(
+        EntityConfig(repair=RepairConfig.off(), split_person_min_chars=99), extractor.tagger
+    )
+    (mentions,) = model_only.extract_texts([text])
+    assert raw in [m.printed for m in mentions if m.type is EntityType.PERSON]

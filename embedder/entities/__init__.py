@@ -17,6 +17,7 @@ from semsearch.embedder.entities.extract import (
     default_extractor,
 )
 from semsearch.embedder.entities.model import LacTagger, TaggerConfig
+from semsearch.embedder.entities.repair import RepairConfig
 from semsearch.embedder.entities.rules import PaperPlace
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "LacTagger",
     "Mention",
     "PaperPlace",
+    "RepairConfig",
     "TaggerConfig",
     "default_extractor",
 ]

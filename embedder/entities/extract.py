@@ -2,8 +2,9 @@
 
 :class:`EntityExtractor` tags texts with the LAC model (:mod:`.model`) through a
 :class:`~.view.TagView` (folded script, OCR spaces removed), turns the model's spans into
-:class:`Mention` values with offsets into the text as printed, and applies the page rules
-(:mod:`.rules`): person spans holding several names are split, company suffixes join
+:class:`Mention` values with offsets into the text as printed, after the general repairs of
+the model's spans (:mod:`.repair`: dotted names, titles, credits, doctrines), and applies
+the page rules (:mod:`.rules`): person spans holding several names are split, company suffixes join
 their organisation, bare ``市委``-style
 abbreviations get the paper's place in their folded form, byline credits give reporters.
 """
@@ -16,6 +17,7 @@ from enum import StrEnum
 from functools import lru_cache
 
 from semsearch.embedder.entities.model import LacTagger, Span, Tagger, TaggerConfig
+from semsearch.embedder.entities.repair import RepairConfig, repair_spans
 from semsearch.embedder.entities.rules import (
     SPLIT_PERSON_MIN_CHARS,
     PaperPlace,
@@ -66,11 +68,13 @@ class EntityConfig:
     ``place``: the paper's place for bare abbreviations when the articles do not name their
     paper (None: found per article from its source and byline).
     ``split_person_min_chars``: person spans this long or longer are tried as several names.
+    ``repair``: the general repairs of the tagger's spans (:mod:`.repair`; all on by default).
     """
 
     tagger: TaggerConfig = field(default_factory=TaggerConfig)
     place: PaperPlace | None = None
     split_person_min_chars: int = SPLIT_PERSON_MIN_CHARS
+    repair: RepairConfig = field(default_factory=RepairConfig)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> EntityConfig:
@@ -124,7 +128,9 @@ class EntityExtractor:
                 pieces.append((index, start))
                 inputs.append(view.text[start:end])
         found: list[list[Mention]] = [[] for _ in texts]
-        for (index, offset), spans in zip(pieces, self.tagger.tag(inputs), strict=True):
+        tagged = self.tagger.tag(inputs)
+        for (index, offset), piece, raw in zip(pieces, inputs, tagged, strict=True):
+            spans = repair_spans(piece, raw, self.config.repair)
             for position, span in enumerate(spans):
                 kind = _LABEL_TYPES.get(span.label)
                 if kind is None:
