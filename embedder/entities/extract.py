@@ -120,6 +120,12 @@ class EntityExtractor:
             place: The paper's place, for bare abbreviations; default ``config.place``.
         """
         place = place or self.config.place
+        return self._extract(texts, [place] * len(texts))
+
+    def _extract(
+        self, texts: Sequence[str], places: Sequence[PaperPlace | None]
+    ) -> list[list[Mention]]:
+        """:meth:`extract_texts` with each text's own paper place (many articles at once)."""
         views = [tag_view(text) for text in texts]
         pieces: list[tuple[int, int]] = []  # (text index, window start in the view)
         inputs: list[str] = []
@@ -143,7 +149,7 @@ class EntityExtractor:
                     word = views[index].text[offset + following.start : offset + following.end]
                     suffix = len(word) if org_suffix(word) == len(word) else 0
                 found[index] += self._mentions(
-                    texts[index], views[index], span, offset, kind, place, suffix
+                    texts[index], views[index], span, offset, kind, places[index], suffix
                 )
         return [sorted(group) for group in found]
 
@@ -194,26 +200,44 @@ class EntityExtractor:
         In the byline, persons are the reporters its credit names (the tagger's own person
         spans there are replaced); its other mentions (the paper: ``郑州晚报``) are kept.
         """
-        place = self.article_place(article)
-        byline = article.metadata.get("byline")
-        heading_texts = {
-            "title": article.title,
-            "kicker": article.kicker,
-            "subtitle": article.subtitle,
-            "byline": byline if isinstance(byline, str) else None,
-        }
-        fields = [(name, text) for name, text in heading_texts.items() if text]
-        texts = [p.text for p in passages] + [text for _, text in fields]
-        tagged = self.extract_texts(texts, place=place)
-        headings = {
-            name: tuple(group)
-            for (name, _), group in zip(fields, tagged[len(passages) :], strict=True)
-        }
-        if "byline" in headings:
-            headings["byline"] = tuple(
-                _with_reporters(heading_texts["byline"] or "", headings["byline"])
-            )
-        return ArticleEntities(tuple(tuple(g) for g in tagged[: len(passages)]), headings)
+        return self.extract_articles([(article, passages)])[0]
+
+    def extract_articles(
+        self, items: Sequence[tuple[Article, Sequence[Passage]]]
+    ) -> list[ArticleEntities]:
+        """:meth:`extract_article` of many articles in one batched pass of the model: an
+        article of one short passage fills a batch of one alone, and the model's cost per
+        call, not per character, then sets the rate (``index enrich`` tags by the write).
+        """
+        texts: list[str] = []
+        places: list[PaperPlace | None] = []
+        plans: list[tuple[int, list[tuple[str, str]], str | None]] = []
+        for article, passages in items:
+            byline = article.metadata.get("byline")
+            heading_texts = {
+                "title": article.title,
+                "kicker": article.kicker,
+                "subtitle": article.subtitle,
+                "byline": byline if isinstance(byline, str) else None,
+            }
+            fields = [(name, text) for name, text in heading_texts.items() if text]
+            own = [p.text for p in passages] + [text for _, text in fields]
+            texts += own
+            places += [self.article_place(article)] * len(own)
+            plans.append((len(passages), fields, heading_texts["byline"]))
+        tagged = self._extract(texts, places)
+        out: list[ArticleEntities] = []
+        position = 0
+        for count, fields, byline_text in plans:
+            group = tagged[position : position + count + len(fields)]
+            position += count + len(fields)
+            headings = {
+                name: tuple(found) for (name, _), found in zip(fields, group[count:], strict=True)
+            }
+            if "byline" in headings:
+                headings["byline"] = tuple(_with_reporters(byline_text or "", headings["byline"]))
+            out.append(ArticleEntities(tuple(tuple(g) for g in group[:count]), headings))
+        return out
 
 
 def _with_reporters(byline: str, mentions: Sequence[Mention]) -> list[Mention]:

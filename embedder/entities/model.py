@@ -185,9 +185,9 @@ def _viterbi(
     for step in range(1, steps):
         # (batch, to, from): the best previous tag for each tag at this step.
         total = score[:, None, :] + incoming
-        best = total.argmax(axis=2)
-        back[:, step, :] = best
-        moved = np.take_along_axis(total, best[:, :, None], axis=2)[:, :, 0]
+        back[:, step, :] = total.argmax(axis=2)
+        # The maximum is the value at the argmax: one more reduction beats gathering it.
+        moved = total.max(axis=2)
         # Rows already ended keep their final score.
         score = np.where((lengths > step)[:, None], moved + emissions[:, step, :], score)
     # Walk back from each row's best last tag; a row joins the walk at its own last step.
