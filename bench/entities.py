@@ -14,7 +14,8 @@ held out and scored once with the defaults. A mention counts when type, start an
 match exactly.
 
 Cost: ``prepare_articles`` over THUCNews articles (``../shared/corpus``) with and without
-``EntityExtractor.extract_article`` on every article, same articles, same process,
+``EntityExtractor.extract_articles`` over every article (:data:`TAG_BATCH` a pass, as a
+write tags them), same articles, same process,
 alternating rounds; and the embedder's passages/s on some of those passages, to put the
 extraction into the whole ingest's time. Run: ``python -m bench.entities [--quick]``.
 """
@@ -58,6 +59,8 @@ QUICK_ARTICLES = 200
 FULL_ARTICLES = 1000
 EMBED_PASSAGES = 256
 ROUNDS = 2
+# Articles per pass of the tagger, as a write tags them (index/_writes.py's TAG_BATCH).
+TAG_BATCH = 32
 # Split lengths tried on the tuning half (a huge value turns the rule off).
 SPLIT_CHOICES = (4, 5, 6, 99)
 # The repairs tried on the tuning half: all of them, none, and each one left out.
@@ -320,10 +323,12 @@ def ingest_cost(extractor: EntityExtractor, embedder: Embedder, n: int) -> dict[
             pairs: list[tuple[Article, list[Passage]]] = []
             for article, passages in prepare_articles(records, embedder):
                 count += len(passages)
-                if mode == "prepare+entities":
-                    found = extractor.extract_article(article, passages)
-                    mentions_total = mentions_total + sum(len(g) for g in found.passages)
                 pairs.append((article, passages))
+            if mode == "prepare+entities":
+                # As a write tags them: TAG_BATCH articles per pass of the tagger.
+                for first in range(0, len(pairs), TAG_BATCH):
+                    for found in extractor.extract_articles(pairs[first : first + TAG_BATCH]):
+                        mentions_total = mentions_total + sum(len(g) for g in found.passages)
             rates[mode].append(count / (time.perf_counter() - began))
             passages_total = count
             sample = [p.text for _, passages in pairs for p in passages][:EMBED_PASSAGES]
@@ -546,7 +551,7 @@ def record(saved: dict[str, Any], measured: float | None = None) -> str:
         body += [
             "",
             f"Cost added to ingest: {cost['articles']} THUCNews articles ({cost['passages']} passages), "
-            f"`prepare_articles` alone and with `EntityExtractor.extract_article` per article, "
+            f"`prepare_articles` alone and with `EntityExtractor.extract_articles`, {TAG_BATCH} articles a pass as a write tags them, "
             f"{ROUNDS} alternating rounds each (median), same process; embedding measured on "
             f"{cost['embed_passages']} of those passages. Load average along the run: "
             + " → ".join(cost["loads"])

@@ -170,3 +170,26 @@ def test_above_the_counting_limit_entity_facets_are_estimates(tmp_path: Path) ->
         response = c.run(SearchRequest(query="数字经济", mode="lexical", facets=("person",)))
         assert response.total_relation == "approx"
         assert _facet(response.facets or {}, "person") == {"何雄": 2, "李明": 1}
+
+
+def test_a_write_tags_its_articles_in_batches_as_each_would_be_alone(tmp_path: Path) -> None:
+    names = ["何雄", "李明", "巩义市", "管城区", "郑州", "阿里巴巴", "蚂蚁集团"]
+    corpus = [
+        make_article(f"b{i}", [f"{names[i % 7]} 调研 {names[(i * 3) % 7]} 项目", f"第{i}段"])
+        for i in range(70)  # three passes of the tagger
+    ]
+    # The same id twice in one pass, the second text wins.
+    corpus.insert(5, make_article("b1", ["张昕 报道 郑州 天气"]))
+    together = Collection.create(tmp_path / "together", FakeEmbedder(), entities=fake_extractor())
+    alone = Collection.create(tmp_path / "alone", FakeEmbedder(), entities=fake_extractor())
+    try:
+        together.upsert(corpus)
+        for item in corpus:
+            alone.upsert([item])
+        listed = together.top_entities(limit=100)
+        assert listed == alone.top_entities(limit=100) and len(listed) == 8
+        for ref in listed:
+            assert together.entity(ref.type, ref.name) == alone.entity(ref.type, ref.name)
+    finally:
+        together.close()
+        alone.close()
