@@ -300,7 +300,7 @@ def post_processing_rates(
 
 def thucnews_records(n: int) -> list[dict[str, str]]:
     """The first ``n`` THUCNews articles as ingest records."""
-    records = []
+    records: list[dict[str, str]] = []
     path = SHARED / "corpus" / "thucnews-1k-articles.tsv"
     for line in path.read_text(encoding="utf-8").splitlines()[:n]:
         category, _, text = line.partition("\t")
