@@ -22,7 +22,7 @@ from semsearch.embedder.layout_files import forget_read_layouts
 from semsearch.embedder.pdf import read_pdf
 from tests import pages
 
-from .harness import load_average, table, write_section
+from .harness import character_error_rate, load_average, table, write_section
 
 
 def _read(path: Path, options: IngestOptions, repeats: int) -> tuple[list, float]:
@@ -37,7 +37,7 @@ def _row(name: str, articles: list, reference: list, seconds: float) -> list[obj
     same_titles = [a.title for a in articles] == [a.title for a in reference]
     got = "\n".join(f"{a.title}\n{a.text}" for a in articles)
     want = "\n".join(f"{a.title}\n{a.text}" for a in reference)
-    cer = pages.character_error_rate(want, got)
+    cer = character_error_rate(want, got)
     return [name, len(articles), "yes" if same_titles else "no", f"{100 * cer:.2f}%",
             f"{seconds:.2f}", f"{60 / seconds:.1f}"]  # fmt: skip
 

@@ -3,7 +3,8 @@
 - Data: :func:`load_beir` reads a set of ``../shared/eval`` through the project's own
   loader (:func:`service.evaluation.load_beir`, what ``semsearch eval`` reads);
   :func:`news_texts` reads the news corpus.
-- Metrics: :func:`ndcg` scores rankings with pytrec_eval (:mod:`service.metrics_ir`).
+- Metrics: :func:`ndcg` scores rankings with pytrec_eval (:mod:`service.metrics_ir`);
+  :func:`edit_distance` and :func:`character_error_rate` compare texts.
 - Measurements: :func:`percentiles`, :func:`memory_mb` / :func:`rss_mb` (from
   ``/proc/PID/status``), :func:`load_average` / :func:`load_text`.
 - A server: :func:`free_port`, :func:`start_server`, :func:`stop_server`, :func:`served`.
@@ -105,6 +106,39 @@ def ndcg(
 ) -> float:
     """Mean graded nDCG@k over the judged queries, by pytrec_eval."""
     return mean_scores(qrels, rankings, k)[f"ndcg@{k}"]
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance between ``a`` and ``b`` (characters)."""
+    # Myers/Hyyrö bit-parallel Levenshtein: fast enough for whole articles in Python.
+    if not a:
+        return len(b)
+    masks: dict[str, int] = {}
+    for index, char in enumerate(a):
+        masks[char] = masks.get(char, 0) | (1 << index)
+    full = (1 << len(a)) - 1
+    high = 1 << (len(a) - 1)
+    plus, minus, score = full, 0, len(a)
+    for char in b:
+        eq = masks.get(char, 0)
+        xv = eq | minus
+        xh = (((eq & plus) + plus) ^ plus) | eq
+        ph = minus | (~(xh | plus) & full)
+        mh = plus & xh
+        if ph & high:
+            score += 1
+        elif mh & high:
+            score -= 1
+        ph = ((ph << 1) | 1) & full
+        mh = (mh << 1) & full
+        plus = mh | (~(xv | ph) & full)
+        minus = ph & xv
+    return score
+
+
+def character_error_rate(reference: str, hypothesis: str) -> float:
+    """Levenshtein distance over the reference length (OCR and layout scoring; tests too)."""
+    return edit_distance(reference, hypothesis) / max(1, len(reference))
 
 
 # ---------------------------------------------------------------------- measurements
