@@ -8,6 +8,8 @@
 - Measurements: :func:`percentiles`, :func:`memory_mb` / :func:`rss_mb` (from
   ``/proc/PID/status``), :func:`load_average` / :func:`load_text`.
 - A server: :func:`free_port`, :func:`start_server`, :func:`stop_server`, :func:`served`.
+- The command line: :func:`options`, a parser with the options benchmarks share
+  (``--quick``, ``--no-record``, ``--index``, ``--queries``) spelled and explained once.
 - The document: :func:`table`, :func:`write_section` (docs/bench/NAME.md, then
   docs/benchmarks.md in the registry's order; a ``--quick`` run's section goes to
   ``var/bench-quick`` instead, so a development pass never overwrites published figures).
@@ -15,6 +17,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -314,6 +317,57 @@ def served(
         yield process, f"http://127.0.0.1:{port}"
     finally:
         stop_server(process)
+
+
+# ---------------------------------------------------------------------- the command line
+
+
+def options(
+    doc: str | None,
+    *,
+    prog: str | None = None,
+    quick: str = "the quick variant (a development pass)",
+    record: bool = False,
+    index: bool = False,
+    queries: int | None = None,
+) -> argparse.ArgumentParser:
+    """A benchmark's argument parser, holding the options benchmarks share.
+
+    Every benchmark takes ``--quick`` (the registry's quick variant; its section goes to
+    ``var/bench-quick``). The others are added when asked for, always spelled and parsed
+    the same way; a module adds its own options to the parser it gets.
+
+    Args:
+        doc: The module's docstring (the ``--help`` description).
+        prog: ``python -m bench.NAME``; default argparse's.
+        quick: What ``--quick`` makes smaller (its help text).
+        record: Add ``--no-record`` (``args.no_record``): print only, write no section.
+        index: Add ``--index PATH`` (``args.index``, None: the bench collection).
+        queries: Add ``--queries N`` (``args.queries``, None: the module's count), this
+            being the full run's default shown in the help.
+
+    Returns:
+        The parser.
+    """
+    parser = argparse.ArgumentParser(prog=prog, description=doc)
+    parser.add_argument("--quick", action="store_true", help=quick)
+    if record:
+        parser.add_argument(
+            "--no-record", action="store_true", help="print only; leave docs/benchmarks.md alone"
+        )
+    if index:
+        parser.add_argument(
+            "--index", type=Path, help="a collection (default: the bench collection)"
+        )
+    if queries is not None:
+        parser.add_argument("--queries", type=int, help=f"per row (default {queries})")
+    return parser
+
+
+def query_count(args: argparse.Namespace, full: int, quick: int) -> int:
+    """``--queries`` if given, else the quick or the full run's count."""
+    given: int | None = args.queries
+    return given or (quick if args.quick else full)
 
 
 # ---------------------------------------------------------------------- the document
