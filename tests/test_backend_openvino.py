@@ -110,7 +110,8 @@ def test_corrupt_artefacts_are_rebuilt(
     common = {"threads": ov_settings.threads, "max_seq_length": ov_settings.max_seq_length}
     # Start from a copy of the session's verified build (ov_backend's): what is tested is
     # the two rebuilds below, and a first build of its own would cost as much as each.
-    built = artefact_dir(ov_settings.resolved_artefact_dir(), resolve_model(str(model_dir)))
+    real = resolve_model(str(model_dir))
+    built = artefact_dir(factory.artefact_root(ov_settings, real, artefact_dir), real)
     shutil.copytree(built, artefact_dir(tmp_path, model))
     directory = build_openvino_model(model, tmp_path, **common)
     assert directory == artefact_dir(tmp_path, model)
