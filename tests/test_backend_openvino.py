@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
@@ -22,6 +23,9 @@ from semsearch.embedder.backends.openvino_backend import (
 from semsearch.embedder.errors import ModelError
 from semsearch.embedder.model_files import ModelFiles, resolve_model
 from semsearch.embedder.settings import Settings
+
+if TYPE_CHECKING:
+    from semsearch.embedder.backends.torch_backend import TorchBackend
 
 pytest.importorskip("openvino")
 
@@ -66,18 +70,24 @@ def ov_backend(ov_settings: Settings, model_dir: Path) -> OpenVinoBackend:
     return backend
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("texts", [CHINESE, ENGLISH], ids=["chinese", "english"])
-def test_agrees_with_fp32_torch(
-    ov_backend: OpenVinoBackend, ov_settings: Settings, model_dir: Path, texts: list[str]
-) -> None:
+@pytest.fixture(scope="module")
+def torch_fp32(ov_settings: Settings, model_dir: Path) -> TorchBackend:
+    """The fp32 reference, loaded once for every text set (loading takes seconds)."""
     from semsearch.embedder.backends.torch_backend import TorchBackend
 
-    torch = TorchBackend(
+    return TorchBackend(
         resolve_model(str(model_dir)),
         threads=ov_settings.threads,
         max_seq_length=ov_settings.max_seq_length,
     )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("texts", [CHINESE, ENGLISH], ids=["chinese", "english"])
+def test_agrees_with_fp32_torch(
+    ov_backend: OpenVinoBackend, torch_fp32: TorchBackend, texts: list[str]
+) -> None:
+    torch = torch_fp32
     for query in (False, True):
         fast = ov_backend.encode_batch(texts, query=query)
         assert fast.dtype == np.float32 and fast.shape == (len(texts), ov_backend.dimension)
