@@ -64,30 +64,16 @@ def ov_settings(real_settings: Settings) -> Settings:
 
 
 @pytest.fixture(scope="module")
-def ov_backend(ov_settings: Settings, model_dir: Path) -> OpenVinoBackend:
-    backend = factory.create_backend(resolve_model(str(model_dir)), ov_settings)
-    assert isinstance(backend, OpenVinoBackend)
-    return backend
-
-
-@pytest.fixture(scope="module")
-def torch_fp32(ov_settings: Settings, model_dir: Path) -> TorchBackend:
-    """The fp32 reference, loaded once for every text set (loading takes seconds)."""
-    from semsearch.embedder.backends.torch_backend import TorchBackend
-
-    return TorchBackend(
-        resolve_model(str(model_dir)),
-        threads=ov_settings.threads,
-        max_seq_length=ov_settings.max_seq_length,
-    )
+def ov_backend(openvino_backend: OpenVinoBackend) -> OpenVinoBackend:
+    return openvino_backend
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("texts", [CHINESE, ENGLISH], ids=["chinese", "english"])
 def test_agrees_with_fp32_torch(
-    ov_backend: OpenVinoBackend, torch_fp32: TorchBackend, texts: list[str]
+    ov_backend: OpenVinoBackend, fp32_backend: TorchBackend, texts: list[str]
 ) -> None:
-    torch = torch_fp32
+    torch = fp32_backend
     for query in (False, True):
         fast = ov_backend.encode_batch(texts, query=query)
         assert fast.dtype == np.float32 and fast.shape == (len(texts), ov_backend.dimension)
