@@ -8,7 +8,6 @@ Run: ``python -m bench.backup [--quick]`` (quick: the 10,000-record collection).
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import statistics
 import tempfile
@@ -20,7 +19,7 @@ from pathlib import Path
 from semsearch import Collection, Embedder, Settings, prepare_articles, restore_collection
 
 from .corpus import news_collection
-from .harness import load_average, news_texts, table, write_section
+from .harness import load_average, news_texts, options, table, write_section
 
 RUNS = 3
 QUERIES = 60
@@ -116,8 +115,7 @@ def _ms(values: list[float], q: float) -> str:
 
 def main() -> None:
     """Measure and write the docs/bench section."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="the 10,000-record collection")
+    parser = options(__doc__, quick="the 10,000-record collection")
     args = parser.parse_args()
     path = news_collection(quick=args.quick)
     embedder = Embedder.from_settings(Settings(progress=False))

@@ -7,7 +7,6 @@ Run: ``python -m bench.corpus [--quick]`` prints the collection path.
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 import subprocess
@@ -16,7 +15,7 @@ from pathlib import Path
 
 from semsearch.index import DEFAULT_ANALYZER
 
-from .harness import ROOT, SHARED
+from .harness import ROOT, SHARED, options
 
 NEWS = SHARED / "corpus" / "news-112k.jsonl"
 BENCH_DIR = ROOT / "var" / "bench"
@@ -74,8 +73,7 @@ def _current_analyzer(target: Path) -> None:
 
 def main() -> None:
     """Build (or find) the collection and print its path."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true")
+    parser = options(__doc__)
     print(news_collection(quick=parser.parse_args().quick))
 
 

@@ -10,7 +10,6 @@ Run: ``python -m bench.distributed [--quick]``.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import io
 import json
@@ -22,7 +21,7 @@ from typing import Any
 
 from semsearch.service.cli import main as cli
 
-from .harness import SHARED, load_average, table, write_section
+from .harness import SHARED, load_average, options, table, write_section
 
 PARAGRAPHS = 2000
 QUICK_PARAGRAPHS = 300
@@ -58,8 +57,7 @@ def _ingest(corpus: Path, index: Path, *extra: str) -> tuple[float, dict[str, An
 
 def main() -> None:
     """Run the benchmark and record it."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true")
+    parser = options(__doc__)
     args = parser.parse_args()
     n = QUICK_PARAGRAPHS if args.quick else PARAGRAPHS
     rows = []

@@ -9,7 +9,6 @@ Run: ``python -m bench.embed [--quick]``.
 
 from __future__ import annotations
 
-import argparse
 import time
 from collections.abc import Callable
 
@@ -18,7 +17,7 @@ import numpy as np
 from semsearch.embedder.embedder import Embedder
 from semsearch.embedder.settings import Settings
 
-from .harness import load_beir, ndcg, news_texts, table, write_section
+from .harness import load_beir, ndcg, news_texts, options, table, write_section
 
 PARAGRAPHS = 2000
 QUICK_PARAGRAPHS = 300
@@ -65,8 +64,7 @@ def _dense_ndcg(encode_q, encode_p, name: str, limit: int | None) -> float:  # t
 
 def main() -> None:
     """Run the benchmark and record it."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true")
+    parser = options(__doc__)
     args = parser.parse_args()
     settings = Settings(cache=False, progress=False)
     texts = news_texts("pd1998_para", QUICK_PARAGRAPHS if args.quick else PARAGRAPHS)

@@ -24,7 +24,6 @@ without ``--before`` the checkout is made under ``var/bench`` from :data:`BEFORE
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 import sqlite3
@@ -43,7 +42,9 @@ from .harness import (
     SHARED,
     free_port,
     load_text,
+    options,
     percentiles,
+    query_count,
     start_server,
     stop_server,
     table,
@@ -254,15 +255,13 @@ def overlap(left: list[dict], right: list[dict]) -> float:
 
 def main(argv: list[str] | None = None) -> None:
     """Measure both trees and write the section."""
-    parser = argparse.ArgumentParser(prog="python -m bench.engine", description=__doc__)
+    parser = options(__doc__, prog="python -m bench.engine", queries=QUERIES)
     parser.add_argument(
         "--before",
         type=Path,
         help=f"checkout of the previous release with its .venv (default: made from {BEFORE_REV})",
     )
-    parser.add_argument("--queries", type=int, help=f"per row (default {QUERIES})")
     parser.add_argument("--size", choices=list(SIZES), default="112k", help="collection size")
-    parser.add_argument("--quick", action="store_true")
     parser.add_argument(
         "--block", type=int, default=BLOCK, help=f"queries per server turn (default {BLOCK}; 1: alternate every query)"
     )
@@ -274,7 +273,7 @@ def main(argv: list[str] | None = None) -> None:
         args.size = "10k"
     tree = args.before.resolve() if args.before else before_tree()
     python = tree / ".venv" / "bin" / "python"
-    n = args.queries or (QUICK_QUERIES if args.quick else QUERIES)
+    n = query_count(args, QUERIES, QUICK_QUERIES)
     started = time.time()
     before = before_collection(tree, python, args.size)
     after, upgrade_s = after_collection(before, args.size)

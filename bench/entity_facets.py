@@ -12,18 +12,23 @@ the default collection is ``bench.corpus``'s (ingested with entities, the defaul
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 from semsearch.embedder.embedder import Embedder
 from semsearch.embedder.settings import Settings
 from semsearch.index import Collection, SearchRequest
 
 from .corpus import news_collection
-from .harness import load_text, percentiles, table, write_section
+from .harness import (
+    load_text,
+    options,
+    percentiles,
+    query_count,
+    table,
+    write_section,
+)
 from .http import ASPECTS, TOPICS, make_queries
 
 SECTION = "entity-facets"
@@ -62,13 +67,16 @@ def entity_counts(coll: Collection) -> tuple[int, int]:
 
 def main(argv: list[str] | None = None) -> None:
     """Measure and write the section."""
-    parser = argparse.ArgumentParser(prog="python -m bench.entity_facets", description=__doc__)
-    parser.add_argument("--index", type=Path, help="a collection (default: the bench collection)")
-    parser.add_argument("--queries", type=int, help=f"per mode (default {QUERIES})")
-    parser.add_argument("--quick", action="store_true", help="the 10k collection, fewer queries")
-    parser.add_argument("--no-record", action="store_true", help="print only")
+    parser = options(
+        __doc__,
+        prog="python -m bench.entity_facets",
+        quick="the 10k collection, fewer queries",
+        record=True,
+        index=True,
+        queries=QUERIES,
+    )
     args = parser.parse_args(argv)
-    n = args.queries or (QUICK_QUERIES if args.quick else QUERIES)
+    n = query_count(args, QUERIES, QUICK_QUERIES)
     index = args.index or news_collection(quick=args.quick)
     queries = make_queries(2 * n)
     embedder = Embedder.from_settings(Settings(progress=False))

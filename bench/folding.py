@@ -11,7 +11,6 @@ match the simplified-corpus ones. Run: ``python -m bench.folding [--limit N] [--
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 import sys
@@ -32,7 +31,7 @@ from semsearch.service.evaluation import (
     run_mode,
 )
 
-from .harness import ROOT, SHARED, table, write_section
+from .harness import ROOT, SHARED, options, table, write_section
 
 SECTION = "folding"
 DEFAULT_SETS = ("cmrc2018_dev_q2p",)
@@ -75,14 +74,11 @@ def traditional_copy(folder: Path, converter: opencc.OpenCC) -> Path:
 
 def main(argv: list[str] | None = None) -> None:
     """Run the benchmark and record it."""
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = options(__doc__, quick=f"{QUICK_SETS[0]}, first {QUICK_QUERIES} queries")
     parser.add_argument(
         "--sets", nargs="+", help=f"eval folder names (default {DEFAULT_SETS}; quick {QUICK_SETS})"
     )
     parser.add_argument("--limit", type=int, default=None, help="first N judged queries per set")
-    parser.add_argument(
-        "--quick", action="store_true", help=f"{QUICK_SETS[0]}, first {QUICK_QUERIES} queries"
-    )
     parser.add_argument(
         "--render", action="store_true", help="rewrite the section from saved results"
     )

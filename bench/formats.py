@@ -11,7 +11,6 @@ full ingest (embedding with the real model, writing a collection) is measured fo
 
 from __future__ import annotations
 
-import argparse
 import subprocess
 import tempfile
 import time
@@ -22,7 +21,7 @@ from semsearch.embedder.layout_files import forget_read_layouts
 from semsearch.embedder.pdf import read_pdf
 from tests import pages
 
-from .harness import load_average, table, write_section
+from .harness import character_error_rate, load_average, options, table, write_section
 
 
 def _read(path: Path, options: IngestOptions, repeats: int) -> tuple[list, float]:
@@ -37,15 +36,14 @@ def _row(name: str, articles: list, reference: list, seconds: float) -> list[obj
     same_titles = [a.title for a in articles] == [a.title for a in reference]
     got = "\n".join(f"{a.title}\n{a.text}" for a in articles)
     want = "\n".join(f"{a.title}\n{a.text}" for a in reference)
-    cer = pages.character_error_rate(want, got)
+    cer = character_error_rate(want, got)
     return [name, len(articles), "yes" if same_titles else "no", f"{100 * cer:.2f}%",
             f"{seconds:.2f}", f"{60 / seconds:.1f}"]  # fmt: skip
 
 
 def main() -> None:
     """Measure and write the docs section."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="fewer repeats")
+    parser = options(__doc__, quick="fewer repeats")
     args = parser.parse_args()
     repeats = 3 if args.quick else 10
     load_before = load_average()[0]

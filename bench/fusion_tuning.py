@@ -16,7 +16,6 @@ Run: ``python -m bench.fusion_tuning [--quick]``.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import itertools
 import json
@@ -34,7 +33,7 @@ from semsearch.index.lexical import ANALYZERS, DEFAULT_ANALYZER, LEGACY_ANALYZER
 from semsearch.service.evaluation import BeirDataset, kept_collection, load_beir
 from semsearch.service.metrics_ir import RECALL_DEEP, per_query_scores
 
-from .harness import ROOT, SHARED, table, write_section
+from .harness import ROOT, SHARED, options, table, write_section
 
 SECTION = "fusion"
 KEEP_DIR = ROOT / "var" / "eval-cache"
@@ -262,8 +261,7 @@ def real_path(collection: Collection, dataset: BeirDataset, mode: str) -> dict[s
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the sweep, check the chosen default on the real path, and record both."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help=f"two sets, {QUICK_QUERIES} queries")
+    parser = options(__doc__, quick=f"two sets, {QUICK_QUERIES} queries")
     parser.add_argument(
         "--render", action="store_true", help=f"rewrite the section from {RESULTS_JSON.name} only"
     )

@@ -3,10 +3,13 @@
 - Data: :func:`load_beir` reads a set of ``../shared/eval`` through the project's own
   loader (:func:`service.evaluation.load_beir`, what ``semsearch eval`` reads);
   :func:`news_texts` reads the news corpus.
-- Metrics: :func:`ndcg` scores rankings with pytrec_eval (:mod:`service.metrics_ir`).
+- Metrics: :func:`ndcg` scores rankings with pytrec_eval (:mod:`service.metrics_ir`);
+  :func:`edit_distance` and :func:`character_error_rate` compare texts.
 - Measurements: :func:`percentiles`, :func:`memory_mb` / :func:`rss_mb` (from
   ``/proc/PID/status``), :func:`load_average` / :func:`load_text`.
 - A server: :func:`free_port`, :func:`start_server`, :func:`stop_server`, :func:`served`.
+- The command line: :func:`options`, a parser with the options benchmarks share
+  (``--quick``, ``--no-record``, ``--index``, ``--queries``) spelled and explained once.
 - The document: :func:`table`, :func:`write_section` (docs/bench/NAME.md, then
   docs/benchmarks.md in the registry's order; a ``--quick`` run's section goes to
   ``var/bench-quick`` instead, so a development pass never overwrites published figures).
@@ -14,6 +17,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -105,6 +109,39 @@ def ndcg(
 ) -> float:
     """Mean graded nDCG@k over the judged queries, by pytrec_eval."""
     return mean_scores(qrels, rankings, k)[f"ndcg@{k}"]
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance between ``a`` and ``b`` (characters)."""
+    # Myers/Hyyrö bit-parallel Levenshtein: fast enough for whole articles in Python.
+    if not a:
+        return len(b)
+    masks: dict[str, int] = {}
+    for index, char in enumerate(a):
+        masks[char] = masks.get(char, 0) | (1 << index)
+    full = (1 << len(a)) - 1
+    high = 1 << (len(a) - 1)
+    plus, minus, score = full, 0, len(a)
+    for char in b:
+        eq = masks.get(char, 0)
+        xv = eq | minus
+        xh = (((eq & plus) + plus) ^ plus) | eq
+        ph = minus | (~(xh | plus) & full)
+        mh = plus & xh
+        if ph & high:
+            score += 1
+        elif mh & high:
+            score -= 1
+        ph = ((ph << 1) | 1) & full
+        mh = (mh << 1) & full
+        plus = mh | (~(xv | ph) & full)
+        minus = ph & xv
+    return score
+
+
+def character_error_rate(reference: str, hypothesis: str) -> float:
+    """Levenshtein distance over the reference length (OCR and layout scoring; tests too)."""
+    return edit_distance(reference, hypothesis) / max(1, len(reference))
 
 
 # ---------------------------------------------------------------------- measurements
@@ -280,6 +317,57 @@ def served(
         yield process, f"http://127.0.0.1:{port}"
     finally:
         stop_server(process)
+
+
+# ---------------------------------------------------------------------- the command line
+
+
+def options(
+    doc: str | None,
+    *,
+    prog: str | None = None,
+    quick: str = "the quick variant (a development pass)",
+    record: bool = False,
+    index: bool = False,
+    queries: int | None = None,
+) -> argparse.ArgumentParser:
+    """A benchmark's argument parser, holding the options benchmarks share.
+
+    Every benchmark takes ``--quick`` (the registry's quick variant; its section goes to
+    ``var/bench-quick``). The others are added when asked for, always spelled and parsed
+    the same way; a module adds its own options to the parser it gets.
+
+    Args:
+        doc: The module's docstring (the ``--help`` description).
+        prog: ``python -m bench.NAME``; default argparse's.
+        quick: What ``--quick`` makes smaller (its help text).
+        record: Add ``--no-record`` (``args.no_record``): print only, write no section.
+        index: Add ``--index PATH`` (``args.index``, None: the bench collection).
+        queries: Add ``--queries N`` (``args.queries``, None: the module's count), this
+            being the full run's default shown in the help.
+
+    Returns:
+        The parser.
+    """
+    parser = argparse.ArgumentParser(prog=prog, description=doc)
+    parser.add_argument("--quick", action="store_true", help=quick)
+    if record:
+        parser.add_argument(
+            "--no-record", action="store_true", help="print only; leave docs/benchmarks.md alone"
+        )
+    if index:
+        parser.add_argument(
+            "--index", type=Path, help="a collection (default: the bench collection)"
+        )
+    if queries is not None:
+        parser.add_argument("--queries", type=int, help=f"per row (default {queries})")
+    return parser
+
+
+def query_count(args: argparse.Namespace, full: int, quick: int) -> int:
+    """``--queries`` if given, else the quick or the full run's count."""
+    given: int | None = args.queries
+    return given or (quick if args.quick else full)
 
 
 # ---------------------------------------------------------------------- the document

@@ -14,14 +14,13 @@
 
 from __future__ import annotations
 
-import argparse
 import random
 import shutil
 import sys
 import tempfile
 from pathlib import Path
 
-from bench.harness import load_average, run_child, table, write_section
+from bench.harness import load_average, options, run_child, table, write_section
 
 NOTE = "Wall times of `semsearch ingest` include loading the model (about 7 s) and hit the embedding cache for one-character passages seen in an earlier row, so they vary with the machine's load more than with size; collection size is the figure that shows growth, and it is linear (about 1.7 KB a passage). Cutting times under a load above the core count are noisy (the 320,000 row); 1,000,000 characters took 15.7 s where the issue's `POST /articles` of the same size ran past 14 minutes."
 CHARS = "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可也你能而子说"
@@ -99,8 +98,7 @@ def ingest(source: Path, index: Path, *extra: str) -> tuple[float, float, int, f
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="smaller sizes")
+    parser = options(__doc__, quick="smaller sizes")
     args = parser.parse_args()
     lines = (1500, 3000) if args.quick else (1500, 3000, 6000, 12000)
     blocks = (2500, 5000) if args.quick else (2500, 5000, 10000, 20000)

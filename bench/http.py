@@ -9,16 +9,23 @@ Run: ``python -m bench.http --index /work/var/news-index [--quick]``.
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import threading
 import time
-from pathlib import Path
 
 import httpx
 
 from .corpus import news_collection
-from .harness import MS, free_port, percentiles, start_server, stop_server, table, write_section
+from .harness import (
+    MS,
+    free_port,
+    options,
+    percentiles,
+    start_server,
+    stop_server,
+    table,
+    write_section,
+)
 
 SINGLE_QUERIES = 200
 CONCURRENT_QUERIES = 800
@@ -152,13 +159,8 @@ def throughput(base: str, queries: list[str]) -> tuple[float, float, float]:
 
 def main() -> None:
     """Run the benchmark and record it."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--index", type=Path, help="a collection (default: the bench collection)")
-    parser.add_argument("--quick", action="store_true")
+    parser = options(__doc__, record=True, index=True)
     parser.add_argument("--port", type=int, default=0, help="default: a free port")
-    parser.add_argument(
-        "--no-record", action="store_true", help="print only; leave docs/benchmarks.md alone"
-    )
     args = parser.parse_args()
     single_n = QUICK_SINGLE if args.quick else SINGLE_QUERIES
     concurrent_n = QUICK_CONCURRENT if args.quick else CONCURRENT_QUERIES

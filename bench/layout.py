@@ -11,7 +11,6 @@ scored against the generation's truth by :mod:`bench.layout_score`.
 
 from __future__ import annotations
 
-import argparse
 import tempfile
 import time
 from pathlib import Path
@@ -20,7 +19,7 @@ from semsearch.embedder.ingest import IngestOptions, iter_articles
 from semsearch.embedder.records import Article
 from tests import pages
 
-from .harness import load_average, table, write_section
+from .harness import load_average, options, table, write_section
 from .layout_alto import assign_blocks, write_mets_bl, write_mets_europeana
 from .layout_pages import build_issue, load_stories, print_issue
 from .layout_score import Score, score_issue
@@ -102,8 +101,7 @@ def _page_pdf(pdf: Path, number: int, folder: Path) -> Path:
 
 def main() -> None:
     """Measure and write the docs section."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="fewer issues, one OCR page")
+    parser = options(__doc__, quick="fewer issues, one OCR page")
     args = parser.parse_args()
     issues = QUICK_ISSUES if args.quick else ISSUES
     ocr_pages = QUICK_OCR_PAGES if args.quick else OCR_PAGES

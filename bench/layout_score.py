@@ -21,8 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from semsearch.embedder.records import Article
-from tests.pages import _edit_distance
 
+from .harness import edit_distance
 from .layout_alto import squeeze
 from .layout_pages import Issue, TruthArticle
 
@@ -150,9 +150,9 @@ def _score_text(score: Score, truth: TruthArticle, pieces: list[Article]) -> Non
     score.boundaries_said += len(said)
     reference = _truth_text(truth)
     hypothesis = squeeze("".join(piece.text for piece in pieces))
-    score.edits += _edit_distance(reference, hypothesis)
+    score.edits += edit_distance(reference, hypothesis)
     score.chars += len(reference)
 
 
 def _close(a: str, b: str) -> bool:
-    return _edit_distance(a, b) <= KEY_EDITS
+    return edit_distance(a, b) <= KEY_EDITS

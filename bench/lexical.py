@@ -9,7 +9,6 @@ Run: ``python -m bench.lexical [--quick]`` (quick: 10,000 characters only).
 
 from __future__ import annotations
 
-import argparse
 import re
 import time
 from collections.abc import Callable
@@ -18,7 +17,7 @@ import jieba
 
 from semsearch.index import lexical
 
-from .harness import ROOT, load_average, table, write_section
+from .harness import ROOT, load_average, options, table, write_section
 
 SIZES = (10_000, 30_000, 100_000)
 QUICK_SIZES = (10_000,)
@@ -45,8 +44,7 @@ def _seconds(analyse: Callable[[str], list[str]], text: str) -> float:
 
 def main() -> None:
     """Run the benchmark and record it."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="10,000 characters only")
+    parser = options(__doc__, quick="10,000 characters only")
     args = parser.parse_args()
     analyzer = lexical.analyzer("jieba+bigrams")
     lexical.warm_up()

@@ -16,7 +16,6 @@ Run: ``python -m bench.matchset [--quick]``.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -30,7 +29,7 @@ from semsearch.index import Collection, MatchConfig
 from semsearch.service.evaluation import BeirDataset, kept_collection, load_beir
 
 from .fusion_tuning import HELD_OUT, TUNING, split_of
-from .harness import ROOT, SHARED, table, write_section
+from .harness import ROOT, SHARED, options, table, write_section
 
 SECTION = "matchset"
 KEEP_DIR = ROOT / "var" / "eval-cache"
@@ -141,8 +140,7 @@ def real_counts(
 
 def main(argv: list[str] | None = None) -> None:
     """Sweep, choose, verify through search, and write the section."""
-    parser = argparse.ArgumentParser(prog="python -m bench.matchset")
-    parser.add_argument("--quick", action="store_true", help="two sets, fewer queries")
+    parser = options(__doc__, prog="python -m bench.matchset", quick="two sets, fewer queries")
     args = parser.parse_args(argv)
     names = QUICK_SETS if args.quick else SETS
     limit = QUICK_REAL_QUERIES if args.quick else REAL_QUERIES

@@ -22,7 +22,6 @@ public bulk path (:class:`index.bulk.ShardWriter`, ``Collection.prepare_bulk`` a
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 import shutil
@@ -48,6 +47,7 @@ from .harness import (
     free_port,
     load_average,
     memory_mb,
+    options,
     percentiles,
     rss_mb,
     start_server,
@@ -256,8 +256,7 @@ def model_only_rss(workdir: Path) -> float:
 
 def main() -> None:
     """Build (or reuse) the derived collection, measure it, write the section."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="10k collection, two editions")
+    parser = options(__doc__, quick="10k collection, two editions")
     parser.add_argument("--copies", type=int, help=f"editions of each passage (default {COPIES})")
     parser.add_argument("--limit", type=int, help="use only this many source passages (a trial)")
     args = parser.parse_args()

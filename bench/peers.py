@@ -16,7 +16,6 @@ Run: ``python -m bench.peers [--quick]``.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import os
@@ -37,7 +36,7 @@ from semsearch.index import Collection
 from semsearch.service.evaluation import BeirDataset, Corpus, evaluate, load_beir, read_corpus
 from semsearch.service.metrics_ir import RECALL_DEEP, mean_scores
 
-from .harness import ROOT, SHARED, percentiles, table, write_section
+from .harness import ROOT, SHARED, options, percentiles, table, write_section
 from .quality import eval_sets
 
 SECTION = "peers"
@@ -311,10 +310,7 @@ def median_run(runs: list[dict[str, float]]) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> None:
     """Run the comparison and record it."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument(
-        "--quick", action="store_true", help=f"{SPEED_SET} only, {QUICK_QUERIES} queries"
-    )
+    parser = options(__doc__, quick=f"{SPEED_SET} only, {QUICK_QUERIES} queries")
     parser.add_argument("--no-txtai", action="store_true", help="leave txtai out")
     args = parser.parse_args(argv)
     if not (SHARED / "eval").is_dir():

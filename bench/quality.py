@@ -8,7 +8,6 @@ costs search time only. Run: ``python -m bench.quality [--quick]``.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -18,7 +17,7 @@ from semsearch.embedder.embedder import Embedder
 from semsearch.embedder.settings import Settings
 from semsearch.service.evaluation import EVAL_MODES, EvalReport, evaluate, load_beir
 
-from .harness import ROOT, SHARED, table, write_section
+from .harness import ROOT, SHARED, options, table, write_section
 
 SECTION = "quality"
 QUICK_SETS = ("sohu2021_dd_retrieval", "xquad_en2zh_q2p")
@@ -59,8 +58,7 @@ def report_rows(report: EvalReport) -> list[list[object]]:
 
 def main(argv: list[str] | None = None) -> None:
     """Run the benchmark and record it."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help=f"two sets, {QUICK_QUERIES} queries")
+    parser = options(__doc__, quick=f"two sets, {QUICK_QUERIES} queries")
     args = parser.parse_args(argv)
     if not (SHARED / "eval").is_dir():
         print(f"skip: {SHARED / 'eval'} not found")

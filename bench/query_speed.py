@@ -24,7 +24,6 @@ Run: ``python -m bench.query_speed [--index DIR] [--queries N] [--quick]``.
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
 import re
@@ -45,7 +44,9 @@ from .harness import (
     MS,
     free_port,
     load_text,
+    options,
     percentiles,
+    query_count,
     start_server,
     stop_server,
     table,
@@ -168,15 +169,11 @@ def measure_in_process(index: Path, queries: list[str]) -> tuple[list[float], li
 
 def main(argv: list[str] | None = None) -> None:
     """Measure and write the section."""
-    parser = argparse.ArgumentParser(prog="python -m bench.query_speed", description=__doc__)
-    parser.add_argument("--index", type=Path, help="a collection (default: the bench collection)")
-    parser.add_argument("--queries", type=int, help=f"per row (default {QUERIES})")
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument(
-        "--no-record", action="store_true", help="print only; leave docs/benchmarks.md alone"
+    parser = options(
+        __doc__, prog="python -m bench.query_speed", record=True, index=True, queries=QUERIES
     )
     args = parser.parse_args(argv)
-    n = args.queries or (QUICK_QUERIES if args.quick else QUERIES)
+    n = query_count(args, QUERIES, QUICK_QUERIES)
     index = args.index or news_collection(quick=args.quick)
     words = make_queries(WARMUP + 3 * n)
     phrases = corpus_phrases(2 * n)

@@ -14,7 +14,6 @@ Run: ``python -m bench.reports [--index DIR] [--quick]``.
 
 from __future__ import annotations
 
-import argparse
 import tempfile
 import time
 from pathlib import Path
@@ -40,7 +39,13 @@ from semsearch.service.reports.calibration import (
 from semsearch.service.reports.centroid import NEWS_CENTROID_B64, encode_centroid
 
 from .corpus import news_collection
-from .harness import SHARED, peak_rss_mb, table, write_section
+from .harness import (
+    SHARED,
+    options,
+    peak_rss_mb,
+    table,
+    write_section,
+)
 
 PAIR_SETS = ("sohu2021-dd-test", "sohu2021-dc-test")
 QUICK_PAIRS = 200
@@ -162,13 +167,7 @@ def speed(embedder: Embedder, index: Path) -> str:
 
 def main() -> None:
     """Run the benchmark and record it."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument(
-        "--index",
-        type=Path,
-        help="collection to time related/duplicates on (default: the bench collection)",
-    )
-    parser.add_argument("--quick", action="store_true", help="400 pairs instead of 1,000")
+    parser = options(__doc__, quick="400 pairs instead of 1,000", index=True)
     parser.add_argument("--no-calibrate", action="store_true")
     args = parser.parse_args()
     embedder = Embedder.from_settings(Settings(progress=True))

@@ -9,13 +9,12 @@ news-112k.jsonl (0: all); ``--quick`` is the labelled set alone, a development p
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from collections import Counter
 from itertools import islice
 
-from bench.harness import SHARED, load_average, peak_rss_mb, table, write_section
+from bench.harness import SHARED, load_average, options, peak_rss_mb, table, write_section
 from bench.reuse_set import EDITS, LabelledSet, build
 from semsearch.service.reports import levels
 from semsearch.service.reports.align import align
@@ -117,15 +116,12 @@ def _fmt(values: tuple[float, ...]) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = options(__doc__, quick="the labelled set only (no --scale, --collection)")
     parser.add_argument("--scale", type=int, default=None, help="texts of news-112k (0: all)")
     parser.add_argument(
         "--collection",
         action="store_true",
         help="also ingest the held-out half with the real model and score the reports",
-    )
-    parser.add_argument(
-        "--quick", action="store_true", help="the labelled set only (no --scale, --collection)"
     )
     args = parser.parse_args()
     if args.quick:

@@ -21,13 +21,12 @@ the aligned passages) among the Chinese originals? Writes docs/bench/reuse-cross
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import time
 from pathlib import Path
 
-from bench.harness import ROOT, SHARED, load_average, table, write_section
+from bench.harness import ROOT, SHARED, load_average, options, table, write_section
 from semsearch.embedder.embedder import Embedder
 from semsearch.embedder.ingest import prepare_articles
 from semsearch.embedder.settings import Settings
@@ -159,8 +158,7 @@ def rank1(links: dict[tuple[str, str], CrossLink], docs: list[str]) -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help=f"first {QUICK_DOCS} documents")
+    parser = options(__doc__, quick=f"first {QUICK_DOCS} documents")
     args = parser.parse_args()
     docs = articles()[: QUICK_DOCS if args.quick else None]
     embedder = Embedder.from_settings(Settings(progress=False))

@@ -18,7 +18,6 @@ Writes docs/bench/reuse-scale.md.
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
 import subprocess
@@ -33,6 +32,7 @@ from bench.harness import (
     ROOT,
     SHARED,
     load_average,
+    options,
     peak_rss_mb,
     run_child,
     table,
@@ -155,8 +155,7 @@ other developers' jobs): times are upper bounds.
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="10,000 texts, 3 variants")
+    parser = options(__doc__, quick="10,000 texts, 3 variants")
     parser.add_argument("--variants", type=int, default=9, help="articles per news text")
     parser.add_argument("--child", nargs=2, type=int, metavar=("LIMIT", "VARIANTS"))
     parser.add_argument("--collection", action="store_true", help="time report reuse on 112k")

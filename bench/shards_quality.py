@@ -11,7 +11,6 @@ Run: ``python -m bench.shards_quality [--quick] [--shards 3]``.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import tempfile
@@ -31,7 +30,7 @@ from semsearch.service.evaluation import (
     run_mode,
 )
 
-from .harness import ROOT, table, write_section
+from .harness import ROOT, options, table, write_section
 from .quality import eval_sets
 
 SECTION = "shards-quality"
@@ -53,8 +52,7 @@ def overlap(a: dict[str, list[str]], b: dict[str, list[str]], k: int = 10) -> tu
 
 def main(argv: list[str] | None = None) -> None:
     """Run the comparison and record it."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help=f"two sets, {QUICK_QUERIES} queries")
+    parser = options(__doc__, quick=f"two sets, {QUICK_QUERIES} queries")
     parser.add_argument("--shards", type=int, default=3)
     parser.add_argument(
         "--build",

@@ -18,7 +18,6 @@ Run: ``python -m bench.shards_speed [--shards 3] [--queries 200]``.
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import shutil
@@ -47,7 +46,9 @@ from .harness import (
     SHARED,
     free_port,
     load_text,
+    options,
     percentiles,
+    query_count,
     start_server,
     table,
     write_section,
@@ -122,13 +123,10 @@ def _writes(base: str, tag: str) -> list[float]:
 
 def main(argv: list[str] | None = None) -> None:
     """Run the measurements and record them."""
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = options(__doc__, quick="30 queries (a development pass)", queries=200)
     parser.add_argument("--shards", type=int, default=3)
-    parser.add_argument("--queries", type=int, default=200)
-    parser.add_argument("--quick", action="store_true", help="30 queries (a development pass)")
     args = parser.parse_args(argv)
-    if args.quick:
-        args.queries = 30
+    args.queries = query_count(args, 200, 30)
     if not (SHARED / "eval" / SET).is_dir():
         print(f"skip: {SHARED / 'eval' / SET} not found")
         return

@@ -10,7 +10,6 @@ live in a temporary directory. Results go to docs/bench/upsert.md.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
@@ -18,7 +17,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .harness import ROOT, load_average, table, write_section
+from .harness import (
+    ROOT,
+    load_average,
+    options,
+    table,
+    write_section,
+)
 
 SIZES = (10_000, 100_000, 1_000_000)
 QUICK_SIZES = (2_000, 20_000)
@@ -97,9 +102,8 @@ def measure(tree: Path, python: Path, sizes: tuple[int, ...], workdir: Path) -> 
 
 def main(argv: list[str] | None = None) -> None:
     """Measure both trees and write the section."""
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = options(__doc__, quick="smaller sizes")
     parser.add_argument("--before", type=Path, help="another tree to compare against")
-    parser.add_argument("--quick", action="store_true", help="smaller sizes")
     args = parser.parse_args(argv)
     sizes = QUICK_SIZES if args.quick else SIZES
     trees = [("after", ROOT)]

@@ -70,6 +70,8 @@ def merge_of(
     policy: MergePolicy,
 ) -> tuple[Segment, np.ndarray]:
     """The unsaved segment folding ``chosen``, and the tombstoned ids it dropped."""
+    if policy.before_build is not None:
+        policy.before_build(len(chosen))
     return merge(
         chosen,
         tombstones,

@@ -24,12 +24,16 @@ from __future__ import annotations
 
 import importlib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
 from semsearch.index._engine import EngineConfig
 from semsearch.index._search import MatchConfig
 from semsearch.index.fusion import FusionParams
+
+# Field metadata of a config's observers: callables, not values, so not listed as defaults.
+HOOK = "hook"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -48,11 +52,19 @@ class MergePolicy:
         max_merge_vectors: Segments bigger than this are left to ``optimize``: folding
             ``merge_factor`` of them would stall one write for a graph build over hundreds
             of thousands of vectors.
+        before_build: Called with the number of segments about to be folded, just before
+            each merge build starts (inline inside the write, in the background with no
+            lock held). Not a tunable (:func:`defaults` leaves it out, equality ignores
+            it): a seam for a caller that must see or pace merges, as a test holding a
+            background merge mid-build or a benchmark counting merges. None: nothing.
     """
 
     merge_factor: int = 8
     seal_vectors: int = 20_000
     max_merge_vectors: int = 40_000
+    before_build: Callable[[int], None] | None = field(
+        default=None, compare=False, repr=False, metadata={HOOK: True}
+    )
 
     def __post_init__(self) -> None:
         if self.merge_factor < 2:
@@ -140,6 +152,8 @@ def defaults() -> dict[str, Any]:
 def _flatten(prefix: str, value: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for item in fields(value):
+        if item.metadata.get(HOOK):
+            continue
         got = getattr(value, item.name)
         if is_dataclass(got) and not isinstance(got, type):
             out.update(_flatten(f"{prefix}{item.name}.", got))

@@ -15,6 +15,8 @@ from semsearch.service.context import CommandContext, EmbedderPool
 from tests.helpers.cli import Cli
 
 if TYPE_CHECKING:
+    from semsearch.embedder.backends.openvino_backend import OpenVinoBackend
+    from semsearch.embedder.backends.torch_backend import TorchBackend
     from semsearch.embedder.embedder import Embedder
     from semsearch.index import Collection
 
@@ -56,6 +58,32 @@ def real_embedder(real_settings: Settings) -> Iterator[object]:
     from semsearch.embedder.embedder import Embedder
 
     yield Embedder.from_settings(real_settings)
+
+
+@pytest.fixture(scope="session")
+def fp32_backend(real_settings: Settings, model_dir: Path) -> TorchBackend:
+    """The fp32 torch reference the fast backends are held to (loading it takes seconds)."""
+    from semsearch.embedder.backends.torch_backend import TorchBackend
+    from semsearch.embedder.model_files import resolve_model
+
+    return TorchBackend(
+        resolve_model(str(model_dir)),
+        threads=real_settings.threads,
+        max_seq_length=real_settings.max_seq_length,
+    )
+
+
+@pytest.fixture(scope="session")
+def openvino_backend(real_settings: Settings, model_dir: Path) -> OpenVinoBackend:
+    """The OpenVINO backend asked for by name (built once per machine, compiled once here)."""
+    from semsearch.embedder.backends.factory import create_backend
+    from semsearch.embedder.backends.openvino_backend import OpenVinoBackend
+    from semsearch.embedder.model_files import resolve_model
+
+    settings = real_settings.model_copy(update={"backend": "openvino"})
+    backend = create_backend(resolve_model(str(model_dir)), settings)
+    assert isinstance(backend, OpenVinoBackend)
+    return backend
 
 
 @pytest.fixture(scope="session")

@@ -183,35 +183,3 @@ def write_mets(alto: Path, articles: list[list[int]], out: Path) -> Path:
 def _alto_box(box: tuple[float, float, float, float]) -> str:
     x0, y0, x1, y1 = box
     return f"HPOS='{x0:.1f}' VPOS='{y0:.1f}' WIDTH='{x1 - x0:.1f}' HEIGHT='{y1 - y0:.1f}'"
-
-
-def _edit_distance(a: str, b: str) -> int:
-    # Myers/Hyyrö bit-parallel Levenshtein: fast enough for whole articles in Python.
-    if not a:
-        return len(b)
-    masks: dict[str, int] = {}
-    for index, char in enumerate(a):
-        masks[char] = masks.get(char, 0) | (1 << index)
-    full = (1 << len(a)) - 1
-    high = 1 << (len(a) - 1)
-    plus, minus, score = full, 0, len(a)
-    for char in b:
-        eq = masks.get(char, 0)
-        xv = eq | minus
-        xh = (((eq & plus) + plus) ^ plus) | eq
-        ph = minus | (~(xh | plus) & full)
-        mh = plus & xh
-        if ph & high:
-            score += 1
-        elif mh & high:
-            score -= 1
-        ph = ((ph << 1) | 1) & full
-        mh = (mh << 1) & full
-        plus = mh | (~(xv | ph) & full)
-        minus = ph & xv
-    return score
-
-
-def character_error_rate(reference: str, hypothesis: str) -> float:
-    """Levenshtein distance over the reference length."""
-    return _edit_distance(reference, hypothesis) / max(1, len(reference))

@@ -24,7 +24,9 @@ from pydantic import SecretStr
 from semsearch.index import Collection
 from semsearch.service.app import create_app
 from semsearch.service.config import ServiceSettings
+from semsearch.service.context import ExtractorLoader, load_extractor
 from semsearch.service.runtime import Runtime
+from tests.fake_tagger import fake_extractor
 from tests.fakes import FakeEmbedder, make_article
 
 API_KEY = "fuzz-key"
@@ -170,10 +172,13 @@ def requests(draw: st.DrawFn) -> tuple[str, str, dict[str, Any]]:
     return method, f"/articles/{_url_text(draw(ids))}", {}
 
 
-def _client(path: Path, embedder: Any, **limits: Any) -> Iterator[tuple[TestClient, Runtime]]:
+def _client(
+    path: Path, embedder: Any, extractor: ExtractorLoader = load_extractor, **limits: Any
+) -> Iterator[tuple[TestClient, Runtime]]:
     with Collection.create(path, embedder) as coll:
         coll.upsert([make_article("keep", ["数字经济 发展"], title="保留", date="2023-04-18")])
-    runtime = Runtime(path, embedder, ServiceSettings(api_key=SecretStr(API_KEY), **limits))
+    settings = ServiceSettings(api_key=SecretStr(API_KEY), **limits)
+    runtime = Runtime(path, embedder, settings, extractor=extractor)
     with TestClient(create_app(runtime), raise_server_exceptions=False) as client:
         yield client, runtime
     runtime.close()
@@ -211,7 +216,10 @@ def _fuzz(client: TestClient, runtime: Runtime, examples: int) -> None:
 
 @pytest.fixture(scope="module")
 def fake_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, Runtime]]:
-    yield from _client(tmp_path_factory.mktemp("fuzz") / "c", FakeEmbedder())
+    # The fast pass's doubles: the fake embedder and the dictionary tagger (as tests.helpers.api
+    # builds fast clients); the real model and LAC take the same fuzz in the slow test below.
+    path = tmp_path_factory.mktemp("fuzz") / "c"
+    yield from _client(path, FakeEmbedder(), extractor=lambda _: fake_extractor())
 
 
 def test_no_5xx_under_hostile_input(fake_client: tuple[TestClient, Runtime]) -> None:

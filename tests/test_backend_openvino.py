@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
@@ -21,6 +23,9 @@ from semsearch.embedder.backends.openvino_backend import (
 from semsearch.embedder.errors import ModelError
 from semsearch.embedder.model_files import ModelFiles, resolve_model
 from semsearch.embedder.settings import Settings
+
+if TYPE_CHECKING:
+    from semsearch.embedder.backends.torch_backend import TorchBackend
 
 pytest.importorskip("openvino")
 
@@ -59,24 +64,16 @@ def ov_settings(real_settings: Settings) -> Settings:
 
 
 @pytest.fixture(scope="module")
-def ov_backend(ov_settings: Settings, model_dir: Path) -> OpenVinoBackend:
-    backend = factory.create_backend(resolve_model(str(model_dir)), ov_settings)
-    assert isinstance(backend, OpenVinoBackend)
-    return backend
+def ov_backend(openvino_backend: OpenVinoBackend) -> OpenVinoBackend:
+    return openvino_backend
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("texts", [CHINESE, ENGLISH], ids=["chinese", "english"])
 def test_agrees_with_fp32_torch(
-    ov_backend: OpenVinoBackend, ov_settings: Settings, model_dir: Path, texts: list[str]
+    ov_backend: OpenVinoBackend, fp32_backend: TorchBackend, texts: list[str]
 ) -> None:
-    from semsearch.embedder.backends.torch_backend import TorchBackend
-
-    torch = TorchBackend(
-        resolve_model(str(model_dir)),
-        threads=ov_settings.threads,
-        max_seq_length=ov_settings.max_seq_length,
-    )
+    torch = fp32_backend
     for query in (False, True):
         fast = ov_backend.encode_batch(texts, query=query)
         assert fast.dtype == np.float32 and fast.shape == (len(texts), ov_backend.dimension)
@@ -103,10 +100,15 @@ def _fake_model(model_dir: Path) -> ModelFiles:
 
 @pytest.mark.slow
 def test_corrupt_artefacts_are_rebuilt(
-    ov_settings: Settings, model_dir: Path, tmp_path: Path
+    ov_backend: OpenVinoBackend, ov_settings: Settings, model_dir: Path, tmp_path: Path
 ) -> None:
     model = _fake_model(model_dir)
     common = {"threads": ov_settings.threads, "max_seq_length": ov_settings.max_seq_length}
+    # Start from a copy of the session's verified build (ov_backend's): what is tested is
+    # the two rebuilds below, and a first build of its own would cost as much as each.
+    real = resolve_model(str(model_dir))
+    built = artefact_dir(factory.artefact_root(ov_settings, real, artefact_dir), real)
+    shutil.copytree(built, artefact_dir(tmp_path, model))
     directory = build_openvino_model(model, tmp_path, **common)
     assert directory == artefact_dir(tmp_path, model)
     meta = json.loads((directory / META_FILE).read_text(encoding="utf-8"))

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from semsearch.embedder.backends.factory import FAST_OPENVINO_PRECISION, create_backend
+from semsearch.embedder.backends.base import EncoderBackend
+from semsearch.embedder.backends.factory import FAST_OPENVINO_PRECISION
 from semsearch.embedder.embedder import Embedder
 from semsearch.embedder.errors import ModelError
 from semsearch.embedder.model_files import resolve_model
@@ -65,16 +66,26 @@ def test_english_sentence_retrieves_its_chinese_translation(real_embedder: Embed
     assert top1 >= 45, f"only {top1}/50 translations ranked first"
 
 
-def test_default_backend_agrees_with_fp32(real_settings: Settings, real_embedder: Embedder) -> None:
+def test_default_backend_agrees_with_fp32(
+    real_settings: Settings,
+    real_embedder: Embedder,
+    openvino_backend: EncoderBackend,
+    fp32_backend: EncoderBackend,
+) -> None:
     # auto takes OpenVINO only where it infers in bf16 (AMX / AVX-512 BF16), else onnx-int8.
-    explicit = real_settings.model_copy(update={"backend": "openvino"})
-    openvino = create_backend(resolve_model(explicit.resolved_model()), explicit)
-    bf16 = getattr(openvino, "inference_precision", None) == FAST_OPENVINO_PRECISION
+    bf16 = getattr(openvino_backend, "inference_precision", None) == FAST_OPENVINO_PRECISION
     assert real_embedder.backend_name == ("openvino" if bf16 else "onnx-int8")
     english, chinese = _ntrex_pairs(30)
     texts = [DIGITAL, PROJECTS, WEATHER, *english, *chinese]
-    fp32 = Embedder.from_settings(
-        real_settings.model_copy(update={"backend": "torch", "cache": False})
+    model = resolve_model(real_settings.resolved_model())
+    # The session's torch backend, with the prompts and limits from_settings gives it.
+    fp32 = Embedder(
+        model,
+        fp32_backend,
+        cache=None,
+        batch_size=real_settings.batch_size,
+        progress=False,
+        max_tokens=min(real_settings.max_seq_length, model.max_seq_length),
     )
     int8 = real_embedder.embed_passages(texts)
     cosines = np.sum(int8 * fp32.embed_passages(texts), axis=1)

@@ -123,7 +123,9 @@ def _raw(base: str, request: bytes) -> tuple[int, dict[str, str], bytes]:
 
 
 def _get_raw(base: str, target: str) -> tuple[int, dict[str, str], bytes]:
-    return _raw(base, f"GET {target} HTTP/1.1\r\nHost: test\r\n\r\n".encode("ascii"))
+    # Connection: close, so the server ends the answer at once instead of after its keep-alive
+    # timeout (5 s of waiting per request).
+    return _raw(base, f"GET {target} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n".encode("ascii"))
 
 
 @pytest.fixture(scope="module")

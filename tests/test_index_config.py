@@ -67,3 +67,16 @@ def test_the_corpus_script_profile_counts_what_was_written(tmp_path: Path) -> No
         coll.upsert([make_article("a0", ["经济发展 GDP"])])
         profile = coll.script_profile()
         assert profile.cjk >= 4 and profile.latin >= 3
+
+
+def test_a_merge_policy_tells_its_observer_before_each_build(tmp_path: Path) -> None:
+    built: list[int] = []
+    policy = MergePolicy(merge_factor=3, seal_vectors=1000, before_build=built.append)
+    assert policy == MergePolicy(merge_factor=3, seal_vectors=1000)  # not a tunable
+    with Collection.create(tmp_path / "c", FakeEmbedder(), config=IndexConfig(merge=policy)) as coll:
+        for n in range(3):
+            coll.upsert([make_article(f"a{n}", ["经济 一"])])
+            # The third write folds the three one-vector segments into one, inline.
+            assert built == ([3] if n == 2 else [])
+        assert [s["vectors"] for s in coll.info().segments] == [3]
+    assert not any(name.endswith("before_build") for name in defaults())

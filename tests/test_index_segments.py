@@ -6,12 +6,11 @@ import json
 import os
 import threading
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 
-from semsearch.index import Collection, _merging, segments, store, vectors
+from semsearch.index import Collection, segments, store, vectors
 from semsearch.index._files import generation_files, vectors_name
 from semsearch.index.config import IndexConfig, MergePolicy
 from semsearch.index.manifest import MANIFEST_NAME
@@ -225,25 +224,33 @@ def test_real_model_segments_match_one_index(
     coll.close()
 
 
-def _held_merges(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event, threading.Event]:
-    """Make every merge build wait for ``release``; ``started`` is set when one begins."""
-    started, release = threading.Event(), threading.Event()
-    real = _merging.merge
+class HeldMerges:
+    """A merge policy's ``before_build`` hook: every merge build waits for ``release``.
 
-    def held(*args: Any, **kwargs: Any) -> Any:
-        started.set()
-        assert release.wait(30), "the test never released the merge"
-        return real(*args, **kwargs)
+    ``started`` is set when one begins; clearing ``holding`` lets later builds through.
+    """
 
-    monkeypatch.setattr(_merging, "merge", held)
-    return started, release
+    def __init__(self) -> None:
+        self.started, self.release = threading.Event(), threading.Event()
+        self.holding = True
+
+    def __call__(self, segments: int) -> None:
+        if not self.holding:
+            return
+        self.started.set()
+        assert self.release.wait(30), "the test never released the merge"
 
 
-def test_background_merges_run_behind_writes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    config = _tight(factor=3, seal=1000)
-    started, release = _held_merges(monkeypatch)
+def _held(factor: int, seal: int) -> tuple[IndexConfig, HeldMerges]:
+    """A tight config whose merges wait for the test (background merges held mid-build)."""
+    held = HeldMerges()
+    policy = MergePolicy(merge_factor=factor, seal_vectors=seal, before_build=held)
+    return IndexConfig(merge=policy), held
+
+
+def test_background_merges_run_behind_writes(tmp_path: Path) -> None:
+    config, held = _held(factor=3, seal=1000)
+    started, release = held.started, held.release
     coll = Collection.create(tmp_path / "c", FakeEmbedder(), background_merges=True, config=config)
     for n in range(3):
         coll.upsert([_article(n)])
@@ -271,17 +278,15 @@ def test_background_merges_run_behind_writes(
     reopened.close()
 
 
-def test_a_background_merge_that_lost_its_segments_changes_nothing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    config = _tight(factor=3, seal=1000)
-    started, release = _held_merges(monkeypatch)
+def test_a_background_merge_that_lost_its_segments_changes_nothing(tmp_path: Path) -> None:
+    config, held = _held(factor=3, seal=1000)
+    started, release = held.started, held.release
     coll = Collection.create(tmp_path / "c", FakeEmbedder(), background_merges=True, config=config)
     for n in range(3):
         coll.upsert([_article(n)])
     assert started.wait(10)
     # optimize replaces every segment while the merge of three of them is being built.
-    monkeypatch.setattr(_merging, "merge", segments.merge)
+    held.holding = False
     optimized = coll.optimize("flat")
     release.set()
     assert coll.wait_for_merges(30)
@@ -292,11 +297,9 @@ def test_a_background_merge_that_lost_its_segments_changes_nothing(
     coll.close()
 
 
-def test_closing_waits_for_the_merge_in_progress(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    config = _tight(factor=3, seal=1000)
-    started, release = _held_merges(monkeypatch)
+def test_closing_waits_for_the_merge_in_progress(tmp_path: Path) -> None:
+    config, held = _held(factor=3, seal=1000)
+    started, release = held.started, held.release
     coll = Collection.create(tmp_path / "c", FakeEmbedder(), background_merges=True, config=config)
     for n in range(3):
         coll.upsert([_article(n)])

