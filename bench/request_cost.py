@@ -21,7 +21,6 @@ Run: ``python -m bench.request_cost [--size 112k|1m] [--queries N] [--quick]``.
 
 from __future__ import annotations
 
-import argparse
 import os
 import subprocess
 import sys
@@ -39,7 +38,18 @@ from semsearch.service.runtime import QueryEncoder
 
 from .corpus import BENCH_DIR
 from .engine import machine_speed
-from .harness import MS, ROOT, load_text, machine, percentiles, served, table, write_section
+from .harness import (
+    MS,
+    ROOT,
+    load_text,
+    machine,
+    options,
+    percentiles,
+    query_count,
+    served,
+    table,
+    write_section,
+)
 from .http import K, make_queries
 from .query_speed import FACETS
 
@@ -138,18 +148,21 @@ def measure(index: Path, queries: list[str], block: int) -> tuple[dict[str, list
 
 def main(argv: list[str] | None = None) -> None:
     """Measure and write the section."""
-    parser = argparse.ArgumentParser(prog="python -m bench.request_cost", description=__doc__)
+    parser = options(
+        __doc__,
+        prog="python -m bench.request_cost",
+        quick="the 10k collection, fewer queries",
+        queries=QUERIES,
+    )
     parser.add_argument("--size", choices=list(SIZES), default="112k", help="bench collection")
-    parser.add_argument("--queries", type=int, help=f"measured queries (default {QUERIES})")
     parser.add_argument("--block", type=int, default=BLOCK, help="queries per turn")
-    parser.add_argument("--quick", action="store_true", help="the 10k collection, fewer queries")
     args = parser.parse_args(argv)
     size = "10k" if args.quick else args.size
     index = BENCH_DIR / SIZES[size]
     if not (index / "manifest.json").is_file():
         builder = "bench.million" if size == "1m" else "bench.corpus" + (" --quick" if size == "10k" else "")
         subprocess.run([sys.executable, "-m", *builder.split()], cwd=ROOT, check=True)
-    n = args.queries or (QUICK_QUERIES if args.quick else QUERIES)
+    n = query_count(args, QUERIES, QUICK_QUERIES)
     load_start, speed_start = load_text(), machine_speed()
     times, cpu = measure(index, make_queries(WARMUP + n), args.block)
     load_end, speed_end = load_text(), machine_speed()
