@@ -49,10 +49,12 @@ def check_entity(kind: str, name: str) -> tuple[str, str]:
     """
     if kind not in ENTITY_TYPES:
         raise InputError(f"unknown entity type {kind[:40]!r}; choose one of {', '.join(ENTITY_TYPES)}")
-    key = entity_key(name)
-    if not key or len(key) > ENTITY_NAME_CHARS:
+    # Counted as given (outer spaces aside), which a schema pattern can state; the folded
+    # key is never longer.
+    given = name.strip()
+    if not given or len(given) > ENTITY_NAME_CHARS:
         raise InputError(f"an entity name has 1 to {ENTITY_NAME_CHARS} characters")
-    return kind, key
+    return kind, entity_key(given)
 
 
 def is_metadata_key(key: str) -> bool:

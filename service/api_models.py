@@ -108,8 +108,11 @@ def entity_item(value: str) -> str:
 Mode = Literal["hybrid", "dense", "lexical"]
 # An integer field of a strict model: a JSON number without a fraction, not a string or bool.
 Whole = Annotated[int, BeforeValidator(integral)]
+# Python's whitespace (what str.strip drops), spelled out: a schema's \s is ECMAScript's,
+# which leaves out \x1c-\x1f and \x85 and adds \ufeff.
+SPACE = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 # Not blank: what the query checks refuse as empty (the schema says it as a pattern).
-NOT_BLANK = r"\S"
+NOT_BLANK = rf"[^{SPACE}]"
 # Every string a request hands to the index is checked to be valid Unicode text.
 Text = Annotated[str, AfterValidator(valid_text)]
 DATE_FORMS = "YYYY-MM-DD (also 2023/4/20, 20230420, 2023年4月20日), years 1600 to 2200"
@@ -134,7 +137,11 @@ MetadataKey = Annotated[
 MetaItem = Annotated[
     str, AfterValidator(meta_item), WithJsonSchema({"type": "string", "pattern": f"^{_KEY}="})
 ]
-ENTITY_PATTERN = rf"^\s*(?:{'|'.join(ENTITY_TYPES)})\s*:.*\S"
+# TYPE:NAME, the name 1 to ENTITY_NAME_CHARS characters once its outer spaces are dropped.
+ENTITY_PATTERN = (
+    rf"^[{SPACE}]*(?:{'|'.join(ENTITY_TYPES)})[{SPACE}]*:[{SPACE}]*[^{SPACE}]"
+    rf"(?:[\s\S]{{0,{ENTITY_NAME_CHARS - 2}}}[^{SPACE}])?[{SPACE}]*$"
+)
 EntityItem = Annotated[
     str,
     AfterValidator(valid_text),

@@ -21,6 +21,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from semsearch.embedder.dates import GIVEN_DATE_PATTERN, normalize_date
 from semsearch.embedder.errors import InputError
+from semsearch.index import parse_entity
 from semsearch.index._search import check_facets
 from semsearch.service import api_models as m
 from semsearch.service.app import create_app
@@ -162,6 +163,47 @@ def test_the_meta_pattern_allows_exactly_what_is_read(text: str) -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(alphabet=" \t\n\u3000\u00a0x字", max_size=4))
+@given(st.text(alphabet=" \t\n\u3000\u00a0\x1f\x85\ufeffx字", max_size=4))
 def test_a_query_is_blank_exactly_when_the_pattern_says(text: str) -> None:
     assert (re.search(m.NOT_BLANK, text) is None) == (not text.strip())
+
+
+# What \s means in a schema's pattern (ECMAScript), against Python's \s.
+ECMA_SPACE = r"\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+
+
+def ecma(pattern: str) -> str:
+    """The pattern as a schema reader (ECMAScript) reads it, in Python's syntax (for
+    ``\\s`` and ``\\S`` outside brackets; ``[\\s\\S]``, any character, means the same in both)."""
+    anything = "\x00ANY\x00"
+    spelled = pattern.replace(r"[\s\S]", anything)
+    spelled = spelled.replace(r"\s", f"[{ECMA_SPACE}]").replace(r"\S", f"[^{ECMA_SPACE}]")
+    return spelled.replace(anything, r"[\s\S]")
+
+
+def test_the_blank_pattern_knows_every_space_python_strips() -> None:
+    # \x1c-\x1f and \x85 are spaces to str.strip but not to a schema's (ECMAScript) \s.
+    for code in range(0x3100):
+        char = chr(code)
+        assert (re.search(ecma(m.NOT_BLANK), char) is None) == char.isspace(), hex(code)
+
+
+def _entity_read(text: str) -> bool:
+    try:
+        parse_entity(text)
+    except InputError:
+        return False
+    return True
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.builds(
+        lambda kind, sep, name: f"{kind}{sep}{name}",
+        st.sampled_from(["person", " place ", "org", "who", ""]),
+        st.sampled_from([":", " : ", ""]),
+        st.text(alphabet=" \x1f\x85何雄a\n", max_size=6) | st.text(alphabet="雄", min_size=99, max_size=102),
+    )
+)
+def test_the_entity_pattern_allows_exactly_what_is_read(text: str) -> None:
+    assert (re.search(ecma(m.ENTITY_PATTERN), text) is not None) == _entity_read(text)
