@@ -20,7 +20,7 @@ from semsearch.embedder.embedder import Embedder
 from semsearch.embedder.settings import Settings
 from semsearch.index import Collection, SearchRequest
 
-from .corpus import news_collection
+from .corpus import BENCH_DIR, news_collection
 from .harness import (
     load_text,
     options,
@@ -75,9 +75,16 @@ def main(argv: list[str] | None = None) -> None:
         index=True,
         queries=QUERIES,
     )
+    parser.add_argument(
+        "--size",
+        choices=["112k", "1m"],
+        default="112k",
+        help="bench collection (1m: bench.million's, tagged with `semsearch index enrich`)",
+    )
     args = parser.parse_args(argv)
     n = query_count(args, QUERIES, QUICK_QUERIES)
-    index = args.index or news_collection(quick=args.quick)
+    million = args.size == "1m" and not args.quick
+    index = args.index or (BENCH_DIR / "news-1m" if million else news_collection(quick=args.quick))
     queries = make_queries(2 * n)
     embedder = Embedder.from_settings(Settings(progress=False))
     rows = []
@@ -110,7 +117,9 @@ def main(argv: list[str] | None = None) -> None:
     body = "\n\n".join(
         [
             f"Collection: {index.name}, {articles:,} articles, {passages:,} passages; "
-            f"{tagged:,} articles tagged (LAC with the project's rules, at ingest), "
+            f"{tagged:,} articles tagged (LAC with the project's rules"
+            + (", by `semsearch index enrich`), " if million else ", at ingest), ")
+            +
             f"{named:,} distinct entities. In process, read-only, the default backend's "
             f"query embeddings cached after a first run. Facets before: {', '.join(BEFORE)}; "
             f"after: also person, place, org (up to 100 values each). "
@@ -137,9 +146,11 @@ def main(argv: list[str] | None = None) -> None:
     print(body)
     if not args.no_record:
         command = "python -m bench.entity_facets" + (" --quick" if args.quick else "")
+        command += " --size 1m" if million else ""
         if args.index:
             command += f" --index {args.index}"
-        write_section(SECTION, "Entity facets: what they add to a search", command, body)
+        title = "Entity facets: what they add to a search" + (" (1M)" if million else "")
+        write_section(f"{SECTION}-1m" if million else SECTION, title, command, body)
 
 
 if __name__ == "__main__":
