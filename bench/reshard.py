@@ -12,7 +12,6 @@ totals and facets are equal, tests/test_reshard.py). Run: ``python -m bench.resh
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import io
 import statistics
@@ -29,7 +28,7 @@ from semsearch.index.sharded import ShardedCollection
 from semsearch.service.cli import main as cli
 
 from .distributed import _write_corpus
-from .harness import load_average, table, write_section
+from .harness import load_average, options, table, write_section
 
 PARAGRAPHS = 5000
 QUICK_PARAGRAPHS = 600
@@ -79,9 +78,7 @@ def _agreement(source: Path, copy: Path, embedder: Embedder, mode: str) -> float
 
 def main() -> None:
     """Run the benchmark and record it."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args()
+    args = options(__doc__, prog="python -m bench.reshard").parse_args()
     n = QUICK_PARAGRAPHS if args.quick else PARAGRAPHS
     embedder = Embedder.from_settings(Settings(progress=False))
     with tempfile.TemporaryDirectory(prefix="bench-reshard-") as tmp:

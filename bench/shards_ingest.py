@@ -11,7 +11,6 @@ Run: ``python -m bench.shards_ingest [--quick]``.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import io
 import json
@@ -24,7 +23,7 @@ from typing import Any
 from semsearch.service.cli import main as cli
 
 from .distributed import _write_corpus
-from .harness import load_average, table, write_section
+from .harness import load_average, options, table, write_section
 
 PARAGRAPHS = 1000
 QUICK_PARAGRAPHS = 300
@@ -54,9 +53,7 @@ def _ingest(corpus: Path, cluster: Path, *extra: str) -> tuple[float, float, dic
 
 def main() -> None:
     """Run the benchmark and record it."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args()
+    args = options(__doc__, prog="python -m bench.shards_ingest").parse_args()
     n = QUICK_PARAGRAPHS if args.quick else PARAGRAPHS
     ray_args = ("--engine", "ray", "--workers", str(WORKERS))
     with tempfile.TemporaryDirectory(prefix="bench-shards-ingest-") as tmp:
