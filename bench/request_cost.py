@@ -13,7 +13,10 @@ bench collection, every part measured on the same queries in one run:
    with the server's CPU time per request (``/proc``).
 
 The parts take turns of :data:`BLOCK` queries, so a change of machine speed hits all of
-them alike. The sum of model, search and round trip is set beside the HTTP figure; what is
+them alike. The in-process parts and the HTTP rows draw from two sets of queries (same
+kind, none shared): a query searched in process just before would leave the pages and
+cache lines the server then needs warm (the engine's files are shared through the page
+cache). The sum of model, search and round trip is set beside the HTTP figure; what is
 left over is the hand-offs between the server's threads (event loop, worker, model).
 
 Run: ``python -m bench.request_cost [--size 112k|1m] [--queries N] [--quick]``.
@@ -98,8 +101,11 @@ def _get(client: httpx.Client, path: str, params: dict[str, str | int] | None) -
     return elapsed
 
 
-def measure(index: Path, queries: list[str], block: int) -> tuple[dict[str, list[float]], dict[str, float]]:
-    """Latencies (seconds) per part, and the server's CPU milliseconds per request per row."""
+def measure(
+    index: Path, queries: list[str], served_queries: list[str], block: int
+) -> tuple[dict[str, list[float]], dict[str, float]]:
+    """Latencies (seconds) per part, and the server's CPU milliseconds per request per row
+    (``queries`` in process, ``served_queries`` over HTTP; warm-up from the first)."""
     model = Embedder.from_settings(Settings(progress=False, cache=False))
     cached = QueryEncoder(model, cache_size=len(queries) + WARMUP, window_s=0.0, max_batch=1)
     times: dict[str, list[float]] = {}
@@ -137,9 +143,10 @@ def measure(index: Path, queries: list[str], block: int) -> tuple[dict[str, list
                     times.setdefault(row, []).append(
                         _timed(partial(collection.run, _request(query, mode)))
                     )
+            served_turn = served_queries[start : start + block]
             for row, (path, params) in http_rows.items():
                 used = _cpu_ms(process.pid)
-                for query in turn:
+                for query in served_turn:
                     times.setdefault(row, []).append(_get(client, path, params(query)))
                 cpu[row] = cpu.get(row, 0.0) + _cpu_ms(process.pid) - used
     cached.close()
@@ -164,7 +171,8 @@ def main(argv: list[str] | None = None) -> None:
         subprocess.run([sys.executable, "-m", *builder.split()], cwd=ROOT, check=True)
     n = query_count(args, QUERIES, QUICK_QUERIES)
     load_start, speed_start = load_text(), machine_speed()
-    times, cpu = measure(index, make_queries(WARMUP + n), args.block)
+    queries = make_queries(WARMUP + 2 * n)
+    times, cpu = measure(index, queries[: WARMUP + n], queries[WARMUP + n :], args.block)
     load_end, speed_end = load_text(), machine_speed()
     p50 = {row: percentiles(values, scale=MS) for row, values in times.items()}
     rows = [
@@ -198,8 +206,9 @@ def main(argv: list[str] | None = None) -> None:
     body = "\n\n".join(
         part
         for part in [
-            f"Collection `{index.name}`; {n} distinct queries, each through every part in turns "
-            f"of {args.block}; the server embeds with its own model, no query seen before. "
+            f"Collection `{index.name}`; {n} distinct queries in process and {n} others over "
+            f"HTTP (none shared), the parts in turns of {args.block}; the server embeds with "
+            "its own model, no query seen before. "
             f"{machine()}. Load average (1/5/15 min) at the start {load_start}, at the end "
             f"{load_end}; machine speed (bench.engine's loop of a million additions) "
             f"{speed_start:.0f} ms at the start, {speed_end:.0f} ms at the end.",
