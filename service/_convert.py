@@ -40,9 +40,8 @@ def search_result(response: SearchResponse, k: int, started: float) -> m.SearchR
     """
     hits = response.results[:k]
     # Built without validation (``model_construct``): every value comes typed from the
-    # index, and validating a page of hits cost about as much as a lexical search's
-    # ranking (tests/test_api.py validates pages through the model, test_api_schema.py
-    # against the OpenAPI schema).
+    # index, so validating it again is work on every request for nothing (tests/test_api.py
+    # validates pages through the model, test_api_schema.py against the OpenAPI schema).
     return m.SearchResult.model_construct(
         query=response.query,
         parsed=None
