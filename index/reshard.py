@@ -27,6 +27,7 @@ import numpy as np
 
 from semsearch.embedder.records import Article, Passage
 from semsearch.index import store
+from semsearch.index._sql import SQL_CHUNK
 from semsearch.index.cluster import (
     CLUSTER_MANIFEST,
     ClusterManifest,
@@ -79,8 +80,8 @@ class ReshardConfig:
     def __post_init__(self) -> None:
         if min(self.read_articles, self.write_passages, self.buffer_passages) < 1:
             raise ValueError("read_articles, write_passages and buffer_passages must be >= 1")
-        if self.read_articles > store.SQL_CHUNK:
-            raise ValueError(f"read_articles must be <= {store.SQL_CHUNK} (one SQL statement)")
+        if self.read_articles > SQL_CHUNK:
+            raise ValueError(f"read_articles must be <= {SQL_CHUNK} (one SQL statement)")
 
 
 DEFAULT_RESHARD = ReshardConfig()

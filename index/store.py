@@ -18,14 +18,13 @@ from typing import Any, NamedTuple, TypedDict, Unpack
 
 from semsearch.embedder.records import Article, Passage
 from semsearch.index import lexical
+from semsearch.index._sql import chunks as _chunks
 from semsearch.index.store_entities import ENTITY_SCHEMA, article_entity_names, forget_entities
 
 DATABASE_NAME = "collection.sqlite"
 # A writer may hold the database for a while (one transaction per ingest batch); readers in
 # WAL mode are not blocked, but a second writer waits this long before giving up.
 BUSY_TIMEOUT_S = 60.0
-# SQLite limits host parameters per statement; id lists are chunked below this.
-SQL_CHUNK = 900
 
 # The one connection type of the store: every module that reads or writes through this
 # one takes it typed, so nothing outside passes a stand-in.
@@ -738,11 +737,6 @@ def article_row(conn: sqlite3.Connection, article_id: str) -> dict[str, Any] | N
 def article_texts(conn: sqlite3.Connection) -> dict[str, str]:
     """Every stored article's text by id."""
     return {str(row[0]): str(row[1]) for row in conn.execute("SELECT id, text FROM articles")}
-
-
-def _chunks(items: list[Any]) -> Iterator[list[Any]]:
-    for start in range(0, len(items), SQL_CHUNK):
-        yield items[start : start + SQL_CHUNK]
 
 
 def copy_snapshot(conn: sqlite3.Connection, target: Path) -> None:

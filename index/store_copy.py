@@ -52,7 +52,7 @@ def article_ids_after(conn: store.Connection, after: str | None, limit: int) -> 
 
 
 def stored_records(conn: store.Connection, article_ids: Sequence[str]) -> list[StoredRecord]:
-    """The articles ``article_ids`` (at most :data:`store.SQL_CHUNK`) with their passages,
+    """The articles ``article_ids`` (at most :data:`~index._sql.SQL_CHUNK`) with their passages,
     in the order given; unknown ids are left out."""
     marks = ",".join("?" * len(article_ids))
     ids = list(article_ids)
@@ -134,7 +134,7 @@ def article_mentions(
     conn: store.Connection, article_ids: Sequence[str]
 ) -> dict[str, list[MentionRow]]:
     """The stored mentions of the tagged articles among ``article_ids`` (at most
-    :data:`store.SQL_CHUNK`), in the order they were written; an untagged article is
+    :data:`~index._sql.SQL_CHUNK`), in the order they were written; an untagged article is
     absent, a tagged one that names nothing maps to an empty list."""
     if not store._has_table(conn, "tagged_articles"):
         return {}

@@ -21,6 +21,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from semsearch.index._sql import chunks as _chunks
+from semsearch.index._sql import marks as _marks
+
 ENTITY_SCHEMA = """
 CREATE TABLE IF NOT EXISTS entities (
     id INTEGER PRIMARY KEY,
@@ -49,7 +52,6 @@ CREATE TABLE IF NOT EXISTS article_entities (
 CREATE INDEX IF NOT EXISTS article_entities_entity ON article_entities(entity_id, article_id);
 CREATE TABLE IF NOT EXISTS tagged_articles (article_id TEXT PRIMARY KEY) WITHOUT ROWID;
 """
-_CHUNK = 900
 
 
 @dataclass(frozen=True)
@@ -77,15 +79,6 @@ class EntityRef:
     def as_json(self) -> dict[str, Any]:
         """The API's form."""
         return {"type": self.type, "name": self.name, "printed": self.printed, "articles": self.articles}
-
-
-def _chunks(items: list[Any]) -> Iterator[list[Any]]:
-    for start in range(0, len(items), _CHUNK):
-        yield items[start : start + _CHUNK]
-
-
-def _marks(items: Sequence[Any]) -> str:
-    return ",".join("?" * len(items))
 
 
 def _entity_ids(conn: sqlite3.Connection, names: set[tuple[str, str, str]]) -> dict[tuple[str, str], int]:
