@@ -522,13 +522,18 @@ def facet_counts(
             counts = entity_counts[name]
         else:
             counts = _exact_counts(searcher, matches, name)
-        if name in DATE_FACETS:
-            counts.sort(key=lambda vc: str(vc[0]))
-        else:
-            counts.sort(key=lambda vc: (-vc[1], str(vc[0])))
-            counts = counts[: config.facet_values]
-        out[name] = [{"value": value, "count": count} for value, count in counts]
+        out[name] = listed_values(name, counts, config.facet_values)
     return out
+
+
+def listed_values(name: str, counts: list[tuple[Any, int]], limit: int) -> list[dict[str, Any]]:
+    """A facet's ``(value, count)`` pairs as a response lists them: years and months in
+    date order, other facets most frequent first, at most ``limit`` of them."""
+    if name in DATE_FACETS:
+        ordered = sorted(counts, key=lambda vc: str(vc[0]))
+    else:
+        ordered = sorted(counts, key=lambda vc: (-vc[1], str(vc[0])))[:limit]
+    return [{"value": value, "count": count} for value, count in ordered]
 
 
 def _exact_counts(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from semsearch.index._search import DATE_FACETS, MatchConfig
+from semsearch.index._search import MatchConfig, listed_values
 
 RELATIONS = ("eq", "gte", "approx")  # weakest last
 
@@ -31,11 +31,5 @@ def sum_facets(
         for part in parts:
             for entry in part.get(name, []):
                 counts[entry["value"]] = counts.get(entry["value"], 0) + int(entry["count"])
-        pairs = list(counts.items())
-        if name in DATE_FACETS:
-            pairs.sort(key=lambda vc: str(vc[0]))
-        else:
-            pairs.sort(key=lambda vc: (-vc[1], str(vc[0])))
-            pairs = pairs[: match.facet_values]
-        out[name] = [{"value": value, "count": count} for value, count in pairs]
+        out[name] = listed_values(name, list(counts.items()), match.facet_values)
     return out
