@@ -19,6 +19,8 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -120,6 +122,20 @@ def check_new_cluster_dir(dest: Path, shards: int) -> None:
         raise InputError(f"{dest} exists and is not an empty directory")
 
 
+@contextmanager
+def cluster_under_construction(root: Path) -> Iterator[None]:
+    """Make ``root`` (checked absent or empty) for the ``with`` block to fill; if the block
+    fails, empty it again: half a cluster is no cluster, so the directory is left as it
+    was given. The block writes the manifest last."""
+    root.mkdir(parents=True, exist_ok=True)
+    try:
+        yield
+    except BaseException:
+        for child in root.iterdir():
+            shutil.rmtree(child) if child.is_dir() else child.unlink()
+        raise
+
+
 def create_cluster(dest: str | Path, embedder: TextEmbedder, shards: int) -> ClusterManifest:
     """Make an empty sharded collection: ``shards`` empty collections and the manifest.
 
@@ -171,8 +187,7 @@ def split_collection(
         hint = ": use `semsearch shard reshard` for a sharded one" if is_cluster(src) else ""
         raise InputError(f"{src} holds no collection{hint}")
     check_new_cluster_dir(root, shards)
-    root.mkdir(parents=True, exist_ok=True)
-    try:
+    with cluster_under_construction(root):
         with Collection.open(src, embedder, read_only=True) as reader:
             info = reader.info()
         for index in range(shards):
@@ -188,11 +203,6 @@ def split_collection(
             dimension=info.dimension,
         )
         write_atomic(root / CLUSTER_MANIFEST, manifest.to_json().encode("utf-8"))
-    except BaseException:
-        # Half a split is no cluster: leave the directory as it was given (empty).
-        for child in root.iterdir():
-            shutil.rmtree(child) if child.is_dir() else child.unlink()
-        raise
     return manifest
 
 
@@ -200,6 +210,7 @@ __all__ = [
     "CLUSTER_MANIFEST",
     "ClusterManifest",
     "check_new_cluster_dir",
+    "cluster_under_construction",
     "create_cluster",
     "global_passage_id",
     "is_cluster",

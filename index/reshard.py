@@ -16,7 +16,6 @@ is written last, so a killed process leaves no cluster either.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from semsearch.index.cluster import (
     CLUSTER_MANIFEST,
     ClusterManifest,
     check_new_cluster_dir,
+    cluster_under_construction,
     is_cluster,
     read_cluster,
     shard_of,
@@ -282,8 +282,7 @@ def reshard_cluster(
         model_fingerprint=old.model_fingerprint,
         dimension=old.dimension,
     )
-    root.mkdir(parents=True, exist_ok=True)
-    try:
+    with cluster_under_construction(root):
         with ExitStack() as stack:
             readers = [
                 stack.enter_context(Collection.open(old.shard_path(src, i), None, read_only=True))
@@ -309,11 +308,6 @@ def reshard_cluster(
                 target.flush()
             writes = sum(t.writes for t in targets)
         write_atomic(root / CLUSTER_MANIFEST, manifest.to_json().encode("utf-8"))
-    except BaseException:
-        # Half a reshard is no cluster: leave the directory as it was given (empty).
-        for child in root.iterdir():
-            shutil.rmtree(child) if child.is_dir() else child.unlink()
-        raise
     return ReshardReport(
         manifest=manifest,
         articles=tally.articles,
