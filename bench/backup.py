@@ -12,25 +12,16 @@ import shutil
 import statistics
 import tempfile
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 from semsearch import Collection, Embedder, Settings, prepare_articles, restore_collection
 
 from .corpus import news_collection
-from .harness import load_average, news_texts, options, table, write_section
+from .harness import load_average, news_texts, options, table, timed, write_section
 
 RUNS = 3
 QUERIES = 60
 WRITE_BATCH = 50
-
-
-def _timed(action: Callable[..., object], *args: object) -> float:
-    """Seconds ``action(*args)`` took."""
-    started = time.perf_counter()
-    action(*args)
-    return time.perf_counter() - started
 
 
 def _copies(collection: Collection, work: Path) -> tuple[list[float], list[float], int]:
@@ -38,9 +29,9 @@ def _copies(collection: Collection, work: Path) -> tuple[list[float], list[float
     backups, restores, size = [], [], 0
     for run in range(RUNS):
         dest = work / f"idle{run}"
-        backups.append(_timed(collection.backup, dest))
+        backups.append(timed(collection.backup, dest))
         size = sum(p.stat().st_size for p in dest.iterdir())
-        restores.append(_timed(restore_collection, dest, work / f"restored{run}"))
+        restores.append(timed(restore_collection, dest, work / f"restored{run}"))
         shutil.rmtree(dest)
         shutil.rmtree(work / f"restored{run}")
     return backups, restores, size
@@ -48,7 +39,7 @@ def _copies(collection: Collection, work: Path) -> tuple[list[float], list[float
 
 def _latencies(collection: Collection, queries: list[str]) -> list[float]:
     """Milliseconds per hybrid top-10 search."""
-    return [_timed(collection.search, q) * 1000.0 for q in queries]
+    return [timed(collection.search, q) * 1000.0 for q in queries]
 
 
 def _latencies_during_backups(
@@ -96,7 +87,7 @@ def _backups_during_writes(
         for run in range(RUNS):
             before = collection.info().generation
             dest = work / f"busy{run}"
-            seconds.append(_timed(collection.backup, dest))
+            seconds.append(timed(collection.backup, dest))
             commits.append(collection.info().generation - before)
             with Collection.open(dest, embedder, read_only=True) as copy:
                 assert copy.check().ok

@@ -13,8 +13,6 @@ the default collection is ``bench.corpus``'s (ingested with entities, the defaul
 from __future__ import annotations
 
 import statistics
-import time
-from collections.abc import Callable
 
 from semsearch.embedder.embedder import Embedder
 from semsearch.embedder.settings import Settings
@@ -22,11 +20,13 @@ from semsearch.index import Collection, SearchRequest
 
 from .corpus import BENCH_DIR, news_collection
 from .harness import (
+    MS,
     load_text,
     options,
     percentiles,
     query_count,
     table,
+    timed,
     write_section,
 )
 from .http import ASPECTS, TOPICS, make_queries
@@ -37,12 +37,6 @@ QUICK_QUERIES = 30
 BEFORE = ("source", "year", "month")
 AFTER = (*BEFORE, "person", "place", "org")
 TARGET_ADDED_MS = 5.0
-
-
-def _timed(run: Callable[[], object]) -> float:
-    began = time.perf_counter()
-    run()
-    return (time.perf_counter() - began) * 1000.0
 
 
 def measure(coll: Collection, queries: list[str], mode: str) -> tuple[list[float], list[float], list[int]]:
@@ -56,7 +50,7 @@ def measure(coll: Collection, queries: list[str], mode: str) -> tuple[list[float
         totals.append(coll.run(plain).total or 0)  # embeds the query once for both runs
         pair = [(before, plain), (after, entities)]
         for sink, request in pair if number % 2 else reversed(pair):
-            sink.append(_timed(lambda r=request: coll.run(r)))
+            sink.append(MS * timed(coll.run, request))
     return before, after, totals
 
 

@@ -26,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -145,6 +145,13 @@ def character_error_rate(reference: str, hypothesis: str) -> float:
 
 
 # ---------------------------------------------------------------------- measurements
+
+
+def timed(action: Callable[..., object], *args: object) -> float:
+    """Seconds ``action(*args)`` took (wall clock)."""
+    began = time.perf_counter()
+    action(*args)
+    return time.perf_counter() - began
 
 
 def percentiles(

@@ -24,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,7 @@ from semsearch.index import Collection
 from semsearch.service.evaluation import BeirDataset, Corpus, evaluate, load_beir, read_corpus
 from semsearch.service.metrics_ir import RECALL_DEEP, mean_scores
 
-from .harness import ROOT, SHARED, options, percentiles, table, write_section
+from .harness import ROOT, SHARED, options, percentiles, table, timed, write_section
 from .quality import eval_sets
 
 SECTION = "peers"
@@ -246,12 +246,6 @@ def _txtai_job(python: Path, job: dict[str, Any]) -> dict[str, Any]:
 # ---------------------------------------------------------------------- speed
 
 
-def _timed(call: Callable[[], object]) -> float:
-    began = time.perf_counter()
-    call()
-    return time.perf_counter() - began
-
-
 def semsearch_speed(dataset: BeirDataset, queries: list[str]) -> dict[str, float]:
     """Uncached ingest rate and end-to-end hybrid query latency of semsearch."""
     embedder = Embedder.from_settings(Settings(cache=False, progress=False))
@@ -259,7 +253,7 @@ def semsearch_speed(dataset: BeirDataset, queries: list[str]) -> dict[str, float
     with tempfile.TemporaryDirectory(prefix="semsearch-peers-") as tmp:
         collection = Collection.create(Path(tmp) / "c", embedder)
         try:
-            seconds = _timed(lambda: collection.upsert(corpus.items))
+            seconds = timed(collection.upsert, corpus.items)
             collection.search(queries[0], k=TOP_K, collapse=True)  # warm-up
             latency: list[float] = []
             for query in queries:
@@ -281,7 +275,7 @@ def baseline_speed(
     def build() -> None:
         holder["index"] = baseline.index(baseline.encode(texts, "passage"))
 
-    seconds = _timed(build)
+    seconds = timed(build)
     index = holder["index"]
 
     def query(text: str) -> list[str]:

@@ -28,8 +28,7 @@ import json
 import random
 import re
 import statistics
-import time
-from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -50,6 +49,7 @@ from .harness import (
     start_server,
     stop_server,
     table,
+    timed,
     write_section,
 )
 from .http import make_queries, run_client, timed_search
@@ -141,12 +141,6 @@ def measure_http(
     return latencies, answers, f"{ready['articles']:,} articles, {ready['passages']:,} passages"
 
 
-def _timed(run: Callable[[], object]) -> float:
-    began = time.perf_counter()
-    run()
-    return (time.perf_counter() - began) * 1000.0
-
-
 def measure_in_process(index: Path, queries: list[str]) -> tuple[list[float], list[float]]:
     """Hybrid search without counting and with total + facets, same queries, in turn.
 
@@ -160,9 +154,9 @@ def measure_in_process(index: Path, queries: list[str]) -> tuple[list[float], li
         coll.search("经济", k=10)  # warm-up: jieba, FAISS, SQLite pages
         for query in queries:
             coll.search(query, k=10, collapse=True)  # embeds the query once for both runs
-            plain.append(_timed(lambda q=query: coll.search(q, k=10, collapse=True)))
+            plain.append(MS * timed(partial(coll.search, query, k=10, collapse=True)))
             counted.append(
-                _timed(lambda q=query: coll.search(q, k=10, collapse=True, facets=FACETS))
+                MS * timed(partial(coll.search, query, k=10, collapse=True, facets=FACETS))
             )
     return plain, counted
 

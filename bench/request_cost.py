@@ -29,7 +29,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 
 import httpx
@@ -51,6 +50,7 @@ from .harness import (
     query_count,
     served,
     table,
+    timed,
     write_section,
 )
 from .http import K, make_queries
@@ -72,12 +72,6 @@ def _cpu_ms(pid: int) -> float:
     """User + system CPU milliseconds of a process so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) * 1000.0 / os.sysconf("SC_CLK_TCK")
-
-
-def _timed(call: Callable[[], object]) -> float:
-    began = time.perf_counter()
-    call()
-    return time.perf_counter() - began
 
 
 def _request(query: str, mode: str) -> SearchRequest:
@@ -134,14 +128,14 @@ def measure(
             turn = measured[start : start + block]
             for query in turn:
                 times.setdefault("query model (in process)", []).append(
-                    _timed(partial(model.embed_queries, [query]))
+                    timed(model.embed_queries, [query])
                 )
                 cached.embed_queries([query])  # known from here on: the search alone
             for mode in ("hybrid", "lexical"):
                 row = f"search, {mode} + facets (in process, vector known)"
                 for query in turn:
                     times.setdefault(row, []).append(
-                        _timed(partial(collection.run, _request(query, mode)))
+                        timed(collection.run, _request(query, mode))
                     )
             served_turn = served_queries[start : start + block]
             for row, (path, params) in http_rows.items():
