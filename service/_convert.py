@@ -86,24 +86,8 @@ def search_hit(hit: IndexHit) -> m.SearchHit:
     return m.SearchHit.model_construct(
         rank=hit.rank,
         score=hit.score,
-        passage=m.PassageRef.model_construct(
-            id=hit.passage_id,
-            text=hit.text,
-            ordinal=hit.ordinal,
-            paragraph_index=hit.paragraph_index,
-            start=hit.start,
-            end=hit.end,
-            # Validated: stored layout JSON may hold integer boxes, which the API gives as floats.
-            layout=[m.PageRegion(**region) for region in hit.layout] if hit.layout else None,
-        ),
-        article=m.ArticleRef.model_construct(
-            id=str(hit.article_id),
-            title=str(hit.title or ""),
-            date=hit.date,
-            source=hit.source,
-            section=hit.section,
-            url=hit.url,
-        ),
+        passage=passage_ref(hit.passage_id, hit),
+        article=article_ref_of(hit),
         snippet=snippet_html,
         snippet_text=snippet_text,
         highlights=ranges,
@@ -236,13 +220,15 @@ def passage_ref(passage_id: int, item: IndexHit | PassageRecord) -> m.PassageRef
     Returns:
         The passage reference.
     """
-    return m.PassageRef(
+    # Unvalidated: a hit's and a stored passage's fields are typed by the index.
+    return m.PassageRef.model_construct(
         id=passage_id,
         text=item.text,
         ordinal=item.ordinal,
         paragraph_index=item.paragraph_index,
         start=item.start,
         end=item.end,
+        # Validated: stored layout JSON may hold integer boxes, which the API gives as floats.
         layout=[m.PageRegion(**region) for region in item.layout] if item.layout else None,
     )
 
@@ -256,5 +242,12 @@ def article_ref_of(item: IndexHit | PassageRecord) -> m.ArticleRef:
     Returns:
         The reference to its article.
     """
-    fields = {name: getattr(item, name) for name in ("title", "date", "source", "section", "url")}
-    return article_ref({"id": item.article_id, **fields})
+    # Unvalidated, as passage_ref; article_ref validates the fields of a stored record.
+    return m.ArticleRef.model_construct(
+        id=str(item.article_id),
+        title=str(item.title or ""),
+        date=item.date,
+        source=item.source,
+        section=item.section,
+        url=item.url,
+    )
