@@ -177,7 +177,8 @@ function pageLinks(articleId, article, passage) {
   });
 }
 
-async function showArticle(articleId, passageId) {
+// An article or an entity takes the place of the results list while it loads.
+function openDetailView() {
   articleBox.replaceChildren();
   articleBox.hidden = false;
   resultsBox.replaceChildren();
@@ -185,6 +186,10 @@ async function showArticle(articleId, passageId) {
   renderFacets({}, new URLSearchParams(), navigate);
   moreButton.hidden = true;
   setStatus("Loading… 加载中…");
+}
+
+async function showArticle(articleId, passageId) {
+  openDetailView();
   try {
     const article = await getJSON("/articles/" + encodeURIComponent(articleId));
     const passage = article.passages.find((p) => p.id === passageId);
@@ -229,13 +234,7 @@ async function showArticle(articleId, passageId) {
 }
 
 async function showEntity(value) {
-  articleBox.replaceChildren();
-  articleBox.hidden = false;
-  resultsBox.replaceChildren();
-  setQueryNote(null);
-  renderFacets({}, new URLSearchParams(), navigate);
-  moreButton.hidden = true;
-  setStatus("Loading… 加载中…");
+  openDetailView();
   const split = value.indexOf(":");
   const type = value.slice(0, split);
   const name = value.slice(split + 1);
