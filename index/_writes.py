@@ -123,14 +123,14 @@ def _tagged(
             # Records read by ingest were checked already; articles built in Python were not.
             check_article(article)
             _check_owner(article, passages)
-        changed = [
-            i
-            for i, (article, _) in enumerate(chunk)
-            if store.article_hash(conn, article.id) != article.content_hash()
-        ]
         found: dict[int, ArticleEntities] = {}
-        if extractor is not None and changed:
-            tags = extractor.extract_articles([chunk[i] for i in changed])
+        if extractor is not None:
+            changed = [
+                i
+                for i, (article, _) in enumerate(chunk)
+                if store.article_hash(conn, article.id) != article.content_hash()
+            ]
+            tags = extractor.extract_articles([chunk[i] for i in changed]) if changed else []
             found = dict(zip(changed, tags, strict=True))
         for i, (article, passages) in enumerate(chunk):
             yield article, passages, found.get(i)
