@@ -4,7 +4,10 @@ Issue 25's latency targets are for a whole HTTP request. This bench takes one ap
 bench collection, every part measured on the same queries in one run:
 
 1. **Query model**: ``Embedder.embed_queries`` of one query, in process, no cache (what a
-   server does for every new query).
+   server does for every new query): back to back, and after a pause of :data:`PAUSE_S`
+   (a server's model sits idle between one client's requests, and an inference after a
+   pause costs more). The server's own model seconds per request (``/metrics``) are
+   shown beside the HTTP rows.
 2. **Search**: ``Collection.run`` as the API calls it (k + 1 hits, total, facets), in
    process, the query vector already known (an in-memory cache filled beforehand): hybrid
    and lexical.
@@ -61,6 +64,10 @@ QUERIES = 200
 QUICK_QUERIES = 30
 WARMUP = 10
 BLOCK = 20
+# About one request's time: the gap a lone client leaves between two of the model's calls.
+PAUSE_S = 0.01
+MODEL_ROW = "query model (in process)"
+PAUSED_ROW = f"query model after a {PAUSE_S * 1000:.0f} ms pause (in process)"
 SIZES = {"10k": "news-10k", "112k": "news-112k", "1m": "news-1m"}
 # Issue 25's single-client HTTP targets for hybrid with total and facets, per size.
 TARGETS_MS = {"112k": 12.0, "1m": 20.0}
@@ -86,6 +93,19 @@ def _request(query: str, mode: str) -> SearchRequest:
     )
 
 
+def _model_seconds(client: httpx.Client) -> float:
+    """The server's cumulative seconds in its embedding model (its ``/metrics``)."""
+    for line in client.get("/metrics").text.splitlines():
+        if line.startswith("semsearch_model_seconds_total "):
+            return float(line.split()[1])
+    raise SystemExit("/metrics has no semsearch_model_seconds_total")
+
+
+def _paused(embed: Callable[[list[str]], object], texts: list[str]) -> float:
+    time.sleep(PAUSE_S)
+    return timed(embed, texts)
+
+
 def _get(client: httpx.Client, path: str, params: dict[str, str | int] | None) -> float:
     began = time.perf_counter()
     response = client.get(path, params=params)
@@ -97,13 +117,15 @@ def _get(client: httpx.Client, path: str, params: dict[str, str | int] | None) -
 
 def measure(
     index: Path, queries: list[str], served_queries: list[str], block: int
-) -> tuple[dict[str, list[float]], dict[str, float]]:
-    """Latencies (seconds) per part, and the server's CPU milliseconds per request per row
-    (``queries`` in process, ``served_queries`` over HTTP; warm-up from the first)."""
+) -> tuple[dict[str, list[float]], dict[str, float], dict[str, float]]:
+    """Latencies (seconds) per part, and the server's CPU and model milliseconds per
+    request per row (``queries`` in process, ``served_queries`` over HTTP; warm-up from
+    the first)."""
     model = Embedder.from_settings(Settings(progress=False, cache=False))
     cached = QueryEncoder(model, cache_size=len(queries) + WARMUP, window_s=0.0, max_batch=1)
     times: dict[str, list[float]] = {}
     cpu: dict[str, float] = {}
+    in_model: dict[str, float] = {}
     facets = ",".join(FACETS)
     http_rows: dict[str, tuple[str, Callable[[str], dict[str, str | int] | None]]] = {
         "HTTP round trip (GET /healthz)": ("/healthz", lambda q: None),
@@ -127,24 +149,27 @@ def measure(
         for start in range(0, len(measured), block):
             turn = measured[start : start + block]
             for query in turn:
-                times.setdefault("query model (in process)", []).append(
-                    timed(model.embed_queries, [query])
-                )
+                times.setdefault(MODEL_ROW, []).append(timed(model.embed_queries, [query]))
                 cached.embed_queries([query])  # known from here on: the search alone
+            for query in turn:
+                times.setdefault(PAUSED_ROW, []).append(_paused(model.embed_queries, [query]))
             for mode in ("hybrid", "lexical"):
                 row = f"search, {mode} + facets (in process, vector known)"
                 for query in turn:
-                    times.setdefault(row, []).append(
-                        timed(collection.run, _request(query, mode))
-                    )
+                    times.setdefault(row, []).append(timed(collection.run, _request(query, mode)))
             served_turn = served_queries[start : start + block]
             for row, (path, params) in http_rows.items():
-                used = _cpu_ms(process.pid)
+                used, seconds = _cpu_ms(process.pid), _model_seconds(client)
                 for query in served_turn:
                     times.setdefault(row, []).append(_get(client, path, params(query)))
                 cpu[row] = cpu.get(row, 0.0) + _cpu_ms(process.pid) - used
+                in_model[row] = in_model.get(row, 0.0) + _model_seconds(client) - seconds
     cached.close()
-    return times, {row: total / len(measured) for row, total in cpu.items()}
+    return (
+        times,
+        {row: total / len(measured) for row, total in cpu.items()},
+        {row: total * 1000.0 / len(measured) for row, total in in_model.items()},
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -161,34 +186,47 @@ def main(argv: list[str] | None = None) -> None:
     size = "10k" if args.quick else args.size
     index = BENCH_DIR / SIZES[size]
     if not (index / "manifest.json").is_file():
-        builder = "bench.million" if size == "1m" else "bench.corpus" + (" --quick" if size == "10k" else "")
+        builder = (
+            "bench.million"
+            if size == "1m"
+            else "bench.corpus" + (" --quick" if size == "10k" else "")
+        )
         subprocess.run([sys.executable, "-m", *builder.split()], cwd=ROOT, check=True)
     n = query_count(args, QUERIES, QUICK_QUERIES)
     load_start, speed_start = load_text(), machine_speed()
     queries = make_queries(WARMUP + 2 * n)
-    times, cpu = measure(index, queries[: WARMUP + n], queries[WARMUP + n :], args.block)
+    times, cpu, in_model = measure(index, queries[: WARMUP + n], queries[WARMUP + n :], args.block)
     load_end, speed_end = load_text(), machine_speed()
     p50 = {row: percentiles(values, scale=MS) for row, values in times.items()}
     rows = [
-        [row, len(values), f"{p50[row][0]:.1f}", f"{p50[row][1]:.1f}", f"{cpu[row]:.1f}" if row in cpu else ""]
+        [
+            row,
+            len(values),
+            f"{p50[row][0]:.1f}",
+            f"{p50[row][1]:.1f}",
+            f"{cpu[row]:.1f}" if row in cpu else "",
+            f"{in_model[row]:.1f}" if row in in_model else "",
+        ]
         for row, values in times.items()
     ]
-    model = p50["query model (in process)"][0]
+    model = p50[PAUSED_ROW][0]
     trip = p50["HTTP round trip (GET /healthz)"][0]
     parts = []
     for mode in ("hybrid", "lexical"):
         search = p50[f"search, {mode} + facets (in process, vector known)"][0]
         whole = p50[f"HTTP {mode} + facets"][0]
         summed = (model if mode == "hybrid" else 0.0) + search + trip
-        parts.append([
-            mode,
-            f"{model:.1f}" if mode == "hybrid" else "",
-            f"{search:.1f}",
-            f"{trip:.1f}",
-            f"{summed:.1f}",
-            f"{whole:.1f}",
-            f"{whole - summed:.1f}",
-        ])
+        parts.append(
+            [
+                mode,
+                f"{model:.1f}" if mode == "hybrid" else "",
+                f"{search:.1f}",
+                f"{trip:.1f}",
+                f"{summed:.1f}",
+                f"{whole:.1f}",
+                f"{whole - summed:.1f}",
+            ]
+        )
     target = TARGETS_MS.get(size)
     room = (
         f"Issue 25 asks hybrid HTTP p50 ≤ {target:.0f} ms at this size: with the query model's "
@@ -206,9 +244,20 @@ def main(argv: list[str] | None = None) -> None:
             f"{machine()}. Load average (1/5/15 min) at the start {load_start}, at the end "
             f"{load_end}; machine speed (bench.engine's loop of a million additions) "
             f"{speed_start:.0f} ms at the start, {speed_end:.0f} ms at the end.",
-            table(["part", "n", "p50 ms", "p99 ms", "server CPU ms / request"], rows),
-            "Medians side by side (ms): the parts, their sum, the whole request, and what is "
-            "left (thread hand-offs, the request's parsing and the page's JSON):",
+            table(
+                [
+                    "part",
+                    "n",
+                    "p50 ms",
+                    "p99 ms",
+                    "server CPU ms / request",
+                    "server model ms / request (mean)",
+                ],
+                rows,
+            ),
+            "Medians side by side (ms): the parts (the query model after a pause), their sum, "
+            "the whole request, and what is left (thread hand-offs, the request's parsing and "
+            "the page's JSON):",
             table(["mode", "query model", "search", "round trip", "sum", "HTTP", "left"], parts),
             room,
         ]
