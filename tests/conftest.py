@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from semsearch.index import Collection
 
 from tests.helpers.paths import SEED, test_tmpdir
+from tests.helpers.ray_runtime import XDIST_GROUP, RayRuntime, ray_tests_together, uses_ray
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -34,6 +35,34 @@ def pytest_configure(config: pytest.Config) -> None:
         # Children (crash tests, servers, Ray) inherit the variable; this process re-reads it.
         os.environ["TMPDIR"] = str(folder)
         tempfile.tempdir = None
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups (--dist loadgroup)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Ray's tests one after the other, in one xdist group: one Ray start per session."""
+    ray_tests_together(items)
+    for item in items:
+        if uses_ray(item):
+            item.add_marker(pytest.mark.xdist_group(XDIST_GROUP))
+
+
+_RAY = RayRuntime()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """Stop Ray once the fixtures of its last test are torn down (an idle Ray keeps a dozen
+    processes on the two cores)."""
+    result = yield
+    if _RAY.running and (nextitem is None or not uses_ray(nextitem)):
+        _RAY.stop()
+    return result
+
+
+@pytest.fixture(scope="session")
+def ray_runtime() -> RayRuntime:
+    """The local Ray shared by every test that uses it; its users call ``ensure()``."""
+    return _RAY
 
 
 @pytest.fixture(scope="session")
