@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from semsearch.index import Collection
 
 from tests.helpers.paths import SEED, test_tmpdir
-from tests.helpers.ray_runtime import XDIST_GROUP, RayRuntime, ray_tests_together, uses_ray
+from tests.helpers.ray_runtime import RayRuntime, ray_tests_first, uses_ray
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -37,13 +37,10 @@ def pytest_configure(config: pytest.Config) -> None:
         tempfile.tempdir = None
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups (--dist loadgroup)
+@pytest.hookimpl(trylast=True)  # after other plugins' reordering
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Ray's tests one after the other, in one xdist group: one Ray start per session."""
-    ray_tests_together(items)
-    for item in items:
-        if uses_ray(item):
-            item.add_marker(pytest.mark.xdist_group(XDIST_GROUP))
+    """Ray's tests first and one after the other: one Ray start per session, one worker."""
+    ray_tests_first(items)
 
 
 _RAY = RayRuntime()

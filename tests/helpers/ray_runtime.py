@@ -1,23 +1,39 @@
 """One local Ray for every test that needs it (tests/conftest.py's ``ray_runtime``).
 
-Starting Ray costs seconds of the suite's two cores and a runtime left idle keeps several
-processes busy, so the tests that use Ray run one after the other (conftest orders them and
-puts them in one xdist group) on one runtime, stopped as soon as the last of them is done.
+Starting Ray costs seconds of the suite's two cores, and a runtime left idle keeps a dozen
+processes awake, so the tests that use Ray run one after the other at the front of the run on
+one runtime, stopped as soon as the last of them is done. Under pytest-xdist they then all
+land in the first worker's first batch (xdist's ``load`` hands out consecutive chunks of
+about a quarter of each worker's share); the ``xdist_group`` mark that should say so is
+ignored on pytest 9.2 (pytest-xdist issue 1386). Should they still be split, a lock keeps
+two runtimes from running at once: the second worker waits for the first to stop its Ray.
 """
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import logging
+import tempfile
+from pathlib import Path
 from types import ModuleType
+from typing import IO
 
 import pytest
 
+from tests.helpers.paths import REPO
+
 # The name of the session fixture; the conftest hooks find Ray's tests by it.
 FIXTURE = "ray_runtime"
-XDIST_GROUP = "ray"
 # More logical CPUs than the machine's two cores: the Serve test runs three mostly idle shard
 # replicas and an ingress; the ingest tests ask for two embedding actors and some writes.
 LOGICAL_CPUS = 4
+
+
+def _lock_path() -> Path:
+    """One lock per checkout: its parallel workers share it, other checkouts do not."""
+    digest = hashlib.blake2b(str(REPO).encode(), digest_size=8).hexdigest()
+    return Path(tempfile.gettempdir()) / f"semsearch-tests-ray-{digest}.lock"
 
 
 class RayRuntime:
@@ -25,11 +41,14 @@ class RayRuntime:
 
     def __init__(self) -> None:
         self._ray: ModuleType | None = None
+        self._lock: IO[bytes] | None = None
 
     def ensure(self) -> ModuleType:
         """The ``ray`` module, joined to a running local runtime; skips when Ray is absent."""
         if self._ray is None:
             ray = pytest.importorskip("ray")
+            self._lock = _lock_path().open("ab")
+            fcntl.flock(self._lock, fcntl.LOCK_EX)  # another worker's Ray: wait for its stop
             if not ray.is_initialized():
                 ray.init(
                     num_cpus=LOGICAL_CPUS, include_dashboard=False, logging_level=logging.WARNING
@@ -47,6 +66,9 @@ class RayRuntime:
         if self._ray is not None:
             self._ray.shutdown()
             self._ray = None
+        if self._lock is not None:
+            self._lock.close()  # closing releases the lock
+            self._lock = None
 
 
 def uses_ray(item: pytest.Item) -> bool:
@@ -54,14 +76,11 @@ def uses_ray(item: pytest.Item) -> bool:
     return FIXTURE in getattr(item, "fixturenames", ())
 
 
-def ray_tests_together(items: list[pytest.Item]) -> None:
-    """Move the tests that use Ray, in their order, to where the first of them is.
+def ray_tests_first(items: list[pytest.Item]) -> None:
+    """Move the tests that use Ray, in their order, to the front of the run.
 
-    Run apart, they would start Ray once per stretch; together, once per session.
+    Together they start Ray once per session; first, they go to one xdist worker.
     """
-    ray_items = [item for item in items if uses_ray(item)]
-    if not ray_items:
-        return
-    first = items.index(ray_items[0])
-    others = [item for item in items if not uses_ray(item)]
-    items[:] = others[:first] + ray_items + others[first:]
+    items[:] = [item for item in items if uses_ray(item)] + [
+        item for item in items if not uses_ray(item)
+    ]
