@@ -129,6 +129,18 @@ def seed_collection(
 
 
 @pytest.fixture(scope="session")
+def seed_server(
+    cli: Cli, tmp_path_factory: pytest.TempPathFactory, model_dir: Path, real_embedder: Embedder
+) -> Iterator[str]:
+    """The sample page ingested by the CLI and served read-only over HTTP: the base URL the
+    browser tests open (shared: the server starts once, and no test may write to it)."""
+    from tests.live_server import serving_seed
+
+    with serving_seed(cli, tmp_path_factory.mktemp("seed-server"), model_dir, real_embedder) as base:
+        yield base
+
+
+@pytest.fixture(scope="session")
 def embedder_pool(real_settings: Settings, real_embedder: Embedder) -> EmbedderPool:
     """Every embedder the session's in-process commands load, each configuration once."""
     pool = EmbedderPool()
