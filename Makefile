@@ -47,14 +47,19 @@ lint: $(STAMP)
 	$(BIN)/mypy $(TYPED_TESTS)
 	cd $(TYPECHECK) && PYTHONPATH=. $(CURDIR)/$(BIN)/lint-imports --config $(CURDIR)/pyproject.toml
 
+# The tests run on two pytest-xdist workers: much of the suite waits on servers, child
+# processes and Ray. `make test PYTEST_ARGS=-n0` runs them in one process (to debug, or to
+# time one test without a neighbour).
+PYTEST_ARGS ?= -n 2
+
 # The fast tests: lint, types, and every test not marked slow (the slow ones load the real
 # model, drive Chromium or start Ray).
 check: model lint
-	$(BIN)/pytest -q -m "not slow"
+	$(BIN)/pytest -q -m "not slow" $(PYTEST_ARGS)
 
 # Everything, as CI runs it (.ci/run).
 test: model lint
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 bench: model
 	$(BIN)/python -m bench.run

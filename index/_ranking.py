@@ -22,7 +22,7 @@ from semsearch.index.fusion import Fused, FusionParams, fuse, lexical_weight
 from semsearch.index.requests import SearchRequest
 from semsearch.index.results import SearchHit
 from semsearch.index.segments import SegmentedVectors
-from semsearch.index.snippets import SnippetStyle, make_snippet
+from semsearch.index.snippets import make_snippet
 from semsearch.index.store import Connection
 
 # Candidates fetched from each side before fusion / collapsing; doubled until a page fills.
@@ -188,7 +188,7 @@ def collect(
     complete = len(dense) < depth or depth >= limit
     # A date order pages through the match set instead: its caller builds those hits.
     hits = (
-        hits_of(conn, page[offset:need], offset, plan.marks, request.snippet_style)
+        hits_of(conn, page[offset:need], offset, plan.marks, request)
         if request.sort == "relevance"
         else []
     )
@@ -219,9 +219,9 @@ def hits_of(
     shown: list[tuple[Fused, int]],
     offset: int,
     snippet_terms: list[str],
-    style: SnippetStyle | None,
+    request: SearchRequest,
 ) -> list[SearchHit]:
-    """The page's entries as hits, with their stored passage and snippet."""
+    """The page's entries as hits, with their stored passage and (if asked for) snippet."""
     passages = store.fetch_passages(conn, [f.id for f, _ in shown])
     hits: list[SearchHit] = []
     for fused, others in shown:
@@ -236,7 +236,11 @@ def hits_of(
                 article_id=stored.article_id,
                 title=stored.title,
                 text=stored.text,
-                snippet=make_snippet(stored.text, snippet_terms, style),
+                snippet=(
+                    make_snippet(stored.text, snippet_terms, request.snippet_style)
+                    if request.snippets
+                    else ""
+                ),
                 date=stored.date,
                 source=stored.source,
                 section=stored.section,

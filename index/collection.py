@@ -798,6 +798,7 @@ class Collection:
         facets: Sequence[str] = (),
         count: bool = False,
         syntax: bool = True,
+        snippets: bool = True,
     ) -> SearchResponse:
         """Search passages.
 
@@ -820,6 +821,7 @@ class Collection:
                 ``section``, ``year``, ``month``, ``meta.KEY``).
             count: Fill ``total`` / ``total_passages`` (implied by a date sort or facets).
             syntax: False reads the query as plain text (quotes, signs, ``OR`` mean nothing).
+            snippets: False leaves every hit's ``snippet`` empty (ranking only).
 
         Returns:
             The page of results.
@@ -842,6 +844,7 @@ class Collection:
                 facets=tuple(facets),
                 count=count,
                 syntax=syntax,
+                snippets=snippets,
             )
         )
 
@@ -892,11 +895,7 @@ class Collection:
                 if request.sort != "relevance":
                     entries = self._date_entries(view, request, matches)
                     hits = hits_of(
-                        conn,
-                        entries[request.offset :],
-                        request.offset,
-                        plan.marks,
-                        request.snippet_style,
+                        conn, entries[request.offset :], request.offset, plan.marks, request
                     )
             facet_values = self._facet_values(view, request, matches)
         return SearchResponse(

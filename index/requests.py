@@ -34,6 +34,9 @@ class SearchRequest:
             ``section``, ``year``, ``month``, ``meta.KEY``); duplicates are dropped.
         count: Fill ``total`` / ``total_passages`` (implied by a date sort or facets).
         syntax: False reads the query as plain text (quotes, signs, ``OR`` mean nothing).
+        snippets: False leaves every hit's ``snippet`` empty; for callers that only rank,
+            such as evaluation, which would otherwise spend much of its search time on
+            windows and highlights it throws away.
 
     Raises:
         InputError: Unknown mode, sort or facet, bad paging, or a ``min_score`` that is
@@ -53,6 +56,7 @@ class SearchRequest:
     facets: tuple[str, ...] = field(default=())
     count: bool = False
     syntax: bool = True
+    snippets: bool = True
 
     def __post_init__(self) -> None:
         if self.mode not in SEARCH_MODES:

@@ -296,7 +296,7 @@ class ShardReader:
         c, request = self.collection, ask.request
         with c._snapshot():
             conn, view = c._conn, c._view()
-            hits = hits_of(conn, ask.shown, 0, ask.marks, request.snippet_style)
+            hits = hits_of(conn, ask.shown, 0, ask.marks, request)
             if not request.counting:
                 return Finished(hits=hits)
             parsed = parse_query(request.query, syntax=request.syntax)
@@ -320,7 +320,7 @@ class ShardReader:
             dated: list[SearchHit] = []
             if request.sort != "relevance":
                 entries = c._date_entries(view, request, matches)
-                dated = hits_of(conn, entries, 0, ask.marks, request.snippet_style)
+                dated = hits_of(conn, entries, 0, ask.marks, request)
             if ask.facet_values is None:
                 facets = c._facet_values(view, request, matches)
             elif request.facets:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from semsearch.index import Collection
 
 from tests.helpers.paths import SEED, test_tmpdir
+from tests.helpers.ray_runtime import RayRuntime, ray_tests_first, uses_ray
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -34,6 +35,31 @@ def pytest_configure(config: pytest.Config) -> None:
         # Children (crash tests, servers, Ray) inherit the variable; this process re-reads it.
         os.environ["TMPDIR"] = str(folder)
         tempfile.tempdir = None
+
+
+@pytest.hookimpl(trylast=True)  # after other plugins' reordering
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Ray's tests first and one after the other: one Ray start per session, one worker."""
+    ray_tests_first(items)
+
+
+_RAY = RayRuntime()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """Stop Ray once the fixtures of its last test are torn down (an idle Ray keeps a dozen
+    processes on the two cores)."""
+    result = yield
+    if _RAY.running and (nextitem is None or not uses_ray(nextitem)):
+        _RAY.stop()
+    return result
+
+
+@pytest.fixture(scope="session")
+def ray_runtime() -> RayRuntime:
+    """The local Ray shared by every test that uses it; its users call ``ensure()``."""
+    return _RAY
 
 
 @pytest.fixture(scope="session")
@@ -100,6 +126,18 @@ def seed_collection(
     coll.upsert(prepare_articles([SEED], real_embedder))
     yield coll
     coll.close()
+
+
+@pytest.fixture(scope="session")
+def seed_server(
+    cli: Cli, tmp_path_factory: pytest.TempPathFactory, model_dir: Path, real_embedder: Embedder
+) -> Iterator[str]:
+    """The sample page ingested by the CLI and served read-only over HTTP: the base URL the
+    browser tests open (shared: the server starts once, and no test may write to it)."""
+    from tests.live_server import serving_seed
+
+    with serving_seed(cli, tmp_path_factory.mktemp("seed-server"), model_dir, real_embedder) as base:
+        yield base
 
 
 @pytest.fixture(scope="session")

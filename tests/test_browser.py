@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -15,11 +14,10 @@ import pytest
 from semsearch.service.app import create_app
 from semsearch.service.config import ServiceSettings
 from semsearch.service.runtime import Runtime
-from tests.helpers.cli import Cli
 from tests.helpers.paths import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, SEED
 from tests.helpers.seed import SECOND_TITLE
 
-from .live_server import serving, serving_seed
+from .live_server import serving
 
 if TYPE_CHECKING:
     from playwright.sync_api import Locator, Page
@@ -35,11 +33,8 @@ if not CHROMIUM.exists():
 
 
 @pytest.fixture(scope="module")
-def server(
-    cli: Cli, tmp_path_factory: pytest.TempPathFactory, model_dir: Path, real_embedder: object
-) -> Iterator[str]:
-    with serving_seed(cli, tmp_path_factory.mktemp("browser"), model_dir, real_embedder) as base:  # type: ignore[arg-type]
-        yield base
+def server(seed_server: str) -> str:
+    return seed_server
 
 
 # The sample page's two articles again under these dates: a timeline of three months.

@@ -6,17 +6,12 @@ Skips when /usr/bin/chromium is absent; screenshots go to ``artifacts/`` at the 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
-from tests.helpers.cli import Cli
 from tests.helpers.paths import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS
 from tests.helpers.seed import FIRST_TITLE, SECOND_TITLE
-
-from .live_server import serving_seed
 
 pytestmark = pytest.mark.slow
 
@@ -27,11 +22,8 @@ if not CHROMIUM.exists():
 
 
 @pytest.fixture(scope="module")
-def server(
-    cli: Cli, tmp_path_factory: pytest.TempPathFactory, model_dir: Path, real_embedder: object
-) -> Iterator[str]:
-    with serving_seed(cli, tmp_path_factory.mktemp("browser-entities"), model_dir, real_embedder) as base:  # type: ignore[arg-type]
-        yield base
+def server(seed_server: str) -> str:
+    return seed_server
 
 
 def test_entity_facets_filter_and_the_entity_view(server: str) -> None:

@@ -5,9 +5,8 @@ shard whose write fails leaves the others written and itself as it was."""
 from __future__ import annotations
 
 import json
-import logging
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ from tests.fake_tagger import fake_extractor
 from tests.fakes import FakeEmbedder
 from tests.helpers.cli import Cli, fake_cli
 from tests.helpers.paths import shared_path
+from tests.helpers.ray_runtime import RayRuntime
 
 pytestmark = pytest.mark.slow  # every test here starts Ray
 
@@ -36,15 +36,13 @@ FACETS = ("person", "place", "org", "source", "year")
 
 
 @pytest.fixture(scope="module")
-def ray_local() -> Iterator[Any]:
-    """Ray on two CPUs, shared by the tests below (the CLI joins it)."""
-    ray = pytest.importorskip("ray")
-    ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.WARNING)
+def ray_local(ray_runtime: RayRuntime) -> Any:
+    """The session's local Ray, shared by the tests below (the CLI joins it)."""
+    ray = ray_runtime.ensure()
     # Test doubles travel to the workers by value; they cannot import test modules by name.
     for module in (sys.modules[__name__], fake_tagger, fakes):
         ray.cloudpickle.register_pickle_by_value(module)
-    yield ray
-    ray.shutdown()
+    return ray
 
 
 class FakeActor(distributed.EmbedActor):

@@ -2,12 +2,11 @@
 answers as the unsharded collection, routed writes, and a shard replica killed during a
 query stream (partial answers, 503 writes, whole again once Serve has replaced it).
 
-One local Ray cluster and one Serve application per module: Ray start-up is slow."""
+One Serve application per module, on the session's local Ray: Ray start-up is slow."""
 
 from __future__ import annotations
 
 import json
-import logging
 import random
 import threading
 import time
@@ -23,6 +22,7 @@ from semsearch import Collection, prepare_articles
 from semsearch.embedder.settings import Settings
 from semsearch.index.cluster import shard_of, split_collection
 from semsearch.service.config import ServiceSettings
+from tests.helpers.ray_runtime import RayRuntime
 from tests.live_server import free_port
 
 try:
@@ -85,7 +85,10 @@ def _search(base: str, **params: Any) -> tuple[int, dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def served(
-    tmp_path_factory: pytest.TempPathFactory, real_settings: Settings, real_embedder: Any
+    tmp_path_factory: pytest.TempPathFactory,
+    real_settings: Settings,
+    real_embedder: Any,
+    ray_runtime: RayRuntime,
 ) -> Iterator[tuple[str, Collection]]:
     root = tmp_path_factory.mktemp("cluster")
     with Collection.create(root / "one", real_embedder) as one:
@@ -99,8 +102,9 @@ def served(
         port=port,
         cluster_deadline_s=3.0,
     )
-    # More logical CPUs than cores: 3 shard replicas and the ingress, each mostly idle.
-    ray.init(num_cpus=4, include_dashboard=False, logging_level=logging.WARNING)
+    # The session's Ray has more logical CPUs than cores: 3 shard replicas and the ingress,
+    # each mostly idle.
+    ray_runtime.ensure()
     try:
         deploy(ClusterPlan(path=root / "cluster", settings=settings))
         base = f"http://127.0.0.1:{port}"
@@ -112,7 +116,6 @@ def served(
             yield base, single
     finally:
         serve.shutdown()
-        ray.shutdown()
 
 
 @pytest.mark.parametrize("query", ["数字经济 增长", "地铁 开通", "高考 招生 改革"])

@@ -4,10 +4,8 @@ the missing-extra message, and the bulk index pieces it is built on."""
 from __future__ import annotations
 
 import json
-import logging
 import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +20,7 @@ from semsearch.service.cli import main
 from tests.fakes import FakeEmbedder, make_article
 from tests.helpers.cli import Cli
 from tests.helpers.paths import shared_path
+from tests.helpers.ray_runtime import RayRuntime
 
 # A few hundred real paragraphs: People's Daily 1998 and THUCNews passages.
 SOURCES = {"pd1998_para": 150, "thucnews_passage": 150}
@@ -141,14 +140,12 @@ def test_bulk_prepared_ivf_collection_trains_on_the_whole_job(tmp_path: Path) ->
 
 
 @pytest.fixture(scope="module")
-def ray_local() -> Iterator[Any]:
-    """Ray in local mode on two CPUs, shared by the tests below (the CLI joins it)."""
-    ray = pytest.importorskip("ray")
-    ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.WARNING)
+def ray_local(ray_runtime: RayRuntime) -> Any:
+    """The session's local Ray, shared by the tests below (the CLI joins it)."""
+    ray = ray_runtime.ensure()
     # Test-only actor classes live here; workers cannot import this module by name.
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
-    yield ray
-    ray.shutdown()
+    return ray
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -241,6 +242,20 @@ def test_phrase_applies_before_the_top_k_cut(generated: Any, mode: str) -> None:
     assert len(response.results) == 5
     assert {h.article_id for h in response.results} <= truth["phrase"]
     assert all("<mark>项目为" in h.snippet for h in response.results)
+
+
+@pytest.mark.parametrize("sort", ["relevance", "date-desc"])
+@pytest.mark.parametrize("mode", ["lexical", "dense", "hybrid"])
+def test_without_snippets_the_same_page_has_empty_snippets(
+    generated: Any, mode: str, sort: str
+) -> None:
+    coll, _ = generated
+    options: dict[str, Any] = {"mode": mode, "k": 8, "collapse": True, "sort": sort}
+    shown = coll.search('"数字经济"', **options)
+    bare = coll.search('"数字经济"', **options, snippets=False)
+    assert len(shown.results) == 8 and all("<mark>" in h.snippet for h in shown.results)
+    assert [h.snippet for h in bare.results] == [""] * 8
+    assert [replace(h, snippet="") for h in shown.results] == bare.results
 
 
 @pytest.mark.parametrize("mode", ["lexical", "dense", "hybrid"])

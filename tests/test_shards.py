@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -122,6 +123,15 @@ def test_date_order_merges_like_one_collection(pair) -> None:
         b = cluster.search("经济", mode="lexical", sort=sort, k=8, offset=2)
         assert [h.date for h in b.results] == [h.date for h in a.results]
         assert _keys(b) == _keys(a)
+
+
+@pytest.mark.parametrize("sort", ["relevance", "date-desc"])
+def test_without_snippets_every_shard_leaves_them_empty(pair, sort: str) -> None:
+    _, cluster = pair
+    shown = cluster.search("经济", mode="hybrid", k=10, sort=sort)
+    bare = cluster.search("经济", mode="hybrid", k=10, sort=sort, snippets=False)
+    assert len(shown.results) == 10 and all("<mark>" in h.snippet for h in shown.results)
+    assert [replace(h, snippet="") for h in shown.results] == bare.results
 
 
 def test_filters_apply_on_every_shard(pair) -> None:
