@@ -315,11 +315,15 @@ def stop_server(process: subprocess.Popen[bytes]) -> None:
 
 @contextmanager
 def served(
-    index: Path, env: dict[str, str] | None = None
+    index: Path,
+    env: dict[str, str] | None = None,
+    python: Path | None = None,
+    cwd: Path | None = None,
 ) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    """A server on ``index`` for the ``with`` block: its process and base URL."""
+    """A server on ``index`` for the ``with`` block: its process and base URL (``python``
+    and ``cwd``: another tree's server, as for :func:`start_server`)."""
     port = free_port()
-    process = start_server(index, port, env=env)
+    process = start_server(index, port, env=env, python=python, cwd=cwd)
     try:
         yield process, f"http://127.0.0.1:{port}"
     finally:

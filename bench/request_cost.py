@@ -22,7 +22,12 @@ cache lines the server then needs warm (the engine's files are shared through th
 cache). The sum of model, search and round trip is set beside the HTTP figure; what is
 left over is the hand-offs between the server's threads (event loop, worker, model).
 
-Run: ``python -m bench.request_cost [--size 112k|1m] [--queries N] [--quick]``.
+With ``--before TREE`` a server of another checkout (the previous release, its own
+``.venv``) answers every HTTP turn as well, so a change's effect on a whole request is a
+ratio within one run.
+
+Run: ``python -m bench.request_cost [--size 112k|1m] [--queries N] [--block N]
+[--before TREE] [--quick]``.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
@@ -68,6 +74,7 @@ BLOCK = 20
 PAUSE_S = 0.01
 MODEL_ROW = "query model (in process)"
 PAUSED_ROW = f"query model after a {PAUSE_S * 1000:.0f} ms pause (in process)"
+BEFORE_SUFFIX = ", previous release"
 SIZES = {"10k": "news-10k", "112k": "news-112k", "1m": "news-1m"}
 # Issue 25's single-client HTTP targets for hybrid with total and facets, per size.
 TARGETS_MS = {"112k": 12.0, "1m": 20.0}
@@ -116,11 +123,15 @@ def _get(client: httpx.Client, path: str, params: dict[str, str | int] | None) -
 
 
 def measure(
-    index: Path, queries: list[str], served_queries: list[str], block: int
+    index: Path,
+    queries: list[str],
+    served_queries: list[str],
+    block: int,
+    before: Path | None = None,
 ) -> tuple[dict[str, list[float]], dict[str, float], dict[str, float]]:
     """Latencies (seconds) per part, and the server's CPU and model milliseconds per
     request per row (``queries`` in process, ``served_queries`` over HTTP; warm-up from
-    the first)."""
+    the first). With ``before``, a server of that tree answers every HTTP turn too."""
     model = Embedder.from_settings(Settings(progress=False, cache=False))
     cached = QueryEncoder(model, cache_size=len(queries) + WARMUP, window_s=0.0, max_batch=1)
     times: dict[str, list[float]] = {}
@@ -140,12 +151,21 @@ def measure(
         served(index) as (process, base),
         httpx.Client(base_url=base, timeout=60) as client,
         Collection.open(index, cached, read_only=True) as collection,
+        ExitStack() as stack,
     ):
+        servers = [("", process, client)]
+        if before is not None:
+            old, old_base = stack.enter_context(
+                served(index, python=before / ".venv" / "bin" / "python", cwd=before)
+            )
+            old_client = stack.enter_context(httpx.Client(base_url=old_base, timeout=60))
+            servers.append((BEFORE_SUFFIX, old, old_client))
         for query in warmup:
             model.embed_queries([query])
             collection.run(_request(query, "hybrid"))
             for path, params in http_rows.values():
-                _get(client, path, params(query))
+                for _, _, each in servers:
+                    _get(each, path, params(query))
         for start in range(0, len(measured), block):
             turn = measured[start : start + block]
             for query in turn:
@@ -158,12 +178,14 @@ def measure(
                 for query in turn:
                     times.setdefault(row, []).append(timed(collection.run, _request(query, mode)))
             served_turn = served_queries[start : start + block]
-            for row, (path, params) in http_rows.items():
-                used, seconds = _cpu_ms(process.pid), _model_seconds(client)
-                for query in served_turn:
-                    times.setdefault(row, []).append(_get(client, path, params(query)))
-                cpu[row] = cpu.get(row, 0.0) + _cpu_ms(process.pid) - used
-                in_model[row] = in_model.get(row, 0.0) + _model_seconds(client) - seconds
+            for name, (path, params) in http_rows.items():
+                for suffix, server, each in servers:
+                    row = name + suffix
+                    used, seconds = _cpu_ms(server.pid), _model_seconds(each)
+                    for query in served_turn:
+                        times.setdefault(row, []).append(_get(each, path, params(query)))
+                    cpu[row] = cpu.get(row, 0.0) + _cpu_ms(server.pid) - used
+                    in_model[row] = in_model.get(row, 0.0) + _model_seconds(each) - seconds
     cached.close()
     return (
         times,
@@ -182,6 +204,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--size", choices=list(SIZES), default="112k", help="bench collection")
     parser.add_argument("--block", type=int, default=BLOCK, help="queries per turn")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="a checkout of the previous release (with its .venv): its server answers "
+        "every HTTP turn too, for a ratio in the same run",
+    )
     args = parser.parse_args(argv)
     size = "10k" if args.quick else args.size
     index = BENCH_DIR / SIZES[size]
@@ -195,7 +223,9 @@ def main(argv: list[str] | None = None) -> None:
     n = query_count(args, QUERIES, QUICK_QUERIES)
     load_start, speed_start = load_text(), machine_speed()
     queries = make_queries(WARMUP + 2 * n)
-    times, cpu, in_model = measure(index, queries[: WARMUP + n], queries[WARMUP + n :], args.block)
+    times, cpu, in_model = measure(
+        index, queries[: WARMUP + n], queries[WARMUP + n :], args.block, args.before
+    )
     load_end, speed_end = load_text(), machine_speed()
     p50 = {row: percentiles(values, scale=MS) for row, values in times.items()}
     rows = [
@@ -226,6 +256,17 @@ def main(argv: list[str] | None = None) -> None:
                 f"{whole:.1f}",
                 f"{whole - summed:.1f}",
             ]
+        )
+    compared = ""
+    if args.before is not None:
+        ratios = [
+            f"{name.removeprefix('HTTP ')} {p50[name][0] / p50[name + BEFORE_SUFFIX][0]:.2f}"
+            for name in ("HTTP hybrid + facets", "HTTP lexical + facets")
+        ]
+        compared = (
+            f'Rows marked "{BEFORE_SUFFIX.removeprefix(", ")}" are a server of '
+            f"`{args.before}` on the same collection, answering each turn's queries right "
+            f"after this tree's server. p50 this tree / previous release: {', '.join(ratios)}."
         )
     target = TARGETS_MS.get(size)
     room = (
@@ -259,6 +300,7 @@ def main(argv: list[str] | None = None) -> None:
             "the whole request, and what is left (thread hand-offs, the request's parsing and "
             "the page's JSON):",
             table(["mode", "query model", "search", "round trip", "sum", "HTTP", "left"], parts),
+            compared,
             room,
         ]
         if part
@@ -266,7 +308,9 @@ def main(argv: list[str] | None = None) -> None:
     write_section(
         f"{SECTION}-{size}",
         f"What one search request is made of ({size})",
-        f"python -m bench.request_cost --size {size}" + (" --quick" if args.quick else ""),
+        f"python -m bench.request_cost --size {size}"
+        + (" --quick" if args.quick else "")
+        + (" --before TREE" if args.before is not None else ""),
         body,
     )
     print(body)
