@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -88,6 +89,21 @@ def test_vector_does_not_depend_on_batch_mates(ov_backend: OpenVinoBackend) -> N
     together = ov_backend.encode_batch(texts)
     alone = np.vstack([ov_backend.encode_batch([t]) for t in texts])
     assert np.array_equal(together, alone)
+
+
+@pytest.mark.slow
+def test_lone_queries_at_once_get_their_own_vectors(ov_backend: OpenVinoBackend) -> None:
+    # A lone short text runs on the one-text model; a second one arriving meanwhile takes a
+    # stream instead. Either way each caller gets its own text's vector, bit for bit.
+    queries = [f"query: {text}" for text in (*CHINESE, *ENGLISH)] * 8
+    assert max(ov_backend.count_tokens(queries)) <= openvino_backend.LENGTH_BUCKET
+    expected = {q: ov_backend.encode_batch([q], query=True)[0] for q in queries}
+    grouped = ov_backend.encode_batch(queries, query=True)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        alone = list(pool.map(lambda q: ov_backend.encode_batch([q], query=True)[0], queries))
+    for query, vector, in_group in zip(queries, alone, grouped, strict=True):
+        assert np.array_equal(vector, expected[query])
+        assert np.array_equal(vector, in_group)
 
 
 def _fake_model(model_dir: Path) -> ModelFiles:

@@ -224,17 +224,16 @@ class OpenVinoBackend:
         """See :meth:`EncoderBackend.encode_batch` (queries and passages share the model)."""
         encodings = [e.ids for e in self._tokenizer.encode_batch(list(texts))]
         out = np.empty((len(encodings), self.dimension), dtype=np.float32)
-        groups = _groups([len(ids) for ids in encodings])
-
-        def run(group: tuple[int, list[int]]) -> None:
-            padded, indices = group
-            out[indices] = self._run([encodings[i] for i in indices], padded)
-
         if len(encodings) == 1 and len(encodings[0]) <= LENGTH_BUCKET:
             single = self._try_single(encodings[0])
             if single is not None:
                 out[0] = single
                 return out
+        groups = _groups([len(ids) for ids in encodings])
+
+        def run(group: tuple[int, list[int]]) -> None:
+            padded, indices = group
+            out[indices] = self._run([encodings[i] for i in indices], padded)
 
         if len(groups) == 1:
             run(groups[0])
