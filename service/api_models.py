@@ -428,9 +428,7 @@ class SearchResult(BaseModel):
         description="Matching articles: the whole match set after filters, not the page "
         "(for /similar: results on this page)."
     )
-    total_passages: int | None = Field(
-        default=None, description="Matching passages (search only)."
-    )
+    total_passages: int | None = Field(default=None, description="Matching passages (search only).")
     total_relation: TotalRelation = Field(
         default="eq",
         description="How exact `total` is, as Elasticsearch's `track_total_hits`: `eq` "
@@ -709,7 +707,11 @@ class ReuseResponse(BaseModel):
 
 
 EntityType = Literal["person", "place", "org"]
-EntityName = Annotated[Text, Field(min_length=1, max_length=ENTITY_NAME_CHARS)]
+# Not blank, as the entity check refuses a name of spaces (the schema says it as a pattern).
+EntityName = Annotated[
+    Text,
+    Field(min_length=1, max_length=ENTITY_NAME_CHARS, json_schema_extra={"pattern": NOT_BLANK}),
+]
 
 
 class EntityRefModel(BaseModel):
