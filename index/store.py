@@ -19,6 +19,7 @@ from typing import Any, NamedTuple, TypedDict, Unpack
 from semsearch.embedder.records import Article, Passage
 from semsearch.index import lexical
 from semsearch.index._sql import chunks as _chunks
+from semsearch.index._sql import marks as _marks
 from semsearch.index.store_entities import ENTITY_SCHEMA, article_entity_names, forget_entities
 
 DATABASE_NAME = "collection.sqlite"
@@ -352,7 +353,7 @@ def export_rows(conn: sqlite3.Connection, article_ids: Sequence[str] | None = No
         article_rows = conn.execute(fields).fetchall()
     else:
         wanted = sorted(set(article_ids))
-        marks = ",".join("?" * len(wanted))
+        marks = _marks(wanted)
         rows = conn.execute(
             f"{columns} WHERE article_id IN ({marks}) ORDER BY article_id, ordinal", wanted
         ).fetchall()
@@ -440,7 +441,7 @@ def set_page_file(conn: sqlite3.Connection, article_id: str, path: str | None) -
 def forget_page_files(conn: sqlite3.Connection, article_ids: Sequence[str]) -> None:
     """Drop the page files of deleted articles."""
     for chunk in _chunks(list(article_ids)):
-        marks = ",".join("?" * len(chunk))
+        marks = _marks(chunk)
         conn.execute(f"DELETE FROM page_files WHERE article_id IN ({marks})", chunk)
 
 
@@ -576,7 +577,7 @@ def delete_articles(conn: sqlite3.Connection, article_ids: Sequence[str], *, kee
     """
     removed: list[int] = []
     for chunk in _chunks(list(article_ids)):
-        marks = ",".join("?" * len(chunk))
+        marks = _marks(chunk)
         rows = conn.execute(
             f"SELECT id, text FROM passages WHERE article_id IN ({marks})", chunk
         ).fetchall()
@@ -584,7 +585,7 @@ def delete_articles(conn: sqlite3.Connection, article_ids: Sequence[str], *, kee
         profile = lexical.script_profile(" ".join(row[1] for row in rows))
         _add_script_counts(conn, lexical.ScriptProfile(-profile.cjk, -profile.latin))
         for id_chunk in _chunks(ids):
-            id_marks = ",".join("?" * len(id_chunk))
+            id_marks = _marks(id_chunk)
             conn.execute(f"DELETE FROM passages WHERE id IN ({id_marks})", id_chunk)
         forget_entities(conn, chunk)
         if not keep_rows:

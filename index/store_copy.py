@@ -16,6 +16,7 @@ from typing import Any, cast
 
 from semsearch.embedder.records import Article, Passage, Region
 from semsearch.index import store
+from semsearch.index._sql import marks as _marks
 from semsearch.index.store_entities import MentionRow
 
 Box = tuple[float, float, float, float]
@@ -54,7 +55,7 @@ def article_ids_after(conn: store.Connection, after: str | None, limit: int) -> 
 def stored_records(conn: store.Connection, article_ids: Sequence[str]) -> list[StoredRecord]:
     """The articles ``article_ids`` (at most :data:`~index._sql.SQL_CHUNK`) with their passages,
     in the order given; unknown ids are left out."""
-    marks = ",".join("?" * len(article_ids))
+    marks = _marks(article_ids)
     ids = list(article_ids)
     rows = {
         str(r[0]): r
@@ -138,7 +139,7 @@ def article_mentions(
     absent, a tagged one that names nothing maps to an empty list."""
     if not store._has_table(conn, "tagged_articles"):
         return {}
-    marks = ",".join("?" * len(article_ids))
+    marks = _marks(article_ids)
     ids = list(article_ids)
     out: dict[str, list[MentionRow]] = {
         str(r[0]): []
