@@ -48,6 +48,7 @@ from .harness import (
     start_server,
     stop_server,
     table,
+    tree_python,
     write_section,
 )
 from .http import make_queries, run_client, throughput, timed_search
@@ -272,7 +273,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.quick:
         args.size = "10k"
     tree = args.before.resolve() if args.before else before_tree()
-    python = tree / ".venv" / "bin" / "python"
+    python = tree_python(tree)
     n = query_count(args, QUERIES, QUICK_QUERIES)
     started = time.time()
     before = before_collection(tree, python, args.size)

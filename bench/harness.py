@@ -7,7 +7,8 @@
   :func:`edit_distance` and :func:`character_error_rate` compare texts.
 - Measurements: :func:`percentiles`, :func:`memory_mb` / :func:`rss_mb` (from
   ``/proc/PID/status``), :func:`load_average` / :func:`load_text`.
-- A server: :func:`free_port`, :func:`start_server`, :func:`stop_server`, :func:`served`.
+- A server: :func:`free_port`, :func:`start_server`, :func:`stop_server`, :func:`served`;
+  :func:`tree_python` runs another checkout's.
 - The command line: :func:`options`, a parser with the options benchmarks share
   (``--quick``, ``--no-record``, ``--index``, ``--queries``) spelled and explained once.
 - The document: :func:`table`, :func:`write_section` (docs/bench/NAME.md, then
@@ -313,17 +314,24 @@ def stop_server(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
+def tree_python(tree: Path) -> Path:
+    """The interpreter of another checkout (its own ``.venv``), as an absolute path: a
+    relative one would be looked up from the child's working directory, that tree."""
+    return tree.resolve() / ".venv" / "bin" / "python"
+
+
 @contextmanager
 def served(
-    index: Path,
-    env: dict[str, str] | None = None,
-    python: Path | None = None,
-    cwd: Path | None = None,
+    index: Path, env: dict[str, str] | None = None, tree: Path | None = None
 ) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    """A server on ``index`` for the ``with`` block: its process and base URL (``python``
-    and ``cwd``: another tree's server, as for :func:`start_server`)."""
+    """A server on ``index`` for the ``with`` block: its process and base URL (``tree``:
+    another checkout's server, run by its own interpreter and code)."""
     port = free_port()
-    process = start_server(index, port, env=env, python=python, cwd=cwd)
+    process = (
+        start_server(index, port, env=env)
+        if tree is None
+        else start_server(index, port, env=env, python=tree_python(tree), cwd=tree.resolve())
+    )
     try:
         yield process, f"http://127.0.0.1:{port}"
     finally:

@@ -155,9 +155,7 @@ def measure(
     ):
         servers = [("", process, client)]
         if before is not None:
-            old, old_base = stack.enter_context(
-                served(index, python=before / ".venv" / "bin" / "python", cwd=before)
-            )
+            old, old_base = stack.enter_context(served(index, tree=before))
             old_client = stack.enter_context(httpx.Client(base_url=old_base, timeout=60))
             servers.append((BEFORE_SUFFIX, old, old_client))
         for query in warmup:

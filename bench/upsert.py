@@ -22,6 +22,7 @@ from .harness import (
     load_average,
     options,
     table,
+    tree_python,
     write_section,
 )
 
@@ -114,7 +115,7 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for label, tree in trees:
             loads.append(load_average()[0])
-            results[label] = measure(tree, tree / ".venv" / "bin" / "python", sizes, Path(tmp))
+            results[label] = measure(tree, tree_python(tree), sizes, Path(tmp))
             loads.append(load_average()[0])
     if args.before is None:
         write_alone(results["after"], loads, quick=args.quick)
